@@ -1,0 +1,28 @@
+/* cli.h — the command-line grammar shared by every subcommand:
+ *   tgmm <command> [config.yaml] [key=value ...] [--out FILE] [--data FILE] [--checkpoint FILE] [--help]
+ * Options may stand anywhere after the command; the first other argument without '=' is the
+ * config file; every key=value argument overrides a config key. */
+#ifndef TGMM_CLI_H
+#define TGMM_CLI_H
+
+#include "tgmm/config.h"
+
+typedef struct {
+  const char *command;
+  const char *config_path; /* NULL = built-in defaults only */
+  const char *out, *data, *checkpoint;
+  int help;
+  int n_overrides;
+  char **overrides; /* [n_overrides], pointers into argv */
+} tgmm_cli;
+
+/* Parse argv (argv[1] is the command). Prints a usage error and returns TGMM_EUSER on unknown
+ * options or a second config file. */
+int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli);
+void tgmm_cli_free(tgmm_cli *cli);
+
+/* Load the config named by the CLI (defaults + file + overrides); on success rank 0 prints the
+ * resolved config. Collective only in that every rank calls it; no communication. */
+int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg);
+
+#endif

@@ -1,0 +1,16 @@
+/* commands.h — the subcommands main.c dispatches to. Each gets the parsed command line and the
+ * loaded, validated config, returns 0 or a TGMM_E* code that has already been agreed on by
+ * every rank (tgmm_agree) and reported. */
+#ifndef TGMM_COMMANDS_H
+#define TGMM_COMMANDS_H
+
+#include "tgmm/cli.h"
+#include "tgmm/config.h"
+
+int tgmm_cmd_gen(const tgmm_cli *cli, const tgmm_config *cfg);      /* src/gen.c */
+int tgmm_cmd_train(const tgmm_cli *cli, const tgmm_config *cfg);    /* src/train.c */
+int tgmm_cmd_em(const tgmm_cli *cli, const tgmm_config *cfg);       /* src/baseline_cmd.c */
+int tgmm_cmd_lloyd(const tgmm_cli *cli, const tgmm_config *cfg);    /* src/baseline_cmd.c */
+int tgmm_cmd_spectral(const tgmm_cli *cli, const tgmm_config *cfg); /* src/baseline_cmd.c */
+
+#endif

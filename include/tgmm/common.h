@@ -1,0 +1,62 @@
+/* common.h — the MPI context, error codes, logging and small helpers shared by every module.
+ *
+ * Error convention: functions return 0 on success or a TGMM_E* code. A function that detects a
+ * user-facing error prints one message naming the file/line/key or dataset (tgmm_error) before
+ * returning. Commands turn a non-zero code into the same exit code on every rank together
+ * (tgmm_agree), so mpirun never hangs and no rank leaves output behind. */
+#ifndef TGMM_COMMON_H
+#define TGMM_COMMON_H
+
+#include <mpi.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+  TGMM_OK = 0,
+  TGMM_EFAIL = 1,    /* internal failure (I/O, library) */
+  TGMM_EUSER = 2,    /* bad input: config, CLI, dataset file — exit code 2 */
+  TGMM_ENOMEM = 3,   /* allocation failed */
+  TGMM_ENUM = 4,     /* non-finite loss or gradient */
+  TGMM_REQUEUE = 75, /* checkpointed after SIGUSR1/SIGTERM: "requeue me" (EX_TEMPFAIL) */
+};
+
+/* The one global context: this process's place in MPI_COMM_WORLD. */
+typedef struct {
+  MPI_Comm comm;
+  int rank, size;
+} tgmm_mpi_ctx;
+extern tgmm_mpi_ctx tgmm_mpi;
+
+/* The one signal flag: set by the SIGUSR1/SIGTERM handler, read at step boundaries. */
+extern volatile sig_atomic_t tgmm_stop_signal;
+
+#define TGMM_VERSION "0.1.0"
+
+/* Rank-0 informational output to stderr (progress, resolved config). */
+void tgmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Error message to stderr from this rank, prefixed "tgmm: error: ". */
+void tgmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Error message printed by rank 0 only (for errors every rank detects identically). */
+void tgmm_error0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Collective: the largest error code over all ranks (0 when every rank succeeded). */
+int tgmm_agree(int rc);
+
+/* Allocation that prints and returns NULL on failure; free with free(). */
+void *tgmm_malloc(size_t bytes);
+void *tgmm_calloc(size_t n, size_t size);
+
+/* Wall-clock seconds (monotonic). */
+double tgmm_now(void);
+
+/* The git commit the binary was built from ("unknown" when not in a git checkout). */
+const char *tgmm_git_commit(void);
+
+#define TGMM_TRY(expr)                                                                             \
+  do {                                                                                             \
+    int tgmm_rc_ = (expr);                                                                         \
+    if (tgmm_rc_ != TGMM_OK) return tgmm_rc_;                                                      \
+  } while (0)
+
+#endif

@@ -1,0 +1,126 @@
+/* config.h — the run configuration: one schema (names, types, defaults, ranges) for every command.
+ *
+ * Sources, in order: built-in defaults, the YAML file, then `key=value` overrides (nested keys
+ * with dots, lists as `K=[2,3,4,5]`). Every error (malformed YAML, unknown key, wrong type,
+ * out-of-range value) prints one message naming the file, line, column and key, and the loader
+ * returns TGMM_EUSER. The key names are the contract of ../shared/DESIGN.md; README.md lists all. */
+#ifndef TGMM_CONFIG_H
+#define TGMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TGMM_MAX_LIST 32 /* longest list value (K, pt.a, eval.methods) */
+#define TGMM_MAX_STR 512 /* longest string value */
+
+typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_PHASE_TRANSITION } tgmm_family;
+typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
+typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
+typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
+typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
+typedef enum { INIT_RANDOM, INIT_KMEANSPP, INIT_TRUTH } tgmm_init;
+typedef enum { COV_IDENTITY, COV_SPHERICAL, COV_DIAG, COV_FULL } tgmm_covariance;
+typedef enum { EIG_AUTO, EIG_LAPACK, EIG_SCALAPACK } tgmm_eigensolver;
+typedef enum { DIST_TASKS, DIST_SAMPLES } tgmm_distribute;
+
+typedef struct {
+  /* task family */
+  int64_t seed;               /* seed: 0 .. 2^32-1 (Philox key) */
+  int d;                      /* d: dimension (phase_transition: derived from pt.b, pt.n) */
+  int K[TGMM_MAX_LIST];       /* K: component counts of the task family, e.g. [2,3,4,5] */
+  int nK;                     /* number of entries of K */
+  int N;                      /* N: samples per task (max; training N_i ~ U{N/2..N}) */
+  tgmm_family family;         /* family */
+  double sigma_p;             /* sigma_p: mean-shift noise scale */
+  double pt_a[TGMM_MAX_LIST]; /* pt.a: phase-transition a values (one read-out each) */
+  int n_pt_a;
+  double pt_b; /* pt.b */
+  int pt_n;    /* pt.n */
+  int64_t tasks; /* tasks: number of tasks written by `gen` */
+  bool ragged;   /* ragged: `gen` draws N_i ~ U{N/2..N} instead of exactly N */
+
+  struct {
+    int n_positions, n_embd, n_layer, n_head, n_task_embd;
+    tgmm_attention attention;
+    tgmm_positions positions;
+  } model;
+
+  struct {
+    int64_t steps;
+    int batch_size; /* tasks per K per step */
+    double lr, weight_decay;
+    tgmm_schedule schedule;
+    int64_t warmup, checkpoint_every, eval_every;
+    char run_dir[TGMM_MAX_STR];
+    tgmm_resume resume;
+    bool deterministic;
+    int chunk;   /* tasks per chunk in bitwise mode */
+    int threads; /* OpenBLAS threads per rank; 0 = cores in the affinity mask */
+    double clip; /* global gradient-norm clip; 0 = off */
+    bool save_grads;
+    int eval_tasks; /* held-out tasks per K for eval_every */
+    double beta1, beta2, eps;
+  } train;
+
+  struct {
+    tgmm_init init;
+    int restarts, max_iter;
+    double tol;
+    tgmm_covariance covariance;
+    double reg_covar;
+  } em;
+
+  struct {
+    tgmm_init init;
+    int max_iter;
+  } lloyd;
+
+  struct {
+    int restarts, iters;
+    tgmm_eigensolver eigensolver;
+    int scalapack_min_d;
+  } spectral;
+
+  tgmm_distribute distribute;
+
+  struct {
+    int tasks_per_setting;
+    char methods[TGMM_MAX_LIST][32];
+    int n_methods;
+  } eval;
+
+  /* The resolved configuration as YAML text (every key, final values); owned, NUL-terminated.
+   * Printed at start by rank 0 and stored in every output file. */
+  char *text;
+} tgmm_config;
+
+/* Fill cfg with the built-in defaults (the paper's setting). cfg->text is NULL afterwards. */
+void tgmm_config_defaults(tgmm_config *cfg);
+
+/* Load: defaults, then the YAML file at `path` (NULL = none), then the overrides
+ * ("key=value" strings). Validates every value and every cross-key constraint, resolves derived
+ * values (phase_transition's d and N), and builds cfg->text. Prints the error and returns
+ * TGMM_EUSER on any problem. Pure: no MPI, no files written. */
+int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
+                     char *const overrides[/* n_overrides */]);
+
+/* Parse YAML text from memory (`name` is used in messages in place of a file name). */
+int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
+                            char *const overrides[/* n_overrides */]);
+
+void tgmm_config_free(tgmm_config *cfg);
+
+/* Number of task classes: len(K), or len(pt.a) for phase_transition. */
+int tgmm_config_nclass(const tgmm_config *cfg);
+/* K of class c (always 2 for phase_transition). */
+int tgmm_config_class_K(const tgmm_config *cfg, int c);
+/* Largest K of the family. */
+int tgmm_config_Kmax(const tgmm_config *cfg);
+
+/* Keys whose values differ between two resolved configs, ignoring those in `exempt`
+ * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);
+ * returns the number of differing keys. */
+int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
+                     int out_len);
+
+#endif

@@ -1,0 +1,79 @@
+/* common.c — MPI context, messages, allocation, time. */
+#define _GNU_SOURCE
+#include "tgmm/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1};
+volatile sig_atomic_t tgmm_stop_signal = 0;
+
+#ifndef TGMM_GIT_COMMIT
+#define TGMM_GIT_COMMIT "unknown"
+#endif
+
+const char *tgmm_git_commit(void) { return TGMM_GIT_COMMIT; }
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap) {
+  char buf[8192];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  fprintf(stderr, "%s%s\n", prefix, buf);
+  fflush(stderr);
+}
+
+void tgmm_info(const char *fmt, ...) {
+  if (tgmm_mpi.rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("", fmt, ap);
+  va_end(ap);
+}
+
+void tgmm_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char prefix[64];
+  if (tgmm_mpi.size > 1)
+    snprintf(prefix, sizeof prefix, "tgmm: error (rank %d): ", tgmm_mpi.rank);
+  else
+    snprintf(prefix, sizeof prefix, "tgmm: error: ");
+  vmessage(prefix, fmt, ap);
+  va_end(ap);
+}
+
+void tgmm_error0(const char *fmt, ...) {
+  if (tgmm_mpi.rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("tgmm: error: ", fmt, ap);
+  va_end(ap);
+}
+
+int tgmm_agree(int rc) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return rc;
+  int all = rc;
+  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, tgmm_mpi.comm);
+  return all;
+}
+
+void *tgmm_malloc(size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
+  if (!p) tgmm_error("out of memory allocating %zu bytes", bytes);
+  return p;
+}
+
+void *tgmm_calloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) tgmm_error("out of memory allocating %zu x %zu bytes", n, size);
+  return p;
+}
+
+double tgmm_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
