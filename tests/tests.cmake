@@ -6,10 +6,21 @@ set(TGMM_LSAN_SUPP ${CMAKE_SOURCE_DIR}/tests/lsan.supp)
 set(TGMM_TEST_ENV
     "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1" "OMPI_MCA_rmaps_base_oversubscribe=1"
     "OPENBLAS_NUM_THREADS=1" "TGMM_BIN=$<TARGET_FILE:tgmm>" "TGMM_SRC=${CMAKE_SOURCE_DIR}"
+    "TGMM_BUILD=${CMAKE_BINARY_DIR}"
     "TGMM_SANITIZE=$<BOOL:${TGMM_SANITIZE}>"
     "LSAN_OPTIONS=suppressions=${TGMM_LSAN_SUPP}:print_suppressions=0"
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+
+# Test tools: tests/tools/<name>.c -> executable <name> in the build directory (small C drivers
+# that reference tests call, e.g. to run the Hungarian algorithm on matrices from Python).
+file(GLOB TGMM_TEST_TOOLS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/tools/*.c)
+foreach(src ${TGMM_TEST_TOOLS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_compile_options(${name} PRIVATE ${TGMM_WARN})
+  target_link_libraries(${name} PRIVATE tgmmcore)
+endforeach()
 
 # Unit tests: tests/unit/test_<name>.c -> executable test_<name>.
 file(GLOB TGMM_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
