@@ -1,0 +1,245 @@
+/* task.c — the GMM task families of ../shared/PAPER.md.
+ *
+ * Stream layout of task `id` (key = {seed, kind}):
+ *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection
+ *                   loop (K*d uniforms per attempt), then the anisotropic scales (K*d uniforms).
+ *                   phase_transition: u (d normals), then the common offset (d normals).
+ *   sub 0xFFFFFFFE  mean_shift noise (K*d normals per attempt, in step with the attempts), so a
+ *                   mean_shift task shares its weights and base means with the isotropic task.
+ *   sub 0xFFFFFFFF  the ragged sample count N_i (so N never perturbs the parameters).
+ *   sub n+1         sample n: z (one uniform), then d normals. */
+#include "tgmm/task.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/rng.h"
+
+#define TASK_SUB_NOISE 0xFFFFFFFEu
+#define TASK_SUB_N 0xFFFFFFFFu
+#define TASK_MAX_ATTEMPTS 100000L
+#define TASK_MAX_COS 0.8
+#define TASK_PROBE_ACCEPTS 50 /* check_feasible: accepted draws needed within the limit */
+#define TASK_PROBE_KIND 0xFFFFFFFFu
+
+/* K of class c: 2 for phase_transition, cfg->K[c] otherwise. */
+static int class_K(const tgmm_config *cfg, int cls) {
+  return cfg->family == FAMILY_PHASE_TRANSITION ? 2 : cfg->K[cls];
+}
+
+static int class_count(const tgmm_config *cfg) {
+  return cfg->family == FAMILY_PHASE_TRANSITION ? cfg->n_pt_a : cfg->nK;
+}
+
+static double softplus(double x) { return x > 30.0 ? x : log1p(exp(x)); }
+
+/* Largest pairwise cosine similarity of the K rows of m [K, d] (1 if a row is zero). */
+static double max_cosine(const double *m /* [K, d] */, int K, int d) {
+  double worst = -1.0;
+  for (int i = 0; i < K; i++) {
+    for (int j = i + 1; j < K; j++) {
+      double dot = 0, ni = 0, nj = 0;
+      for (int c = 0; c < d; c++) {
+        dot += m[i * d + c] * m[j * d + c];
+        ni += m[i * d + c] * m[i * d + c];
+        nj += m[j * d + c] * m[j * d + c];
+      }
+      double cs = (ni > 0 && nj > 0) ? dot / sqrt(ni * nj) : 1.0;
+      if (cs > worst) worst = cs;
+    }
+  }
+  return worst;
+}
+
+/* One attempt: means [K, d] with coordinates U[-5,5], plus N(0, sigma_p^2) noise for mean_shift. */
+static void draw_means_once(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
+                            double *means /* [K, d] */) {
+  for (int i = 0; i < K * d; i++) means[i] = tgmm_rng_uniform_range(r, -5.0, 5.0);
+  if (cfg->family != FAMILY_MEAN_SHIFT) return;
+  for (int i = 0; i < K * d; i++) means[i] += cfg->sigma_p * tgmm_rng_normal(noise);
+}
+
+/* Rejection loop; returns the number of attempts used, or 0 if none was accepted. */
+static long draw_means(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
+                       double *means /* [K, d] */) {
+  for (long a = 1; a <= TASK_MAX_ATTEMPTS; a++) {
+    draw_means_once(cfg, r, noise, K, d, means);
+    if (K == 1 || max_cosine(means, K, d) < TASK_MAX_COS) return a;
+  }
+  return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void draw_weights(tgmm_rng *r, int K, double *w /* [K] */) {
+  double sum = 0;
+  for (int k = 0; k < K; k++) w[k] = tgmm_rng_uniform_range(r, 0.2, 0.8);
+  qsort(w, (size_t)K, sizeof *w, cmp_double);
+  for (int k = 0; k < K; k++) sum += w[k];
+  for (int k = 0; k < K; k++) w[k] /= sum;
+}
+
+static void draw_scales(const tgmm_config *cfg, tgmm_rng *r, int K, int d, double *s /* [K, d] */) {
+  for (int i = 0; i < K * d; i++)
+    s[i] = cfg->family == FAMILY_ANISOTROPIC ? 2.0 * softplus(tgmm_rng_uniform_range(r, -5, 5) / 5.0)
+                                             : 1.0;
+}
+
+/* Phase transition (Ndaoud): means offset +- (delta/2) u, weights 1/2, scales 1. */
+static void draw_phase_transition(const tgmm_config *cfg, tgmm_rng *r, int cls, tgmm_task *t) {
+  int d = t->d;
+  double delta = sqrt((1.0 + sqrt(cfg->pt_a[cls])) * log((double)cfg->pt_n));
+  double norm = 0;
+  for (int c = 0; c < d; c++) {
+    t->means[c] = tgmm_rng_normal(r); /* u, normalised below */
+    norm += t->means[c] * t->means[c];
+  }
+  norm = norm > 0 ? sqrt(norm) : 1.0;
+  for (int c = 0; c < d; c++) {
+    double u = t->means[c] / norm;
+    double off = delta * tgmm_rng_normal(r);
+    t->means[c] = off - 0.5 * delta * u;
+    t->means[d + c] = off + 0.5 * delta * u;
+  }
+  t->weights[0] = t->weights[1] = 0.5;
+  for (int i = 0; i < 2 * d; i++) t->scales[i] = 1.0;
+}
+
+int tgmm_task_draw_N(const tgmm_config *cfg, uint32_t kind, int64_t id, int ragged) {
+  if (!ragged) return cfg->N;
+  tgmm_rng r;
+  tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_N);
+  return (int)tgmm_rng_int(&r, (cfg->N + 1) / 2, cfg->N);
+}
+
+static int alloc_params(tgmm_task *t) {
+  t->weights = tgmm_malloc(sizeof(double) * (size_t)t->K);
+  t->means = tgmm_malloc(sizeof(double) * (size_t)t->K * (size_t)t->d);
+  t->scales = tgmm_malloc(sizeof(double) * (size_t)t->K * (size_t)t->d);
+  if (t->weights && t->means && t->scales) return TGMM_OK;
+  tgmm_task_free(t);
+  return TGMM_ENOMEM;
+}
+
+int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls, tgmm_task *t) {
+  memset(t, 0, sizeof *t);
+  t->id = id;
+  t->cls = cls;
+  t->d = cfg->d;
+  t->K = class_K(cfg, cls);
+  TGMM_TRY(alloc_params(t));
+  tgmm_rng r, noise;
+  tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)id, 0);
+  if (cfg->family == FAMILY_PHASE_TRANSITION) {
+    draw_phase_transition(cfg, &r, cls, t);
+    return TGMM_OK;
+  }
+  tgmm_rng_init(&noise, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_NOISE);
+  draw_weights(&r, t->K, t->weights);
+  if (draw_means(cfg, &r, &noise, t->K, t->d, t->means) == 0) {
+    tgmm_error("task %lld: no draw of K = %d means in d = %d has all pairwise cosines < %.1f "
+               "after %ld attempts; use fewer components or a larger d",
+               (long long)id, t->K, t->d, TASK_MAX_COS, TASK_MAX_ATTEMPTS);
+    tgmm_task_free(t);
+    return TGMM_EUSER;
+  }
+  draw_scales(cfg, &r, t->K, t->d, t->scales);
+  return TGMM_OK;
+}
+
+void tgmm_task_samples(const tgmm_config *cfg, uint32_t kind, const tgmm_task *t, int64_t n0,
+                       int64_t n1, double *x /* [n1-n0, d] */, int32_t *z /* [n1-n0] */) {
+  int d = t->d;
+  for (int64_t n = n0; n < n1; n++) {
+    tgmm_rng r;
+    tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)t->id, (uint32_t)(n + 1));
+    int k = tgmm_rng_categorical(&r, t->weights, t->K);
+    double *row = x + (n - n0) * d;
+    for (int c = 0; c < d; c++)
+      row[c] = t->means[k * d + c] + t->scales[k * d + c] * tgmm_rng_normal(&r);
+    z[n - n0] = k;
+  }
+}
+
+int tgmm_task_sample(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls, int N, tgmm_task *t) {
+  TGMM_TRY(tgmm_task_params(cfg, kind, id, cls, t));
+  t->N = N;
+  t->x = tgmm_malloc(sizeof(double) * (size_t)N * (size_t)t->d);
+  t->z = tgmm_malloc(sizeof(int32_t) * (size_t)N);
+  if (!t->x || !t->z) {
+    tgmm_task_free(t);
+    return TGMM_ENOMEM;
+  }
+  tgmm_task_samples(cfg, kind, t, 0, N, t->x, t->z);
+  return TGMM_OK;
+}
+
+/* Exact geometric limits: in d = 1 at most 2 directions (+-), in d = 2 at most 9 directions with
+ * pairwise angles > acos(0.8) (~36.87 degrees). */
+static int geometric_limit(int d) {
+  if (d == 1) return 2;
+  if (d == 2) return 9;
+  return 0; /* no exact bound used */
+}
+
+/* Monte Carlo probe on a private stream: does the rejection loop accept often enough that every
+ * task finishes well within the attempt limit? (acceptance >= ~1e-3 -> failure odds ~e^-100) */
+static int probe_acceptance(const tgmm_config *cfg, int K, int d) {
+  double *m = tgmm_malloc(sizeof(double) * (size_t)K * (size_t)d);
+  if (!m) return TGMM_ENOMEM;
+  tgmm_rng r, noise;
+  tgmm_rng_init(&r, (uint32_t)cfg->seed, TASK_PROBE_KIND, (uint64_t)K, 0);
+  tgmm_rng_init(&noise, (uint32_t)cfg->seed, TASK_PROBE_KIND, (uint64_t)K, TASK_SUB_NOISE);
+  long limit = TASK_MAX_ATTEMPTS / 2, a = 0;
+  int accepted = 0;
+  for (a = 0; a < limit && accepted < TASK_PROBE_ACCEPTS; a++) {
+    draw_means_once(cfg, &r, &noise, K, d, m);
+    if (max_cosine(m, K, d) < TASK_MAX_COS) accepted++;
+  }
+  free(m);
+  if (accepted >= TASK_PROBE_ACCEPTS) return TGMM_OK;
+  tgmm_error0("K = %d components in d = %d: only %d of %ld random draws of the means have all "
+              "pairwise cosines < %.1f; the task family cannot be sampled reliably (use fewer "
+              "components or a larger d)",
+              K, d, accepted, a, TASK_MAX_COS);
+  return TGMM_EUSER;
+}
+
+int tgmm_task_check_feasible(const tgmm_config *cfg) {
+  if (cfg->family == FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
+  if (cfg->d < 1) {
+    tgmm_error0("d = %d: the dimension must be at least 1", cfg->d);
+    return TGMM_EUSER;
+  }
+  for (int c = 0; c < class_count(cfg); c++) {
+    int K = class_K(cfg, c), lim = geometric_limit(cfg->d);
+    if (K < 1) {
+      tgmm_error0("K = %d: a task needs at least one component", K);
+      return TGMM_EUSER;
+    }
+    if (K == 1) continue;
+    if (lim > 0 && K > lim) {
+      tgmm_error0("K = %d components in d = %d is impossible: at most %d means can have all "
+                  "pairwise cosines < %.1f in d = %d",
+                  K, cfg->d, lim, TASK_MAX_COS, cfg->d);
+      return TGMM_EUSER;
+    }
+    TGMM_TRY(probe_acceptance(cfg, K, cfg->d));
+  }
+  return TGMM_OK;
+}
+
+void tgmm_task_free(tgmm_task *t) {
+  free(t->weights);
+  free(t->means);
+  free(t->scales);
+  free(t->x);
+  free(t->z);
+  t->weights = t->means = t->scales = t->x = NULL;
+  t->z = NULL;
+}
