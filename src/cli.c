@@ -1,0 +1,76 @@
+/* cli.c — the command-line grammar shared by every subcommand (see include/tgmm/cli.h). */
+#include "tgmm/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+
+static int take_value(int argc, char **argv, int *i, const char *opt, const char **dst) {
+  const char *arg = argv[*i];
+  size_t n = strlen(opt);
+  if (arg[n] == '=') { /* --out=FILE */
+    *dst = arg + n + 1;
+    return TGMM_OK;
+  }
+  if (*i + 1 >= argc) {
+    tgmm_error0("option %s needs a value (try 'tgmm %s --help')", opt, argv[1]);
+    return TGMM_EUSER;
+  }
+  *dst = argv[++*i];
+  return TGMM_OK;
+}
+
+static int is_opt(const char *arg, const char *opt) {
+  size_t n = strlen(opt);
+  return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
+  memset(cli, 0, sizeof *cli);
+  cli->command = argc > 1 ? argv[1] : NULL;
+  cli->overrides = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+  if (!cli->overrides) return TGMM_ENOMEM;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    int rc = TGMM_OK;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      cli->help = 1;
+    } else if (is_opt(a, "--out")) {
+      rc = take_value(argc, argv, &i, "--out", &cli->out);
+    } else if (is_opt(a, "--data")) {
+      rc = take_value(argc, argv, &i, "--data", &cli->data);
+    } else if (is_opt(a, "--checkpoint")) {
+      rc = take_value(argc, argv, &i, "--checkpoint", &cli->checkpoint);
+    } else if (a[0] == '-' && a[1] == '-') {
+      tgmm_error0("unknown option '%s' (try 'tgmm %s --help')", a, cli->command);
+      rc = TGMM_EUSER;
+    } else if (strchr(a, '=')) {
+      cli->overrides[cli->n_overrides++] = argv[i];
+    } else if (!cli->config_path) {
+      cli->config_path = a;
+    } else {
+      tgmm_error0("unexpected argument '%s': the config file is already '%s' (overrides are "
+                  "key=value)", a, cli->config_path);
+      rc = TGMM_EUSER;
+    }
+    if (rc != TGMM_OK) return rc;
+  }
+  return TGMM_OK;
+}
+
+void tgmm_cli_free(tgmm_cli *cli) {
+  free(cli->overrides);
+  cli->overrides = NULL;
+}
+
+int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg) {
+  int rc = tgmm_config_load(cfg, cli->config_path, cli->n_overrides, cli->overrides);
+  if (rc != TGMM_OK) return rc;
+  tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s", TGMM_VERSION,
+            tgmm_git_commit(), cli->command, tgmm_mpi.size,
+            cli->config_path ? cli->config_path : "(built-in defaults)",
+            cli->n_overrides ? " with overrides" : "");
+  tgmm_info("# resolved config:\n%s", cfg->text);
+  return TGMM_OK;
+}

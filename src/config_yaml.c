@@ -1,0 +1,321 @@
+/* config_yaml.c — YAML text -> flat dotted keys (libyaml event API), and tgmm_config_diff. */
+#define _GNU_SOURCE
+#include "config_yaml.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "tgmm/common.h"
+#include "tgmm/config.h"
+
+void cy_where(const cy_src *src, int line, int col, char *buf, size_t n) {
+  if (src->arg)
+    snprintf(buf, n, "command line: argument '%s'", src->arg);
+  else
+    snprintf(buf, n, "%s:%d:%d", src->name, line, col);
+}
+
+int cy_is_null(const cy_scalar *s) {
+  if (s->quoted) return 0;
+  const char *t = s->text;
+  return !t[0] || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
+}
+
+void cy_doc_free(cy_doc *d) {
+  for (int i = 0; i < d->n; i++) {
+    for (int j = 0; j < d->e[i].nv; j++) free(d->e[i].v[j].text);
+    free(d->e[i].v);
+    free(d->e[i].key);
+  }
+  free(d->e);
+  d->e = NULL;
+  d->n = d->cap = 0;
+}
+
+typedef struct {
+  const cy_src *src;
+  yaml_parser_t p;
+  cy_doc *doc;
+} ctx;
+
+static int oom(void) {
+  tgmm_error("out of memory while reading the config");
+  return TGMM_ENOMEM;
+}
+
+static int err_at(const ctx *c, yaml_mark_t m, const char *key, const char *what) {
+  char where[1024];
+  cy_where(c->src, (int)m.line + 1, (int)m.column + 1, where, sizeof where);
+  if (key)
+    tgmm_error0("%s: key '%s': %s", where, key, what);
+  else
+    tgmm_error0("%s: %s", where, what);
+  return TGMM_EUSER;
+}
+
+/* Next event; on a libyaml error prints "malformed YAML" at libyaml's mark. */
+static int next(ctx *c, yaml_event_t *ev) {
+  if (yaml_parser_parse(&c->p, ev)) return 0;
+  char what[512];
+  if (c->p.context)
+    snprintf(what, sizeof what, "malformed YAML: %s %s", c->p.problem ? c->p.problem : "error",
+             c->p.context);
+  else
+    snprintf(what, sizeof what, "malformed YAML: %s", c->p.problem ? c->p.problem : "error");
+  return err_at(c, c->p.problem_mark, NULL, what);
+}
+
+static const char *kind_name(yaml_event_type_t t) {
+  switch (t) {
+  case YAML_SEQUENCE_START_EVENT: return "a list";
+  case YAML_MAPPING_START_EVENT: return "a map";
+  case YAML_ALIAS_EVENT: return "an alias";
+  default: return "a scalar";
+  }
+}
+
+static int push_scalar(cy_entry *e, const yaml_event_t *ev) {
+  cy_scalar *v = realloc(e->v, (size_t)(e->nv + 1) * sizeof *v);
+  if (!v) return oom();
+  e->v = v;
+  cy_scalar *s = &v[e->nv];
+  s->text = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+  if (!s->text) return oom();
+  s->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
+              ev->data.scalar.style != YAML_ANY_SCALAR_STYLE;
+  s->line = (int)ev->start_mark.line + 1;
+  s->col = (int)ev->start_mark.column + 1;
+  e->nv++;
+  return 0;
+}
+
+static cy_entry *new_entry(ctx *c, const char *key, yaml_mark_t km, yaml_mark_t vm) {
+  cy_doc *d = c->doc;
+  if (d->n == d->cap) {
+    int cap = d->cap ? 2 * d->cap : 32;
+    cy_entry *e = realloc(d->e, (size_t)cap * sizeof *e);
+    if (!e) return NULL;
+    d->e = e;
+    d->cap = cap;
+  }
+  cy_entry *e = &d->e[d->n];
+  memset(e, 0, sizeof *e);
+  e->key = strdup(key);
+  if (!e->key) return NULL;
+  d->n++;
+  e->kline = (int)km.line + 1;
+  e->kcol = (int)km.column + 1;
+  e->vline = (int)vm.line + 1;
+  e->vcol = (int)vm.column + 1;
+  return e;
+}
+
+/* One node whose first event is *ev (owned by the caller), the value of `key`. */
+static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km) {
+  int rc = 0;
+  if (ev->type == YAML_ALIAS_EVENT) return err_at(c, ev->start_mark, key, "aliases are not supported");
+  if (ev->type == YAML_SCALAR_EVENT) {
+    cy_entry *e = new_entry(c, key, km, ev->start_mark);
+    if (!e) return oom();
+    return push_scalar(e, ev);
+  }
+  if (ev->type == YAML_SEQUENCE_START_EVENT) {
+    cy_entry *e = new_entry(c, key, km, ev->start_mark);
+    if (!e) return oom();
+    e->is_seq = 1;
+    for (;;) {
+      yaml_event_t it;
+      if ((rc = next(c, &it))) return rc;
+      if (it.type == YAML_SEQUENCE_END_EVENT) {
+        yaml_event_delete(&it);
+        return 0;
+      }
+      if (it.type == YAML_SCALAR_EVENT) {
+        rc = push_scalar(e, &it);
+      } else {
+        char what[128];
+        snprintf(what, sizeof what, "list entries must be numbers or strings, got %s",
+                 kind_name(it.type));
+        rc = err_at(c, it.start_mark, key, what);
+      }
+      yaml_event_delete(&it);
+      if (rc) return rc;
+    }
+  }
+  if (ev->type != YAML_MAPPING_START_EVENT)
+    return err_at(c, ev->start_mark, key, "unexpected YAML element");
+  /* A map: keys flatten under `key`. Keys seen in this map, for the duplicate check. */
+  char **seen = NULL;
+  int nseen = 0;
+  for (;;) {
+    yaml_event_t k, v;
+    if ((rc = next(c, &k))) break;
+    if (k.type == YAML_MAPPING_END_EVENT) {
+      yaml_event_delete(&k);
+      break;
+    }
+    if (k.type != YAML_SCALAR_EVENT || k.data.scalar.length == 0) {
+      char what[128];
+      snprintf(what, sizeof what, "map keys must be names, got %s",
+               k.type == YAML_SCALAR_EVENT ? "an empty key" : kind_name(k.type));
+      rc = err_at(c, k.start_mark, key, what);
+      yaml_event_delete(&k);
+      break;
+    }
+    const char *name = (const char *)k.data.scalar.value;
+    char *full = NULL;
+    if (key ? asprintf(&full, "%s.%s", key, name) < 0 : !(full = strdup(name))) {
+      yaml_event_delete(&k);
+      rc = oom();
+      break;
+    }
+    for (int i = 0; i < nseen && !rc; i++)
+      if (!strcmp(seen[i], name)) rc = err_at(c, k.start_mark, full, "duplicate key");
+    if (!rc) {
+      char **s = realloc(seen, (size_t)(nseen + 1) * sizeof *s);
+      if (!s || !(s[nseen] = strdup(name))) rc = oom();
+      if (s) seen = s;
+      if (!rc) nseen++;
+    }
+    if (!rc && !(rc = next(c, &v))) {
+      rc = node(c, &v, full, k.start_mark);
+      yaml_event_delete(&v);
+    }
+    free(full);
+    yaml_event_delete(&k);
+    if (rc) break;
+  }
+  for (int i = 0; i < nseen; i++) free(seen[i]);
+  free(seen);
+  return rc;
+}
+
+int cy_flatten(const cy_src *src, const char *text, const char *prefix, cy_doc *out) {
+  ctx c = {.src = src, .doc = out};
+  memset(out, 0, sizeof *out);
+  if (!yaml_parser_initialize(&c.p)) return oom();
+  yaml_parser_set_input_string(&c.p, (const unsigned char *)text, strlen(text));
+  yaml_event_t ev;
+  int rc = 0, docs = 0;
+  for (;;) {
+    if ((rc = next(&c, &ev))) break;
+    yaml_event_type_t t = ev.type;
+    if (t == YAML_STREAM_END_EVENT) {
+      yaml_event_delete(&ev);
+      break;
+    }
+    if (t == YAML_DOCUMENT_START_EVENT && docs++ > 0) {
+      rc = err_at(&c, ev.start_mark, NULL, "more than one YAML document (a second '---')");
+    } else if (t != YAML_STREAM_START_EVENT && t != YAML_DOCUMENT_START_EVENT &&
+               t != YAML_DOCUMENT_END_EVENT) {
+      if (!prefix && t != YAML_MAPPING_START_EVENT) {
+        char what[160];
+        snprintf(what, sizeof what, "the top level must be a map of keys (key: value), got %s",
+                 kind_name(t));
+        rc = err_at(&c, ev.start_mark, NULL, what);
+      } else {
+        rc = node(&c, &ev, prefix, ev.start_mark);
+      }
+    }
+    yaml_event_delete(&ev);
+    if (rc) break;
+  }
+  if (!rc && prefix && docs == 0) { /* "key=" : an empty value is a null scalar */
+    yaml_mark_t m = {0, 0, 0};
+    yaml_event_t e0;
+    memset(&e0, 0, sizeof e0);
+    e0.type = YAML_SCALAR_EVENT;
+    e0.data.scalar.value = (yaml_char_t *)"";
+    e0.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+    cy_entry *e = new_entry(&c, prefix, m, m);
+    rc = e ? push_scalar(e, &e0) : oom();
+  }
+  yaml_parser_delete(&c.p);
+  if (rc) cy_doc_free(out);
+  return rc;
+}
+
+/* ---- diff ---- */
+
+/* Canonical text of an entry's value: "v" or "[a, b]"; owned by the caller. */
+static char *value_text(const cy_entry *e) {
+  size_t n = 3;
+  for (int i = 0; i < e->nv; i++) n += strlen(e->v[i].text) + 2;
+  char *s = malloc(n);
+  if (!s) return NULL;
+  s[0] = 0;
+  if (e->is_seq) strcat(s, "[");
+  for (int i = 0; i < e->nv; i++) {
+    if (i) strcat(s, ", ");
+    strcat(s, e->v[i].text);
+  }
+  if (e->is_seq) strcat(s, "]");
+  return s;
+}
+
+static int as_number(const char *s, double *x) {
+  if (!s[0] || strspn(s, "0123456789+-.eE") != strlen(s)) return 0;
+  char *end;
+  *x = strtod(s, &end);
+  return *end == 0 && isfinite(*x);
+}
+
+static int same_value(const cy_entry *a, const cy_entry *b) {
+  if (a->is_seq != b->is_seq || a->nv != b->nv) return 0;
+  for (int i = 0; i < a->nv; i++) {
+    double x, y;
+    const char *s = a->v[i].text, *t = b->v[i].text;
+    if (as_number(s, &x) && as_number(t, &y)) {
+      if (x != y) return 0;
+    } else if (strcmp(s, t)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static const cy_entry *find(const cy_doc *d, const char *key) {
+  for (int i = d->n - 1; i >= 0; i--)
+    if (!strcmp(d->e[i].key, key)) return &d->e[i];
+  return NULL;
+}
+
+static void add_key(char *out, int out_len, int *count, const char *key,
+                    const char *const exempt[]) {
+  for (int i = 0; exempt && exempt[i]; i++)
+    if (!strcmp(exempt[i], key)) return;
+  if (out && out_len > 0) {
+    size_t used = strlen(out);
+    snprintf(out + used, (size_t)out_len - used, "%s%s", *count ? ", " : "", key);
+  }
+  (*count)++;
+}
+
+int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
+                     int out_len) {
+  if (out && out_len > 0) out[0] = 0;
+  cy_doc a, b;
+  cy_src sa = {"config A", NULL}, sb = {"config B", NULL};
+  if (cy_flatten(&sa, text_a ? text_a : "", NULL, &a)) return -1;
+  if (cy_flatten(&sb, text_b ? text_b : "", NULL, &b)) {
+    cy_doc_free(&a);
+    return -1;
+  }
+  int count = 0;
+  for (int i = 0; i < a.n; i++) {
+    if (find(&a, a.e[i].key) != &a.e[i]) continue; /* repeated key: the last one counts */
+    const cy_entry *o = find(&b, a.e[i].key);
+    if (!o || !same_value(&a.e[i], o)) add_key(out, out_len, &count, a.e[i].key, exempt);
+  }
+  for (int i = 0; i < b.n; i++)
+    if (!find(&a, b.e[i].key) && find(&b, b.e[i].key) == &b.e[i])
+      add_key(out, out_len, &count, b.e[i].key, exempt);
+  cy_doc_free(&a);
+  cy_doc_free(&b);
+  return count;
+}
+
+char *cy_value_text(const cy_entry *e) { return value_text(e); }

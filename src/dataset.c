@@ -1,0 +1,183 @@
+/* dataset.c — the reader of task dataset files (layout in include/tgmm/h5io.h and README). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/h5io.h"
+
+static int check_truth(tgmm_dataset *ds, const char *name, int ndim, int *has) {
+  *has = 0;
+  if (!tgmm_h5_exists(ds->file, name)) return TGMM_OK;
+  hsize_t dims[3];
+  TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, name, ndim, H5T_FLOAT, dims));
+  int ok = dims[0] == (hsize_t)ds->T && (ndim < 2 || dims[1] == (hsize_t)ds->Kmax) &&
+           (ndim < 3 || dims[2] == (hsize_t)ds->d);
+  if (!ok) {
+    tgmm_error0("%s: dataset %s has shape inconsistent with T=%lld, Kmax=%d, d=%d", ds->path, name,
+                (long long)ds->T, ds->Kmax, ds->d);
+    return TGMM_EUSER;
+  }
+  *has = 1;
+  return TGMM_OK;
+}
+
+static int read_index(tgmm_dataset *ds, int default_K) {
+  hsize_t xd[2], od[1];
+  TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/x", 2, H5T_FLOAT, xd));
+  TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/offsets", 1, H5T_INTEGER, od));
+  if (od[0] < 1 || xd[1] < 1) {
+    tgmm_error0("%s: dataset /offsets must have T+1 >= 1 entries and /x at least one column",
+                ds->path);
+    return TGMM_EUSER;
+  }
+  ds->S = (int64_t)xd[0];
+  ds->d = (int)xd[1];
+  ds->T = (int64_t)od[0] - 1;
+  ds->offsets = tgmm_malloc(sizeof(int64_t) * (size_t)(ds->T + 1));
+  ds->K = tgmm_malloc(sizeof(int32_t) * (size_t)(ds->T ? ds->T : 1));
+  if (!ds->offsets || !ds->K) return TGMM_ENOMEM;
+  TGMM_TRY(tgmm_h5_read_all(ds->file, ds->path, "/offsets", H5T_NATIVE_INT64, ds->offsets));
+  if (ds->offsets[0] != 0 || ds->offsets[ds->T] != ds->S) {
+    tgmm_error0("%s: dataset /offsets must start at 0 and end at the number of rows of /x (%lld)",
+                ds->path, (long long)ds->S);
+    return TGMM_EUSER;
+  }
+  for (int64_t t = 0; t < ds->T; t++)
+    if (ds->offsets[t + 1] < ds->offsets[t]) {
+      tgmm_error0("%s: dataset /offsets decreases at entry %lld", ds->path, (long long)t + 1);
+      return TGMM_EUSER;
+    }
+  if (tgmm_h5_exists(ds->file, "/K")) {
+    hsize_t kd[1];
+    TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/K", 1, H5T_INTEGER, kd));
+    if (kd[0] != (hsize_t)ds->T) {
+      tgmm_error0("%s: dataset /K has %llu entries, /offsets describes %lld tasks", ds->path,
+                  (unsigned long long)kd[0], (long long)ds->T);
+      return TGMM_EUSER;
+    }
+    TGMM_TRY(tgmm_h5_read_all(ds->file, ds->path, "/K", H5T_NATIVE_INT32, ds->K));
+  } else {
+    for (int64_t t = 0; t < ds->T; t++) ds->K[t] = default_K;
+  }
+  return TGMM_OK;
+}
+
+static int find_kmax(tgmm_dataset *ds) {
+  int kmax = 1;
+  for (int64_t t = 0; t < ds->T; t++) {
+    if (ds->K[t] < 1) {
+      tgmm_error0("%s: dataset /K has K = %d < 1 for task %lld", ds->path, ds->K[t], (long long)t);
+      return TGMM_EUSER;
+    }
+    if (ds->K[t] > kmax) kmax = ds->K[t];
+  }
+  const char *shaped[] = {"/weights", "/means", "/scales"};
+  for (int i = 0; i < 3; i++) {
+    if (!tgmm_h5_exists(ds->file, shaped[i])) continue;
+    hsize_t dims[3];
+    TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, shaped[i], i == 0 ? 2 : 3, H5T_FLOAT, dims));
+    if ((int)dims[1] < kmax) {
+      tgmm_error0("%s: dataset %s has %llu components, but /K holds K = %d", ds->path, shaped[i],
+                  (unsigned long long)dims[1], kmax);
+      return TGMM_EUSER;
+    }
+    kmax = (int)dims[1];
+  }
+  ds->Kmax = kmax;
+  return TGMM_OK;
+}
+
+static int open_impl(tgmm_dataset *ds, int default_K) {
+  TGMM_TRY(read_index(ds, default_K));
+  TGMM_TRY(find_kmax(ds));
+  if (tgmm_h5_exists(ds->file, "/z")) {
+    hsize_t zd[1];
+    TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/z", 1, H5T_INTEGER, zd));
+    if (zd[0] != (hsize_t)ds->S) {
+      tgmm_error0("%s: dataset /z has %llu entries, /x has %lld rows", ds->path,
+                  (unsigned long long)zd[0], (long long)ds->S);
+      return TGMM_EUSER;
+    }
+    ds->has_z = 1;
+  }
+  TGMM_TRY(check_truth(ds, "/weights", 2, &ds->has_weights));
+  TGMM_TRY(check_truth(ds, "/means", 3, &ds->has_means));
+  TGMM_TRY(check_truth(ds, "/scales", 3, &ds->has_scales));
+  return TGMM_OK;
+}
+
+int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K) {
+  memset(ds, 0, sizeof *ds);
+  ds->file = H5I_INVALID_HID;
+  snprintf(ds->path, sizeof ds->path, "%s", path);
+  int rc = tgmm_h5_open_read(path, comm, &ds->file);
+  if (rc == TGMM_OK) rc = open_impl(ds, default_K);
+  if (rc != TGMM_OK) tgmm_dataset_close(ds);
+  return rc;
+}
+
+int tgmm_dataset_read_samples(const tgmm_dataset *ds, int64_t row0, int64_t n, double *x,
+                              int32_t *z) {
+  TGMM_TRY(tgmm_h5_read_rows(ds->file, ds->path, "/x", H5T_NATIVE_DOUBLE, (hsize_t)row0,
+                             (hsize_t)n, x));
+  if (z && ds->has_z)
+    TGMM_TRY(tgmm_h5_read_rows(ds->file, ds->path, "/z", H5T_NATIVE_INT32, (hsize_t)row0,
+                               (hsize_t)n, z));
+  return TGMM_OK;
+}
+
+static int read_truth(const tgmm_dataset *ds, int64_t t, tgmm_task *task) {
+  int K = task->K, d = ds->d, Kmax = ds->Kmax;
+  double *buf = tgmm_malloc(sizeof(double) * (size_t)Kmax * (size_t)d);
+  if (!buf) return TGMM_ENOMEM;
+  int rc = TGMM_OK;
+  if (ds->has_weights) {
+    rc = tgmm_h5_read_rows(ds->file, ds->path, "/weights", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
+    if (rc == TGMM_OK) memcpy(task->weights, buf, sizeof(double) * (size_t)K);
+  }
+  if (rc == TGMM_OK && ds->has_means) {
+    rc = tgmm_h5_read_rows(ds->file, ds->path, "/means", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
+    if (rc == TGMM_OK) memcpy(task->means, buf, sizeof(double) * (size_t)K * (size_t)d);
+  }
+  if (rc == TGMM_OK && ds->has_scales) {
+    rc = tgmm_h5_read_rows(ds->file, ds->path, "/scales", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
+    if (rc == TGMM_OK) memcpy(task->scales, buf, sizeof(double) * (size_t)K * (size_t)d);
+  }
+  free(buf);
+  return rc;
+}
+
+int tgmm_dataset_read_task(const tgmm_dataset *ds, int64_t t, tgmm_task *task) {
+  memset(task, 0, sizeof *task);
+  int64_t n = ds->offsets[t + 1] - ds->offsets[t];
+  task->id = t;
+  task->cls = -1;
+  task->d = ds->d;
+  task->K = ds->K[t];
+  task->N = (int)n;
+  size_t K = (size_t)task->K, d = (size_t)ds->d;
+  task->weights = tgmm_calloc(K, sizeof(double));
+  task->means = tgmm_calloc(K * d, sizeof(double));
+  task->scales = tgmm_malloc(sizeof(double) * K * d);
+  task->x = tgmm_malloc(sizeof(double) * (size_t)(n ? n : 1) * d);
+  task->z = tgmm_calloc((size_t)(n ? n : 1), sizeof(int32_t));
+  if (!task->weights || !task->means || !task->scales || !task->x || !task->z) {
+    tgmm_task_free(task);
+    return TGMM_ENOMEM;
+  }
+  for (size_t i = 0; i < K * d; i++) task->scales[i] = 1.0;
+  for (size_t k = 0; k < K; k++) task->weights[k] = 1.0 / (double)K;
+  int rc = tgmm_dataset_read_samples(ds, ds->offsets[t], n, task->x, task->z);
+  if (rc == TGMM_OK) rc = read_truth(ds, t, task);
+  if (rc != TGMM_OK) tgmm_task_free(task);
+  return rc;
+}
+
+void tgmm_dataset_close(tgmm_dataset *ds) {
+  if (ds->file >= 0) H5Fclose(ds->file);
+  ds->file = H5I_INVALID_HID;
+  free(ds->offsets);
+  free(ds->K);
+  ds->offsets = NULL;
+  ds->K = NULL;
+}
