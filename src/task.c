@@ -12,7 +12,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "tgmm/common.h"
 #include "tgmm/rng.h"
@@ -127,7 +126,7 @@ static int alloc_params(tgmm_task *t) {
 }
 
 int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls, tgmm_task *t) {
-  memset(t, 0, sizeof *t);
+  *t = (tgmm_task){0};
   t->id = id;
   t->cls = cls;
   t->d = cfg->d;
@@ -211,11 +210,11 @@ static int probe_acceptance(const tgmm_config *cfg, int K, int d) {
 }
 
 int tgmm_task_check_feasible(const tgmm_config *cfg) {
-  if (cfg->family == FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
   if (cfg->d < 1) {
     tgmm_error0("d = %d: the dimension must be at least 1", cfg->d);
     return TGMM_EUSER;
   }
+  if (cfg->family == FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
   for (int c = 0; c < class_count(cfg); c++) {
     int K = class_K(cfg, c), lim = geometric_limit(cfg->d);
     if (K < 1) {

@@ -3,8 +3,9 @@
  * A stream is keyed by (seed, stream kind, id, sub): key = {seed, kind}, counter =
  * {position, sub, id_lo, id_hi}. Nothing depends on the order in which tasks are drawn or on
  * the number of ranks: task `id` of a run is always the same. Convention in task.c: sub 0
- * holds a task's parameters and N, sub n+1 holds sample n (so samples can be drawn by any rank
- * and the first n samples do not depend on N). */
+ * holds a task's parameters, sub n+1 holds sample n (so samples can be drawn by any rank and the
+ * first n samples do not depend on N), sub 0xFFFFFFFE the mean_shift noise and sub 0xFFFFFFFF
+ * the ragged sample count N_i (so N never perturbs the parameters). */
 #ifndef TGMM_RNG_H
 #define TGMM_RNG_H
 

@@ -5,7 +5,9 @@
  * isotropic, anisotropic (per-component diagonal standard deviations 2*softplus(u/5)),
  * mean_shift (N(0, sigma_p^2) noise on the means before the cosine filter), phase_transition
  * (K = 2, equal weights, +-(delta/2)u plus a common N(0, delta^2 I) offset). Weights are sorted
- * ascending (canonical component order). */
+ * ascending (canonical component order). The cosine filter (redraw all K means while the largest
+ * pairwise cosine is >= 0.8; none for K = 1 or phase_transition) gives up after 100000 draws
+ * with TGMM_EUSER, never returning fewer tasks. Stream layout: see src/task.c. */
 #ifndef TGMM_TASK_H
 #define TGMM_TASK_H
 
