@@ -1,0 +1,724 @@
+/* config.c — the config schema (one table), loading (defaults, YAML file, key=value overrides),
+ * validation, cross-key checks, and the resolved config text. YAML reading: config_yaml.c. */
+#define _GNU_SOURCE
+#include "tgmm/config.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_yaml.h"
+#include "tgmm/common.h"
+
+typedef enum { T_INT, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_INTS, T_FLOATS, T_STRS } ktype;
+
+typedef struct {
+  const char *key;             /* dotted name */
+  ktype type;                  /* T_INT: int32 or int64 field (by size); T_ENUM: int-sized enum */
+  size_t off, size, count_off; /* the field (lists: the whole array) and a list's count field */
+  const char *def;             /* the default, as YAML text */
+  double min, max;             /* numbers and list entries: the range; strings: min length */
+  const char *choices;         /* T_ENUM and T_STRS: '|'-separated; an enum's value is the index */
+  const char *doc;
+} keydef;
+
+#define FLD(f) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), 0
+#define LST(f, n) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), offsetof(tgmm_config, n)
+#define INF HUGE_VAL
+#define GT0 DBL_TRUE_MIN          /* as a minimum: the value must be > 0 */
+#define LT1 0x1.fffffffffffffp-1 /* as a maximum: the value must be < 1 */
+#define BIG 1e15                 /* practical upper end of int64 counters */
+
+/* The schema: adding a key is one row here plus its field in config.h. Output order = this order
+ * (top-level keys first, then each section in order of first appearance). */
+static const keydef KEYS[] = {
+    {"seed", T_INT, FLD(seed), "42", 0, 4294967295.0, NULL, "Philox key of every random stream"},
+    {"d", T_INT, FLD(d), "8", 1, 100000, NULL, "dimension (phase_transition: derived)"},
+    {"K", T_INTS, LST(K, nK), "[2, 3, 4, 5]", 1, 64, NULL, "component counts of the family"},
+    {"N", T_INT, FLD(N), "128", 1, 1e9, NULL, "samples per task (training: U{N/2..N})"},
+    {"family", T_ENUM, FLD(family), "isotropic", 0, 0,
+     "isotropic|anisotropic|mean_shift|phase_transition", "task family"},
+    {"sigma_p", T_FLOAT, FLD(sigma_p), "0", 0, INF, NULL, "mean-shift noise scale"},
+    {"pt.a", T_FLOATS, LST(pt_a, n_pt_a), "[1.1]", GT0, INF, NULL, "phase-transition a values"},
+    {"pt.b", T_FLOAT, FLD(pt_b), "0.1", GT0, INF, NULL, "phase transition: d = b n ln n"},
+    {"pt.n", T_INT, FLD(pt_n), "128", 2, 1e9, NULL, "phase transition: n (= N)"},
+    {"tasks", T_INT, FLD(tasks), "128", 1, BIG, NULL, "tasks written by gen"},
+    {"ragged", T_BOOL, FLD(ragged), "false", 0, 0, NULL, "gen: N_i ~ U{N/2..N}"},
+    {"model.n_positions", T_INT, FLD(model.n_positions), "4096", 1, 1e8, NULL, "position rows"},
+    {"model.n_embd", T_INT, FLD(model.n_embd), "128", 1, 65536, NULL, "residual width"},
+    {"model.n_layer", T_INT, FLD(model.n_layer), "12", 1, 1024, NULL, "transformer blocks"},
+    {"model.n_head", T_INT, FLD(model.n_head), "4", 1, 1024, NULL, "attention heads"},
+    {"model.n_task_embd", T_INT, FLD(model.n_task_embd), "128", 1, 65536, NULL, "K embedding"},
+    {"model.attention", T_ENUM, FLD(model.attention), "causal", 0, 0, "causal|bidirectional",
+     "attention mask"},
+    {"model.positions", T_ENUM, FLD(model.positions), "learned", 0, 0, "learned|none",
+     "position embeddings"},
+    {"train.steps", T_INT, FLD(train.steps), "10000", 0, BIG, NULL, "optimizer steps"},
+    {"train.batch_size", T_INT, FLD(train.batch_size), "64", 1, 1e7, NULL, "tasks per K per step"},
+    {"train.lr", T_FLOAT, FLD(train.lr), "1e-4", 0, INF, NULL, "AdamW learning rate"},
+    {"train.weight_decay", T_FLOAT, FLD(train.weight_decay), "1e-4", 0, INF, NULL, "AdamW decay"},
+    {"train.schedule", T_ENUM, FLD(train.schedule), "constant", 0, 0, "constant|cosine",
+     "learning-rate schedule"},
+    {"train.warmup", T_INT, FLD(train.warmup), "0", 0, BIG, NULL, "linear warm-up steps"},
+    {"train.checkpoint_every", T_INT, FLD(train.checkpoint_every), "1000", 0, BIG, NULL,
+     "steps between checkpoints (0: at the end only)"},
+    {"train.eval_every", T_INT, FLD(train.eval_every), "0", 0, BIG, NULL, "0: never"},
+    {"train.run_dir", T_STR, FLD(train.run_dir), "runs/default", 1, 0, NULL, "run directory"},
+    {"train.resume", T_ENUM, FLD(train.resume), "auto", 0, 0, "auto|never", "resume policy"},
+    {"train.deterministic", T_BOOL, FLD(train.deterministic), "false", 0, 0, NULL, "bitwise mode"},
+    {"train.chunk", T_INT, FLD(train.chunk), "16", 1, 1e7, NULL, "tasks per chunk (bitwise)"},
+    {"train.threads", T_INT, FLD(train.threads), "0", 0, 4096, NULL, "BLAS threads; 0: auto"},
+    {"train.clip", T_FLOAT, FLD(train.clip), "0", 0, INF, NULL, "gradient-norm clip; 0: off"},
+    {"train.save_grads", T_BOOL, FLD(train.save_grads), "false", 0, 0, NULL, "store gradients"},
+    {"train.eval_tasks", T_INT, FLD(train.eval_tasks), "32", 1, 1e7, NULL, "held-out tasks per K"},
+    {"train.beta1", T_FLOAT, FLD(train.beta1), "0.9", 0, LT1, NULL, "AdamW beta1"},
+    {"train.beta2", T_FLOAT, FLD(train.beta2), "0.999", 0, LT1, NULL, "AdamW beta2"},
+    {"train.eps", T_FLOAT, FLD(train.eps), "1e-8", GT0, INF, NULL, "AdamW epsilon"},
+    {"em.init", T_ENUM, FLD(em.init), "random", 0, 0, "random|kmeans++|truth", "EM start"},
+    {"em.restarts", T_INT, FLD(em.restarts), "1", 1, 1e6, NULL, "EM starts (best kept)"},
+    {"em.max_iter", T_INT, FLD(em.max_iter), "100", 1, 1e9, NULL, "EM iterations"},
+    {"em.tol", T_FLOAT, FLD(em.tol), "1e-7", 0, INF, NULL, "EM stop: mean log-lik change"},
+    {"em.covariance", T_ENUM, FLD(em.covariance), "identity", 0, 0,
+     "identity|spherical|diag|full", "EM covariance model"},
+    {"em.reg_covar", T_FLOAT, FLD(em.reg_covar), "1e-6", 0, INF, NULL, "added to variances"},
+    {"lloyd.init", T_ENUM, FLD(lloyd.init), "random", 0, 0, "random|kmeans++|truth", "start"},
+    {"lloyd.max_iter", T_INT, FLD(lloyd.max_iter), "100", 1, 1e9, NULL, "Lloyd iterations"},
+    {"spectral.restarts", T_INT, FLD(spectral.restarts), "10", 1, 1e6, NULL, "power restarts"},
+    {"spectral.iters", T_INT, FLD(spectral.iters), "10", 1, 1e6, NULL, "power iterations"},
+    {"spectral.eigensolver", T_ENUM, FLD(spectral.eigensolver), "auto", 0, 0,
+     "auto|lapack|scalapack", "d x d eigensolver"},
+    {"spectral.scalapack_min_d", T_INT, FLD(spectral.scalapack_min_d), "512", 1, 1e9, NULL,
+     "auto: ScaLAPACK from this d"},
+    {"distribute", T_ENUM, FLD(distribute), "tasks", 0, 0, "tasks|samples", "baseline split"},
+    {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
+     "evaluation tasks per grid point"},
+    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
+     0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
+};
+#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+/* Where each key was last set (for cross-key messages) while loading. */
+typedef struct {
+  tgmm_config *cfg;
+  char where[NKEYS][600];
+  int order[NKEYS]; /* 0: default; else sequence number of the assignment */
+  int seq;
+  unsigned char seen[NKEYS]; /* in the current file (duplicate check) */
+} loader;
+
+static int find_key(const char *key) {
+  for (int i = 0; i < NKEYS; i++)
+    if (!strcmp(KEYS[i].key, key)) return i;
+  return -1;
+}
+
+/* Shortest "%.*g" that reads back as x. */
+static void fmt_num(double x, char *buf, size_t n) {
+  if (x == floor(x) && fabs(x) < 1e17) {
+    snprintf(buf, n, "%.0f", x);
+    return;
+  }
+  for (int p = 1; p <= 17; p++) {
+    snprintf(buf, n, "%.*g", p, x);
+    if (strtod(buf, NULL) == x) return;
+  }
+}
+
+static const char *type_name(ktype t) {
+  static const char *const names[] = {"an integer",      "a number",         "true or false",
+                                      "a string",        "one of",           "a list of integers",
+                                      "a list of numbers", "a list of strings"};
+  return names[t];
+}
+
+/* "one of a, b, c" / "must be in [1, 64]" helpers */
+static void choices_text(const char *choices, char *buf, size_t n) {
+  snprintf(buf, n, "%s", choices);
+  for (char *p = buf; *p; p++)
+    if (*p == '|') *p = ',';
+  char tmp[512];
+  snprintf(tmp, sizeof tmp, "%s", buf);
+  size_t j = 0;
+  for (const char *p = tmp; *p && j + 2 < n; p++) { /* "a,b" -> "a, b" */
+    buf[j++] = *p;
+    if (*p == ',') buf[j++] = ' ';
+  }
+  buf[j] = 0;
+}
+
+static int choice_index(const char *choices, const char *s) {
+  size_t len = strlen(s);
+  int idx = 0;
+  for (const char *p = choices;; idx++) {
+    const char *bar = strchr(p, '|');
+    size_t l = bar ? (size_t)(bar - p) : strlen(p);
+    if (l == len && !strncmp(p, s, l)) return idx;
+    if (!bar) return -1;
+    p = bar + 1;
+  }
+}
+
+static void choice_name(const char *choices, int idx, char *buf, size_t n) {
+  const char *p = choices;
+  for (int i = 0; i < idx && p; i++) {
+    p = strchr(p, '|');
+    if (p) p++;
+  }
+  if (!p) p = "?";
+  const char *bar = strchr(p, '|');
+  snprintf(buf, n, "%.*s", (int)(bar ? bar - p : (ptrdiff_t)strlen(p)), p);
+}
+
+static void range_text(const keydef *k, char *buf, size_t n) {
+  char lo[40], hi[40];
+  fmt_num(k->min, lo, sizeof lo);
+  fmt_num(k->max, hi, sizeof hi);
+  if (k->max == INF)
+    snprintf(buf, n, k->min == GT0 ? "must be > 0" : "must be >= %s", lo);
+  else
+    snprintf(buf, n, "must be in %c%s, %s%c", k->min == GT0 ? '(' : '[', k->min == GT0 ? "0" : lo,
+             k->max == LT1 ? "1" : hi, k->max == LT1 ? ')' : ']');
+}
+
+static int user_error(const cy_src *src, int line, int col, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int user_error(const cy_src *src, int line, int col, const char *key, const char *fmt, ...) {
+  char where[700], what[1200];
+  cy_where(src, line, col, where, sizeof where);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  tgmm_error0("%s: key '%s': %s", where, key, what);
+  return TGMM_EUSER;
+}
+
+static int as_number(const char *s, double *x) {
+  if (!s[0] || strspn(s, "0123456789+-.eE") != strlen(s)) return 0;
+  char *end;
+  errno = 0;
+  *x = strtod(s, &end);
+  return *end == 0 && isfinite(*x);
+}
+
+/* 0: ok; 1: not an integer; 2: out of the int64 range. */
+static int parse_int(const char *s, int64_t *v) {
+  const char *p = s + (*s == '-' || *s == '+');
+  if (*p && strspn(p, "0123456789") == strlen(p)) {
+    errno = 0;
+    long long x = strtoll(s, NULL, 10);
+    if (errno == ERANGE) return 2;
+    *v = x;
+    return 0;
+  }
+  double x;
+  if (!as_number(s, &x)) return strspn(s, "0123456789+-.eE") == strlen(s) && *s ? 2 : 1;
+  if (x != floor(x)) return 1;
+  if (fabs(x) >= 9.2e18) return 2;
+  *v = (int64_t)x;
+  return 0;
+}
+
+/* Parse one scalar of key row `r` into dst (one element for lists). */
+static int parse_scalar(const keydef *k, const cy_src *src, const cy_scalar *s, void *dst,
+                        size_t elem) {
+  const char *t = s->text;
+  char rng[96];
+  range_text(k, rng, sizeof rng);
+  if (cy_is_null(s) && k->type != T_STR && k->type != T_STRS)
+    return user_error(src, s->line, s->col, k->key, "expected %s%s%s, got no value", type_name(k->type),
+                      k->type == T_ENUM ? " " : "", k->type == T_ENUM ? k->choices : "");
+  switch (k->type) {
+  case T_INT:
+  case T_INTS: {
+    int64_t v = 0;
+    int rc = s->quoted ? 1 : parse_int(t, &v);
+    if (rc == 1)
+      return user_error(src, s->line, s->col, k->key, "expected an integer, got '%s'", t);
+    if (rc == 2 || (double)v < k->min || (double)v > k->max)
+      return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
+    if (elem == sizeof(int32_t)) {
+      int32_t x = (int32_t)v;
+      memcpy(dst, &x, sizeof x);
+    } else {
+      memcpy(dst, &v, sizeof v);
+    }
+    return 0;
+  }
+  case T_FLOAT:
+  case T_FLOATS: {
+    double x;
+    if (s->quoted || !as_number(t, &x))
+      return user_error(src, s->line, s->col, k->key, "expected a number, got '%s'", t);
+    if (x < k->min || x > k->max)
+      return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
+    memcpy(dst, &x, sizeof x);
+    return 0;
+  }
+  case T_BOOL: {
+    bool b = !strcmp(t, "true");
+    if (s->quoted || (!b && strcmp(t, "false")))
+      return user_error(src, s->line, s->col, k->key, "expected true or false, got '%s'", t);
+    memcpy(dst, &b, sizeof b);
+    return 0;
+  }
+  case T_ENUM: {
+    int idx = choice_index(k->choices, t);
+    if (idx < 0) {
+      char ch[512];
+      choices_text(k->choices, ch, sizeof ch);
+      return user_error(src, s->line, s->col, k->key, "'%s' is not one of: %s", t, ch);
+    }
+    memcpy(dst, &idx, sizeof idx);
+    return 0;
+  }
+  case T_STR:
+  case T_STRS:
+    if (!s->quoted && cy_is_null(s) && t[0])
+      return user_error(src, s->line, s->col, k->key, "expected a string, got '%s' (null)", t);
+    if (strlen(t) < (size_t)k->min)
+      return user_error(src, s->line, s->col, k->key, "expected a non-empty string");
+    if (strlen(t) >= elem)
+      return user_error(src, s->line, s->col, k->key, "'%.40s...' is too long (at most %zu characters)", t,
+                        elem - 1);
+    if (k->choices && choice_index(k->choices, t) < 0) {
+      char ch[512];
+      choices_text(k->choices, ch, sizeof ch);
+      return user_error(src, s->line, s->col, k->key, "'%s' is not one of: %s", t, ch);
+    }
+    memcpy(dst, t, strlen(t) + 1);
+    return 0;
+  }
+  return TGMM_EFAIL;
+}
+
+static int edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  if (la > 63 || lb > 63) return 99;
+  int row[64];
+  for (int j = 0; j <= lb; j++) row[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = row[0];
+    row[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int up = row[j];
+      int best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+static int unknown_key(const cy_src *src, const cy_entry *e) {
+  char pre[256];
+  /* "d: {x: 1}" flattens to "d.x": the leaf key 'd' was given a map */
+  for (const char *p = strchr(e->key, '.'); p; p = strchr(p + 1, '.')) {
+    snprintf(pre, sizeof pre, "%.*s", (int)(p - e->key), e->key);
+    int r = find_key(pre);
+    if (r >= 0)
+      return user_error(src, e->kline, e->kcol, pre, "expected %s, got a map", type_name(KEYS[r].type));
+  }
+  snprintf(pre, sizeof pre, "%s.", e->key);
+  for (int i = 0; i < NKEYS; i++)
+    if (!strncmp(KEYS[i].key, pre, strlen(pre)))
+      return user_error(src, e->kline, e->kcol, e->key,
+                        "is a section: expected a map of its keys (e.g. '%s')", KEYS[i].key);
+  int best = -1, bd = 1 << 20;
+  const char *last = strrchr(e->key, '.');
+  last = last ? last + 1 : e->key;
+  for (int i = 0; i < NKEYS; i++) {
+    int dist = edit_distance(e->key, KEYS[i].key);
+    const char *kl = strrchr(KEYS[i].key, '.');
+    if (kl && !strcmp(kl + 1, last)) dist = dist < 1 ? dist : 1; /* right name, wrong section */
+    if (dist < bd) bd = dist, best = i;
+  }
+  int limit = (int)strlen(e->key) / 3;
+  if (best >= 0 && bd <= (limit > 2 ? limit : 2))
+    return user_error(src, e->kline, e->kcol, e->key, "unknown key (did you mean '%s'?)",
+                      KEYS[best].key);
+  return user_error(src, e->kline, e->kcol, e->key, "unknown key (README.md lists every key)");
+}
+
+static int same_elem(ktype t, const void *a, const void *b, size_t elem) {
+  if (t == T_STRS) return !strcmp(a, b);
+  return !memcmp(a, b, elem);
+}
+
+/* Apply one flattened entry. L may be NULL (built-in defaults). */
+static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
+  int r = find_key(e->key);
+  if (r < 0) return unknown_key(src, e);
+  const keydef *k = &KEYS[r];
+  if (L && file && L->seen[r]) return user_error(src, e->kline, e->kcol, k->key, "duplicate key");
+  bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
+  char *dst = (char *)cfg + k->off;
+  unsigned char tmp[TGMM_MAX_LIST * 64];
+  memset(tmp, 0, sizeof tmp);
+  if (!list) {
+    if (e->is_seq)
+      return user_error(src, e->vline, e->vcol, k->key, "expected %s%s%s, got a list", type_name(k->type),
+                        k->type == T_ENUM ? " " : "", k->type == T_ENUM ? k->choices : "");
+    TGMM_TRY(parse_scalar(k, src, &e->v[0], tmp, k->size));
+    memcpy(dst, tmp, k->size);
+  } else {
+    size_t elem = k->size / TGMM_MAX_LIST;
+    if (!e->is_seq) {
+      const char *ex = k->type == T_INTS ? "[2, 3]" : k->type == T_FLOATS ? "[1.5, 2]" : "[a, b]";
+      return user_error(src, e->vline, e->vcol, k->key, "expected %s such as %s, got '%s'",
+                        type_name(k->type), ex, e->v[0].text);
+    }
+    if (e->nv < 1 || e->nv > TGMM_MAX_LIST)
+      return user_error(src, e->vline, e->vcol, k->key, "expected 1 to %d entries, got %d",
+                        TGMM_MAX_LIST, e->nv);
+    if (elem * (size_t)e->nv > sizeof tmp) return TGMM_EFAIL;
+    for (int i = 0; i < e->nv; i++) {
+      TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp + (size_t)i * elem, elem));
+      for (int j = 0; j < i; j++)
+        if (same_elem(k->type, tmp + (size_t)i * elem, tmp + (size_t)j * elem, elem))
+          return user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' appears twice in the list",
+                            e->v[i].text);
+    }
+    memset(dst, 0, k->size);
+    memcpy(dst, tmp, elem * (size_t)e->nv);
+    memcpy((char *)cfg + k->count_off, &e->nv, sizeof(int));
+  }
+  if (L) {
+    L->seen[r] = (unsigned char)file;
+    L->order[r] = ++L->seq;
+    cy_where(src, e->kline, e->kcol, L->where[r], sizeof L->where[r]);
+  }
+  return 0;
+}
+
+void tgmm_config_defaults(tgmm_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  const cy_src src = {"built-in default", NULL};
+  for (int i = 0; i < NKEYS; i++) {
+    cy_doc doc;
+    if (cy_flatten(&src, KEYS[i].def, KEYS[i].key, &doc)) continue;
+    for (int j = 0; j < doc.n; j++) apply(NULL, cfg, &src, &doc.e[j], 0);
+    cy_doc_free(&doc);
+  }
+  cfg->text = NULL;
+}
+
+/* ---- cross-key checks ---- */
+
+/* Error located at whichever of the candidate keys (NULL-terminated) was set last. */
+static int cross_error(const loader *L, const char *const keys[], const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cross_error(const loader *L, const char *const keys[], const char *fmt, ...) {
+  int best = find_key(keys[0]);
+  for (int i = 1; keys[i]; i++) {
+    int r = find_key(keys[i]);
+    if (r >= 0 && (best < 0 || L->order[r] > L->order[best])) best = r;
+  }
+  char what[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  const char *where = best >= 0 && L->order[best] ? L->where[best] : "config (built-in defaults)";
+  tgmm_error0("%s: key '%s': %s", where, best >= 0 ? KEYS[best].key : keys[0], what);
+  return TGMM_EUSER;
+}
+
+static const char *set_at(const loader *L, const char *key) {
+  int r = find_key(key);
+  return r >= 0 && L->order[r] ? L->where[r] : NULL;
+}
+
+static int finish(loader *L) {
+  tgmm_config *c = L->cfg;
+  if (c->family == FAMILY_PHASE_TRANSITION) {
+    double dd = floor(c->pt_b * (double)c->pt_n * log((double)c->pt_n));
+    if (!(dd >= 1 && dd <= 100000))
+      return cross_error(L, (const char *const[]){"pt.b", "pt.n", NULL},
+                         "family phase_transition derives d = floor(pt.b * pt.n * ln(pt.n)) = %.0f "
+                         "from pt.b = %g and pt.n = %d, outside [1, 100000]",
+                         dd, c->pt_b, c->pt_n);
+    const char *w;
+    if ((w = set_at(L, "d")) && c->d != (int)dd)
+      tgmm_info("tgmm: note: %s: d = %d is ignored: family phase_transition derives d = "
+                "floor(pt.b * pt.n * ln(pt.n)) = %d", w, c->d, (int)dd);
+    if ((w = set_at(L, "N")) && c->N != c->pt_n)
+      tgmm_info("tgmm: note: %s: N = %d is ignored: family phase_transition uses N = pt.n = %d", w,
+                c->N, c->pt_n);
+    if ((w = set_at(L, "K")) && !(c->nK == 1 && c->K[0] == 2))
+      tgmm_info("tgmm: note: %s: K is ignored: family phase_transition has K = 2 and one class "
+                "per pt.a entry", w);
+    c->d = (int)dd;
+    c->N = c->pt_n;
+    memset(c->K, 0, sizeof c->K);
+    c->K[0] = 2;
+    c->nK = 1;
+  }
+  if (c->model.n_embd % c->model.n_head)
+    return cross_error(L, (const char *const[]){"model.n_embd", "model.n_head", NULL},
+                       "model.n_embd = %d is not a multiple of model.n_head = %d",
+                       c->model.n_embd, c->model.n_head);
+  if (c->model.positions == POS_LEARNED && c->model.n_positions < c->N)
+    return cross_error(L,
+                       (const char *const[]){"model.n_positions", "N", "pt.n", "model.positions",
+                                             NULL},
+                       "model.positions = learned needs model.n_positions >= N, but "
+                       "model.n_positions = %d < N = %d: raise model.n_positions",
+                       c->model.n_positions, c->N);
+  return 0;
+}
+
+/* ---- resolved text ---- */
+
+typedef struct {
+  char *s;
+  size_t n, cap;
+  int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+  if (b->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+    va_end(ap);
+    if (m < 0) {
+      b->oom = 1;
+      return;
+    }
+    if (b->s && b->n + (size_t)m < b->cap) {
+      b->n += (size_t)m;
+      return;
+    }
+    size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)m;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+      b->oom = 1;
+      return;
+    }
+    b->s = s;
+    b->cap = cap;
+  }
+}
+
+static void emit_str(sbuf *b, const char *s) {
+  static const char *const reserved[] = {"true", "false", "yes", "no", "on", "off", "null", NULL};
+  int plain = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
+  for (const char *p = s; *p && plain; p++)
+    plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+", *p) != NULL;
+  for (int i = 0; reserved[i] && plain; i++) plain = strcasecmp(s, reserved[i]) != 0;
+  if (plain) {
+    sb_printf(b, "%s", s);
+    return;
+  }
+  sb_printf(b, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      sb_printf(b, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f)
+      sb_printf(b, "\\x%02x", *p);
+    else
+      sb_printf(b, "%c", *p);
+  }
+  sb_printf(b, "\"");
+}
+
+static void emit_value(sbuf *b, const keydef *k, const tgmm_config *cfg) {
+  const char *p = (const char *)cfg + k->off;
+  char num[40];
+  int n = 1;
+  bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
+  if (list) {
+    memcpy(&n, (const char *)cfg + k->count_off, sizeof n);
+    sb_printf(b, "[");
+  }
+  size_t elem = list ? k->size / TGMM_MAX_LIST : k->size;
+  for (int i = 0; i < n; i++, p += elem) {
+    if (i) sb_printf(b, ", ");
+    switch (k->type) {
+    case T_INT:
+    case T_INTS: {
+      int64_t v;
+      if (elem == sizeof(int32_t)) {
+        int32_t x;
+        memcpy(&x, p, sizeof x);
+        v = x;
+      } else {
+        memcpy(&v, p, sizeof v);
+      }
+      sb_printf(b, "%lld", (long long)v);
+      break;
+    }
+    case T_FLOAT:
+    case T_FLOATS: {
+      double x;
+      memcpy(&x, p, sizeof x);
+      fmt_num(x, num, sizeof num);
+      sb_printf(b, "%s", num);
+      break;
+    }
+    case T_BOOL: sb_printf(b, "%s", *(const bool *)p ? "true" : "false"); break;
+    case T_ENUM: {
+      int idx;
+      memcpy(&idx, p, sizeof idx);
+      char name[64];
+      choice_name(k->choices, idx, name, sizeof name);
+      sb_printf(b, "%s", name);
+      break;
+    }
+    case T_STR:
+    case T_STRS: emit_str(b, p); break;
+    }
+  }
+  if (list) sb_printf(b, "]");
+}
+
+/* Keys under `prefix` (e.g. "" or "model."): leaves first, then each sub-section. */
+static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, int indent) {
+  size_t pl = strlen(prefix);
+  for (int i = 0; i < NKEYS; i++) {
+    const char *rest = KEYS[i].key + pl;
+    if (strncmp(KEYS[i].key, prefix, pl) || strchr(rest, '.')) continue;
+    sb_printf(b, "%*s%s: ", indent, "", rest);
+    emit_value(b, &KEYS[i], cfg);
+    sb_printf(b, "\n");
+  }
+  for (int i = 0; i < NKEYS; i++) {
+    const char *rest = KEYS[i].key + pl, *dot = strchr(rest, '.');
+    if (strncmp(KEYS[i].key, prefix, pl) || !dot) continue;
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s%.*s.", prefix, (int)(dot - rest), rest);
+    int first = 1;
+    for (int j = 0; j < i && first; j++) first = strncmp(KEYS[j].key, sub, strlen(sub)) != 0;
+    if (!first) continue;
+    sb_printf(b, "%*s%.*s:\n", indent, "", (int)(dot - rest), rest);
+    emit_section(b, cfg, sub, indent + 2);
+  }
+}
+
+/* ---- loading ---- */
+
+static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
+                char *const overrides[]) {
+  tgmm_config_defaults(cfg);
+  loader *L = calloc(1, sizeof *L);
+  if (!L) return TGMM_ENOMEM;
+  L->cfg = cfg;
+  int rc = 0;
+  cy_doc doc;
+  if (yaml) {
+    const cy_src src = {name ? name : "config", NULL};
+    rc = cy_flatten(&src, yaml, NULL, &doc);
+    for (int i = 0; !rc && i < doc.n; i++) rc = apply(L, cfg, &src, &doc.e[i], 1);
+    cy_doc_free(&doc);
+  }
+  for (int o = 0; !rc && o < n_overrides; o++) {
+    const char *arg = overrides[o];
+    const cy_src src = {"command line", arg};
+    const char *eq = strchr(arg, '=');
+    size_t kl = eq ? (size_t)(eq - arg) : 0;
+    if (!eq || kl == 0 || kl >= 256 || strcspn(arg, " \t\n") < kl || arg[0] == '.' ||
+        arg[kl - 1] == '.' || memmem(arg, kl, "..", 2)) {
+      tgmm_error0("command line: argument '%s': expected key=value (e.g. model.n_embd=64)", arg);
+      rc = TGMM_EUSER;
+      break;
+    }
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)kl, arg);
+    rc = cy_flatten(&src, eq + 1, key, &doc);
+    for (int i = 0; !rc && i < doc.n; i++) rc = apply(L, cfg, &src, &doc.e[i], 0);
+    cy_doc_free(&doc);
+  }
+  if (!rc) rc = finish(L);
+  free(L);
+  if (rc) return rc;
+  sbuf b = {0};
+  emit_section(&b, cfg, "", 0);
+  if (b.oom) {
+    free(b.s);
+    tgmm_error("out of memory writing the resolved config");
+    return TGMM_ENOMEM;
+  }
+  cfg->text = b.s;
+  return 0;
+}
+
+int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
+                            char *const overrides[]) {
+  return load(cfg, name, yaml, n_overrides, overrides);
+}
+
+int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
+                     char *const overrides[]) {
+  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
+  tgmm_config_defaults(cfg);
+  FILE *f = fopen(path, "rb");
+  char *text = NULL;
+  size_t n = 0, cap = 0;
+  int bad = !f;
+  while (!bad) {
+    if (n + 4096 + 1 > cap) {
+      cap = 2 * cap + 8192;
+      char *t = realloc(text, cap);
+      if (!t) {
+        free(text);
+        fclose(f);
+        return TGMM_ENOMEM;
+      }
+      text = t;
+    }
+    size_t m = fread(text + n, 1, cap - n - 1, f);
+    n += m;
+    if (m == 0) {
+      bad = ferror(f);
+      break;
+    }
+  }
+  int err = errno;
+  if (f) fclose(f);
+  if (bad) {
+    free(text);
+    tgmm_error0("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
+    return TGMM_EUSER;
+  }
+  text[n] = 0;
+  if (memchr(text, 0, n)) {
+    free(text);
+    tgmm_error0("%s: not a YAML text file (contains NUL bytes)", path);
+    return TGMM_EUSER;
+  }
+  int rc = load(cfg, path, text, n_overrides, overrides);
+  free(text);
+  return rc;
+}
+
+void tgmm_config_free(tgmm_config *cfg) {
+  if (!cfg) return;
+  free(cfg->text);
+  cfg->text = NULL;
+}
+
+int tgmm_config_nclass(const tgmm_config *cfg) {
+  return cfg->family == FAMILY_PHASE_TRANSITION ? cfg->n_pt_a : cfg->nK;
+}
+
+int tgmm_config_class_K(const tgmm_config *cfg, int c) {
+  if (c < 0 || c >= tgmm_config_nclass(cfg)) return 0;
+  return cfg->family == FAMILY_PHASE_TRANSITION ? 2 : cfg->K[c];
+}
+
+int tgmm_config_Kmax(const tgmm_config *cfg) {
+  int m = 0;
+  for (int c = 0; c < tgmm_config_nclass(cfg); c++)
+    if (tgmm_config_class_K(cfg, c) > m) m = tgmm_config_class_K(cfg, c);
+  return m;
+}
