@@ -101,6 +101,8 @@ static const keydef KEYS[] = {
      0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+_Static_assert(sizeof(tgmm_family) == sizeof(int) && sizeof(tgmm_init) == sizeof(int),
+               "enum fields are stored as int");
 
 /* Where each key was last set (for cross-key messages) while loading. */
 typedef struct {
@@ -239,7 +241,8 @@ static int parse_scalar(const keydef *k, const cy_src *src, const cy_scalar *s, 
     int64_t v = 0;
     int rc = s->quoted ? 1 : parse_int(t, &v);
     if (rc == 1)
-      return user_error(src, s->line, s->col, k->key, "expected an integer, got '%s'", t);
+      return user_error(src, s->line, s->col, k->key, "expected an integer, got '%s'%s", t,
+                        s->quoted ? " (quoted: a string)" : "");
     if (rc == 2 || (double)v < k->min || (double)v > k->max)
       return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
     if (elem == sizeof(int32_t)) {
@@ -254,7 +257,8 @@ static int parse_scalar(const keydef *k, const cy_src *src, const cy_scalar *s, 
   case T_FLOATS: {
     double x;
     if (s->quoted || !as_number(t, &x))
-      return user_error(src, s->line, s->col, k->key, "expected a number, got '%s'", t);
+      return user_error(src, s->line, s->col, k->key, "expected a number, got '%s'%s", t,
+                        s->quoted ? " (quoted: a string)" : "");
     if (x < k->min || x > k->max)
       return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
     memcpy(dst, &x, sizeof x);
@@ -263,7 +267,8 @@ static int parse_scalar(const keydef *k, const cy_src *src, const cy_scalar *s, 
   case T_BOOL: {
     bool b = !strcmp(t, "true");
     if (s->quoted || (!b && strcmp(t, "false")))
-      return user_error(src, s->line, s->col, k->key, "expected true or false, got '%s'", t);
+      return user_error(src, s->line, s->col, k->key, "expected true or false, got '%s'%s", t,
+                        s->quoted ? " (quoted: a string)" : "");
     memcpy(dst, &b, sizeof b);
     return 0;
   }
@@ -330,7 +335,7 @@ static int unknown_key(const cy_src *src, const cy_entry *e) {
   for (int i = 0; i < NKEYS; i++)
     if (!strncmp(KEYS[i].key, pre, strlen(pre)))
       return user_error(src, e->kline, e->kcol, e->key,
-                        "is a section: expected a map of its keys (e.g. '%s')", KEYS[i].key);
+                        "a section, not a value: expected a map of keys such as '%s'", KEYS[i].key);
   int best = -1, bd = 1 << 20;
   const char *last = strrchr(e->key, '.');
   last = last ? last + 1 : e->key;
@@ -357,6 +362,10 @@ static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry 
   int r = find_key(e->key);
   if (r < 0) return unknown_key(src, e);
   const keydef *k = &KEYS[r];
+  if (k->size > TGMM_MAX_LIST * 64) {
+    tgmm_error("config schema: field of key '%s' is too large", k->key);
+    return TGMM_EFAIL;
+  }
   if (L && file && L->seen[r]) return user_error(src, e->kline, e->kcol, k->key, "duplicate key");
   bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
   char *dst = (char *)cfg + k->off;
@@ -586,15 +595,17 @@ static void emit_value(sbuf *b, const keydef *k, const tgmm_config *cfg) {
 static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, int indent) {
   size_t pl = strlen(prefix);
   for (int i = 0; i < NKEYS; i++) {
+    if (strncmp(KEYS[i].key, prefix, pl)) continue;
     const char *rest = KEYS[i].key + pl;
-    if (strncmp(KEYS[i].key, prefix, pl) || strchr(rest, '.')) continue;
+    if (strchr(rest, '.')) continue;
     sb_printf(b, "%*s%s: ", indent, "", rest);
     emit_value(b, &KEYS[i], cfg);
     sb_printf(b, "\n");
   }
   for (int i = 0; i < NKEYS; i++) {
+    if (strncmp(KEYS[i].key, prefix, pl)) continue;
     const char *rest = KEYS[i].key + pl, *dot = strchr(rest, '.');
-    if (strncmp(KEYS[i].key, prefix, pl) || !dot) continue;
+    if (!dot) continue;
     char sub[256];
     snprintf(sub, sizeof sub, "%s%.*s.", prefix, (int)(dot - rest), rest);
     int first = 1;
