@@ -119,7 +119,8 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
 
 /* Keys whose values differ between two resolved configs, ignoring those in `exempt`
  * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);
- * returns the number of differing keys. */
+ * returns the number of differing keys (keys present in one text only count; numbers compare by
+ * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
 
