@@ -502,6 +502,12 @@ static void test_diff(void **state) {
   assert_string_equal(out, "m.x");
   assert_int_equal(tgmm_config_diff("a: 1\n", "a: 1\nz: [3]\n", NULL, out, sizeof out), 1);
   assert_string_equal(out, "z");
+  capture cp;
+  cap_begin(&cp);
+  n = tgmm_config_diff("- 1\n", "a: 1\n", NULL, out, sizeof out);
+  const char *err = cap_end(&cp);
+  assert_int_equal(n, -1);
+  assert_non_null(strstr(err, "config A:1:1: the top level must be a map"));
   tgmm_config_free(&a);
   tgmm_config_free(&b);
 }
