@@ -10,7 +10,7 @@ expect_error() { # description, expected message regex, command...
   mpi 3 "$TGMM_BIN" "$@" >"$WORK/log" 2>&1
   local rc=$?
   if [[ $rc != 2 ]]; then fail "$what: exit code $rc, expected 2"; cat "$WORK/log"; return; fi
-  if ! grep -Eq "$pattern" "$WORK/log"; then fail "$what: message does not match '$pattern'"; cat "$WORK/log"; return; fi
+  if ! grep -Eq -- "$pattern" "$WORK/log"; then fail "$what: message does not match '$pattern'"; cat "$WORK/log"; return; fi
   if ls "$WORK"/out.h5* >/dev/null 2>&1; then fail "$what: output file left behind"; return; fi
   ok "$what"
 }
