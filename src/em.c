@@ -1,0 +1,427 @@
+/* em.c — EM for Gaussian mixtures on plain arrays, collective over a communicator (see em.h). */
+#include "tgmm/em.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/linalg.h"
+#include "tgmm/rng.h"
+
+#define EM_BLOCK 2048 /* rows per block: the [B, K] log-probabilities stay in cache */
+static const double LOG_2PI = 1.8378770664093454836;
+
+/* ---------------- parameters ---------------- */
+
+static size_t cov_len(tgmm_covariance t, int K, int d) {
+  switch (t) {
+  case COV_SPHERICAL: return (size_t)K;
+  case COV_DIAG: return (size_t)K * (size_t)d;
+  case COV_FULL: return (size_t)K * (size_t)d * (size_t)d;
+  default: return 0;
+  }
+}
+
+int tgmm_gmm_alloc(tgmm_gmm *g, int K, int d, tgmm_covariance type) {
+  memset(g, 0, sizeof *g);
+  g->K = K, g->d = d, g->type = type;
+  g->weights = tgmm_calloc((size_t)K, sizeof(double));
+  g->means = tgmm_calloc((size_t)K * (size_t)d, sizeof(double));
+  size_t c = cov_len(type, K, d);
+  if (c) g->cov = tgmm_calloc(c, sizeof(double));
+  if (!g->weights || !g->means || (c && !g->cov)) {
+    tgmm_gmm_free(g);
+    return TGMM_ENOMEM;
+  }
+  tgmm_gmm_unit_cov(g);
+  return TGMM_OK;
+}
+
+void tgmm_gmm_free(tgmm_gmm *g) {
+  free(g->weights), free(g->means), free(g->cov);
+  g->weights = g->means = g->cov = NULL;
+}
+
+void tgmm_gmm_copy(tgmm_gmm *dst, const tgmm_gmm *src) {
+  memcpy(dst->weights, src->weights, sizeof(double) * (size_t)src->K);
+  memcpy(dst->means, src->means, sizeof(double) * (size_t)src->K * (size_t)src->d);
+  size_t c = cov_len(src->type, src->K, src->d);
+  if (c) memcpy(dst->cov, src->cov, sizeof(double) * c);
+}
+
+void tgmm_gmm_unit_cov(tgmm_gmm *g) {
+  size_t c = cov_len(g->type, g->K, g->d);
+  if (g->type == COV_FULL) {
+    memset(g->cov, 0, sizeof(double) * c);
+    for (int k = 0; k < g->K; k++)
+      for (int j = 0; j < g->d; j++) g->cov[((size_t)k * g->d + j) * g->d + j] = 1.0;
+  } else {
+    for (size_t i = 0; i < c; i++) g->cov[i] = 1.0;
+  }
+}
+
+void tgmm_gmm_scales(const tgmm_gmm *g, double *scales) {
+  int K = g->K, d = g->d;
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < d; j++) {
+      double v = 1.0;
+      if (g->type == COV_SPHERICAL) v = g->cov[k];
+      else if (g->type == COV_DIAG) v = g->cov[(size_t)k * d + j];
+      else if (g->type == COV_FULL) v = g->cov[((size_t)k * d + j) * d + j];
+      scales[(size_t)k * d + j] = sqrt(v);
+    }
+}
+
+/* ---------------- workspace ---------------- */
+
+typedef struct {
+  const double *x;
+  int64_t n;
+  int d, K;
+  tgmm_covariance score; /* covariance model used to compute log-probabilities */
+  tgmm_covariance stat;  /* layout of the statistics gathered (the model being fitted) */
+  int hard;              /* 1: responsibilities = one-hot argmax (start from means) */
+  double *xsq;           /* [n] ||x||^2 */
+  double *xx;            /* [n, d] x^2 (diag statistics or scoring only) */
+  double *A, *Q, *c, *q; /* E-step coefficients: A [K,d], Q [K,d] (diag), c [K], q [K] */
+  double *P, *muP;       /* full: precision Cholesky [K,d,d], mu P [K,d] */
+  double *lp, *yb;       /* block buffers [B,K], [B,d] */
+  double *ref;           /* full: centre of the second-moment statistics [K,d] */
+  double *stats;         /* packed statistics */
+  size_t nstats;
+} em_ws;
+
+static size_t stats_len(tgmm_covariance t, int K, int d) {
+  size_t n = 1 + (size_t)K + (size_t)K * d; /* loglik, Nk, Sx */
+  if (t == COV_IDENTITY || t == COV_SPHERICAL) n += (size_t)K;
+  if (t == COV_DIAG) n += (size_t)K * d;
+  if (t == COV_FULL) n += (size_t)K * d * d;
+  return n;
+}
+
+static void ws_free(em_ws *w) {
+  free(w->xsq), free(w->xx), free(w->A), free(w->Q), free(w->c), free(w->q);
+  free(w->P), free(w->muP), free(w->lp), free(w->yb), free(w->ref), free(w->stats);
+  memset(w, 0, sizeof *w);
+}
+
+static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_covariance score,
+                   tgmm_covariance stat) {
+  memset(w, 0, sizeof *w);
+  w->x = x, w->n = n, w->d = d, w->K = K, w->score = score, w->stat = stat;
+  size_t Kd = (size_t)K * d, nn = (size_t)(n > 0 ? n : 1);
+  int need_xx = score == COV_DIAG || stat == COV_DIAG;
+  w->xsq = tgmm_malloc(sizeof(double) * nn);
+  if (need_xx) w->xx = tgmm_malloc(sizeof(double) * nn * d);
+  w->A = tgmm_calloc(Kd, sizeof(double));
+  w->Q = tgmm_calloc(Kd, sizeof(double));
+  w->c = tgmm_calloc((size_t)K, sizeof(double));
+  w->q = tgmm_calloc((size_t)K, sizeof(double));
+  if (score == COV_FULL) {
+    w->P = tgmm_calloc(Kd * d, sizeof(double));
+    w->muP = tgmm_calloc(Kd, sizeof(double));
+  }
+  w->lp = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)K);
+  w->yb = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)d);
+  w->ref = tgmm_calloc(Kd, sizeof(double));
+  w->nstats = stats_len(stat, K, d);
+  w->stats = tgmm_calloc(w->nstats, sizeof(double));
+  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->yb ||
+      !w->ref || !w->stats || (score == COV_FULL && (!w->P || !w->muP))) {
+    ws_free(w);
+    return TGMM_ENOMEM;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const double *xi = x + (size_t)i * d;
+    double s = 0;
+    for (int j = 0; j < d; j++) {
+      s += xi[j] * xi[j];
+      if (need_xx) w->xx[(size_t)i * d + j] = xi[j] * xi[j];
+    }
+    w->xsq[i] = s;
+  }
+  return TGMM_OK;
+}
+
+/* E-step coefficients from the parameters: log p_k(x) = c_k + q_k ||x||^2 + A_k.x + Q_k.x^2
+ * (identity/spherical/diag), or c_k - ||x P_k - mu_k P_k||^2 / 2 (full). */
+static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
+  int K = w->K, d = w->d;
+  for (int k = 0; k < K; k++) {
+    const double *mu = g->means + (size_t)k * d;
+    double lw = log(g->weights[k]), mm = 0;
+    if (w->score == COV_IDENTITY || w->score == COV_SPHERICAL) {
+      double s = w->score == COV_SPHERICAL ? g->cov[k] : 1.0;
+      if (!(s > 0)) return TGMM_ENUM;
+      for (int j = 0; j < d; j++) {
+        w->A[(size_t)k * d + j] = mu[j] / s;
+        mm += mu[j] * mu[j];
+      }
+      w->q[k] = -0.5 / s;
+      w->c[k] = lw - 0.5 * d * (LOG_2PI + log(s)) - 0.5 * mm / s;
+    } else if (w->score == COV_DIAG) {
+      double c = lw - 0.5 * d * LOG_2PI;
+      for (int j = 0; j < d; j++) {
+        double s = g->cov[(size_t)k * d + j];
+        if (!(s > 0)) return TGMM_ENUM;
+        w->A[(size_t)k * d + j] = mu[j] / s;
+        w->Q[(size_t)k * d + j] = -0.5 / s;
+        c -= 0.5 * (log(s) + mu[j] * mu[j] / s);
+      }
+      w->q[k] = 0;
+      w->c[k] = c;
+    } else { /* full */
+      double *P = w->P + (size_t)k * d * d;
+      int rc = tgmm_precision_cholesky(g->cov + (size_t)k * d * d, d, P);
+      if (rc != TGMM_OK) return rc;
+      double c = lw - 0.5 * d * LOG_2PI;
+      for (int j = 0; j < d; j++) c += log(P[(size_t)j * d + j]);
+      w->c[k] = c;
+      for (int j = 0; j < d; j++) { /* (mu P)_j = sum_i mu_i P[i][j] */
+        double s = 0;
+        for (int i = 0; i <= j; i++) s += mu[i] * P[(size_t)i * d + j];
+        w->muP[(size_t)k * d + j] = s;
+      }
+    }
+    if (!isfinite(w->c[k]) && g->weights[k] > 0) return TGMM_ENUM;
+  }
+  return TGMM_OK;
+}
+
+/* log-probabilities of rows i0..i0+B-1 into lp [B, K]. */
+static void block_logprob(em_ws *w, int64_t i0, int B) {
+  int K = w->K, d = w->d;
+  const double *xb = w->x + (size_t)i0 * d;
+  double *lp = w->lp;
+  if (w->score == COV_FULL) {
+    for (int k = 0; k < K; k++) {
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, d, 1.0, xb, d,
+                  w->P + (size_t)k * d * d, d, 0.0, w->yb, d);
+      const double *mp = w->muP + (size_t)k * d;
+      for (int b = 0; b < B; b++) {
+        const double *y = w->yb + (size_t)b * d;
+        double s = 0;
+        for (int j = 0; j < d; j++) s += (y[j] - mp[j]) * (y[j] - mp[j]);
+        lp[(size_t)b * K + k] = w->c[k] - 0.5 * s;
+      }
+    }
+    return;
+  }
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, w->A, d, 0.0, lp, K);
+  if (w->score == COV_DIAG)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, w->xx + (size_t)i0 * d, d,
+                w->Q, d, 1.0, lp, K);
+  const double *xsq = w->xsq + i0;
+  for (int b = 0; b < B; b++) {
+    double *l = lp + (size_t)b * K;
+    for (int k = 0; k < K; k++) l[k] += w->c[k] + w->q[k] * xsq[b];
+  }
+}
+
+/* Normalise lp rows into responsibilities (in place); returns sum of log-normalisers. */
+static double block_resp(em_ws *w, int B) {
+  int K = w->K;
+  double ll = 0;
+  for (int b = 0; b < B; b++) {
+    double *l = w->lp + (size_t)b * K;
+    if (w->hard) {
+      int best = 0;
+      for (int k = 1; k < K; k++)
+        if (l[k] > l[best]) best = k;
+      for (int k = 0; k < K; k++) l[k] = k == best ? 1.0 : 0.0;
+      continue;
+    }
+    double m = l[0];
+    for (int k = 1; k < K; k++) m = l[k] > m ? l[k] : m;
+    double s = 0;
+    for (int k = 0; k < K; k++) {
+      l[k] = exp(l[k] - m);
+      s += l[k];
+    }
+    double inv = 1.0 / s;
+    for (int k = 0; k < K; k++) l[k] *= inv;
+    ll += m + log(s);
+  }
+  return ll;
+}
+
+/* Accumulate the statistics of one block from its responsibilities. */
+static void block_stats(em_ws *w, int64_t i0, int B) {
+  int K = w->K, d = w->d;
+  const double *xb = w->x + (size_t)i0 * d, *r = w->lp;
+  double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
+  for (int b = 0; b < B; b++)
+    for (int k = 0; k < K; k++) Nk[k] += r[(size_t)b * K + k];
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K, xb, d, 1.0, Sx, d);
+  if (w->stat == COV_IDENTITY || w->stat == COV_SPHERICAL) {
+    cblas_dgemv(CblasRowMajor, CblasTrans, B, K, 1.0, r, K, w->xsq + i0, 1, 1.0, S2, 1);
+  } else if (w->stat == COV_DIAG) {
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K,
+                w->xx + (size_t)i0 * d, d, 1.0, S2, d);
+  } else { /* full: sum_n r_nk (x_n - ref_k)(x_n - ref_k)^T, lower triangle */
+    for (int k = 0; k < K; k++) {
+      const double *a = w->ref + (size_t)k * d;
+      for (int b = 0; b < B; b++) {
+        double s = sqrt(r[(size_t)b * K + k]);
+        for (int j = 0; j < d; j++) w->yb[(size_t)b * d + j] = s * (xb[(size_t)b * d + j] - a[j]);
+      }
+      cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, d, B, 1.0, w->yb, d, 1.0,
+                  S2 + (size_t)k * d * d, d);
+    }
+  }
+}
+
+/* One pass: E-step (and statistics unless ll_only) over all local rows, then one Allreduce. */
+static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
+  memset(w->stats, 0, sizeof(double) * w->nstats);
+  for (int64_t i0 = 0; i0 < w->n; i0 += EM_BLOCK) {
+    int B = (int)(w->n - i0 < EM_BLOCK ? w->n - i0 : EM_BLOCK);
+    block_logprob(w, i0, B);
+    w->stats[0] += block_resp(w, B);
+    if (!ll_only) block_stats(w, i0, B);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, w->stats, ll_only ? 1 : (int)w->nstats, MPI_DOUBLE, MPI_SUM, comm);
+}
+
+/* M-step (scikit-learn's estimators) from the reduced statistics into g. */
+static int em_mstep(const em_ws *w, const tgmm_em_opts *o, tgmm_gmm *g) {
+  int K = w->K, d = w->d;
+  const double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
+  double tot = 0;
+  for (int k = 0; k < K; k++) tot += Nk[k] + 10 * DBL_EPSILON;
+  for (int k = 0; k < K; k++) {
+    double nk = Nk[k] + 10 * DBL_EPSILON;
+    double *mu = g->means + (size_t)k * d;
+    g->weights[k] = nk / tot;
+    for (int j = 0; j < d; j++) mu[j] = Sx[(size_t)k * d + j] / nk;
+    if (g->type == COV_SPHERICAL) {
+      double v = S2[k] / nk;
+      for (int j = 0; j < d; j++) v -= mu[j] * mu[j];
+      g->cov[k] = v / d + o->reg_covar;
+    } else if (g->type == COV_DIAG) {
+      for (int j = 0; j < d; j++) {
+        double ax2 = S2[(size_t)k * d + j] / nk;
+        g->cov[(size_t)k * d + j] = ax2 - 2 * mu[j] * mu[j] + mu[j] * mu[j] + o->reg_covar;
+      }
+    } else if (g->type == COV_FULL) {
+      const double *S = S2 + (size_t)k * d * d, *a = w->ref + (size_t)k * d;
+      double *C = g->cov + (size_t)k * d * d;
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j <= i; j++) {
+          double v = S[(size_t)i * d + j] / nk - (mu[i] - a[i]) * (mu[j] - a[j]);
+          if (i == j) v += o->reg_covar;
+          C[(size_t)i * d + j] = C[(size_t)j * d + i] = v;
+        }
+    }
+  }
+  for (size_t i = 0; i < (size_t)K * d; i++)
+    if (!isfinite(g->means[i])) return TGMM_ENUM;
+  return TGMM_OK;
+}
+
+static int64_t global_n(int64_t n, MPI_Comm comm) {
+  int64_t N = n;
+  MPI_Allreduce(MPI_IN_PLACE, &N, 1, MPI_INT64_T, MPI_SUM, comm);
+  return N;
+}
+
+int tgmm_em_fit(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o, tgmm_gmm *g,
+                tgmm_em_result *res) {
+  memset(res, 0, sizeof *res);
+  res->loglik = NAN;
+  int64_t N = global_n(n, comm);
+  em_ws w;
+  TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, g->type));
+  int rc = TGMM_OK;
+  double prev = -INFINITY;
+  for (int it = 1; it <= o->max_iter; it++) {
+    rc = ws_prepare(&w, g);
+    if (rc != TGMM_OK) break;
+    if (g->type == COV_FULL) memcpy(w.ref, g->means, sizeof(double) * (size_t)g->K * g->d);
+    em_pass(&w, 0, comm);
+    double ll = w.stats[0] / (double)N;
+    if (!isfinite(ll)) {
+      rc = TGMM_ENUM;
+      break;
+    }
+    rc = em_mstep(&w, o, g);
+    if (rc != TGMM_OK) break;
+    res->iterations = it;
+    if (fabs(ll - prev) < o->tol) {
+      res->converged = 1;
+      break;
+    }
+    prev = ll;
+  }
+  if (rc == TGMM_OK) rc = ws_prepare(&w, g);
+  if (rc == TGMM_OK) {
+    em_pass(&w, 1, comm);
+    res->loglik = w.stats[0] / (double)N;
+    if (!isfinite(res->loglik)) rc = TGMM_ENUM;
+  }
+  ws_free(&w);
+  return rc;
+}
+
+double tgmm_gmm_loglik(const double *x, int64_t n, MPI_Comm comm, const tgmm_gmm *g) {
+  int64_t N = global_n(n, comm);
+  em_ws w;
+  if (ws_init(&w, x, n, g->d, g->K, g->type, COV_IDENTITY) != TGMM_OK) return NAN;
+  double ll = NAN;
+  int rc = ws_prepare(&w, g);
+  int bad = rc != TGMM_OK;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+  if (!bad) {
+    em_pass(&w, 1, comm);
+    ll = w.stats[0] / (double)N;
+  }
+  ws_free(&w);
+  return ll;
+}
+
+void tgmm_init_random(tgmm_gmm *g, uint32_t seed, int64_t task_id, int restart) {
+  tgmm_rng r;
+  tgmm_rng_init(&r, seed, TGMM_STREAM_EM, (uint64_t)task_id, (uint32_t)restart);
+  for (size_t i = 0; i < (size_t)g->K * g->d; i++) g->means[i] = tgmm_rng_normal(&r);
+  for (int k = 0; k < g->K; k++) g->weights[k] = 1.0 / g->K;
+  if (g->cov) tgmm_gmm_unit_cov(g);
+}
+
+int tgmm_init_from_means(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o,
+                         const double *means, tgmm_gmm *g) {
+  int K = g->K, d = g->d;
+  tgmm_gmm nearest;
+  TGMM_TRY(tgmm_gmm_alloc(&nearest, K, d, COV_IDENTITY));
+  memcpy(nearest.means, means, sizeof(double) * (size_t)K * d);
+  for (int k = 0; k < K; k++) nearest.weights[k] = 1.0 / K;
+  em_ws w;
+  int rc = ws_init(&w, x, n, d, K, COV_IDENTITY, g->type);
+  if (rc == TGMM_OK) {
+    w.hard = 1;
+    rc = ws_prepare(&w, &nearest);
+    memcpy(w.ref, means, sizeof(double) * (size_t)K * d);
+    if (rc == TGMM_OK) {
+      em_pass(&w, 0, comm);
+      rc = em_mstep(&w, o, g);
+      /* an empty cluster keeps its mean and a unit covariance, with a tiny weight */
+      const double *Nk = w.stats + 1;
+      for (int k = 0; k < K && rc == TGMM_OK; k++) {
+        if (Nk[k] > 0) continue;
+        memcpy(g->means + (size_t)k * d, means + (size_t)k * d, sizeof(double) * d);
+        if (g->type == COV_SPHERICAL) g->cov[k] = 1.0;
+        if (g->type == COV_DIAG)
+          for (int j = 0; j < d; j++) g->cov[(size_t)k * d + j] = 1.0;
+        if (g->type == COV_FULL)
+          for (int i = 0; i < d * d; i++) g->cov[(size_t)k * d * d + i] = (i % (d + 1) == 0);
+      }
+      if (rc == TGMM_OK && g->type == COV_IDENTITY) { /* keep counts as weights */ }
+      /* 1-sample clusters give zero variance: floor it to reg_covar (already added) */
+    }
+    ws_free(&w);
+  }
+  tgmm_gmm_free(&nearest);
+  return rc;
+}
