@@ -733,3 +733,41 @@ int tgmm_config_Kmax(const tgmm_config *cfg) {
     if (tgmm_config_class_K(cfg, c) > m) m = tgmm_config_class_K(cfg, c);
   return m;
 }
+
+/* ---------- reference (README's config table, `tgmm --keys`) ---------- */
+
+static void ref_range_text(const keydef *k, char *buf, size_t n) {
+  buf[0] = '\0';
+  if (k->choices) { /* a|b|c -> `a`, `b`, `c` (a '|' would split the Markdown cell) */
+    size_t o = 0;
+    for (const char *c = k->choices; *c && o + 8 < n; c++) {
+      if (c == k->choices || c[-1] == '|') buf[o++] = '`';
+      if (*c == '|') {
+        o += (size_t)snprintf(buf + o, n - o, "`, ");
+      } else {
+        buf[o++] = *c;
+      }
+    }
+    snprintf(buf + o, n - o, "`");
+  } else if (k->type == T_INT || k->type == T_FLOAT || k->type == T_INTS || k->type == T_FLOATS) {
+    char lo[32], hi[32];
+    if (k->min == GT0) snprintf(lo, sizeof lo, "> 0");
+    else snprintf(lo, sizeof lo, ">= %.10g", k->min);
+    if (k->max == INF) hi[0] = '\0';
+    else if (k->max == LT1) snprintf(hi, sizeof hi, ", < 1");
+    else snprintf(hi, sizeof hi, ", <= %.10g", k->max);
+    snprintf(buf, n, "%s%s", lo, hi);
+  }
+}
+
+void tgmm_config_print_reference(FILE *f) {
+  fprintf(f, "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n");
+  for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+    const keydef *k = &KEYS[i];
+    static const char *const tn[] = {"int", "float", "bool", "string", "enum", "int list",
+                                     "float list", "string list"};
+    char range[128];
+    ref_range_text(k, range, sizeof range);
+    fprintf(f, "| `%s` | %s | `%s` | %s | %s |\n", k->key, tn[k->type], k->def, range, k->doc);
+  }
+}

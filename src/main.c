@@ -47,7 +47,7 @@ static void usage(FILE *f) {
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
   fprintf(f, "\nRun under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
-             "README.md lists every config key.\n");
+             "'tgmm --keys' lists every config key (also in README.md).\n");
 }
 
 static int run(int argc, char **argv) {
@@ -55,6 +55,10 @@ static int run(int argc, char **argv) {
       strcmp(argv[1], "help") == 0) {
     if (tgmm_mpi.rank == 0) usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? TGMM_EUSER : TGMM_OK;
+  }
+  if (strcmp(argv[1], "--keys") == 0) {
+    if (tgmm_mpi.rank == 0) tgmm_config_print_reference(stdout);
+    return TGMM_OK;
   }
   if (strcmp(argv[1], "--version") == 0) {
     if (tgmm_mpi.rank == 0) printf("tgmm %s (%s)\n", TGMM_VERSION, tgmm_git_commit());

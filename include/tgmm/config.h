@@ -8,6 +8,7 @@
 #define TGMM_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define TGMM_MAX_LIST 32 /* longest list value (K, pt.a, eval.methods) */
@@ -123,5 +124,9 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
  * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
+
+/* The schema as a Markdown table (key, type, default, allowed values, meaning): README's
+ * config reference and `tgmm --keys`. */
+void tgmm_config_print_reference(FILE *f);
 
 #endif
