@@ -1,0 +1,118 @@
+/* model.h — the TGMM model: parameters in one contiguous buffer with named views, forward and
+ * backward over a batch of packed ragged tasks, loss, and inference.
+ *
+ * Architecture (../shared/PAPER.md): token n of task i = [x_n (d), task_embd[K_i - 1] (E)]
+ * -> read_in (linear, bias) to width C (+ pos_embd[n] when positions = learned) -> n_layer
+ * pre-LayerNorm GPT-2 blocks (causal or bidirectional attention, MLP 4C with tanh-GELU) ->
+ * ln_f -> the task's class read-out (attentive pooling, Kmax queries of width W) -> GMM head.
+ * W = Kmax + d (isotropic) or Kmax + 2d (anisotropic).
+ *
+ * Parameter tensors (PyTorch-style names, shapes as in a torch state_dict), in buffer order:
+ *   task_embd.weight [Kmax, E]; read_in.weight [C, d+E]; read_in.bias [C];
+ *   pos_embd.weight [n_positions, C] (positions = learned only);
+ *   blocks.L.ln1.weight/bias [C]; blocks.L.attn.qkv.weight [3C, C], .bias [3C];
+ *   blocks.L.attn.proj.weight [C, C], .bias [C]; blocks.L.ln2.weight/bias [C];
+ *   blocks.L.mlp.fc.weight [4C, C], .bias [4C]; blocks.L.mlp.proj.weight [C, 4C], .bias [C];
+ *   ln_f.weight/bias [C]; readout.i.q [Kmax, W]; readout.i.wk [W, C]; readout.i.wv [W, C].
+ * Gradients and the AdamW moments m, v use the same layout in buffers of their own. */
+#ifndef TGMM_MODEL_H
+#define TGMM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tgmm/config.h"
+
+typedef struct {
+  int d, C, L, H, E;   /* dimension, width, layers, heads, task-embedding width */
+  int Kmax, nclass;    /* largest K; number of read-outs (classes) */
+  int n_positions;     /* rows of pos_embd (0 when positions = none) */
+  int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
+} tgmm_model_dims;
+
+typedef struct {
+  char name[64];
+  int ndim;
+  int shape[2];
+  size_t off, numel; /* offset into the buffers, element count */
+} tgmm_tensor;
+
+typedef struct {
+  size_t ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcpw, fcpb;
+} tgmm_block_off;
+
+typedef struct {
+  size_t q, wk, wv;
+} tgmm_readout_off;
+
+/* A batch of tasks packed token by token. Targets may be NULL for inference. */
+typedef struct {
+  int ntask;
+  const int *off;       /* [ntask+1] token offsets, off[0] = 0, N_i = off[i+1] - off[i] >= 1 */
+  const int *K;         /* [ntask] components of each task (1 <= K <= Kmax) */
+  const int *cls;       /* [ntask] read-out (class) of each task */
+  const float *x;       /* [off[ntask], d] samples */
+  const float *weights; /* [ntask, Kmax] true weights (first K used) or NULL */
+  const float *means;   /* [ntask, Kmax, d] true means or NULL */
+  const float *scales;  /* [ntask, Kmax, d] true standard deviations (anisotropic) or NULL */
+} tgmm_batch;
+
+/* Activations of the last forward pass (sized for the largest batch seen so far). */
+typedef struct {
+  int T, ntask, nmax; /* current batch */
+  size_t att_n;       /* floats of attention probabilities per layer */
+  int T_cap, ntask_cap, nmax_cap;
+  size_t att_cap;
+  float *xin, *h0, *ln1, *ln1m, *ln1r, *qkv, *atty, *att, *res2, *ln2, *ln2m, *ln2r, *fch, *fchg,
+      *res3, *lnf, *lnfm, *lnfr, *pk, *pv, *pA, *pO;
+  float *dres, *dln, *d4, *d3, *datty, *dlnf, *pscratch, *dO; /* gradient scratch */
+} tgmm_acts;
+
+typedef struct {
+  tgmm_model_dims dim;
+  int W; /* read-out width */
+  int ntensors;
+  tgmm_tensor *tensors; /* [ntensors] */
+  size_t nparams;
+  float *params, *grads, *m, *v; /* each [nparams] */
+  size_t task_embd, read_in_w, read_in_b, pos, lnfw, lnfb; /* offsets */
+  tgmm_block_off *blocks;                                   /* [L] */
+  tgmm_readout_off *readout;                                /* [nclass] */
+  int threads; /* threads for the (task, head) attention kernels (1 = serial) */
+  tgmm_acts a;
+} tgmm_model;
+
+/* Model dimensions from a resolved config (prints and returns TGMM_EUSER if inconsistent,
+ * e.g. n_embd not divisible by n_head). */
+int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim);
+/* Allocate the tensor table and the four buffers (params, grads, m, v zeroed). */
+int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim);
+void tgmm_model_free(tgmm_model *m);
+/* GPT-2 initialisation, deterministic: tensor j draws from stream (seed, TGMM_STREAM_INIT, j). */
+void tgmm_model_init(tgmm_model *m, uint32_t seed);
+/* Tensor by name (NULL if absent). */
+const tgmm_tensor *tgmm_model_find(const tgmm_model *m, const char *name);
+
+/* Make sure the activation buffers hold a batch of T tokens and ntask tasks, the longest with
+ * nmax tokens, att_n attention floats per layer (forward does this itself). */
+int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n);
+
+/* Forward pass; with targets, *loss = (sum over the batch's task losses) / norm, and parts[3]
+ * (may be NULL) the cross-entropy, means and scales terms likewise. norm is the GLOBAL number of
+ * tasks of the step (data parallel: every rank passes the same norm). */
+int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
+                       double parts[3]);
+/* Backward pass of the last forward (same batch): ACCUMULATES into m->grads. */
+void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm);
+void tgmm_model_zero_grad(tgmm_model *m);
+
+/* Inference: weights [ntask, Kmax], means [ntask, Kmax, d], scales [ntask, Kmax, d] (may be
+ * NULL; filled only for anisotropic models); entries of components k >= K_i are set to 0. */
+int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,
+                       double *scales);
+
+/* FLOPs of one training step (forward + backward) on a batch with the given token counts,
+ * counting 2 per multiply-add, GEMM-like work only (for throughput reports). */
+double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask);
+
+#endif

@@ -1,0 +1,234 @@
+/* model_pass.c — TGMM forward and backward over a batch of packed ragged tasks, inference
+ * (see include/tgmm/model.h). Every per-token layer is one call over all tokens of the batch
+ * (one big GEMM per linear map); attention and the read-out work per task. */
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/model.h"
+#include "tgmm/nn.h"
+
+/* Per-layer activation views (layer l of the batch's T tokens). */
+typedef struct {
+  float *ln1, *ln1m, *ln1r, *qkv, *atty, *att, *res2, *ln2, *ln2m, *ln2r, *fch, *fchg, *res3;
+} layer_acts;
+
+static layer_acts layer_view(tgmm_model *m, int l) {
+  tgmm_acts *a = &m->a;
+  size_t T = (size_t)a->T, C = (size_t)m->dim.C, lt = (size_t)l * T;
+  layer_acts v = {
+      .ln1 = a->ln1 + lt * C, .ln1m = a->ln1m + lt, .ln1r = a->ln1r + lt,
+      .qkv = a->qkv + lt * 3 * C, .atty = a->atty + lt * C, .att = a->att + (size_t)l * a->att_n,
+      .res2 = a->res2 + lt * C, .ln2 = a->ln2 + lt * C, .ln2m = a->ln2m + lt, .ln2r = a->ln2r + lt,
+      .fch = a->fch + lt * 4 * C, .fchg = a->fchg + lt * 4 * C, .res3 = a->res3 + lt * C};
+  return v;
+}
+
+static float *P(tgmm_model *m, size_t off) { return m->params + off; }
+static float *G(tgmm_model *m, size_t off) { return m->grads + off; }
+
+/* xin[t] = [x_t, task_embd[K_i - 1]]; h0 = read_in(xin) (+ pos_embd[n]). */
+static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
+  const tgmm_model_dims *D = &m->dim;
+  int dE = D->d + D->E, C = D->C;
+  for (int i = 0; i < b->ntask; i++) {
+    const float *e = P(m, m->task_embd) + (size_t)(b->K[i] - 1) * D->E;
+    for (int t = b->off[i]; t < b->off[i + 1]; t++) {
+      float *row = m->a.xin + (size_t)t * dE;
+      memcpy(row, b->x + (size_t)t * D->d, sizeof(float) * (size_t)D->d);
+      memcpy(row + D->d, e, sizeof(float) * (size_t)D->E);
+    }
+  }
+  nn_linear_fwd(m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
+  if (D->n_positions <= 0) return;
+  for (int i = 0; i < b->ntask; i++)
+    for (int t = b->off[i]; t < b->off[i + 1]; t++)
+      nn_add_inplace(m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
+                     (size_t)C);
+}
+
+static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in) {
+  const tgmm_block_off *o = &m->blocks[l];
+  layer_acts v = layer_view(m, l);
+  int T = m->a.T, C = m->dim.C;
+  size_t TC = (size_t)T * C;
+  nn_layernorm_fwd(v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
+  nn_linear_fwd(v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
+  nn_attention_fwd(v.atty, v.att, v.qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal, m->threads);
+  nn_linear_fwd(v.res2, v.atty, P(m, o->projw), P(m, o->projb), T, C, C);
+  nn_add_inplace(v.res2, in, TC);
+  nn_layernorm_fwd(v.ln2, v.ln2m, v.ln2r, v.res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
+  nn_linear_fwd(v.fch, v.ln2, P(m, o->fcw), P(m, o->fcb), T, C, 4 * C);
+  nn_gelu_fwd(v.fchg, v.fch, TC * 4);
+  nn_linear_fwd(v.res3, v.fchg, P(m, o->fcpw), P(m, o->fcpb), T, 4 * C, C);
+  nn_add_inplace(v.res3, v.res2, TC);
+}
+
+/* Pooled output of task i: [Kmax, W]. */
+static float *pooled(tgmm_model *m, int i) {
+  return m->a.pO + (size_t)i * (size_t)m->dim.Kmax * (size_t)m->W;
+}
+
+static void readout_fwd(tgmm_model *m, const tgmm_batch *b) {
+  int C = m->dim.C, W = m->W, Q = m->dim.Kmax;
+  for (int i = 0; i < b->ntask; i++) {
+    const tgmm_readout_off *r = &m->readout[b->cls[i]];
+    int o = b->off[i], N = b->off[i + 1] - o;
+    nn_pool_fwd(pooled(m, i), m->a.pA + (size_t)Q * o, m->a.pk + (size_t)o * W,
+                m->a.pv + (size_t)o * W, m->a.lnf + (size_t)o * C, P(m, r->q), P(m, r->wk),
+                P(m, r->wv), N, C, Q, W);
+  }
+}
+
+/* Loss of task i; with dO != NULL also its gradient g * dloss/dO. */
+static double task_loss(tgmm_model *m, const tgmm_batch *b, int i, float *dO, float g,
+                        double parts[3]) {
+  const tgmm_model_dims *D = &m->dim;
+  size_t kd = (size_t)D->Kmax * (size_t)D->d;
+  const float *sd = D->aniso && b->scales ? b->scales + (size_t)i * kd : NULL;
+  return nn_gmm_loss(dO, pooled(m, i), D->Kmax, D->d, b->K[i], b->weights + (size_t)i * D->Kmax,
+                     b->means + (size_t)i * kd, sd, g, parts);
+}
+
+static int check_batch(const tgmm_model *m, const tgmm_batch *b, int *T, int *nmax) {
+  *T = b->off[b->ntask];
+  *nmax = 1;
+  for (int i = 0; i < b->ntask; i++) {
+    int n = b->off[i + 1] - b->off[i];
+    if (n < 1 || b->K[i] < 1 || b->K[i] > m->dim.Kmax || b->cls[i] < 0 ||
+        b->cls[i] >= m->dim.nclass || (m->dim.n_positions > 0 && n > m->dim.n_positions)) {
+      tgmm_error("task %d of the batch does not fit the model (N = %d, K = %d, class %d)", i, n,
+                 b->K[i], b->cls[i]);
+      return TGMM_EUSER;
+    }
+    if (n > *nmax) *nmax = n;
+  }
+  return TGMM_OK;
+}
+
+int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
+                       double parts[3]) {
+  int T, nmax;
+  TGMM_TRY(check_batch(m, b, &T, &nmax));
+  size_t att_n = nn_attention_size(b->off, b->ntask, m->dim.H);
+  TGMM_TRY(tgmm_model_reserve(m, T, b->ntask, nmax, att_n));
+  m->a.T = T;
+  m->a.ntask = b->ntask;
+  m->a.nmax = nmax;
+  m->a.att_n = att_n;
+  embed_fwd(m, b);
+  const float *in = m->a.h0;
+  for (int l = 0; l < m->dim.L; l++) {
+    block_fwd(m, b, l, in);
+    in = layer_view(m, l).res3;
+  }
+  nn_layernorm_fwd(m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
+  readout_fwd(m, b);
+  double sum = 0.0, acc[3] = {0, 0, 0};
+  if (b->weights && b->means) {
+    for (int i = 0; i < b->ntask; i++) {
+      double p[3];
+      sum += task_loss(m, b, i, NULL, 0.0f, p);
+      for (int j = 0; j < 3; j++) acc[j] += p[j];
+    }
+  }
+  if (loss) *loss = sum / norm;
+  if (parts)
+    for (int j = 0; j < 3; j++) parts[j] = acc[j] / norm;
+  return TGMM_OK;
+}
+
+static void readout_bwd(tgmm_model *m, const tgmm_batch *b, double norm) {
+  int C = m->dim.C, W = m->W, Q = m->dim.Kmax;
+  for (int i = 0; i < b->ntask; i++) {
+    const tgmm_readout_off *r = &m->readout[b->cls[i]];
+    int o = b->off[i], N = b->off[i + 1] - o;
+    task_loss(m, b, i, m->a.dO, (float)(1.0 / norm), NULL);
+    nn_pool_bwd(m->a.dlnf + (size_t)o * C, G(m, r->q), G(m, r->wk), G(m, r->wv), m->a.pscratch,
+                m->a.dO, m->a.lnf + (size_t)o * C, P(m, r->q), P(m, r->wk), P(m, r->wv),
+                m->a.pk + (size_t)o * W, m->a.pv + (size_t)o * W, m->a.pA + (size_t)Q * o, N, C,
+                Q, W);
+  }
+}
+
+/* m->a.dres holds dL/d(output of block l); on return dL/d(input of block l). */
+static void block_bwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in) {
+  const tgmm_block_off *o = &m->blocks[l];
+  layer_acts v = layer_view(m, l);
+  tgmm_acts *a = &m->a;
+  int T = a->T, C = m->dim.C;
+  nn_linear_bwd(a->d4, G(m, o->fcpw), G(m, o->fcpb), a->dres, v.fchg, P(m, o->fcpw), T, 4 * C, C);
+  nn_gelu_bwd(a->d4, a->d4, v.fch, (size_t)T * 4 * C);
+  nn_linear_bwd(a->dln, G(m, o->fcw), G(m, o->fcb), a->d4, v.ln2, P(m, o->fcw), T, C, 4 * C);
+  nn_layernorm_bwd(a->dres, G(m, o->ln2w), G(m, o->ln2b), a->dln, v.res2, P(m, o->ln2w), v.ln2m,
+                   v.ln2r, T, C);
+  nn_linear_bwd(a->datty, G(m, o->projw), G(m, o->projb), a->dres, v.atty, P(m, o->projw), T, C, C);
+  nn_attention_bwd(a->d3, a->datty, v.qkv, v.att, b->off, b->ntask, C, m->dim.H, m->dim.causal,
+                   m->threads);
+  nn_linear_bwd(a->dln, G(m, o->qkvw), G(m, o->qkvb), a->d3, v.ln1, P(m, o->qkvw), T, C, 3 * C);
+  nn_layernorm_bwd(a->dres, G(m, o->ln1w), G(m, o->ln1b), a->dln, in, P(m, o->ln1w), v.ln1m, v.ln1r,
+                   T, C);
+}
+
+/* From dL/dh0 (in a->dres): position and task embeddings, read-in. */
+static void embed_bwd(tgmm_model *m, const tgmm_batch *b) {
+  const tgmm_model_dims *D = &m->dim;
+  int C = D->C, dE = D->d + D->E;
+  const float *dres = m->a.dres;
+  for (int i = 0; i < b->ntask; i++) {
+    float *gte = G(m, m->task_embd) + (size_t)(b->K[i] - 1) * D->E;
+    float *s = m->a.dln; /* scratch: column sums of dres over the task, [C] */
+    memset(s, 0, sizeof(float) * (size_t)C);
+    for (int t = b->off[i]; t < b->off[i + 1]; t++) {
+      nn_add_inplace(s, dres + (size_t)t * C, (size_t)C);
+      if (D->n_positions > 0)
+        nn_add_inplace(G(m, m->pos) + (size_t)(t - b->off[i]) * C, dres + (size_t)t * C, (size_t)C);
+    }
+    const float *Wr = P(m, m->read_in_w);
+    for (int c = 0; c < C; c++)
+      for (int e = 0; e < D->E; e++) gte[e] += s[c] * Wr[(size_t)c * dE + D->d + e];
+  }
+  nn_linear_bwd(NULL, G(m, m->read_in_w), G(m, m->read_in_b), dres, m->a.xin, P(m, m->read_in_w),
+                m->a.T, dE, C);
+}
+
+void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
+  tgmm_acts *a = &m->a;
+  int T = a->T, C = m->dim.C, L = m->dim.L;
+  readout_bwd(m, b, norm);
+  memset(a->dres, 0, sizeof(float) * (size_t)T * C);
+  const float *top = L > 0 ? layer_view(m, L - 1).res3 : a->h0;
+  nn_layernorm_bwd(a->dres, G(m, m->lnfw), G(m, m->lnfb), a->dlnf, top, P(m, m->lnfw), a->lnfm,
+                   a->lnfr, T, C);
+  for (int l = L - 1; l >= 0; l--)
+    block_bwd(m, b, l, l > 0 ? layer_view(m, l - 1).res3 : a->h0);
+  embed_bwd(m, b);
+}
+
+int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,
+                       double *scales) {
+  tgmm_batch nb = *b;
+  nb.weights = nb.means = nb.scales = NULL;
+  TGMM_TRY(tgmm_model_forward(m, &nb, 1.0, NULL, NULL));
+  const tgmm_model_dims *D = &m->dim;
+  size_t Q = (size_t)D->Kmax, kd = Q * (size_t)D->d;
+  memset(weights, 0, sizeof(double) * Q * (size_t)b->ntask);
+  memset(means, 0, sizeof(double) * kd * (size_t)b->ntask);
+  if (scales) memset(scales, 0, sizeof(double) * kd * (size_t)b->ntask);
+  for (int i = 0; i < b->ntask; i++)
+    nn_gmm_predict(pooled(m, i), D->Kmax, D->d, b->K[i], D->aniso, weights + Q * i,
+                   means + kd * i, scales ? scales + kd * i : NULL);
+  return TGMM_OK;
+}
+
+double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask) {
+  const tgmm_model_dims *D = &m->dim;
+  double T = off[ntask], C = D->C, att = 0.0, W = m->W;
+  for (int i = 0; i < ntask; i++) {
+    double n = off[i + 1] - off[i];
+    att += (D->causal ? 0.5 : 1.0) * n * n;
+  }
+  double lin = 2.0 * T * (12.0 * C * C) * D->L + 2.0 * T * (D->d + D->E) * C;
+  double attn = 2.0 * 2.0 * att * C * D->L; /* QK^T and PV */
+  double pool = 2.0 * T * (2.0 * W * C + 2.0 * D->Kmax * W);
+  return 3.0 * (lin + attn + pool); /* backward = 2 x forward */
+}
