@@ -1,0 +1,250 @@
+/* test_model.c — the whole TGMM model on a tiny configuration: tensor names and shapes,
+ * deterministic GPT-2 initialisation, every parameter's gradient against central finite
+ * differences (causal+learned and bidirectional+none, isotropic and anisotropic, ragged N),
+ * data-parallel additivity (two half batches with the global norm = the full batch),
+ * inference output. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tgmm/model.h"
+#include "tgmm/rng.h"
+
+#define NT 4
+static const int OFF[NT + 1] = {0, 5, 12, 15, 21};
+static const int KS[NT] = {2, 3, 3, 2};
+static const int CLS[NT] = {0, 1, 1, 0};
+
+typedef struct {
+  tgmm_model m;
+  tgmm_batch b;
+  float *x, *w, *mu, *sd;
+} fixture;
+
+static tgmm_model_dims tiny_dims(int causal, int aniso) {
+  tgmm_model_dims d = {.d = 2, .C = 8, .L = 2, .H = 2, .E = 4, .Kmax = 3, .nclass = 2,
+                       .n_positions = causal ? 8 : 0, .causal = causal, .aniso = aniso};
+  return d;
+}
+
+static float *randv(size_t n, double mean, double std, uint64_t id) {
+  float *p = malloc(sizeof(float) * n);
+  assert_non_null(p);
+  tgmm_rng r;
+  tgmm_rng_init(&r, 3, 77, id, 0);
+  for (size_t i = 0; i < n; i++) p[i] = (float)(mean + std * tgmm_rng_normal(&r));
+  return p;
+}
+
+static void fixture_init(fixture *f, int causal, int aniso) {
+  tgmm_model_dims d = tiny_dims(causal, aniso);
+  assert_int_equal(tgmm_model_create(&f->m, &d), 0);
+  tgmm_model_init(&f->m, 42);
+  /* larger random parameters than GPT-2's init, so that every gradient is well above the
+   * finite-difference noise */
+  tgmm_rng r;
+  tgmm_rng_init(&r, 5, 77, 0, 0);
+  for (size_t i = 0; i < f->m.nparams; i++)
+    f->m.params[i] = f->m.params[i] + (float)(0.1 * tgmm_rng_normal(&r));
+  f->x = randv((size_t)OFF[NT] * 2, 0, 2, 1);
+  f->w = randv(NT * 3, 0.33, 0.05, 2);
+  f->mu = randv(NT * 6, 0, 1, 3);
+  f->sd = randv(NT * 6, 1.2, 0.3, 4);
+  tgmm_batch b = {.ntask = NT, .off = OFF, .K = KS, .cls = CLS, .x = f->x, .weights = f->w,
+                  .means = f->mu, .scales = aniso ? f->sd : NULL};
+  f->b = b;
+}
+
+static void fixture_free(fixture *f) {
+  tgmm_model_free(&f->m);
+  free(f->x), free(f->w), free(f->mu), free(f->sd);
+}
+
+static void test_layout(void **state) {
+  (void)state;
+  tgmm_model m;
+  tgmm_model_dims d = tiny_dims(1, 1);
+  assert_int_equal(tgmm_model_create(&m, &d), 0);
+  const tgmm_tensor *t = tgmm_model_find(&m, "read_in.weight");
+  assert_non_null(t);
+  assert_true(t->ndim == 2 && t->shape[0] == 8 && t->shape[1] == 6);
+  t = tgmm_model_find(&m, "blocks.1.attn.qkv.weight");
+  assert_true(t && t->shape[0] == 24 && t->shape[1] == 8);
+  t = tgmm_model_find(&m, "blocks.1.mlp.proj.weight");
+  assert_true(t && t->shape[0] == 8 && t->shape[1] == 32);
+  t = tgmm_model_find(&m, "readout.1.q"); /* W = Kmax + 2d = 7 */
+  assert_true(t && t->shape[0] == 3 && t->shape[1] == 7);
+  t = tgmm_model_find(&m, "readout.0.wk");
+  assert_true(t && t->shape[0] == 7 && t->shape[1] == 8);
+  assert_non_null(tgmm_model_find(&m, "pos_embd.weight"));
+  assert_null(tgmm_model_find(&m, "readout.2.q"));
+  size_t sum = 0; /* contiguous, in order, covering the buffer */
+  for (int i = 0; i < m.ntensors; i++) {
+    assert_true(m.tensors[i].off == sum);
+    sum += m.tensors[i].numel;
+  }
+  assert_true(sum == m.nparams);
+  tgmm_model_free(&m);
+  d = tiny_dims(0, 0);
+  assert_int_equal(tgmm_model_create(&m, &d), 0);
+  assert_null(tgmm_model_find(&m, "pos_embd.weight"));
+  tgmm_model_free(&m);
+}
+
+static void test_init(void **state) {
+  (void)state;
+  tgmm_model a, b;
+  tgmm_model_dims d = {.d = 8, .C = 64, .L = 4, .H = 4, .E = 16, .Kmax = 5, .nclass = 4,
+                       .n_positions = 64, .causal = 1};
+  assert_int_equal(tgmm_model_create(&a, &d), 0);
+  assert_int_equal(tgmm_model_create(&b, &d), 0);
+  tgmm_model_init(&a, 42);
+  tgmm_model_init(&b, 42);
+  assert_memory_equal(a.params, b.params, sizeof(float) * a.nparams);
+  struct {
+    const char *name;
+    double mean, std;
+  } want[] = {{"blocks.0.attn.qkv.weight", 0, 0.02}, {"blocks.2.mlp.proj.weight", 0, 0.02 / sqrt(8)},
+              {"readout.3.q", 0, 1.0},                {"blocks.1.ln2.weight", 1, 0},
+              {"blocks.1.mlp.fc.bias", 0, 0},         {"pos_embd.weight", 0, 0.02}};
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+    const tgmm_tensor *t = tgmm_model_find(&a, want[k].name);
+    assert_non_null(t);
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < t->numel; i++) {
+      double v = a.params[t->off + i];
+      s += v;
+      s2 += v * v;
+    }
+    double mean = s / t->numel, sd = sqrt(s2 / t->numel - mean * mean);
+    double se = want[k].std / sqrt((double)t->numel); /* 5 standard errors */
+    assert_true(fabs(mean - want[k].mean) < 5 * se + 1e-6);
+    assert_true(fabs(sd - want[k].std) < 5 * se / sqrt(2.0) + 1e-6);
+  }
+  tgmm_model_init(&b, 43);
+  assert_true(memcmp(a.params, b.params, sizeof(float) * a.nparams) != 0);
+  tgmm_model_free(&a);
+  tgmm_model_free(&b);
+}
+
+static double loss_of(fixture *f) {
+  double L;
+  assert_int_equal(tgmm_model_forward(&f->m, &f->b, NT, &L, NULL), 0);
+  return L;
+}
+
+static void grad_check(int causal, int aniso) {
+  fixture f;
+  fixture_init(&f, causal, aniso);
+  tgmm_model *m = &f.m;
+  loss_of(&f);
+  tgmm_model_zero_grad(m);
+  tgmm_model_backward(m, &f.b, NT);
+  const float eps = 5e-3f;
+  double worst = 0;
+  for (int j = 0; j < m->ntensors; j++) {
+    const tgmm_tensor *t = &m->tensors[j];
+    double gmax = 0, emax = 0;
+    for (size_t i = 0; i < t->numel; i++) {
+      float *p = m->params + t->off + i, p0 = *p;
+      *p = p0 + eps;
+      double lp = loss_of(&f);
+      *p = p0 - eps;
+      double lm = loss_of(&f);
+      *p = p0;
+      double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
+      gmax = fmax(gmax, fabs(num));
+      emax = fmax(emax, fabs(num - an));
+    }
+    /* pos_embd rows beyond the longest task and task_embd row 0 (K = 1) get no gradient */
+    double tol = 2e-2 * gmax + 2e-4;
+    if (emax > tol || gmax < 1e-3)
+      print_message("%s: max|grad| %.3e err %.3e\n", t->name, gmax, emax);
+    assert_true(emax <= tol);
+    assert_true(gmax > 1e-3);
+    worst = fmax(worst, emax / (gmax + 1e-12));
+  }
+  print_message("causal=%d aniso=%d: %d tensors, worst relative error %.2e\n", causal, aniso,
+                m->ntensors, worst);
+  fixture_free(&f);
+}
+
+static void test_grad_causal_learned_iso(void **state) {
+  (void)state;
+  grad_check(1, 0);
+}
+static void test_grad_bidir_none_aniso(void **state) {
+  (void)state;
+  grad_check(0, 1);
+}
+static void test_grad_causal_learned_aniso(void **state) {
+  (void)state;
+  grad_check(1, 1);
+}
+
+/* Loss and gradients of the batch = sums over two half batches normalised by the global B. */
+static void test_split_batch(void **state) {
+  (void)state;
+  fixture f;
+  fixture_init(&f, 1, 1);
+  tgmm_model *m = &f.m;
+  double Lfull, L1, L2;
+  assert_int_equal(tgmm_model_forward(m, &f.b, NT, &Lfull, NULL), 0);
+  tgmm_model_zero_grad(m);
+  tgmm_model_backward(m, &f.b, NT);
+  float *gfull = malloc(sizeof(float) * m->nparams);
+  memcpy(gfull, m->grads, sizeof(float) * m->nparams);
+  tgmm_model_zero_grad(m);
+  int off2[3] = {0, 3, 9};
+  tgmm_batch h1 = f.b, h2 = f.b;
+  h1.ntask = 2;
+  h2.ntask = 2, h2.off = off2, h2.K = KS + 2, h2.cls = CLS + 2, h2.x = f.x + 12 * 2;
+  h2.weights = f.w + 2 * 3, h2.means = f.mu + 2 * 6, h2.scales = f.sd + 2 * 6;
+  assert_int_equal(tgmm_model_forward(m, &h1, NT, &L1, NULL), 0);
+  tgmm_model_backward(m, &h1, NT);
+  assert_int_equal(tgmm_model_forward(m, &h2, NT, &L2, NULL), 0);
+  tgmm_model_backward(m, &h2, NT);
+  assert_true(fabs(L1 + L2 - Lfull) < 1e-5 * fabs(Lfull));
+  double gmax = 0, emax = 0;
+  for (size_t i = 0; i < m->nparams; i++) {
+    gmax = fmax(gmax, fabs(gfull[i]));
+    emax = fmax(emax, fabs(gfull[i] - m->grads[i]));
+  }
+  assert_true(emax <= 1e-5 * gmax);
+  free(gfull);
+  fixture_free(&f);
+}
+
+static void test_predict(void **state) {
+  (void)state;
+  fixture f;
+  fixture_init(&f, 0, 1);
+  double w[NT * 3], mu[NT * 6], sd[NT * 6];
+  assert_int_equal(tgmm_model_predict(&f.m, &f.b, w, mu, sd), 0);
+  for (int i = 0; i < NT; i++) {
+    double s = 0;
+    for (int k = 0; k < KS[i]; k++) s += w[i * 3 + k];
+    assert_true(fabs(s - 1) < 1e-9);
+    if (KS[i] < 3) assert_true(w[i * 3 + 2] == 0 && mu[i * 6 + 4] == 0 && sd[i * 6 + 5] == 0);
+    for (int k = 0; k < KS[i] * 2; k++) assert_true(sd[i * 6 + k] > 0);
+  }
+  fixture_free(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_layout),
+      cmocka_unit_test(test_init),
+      cmocka_unit_test(test_grad_causal_learned_iso),
+      cmocka_unit_test(test_grad_bidir_none_aniso),
+      cmocka_unit_test(test_grad_causal_learned_aniso),
+      cmocka_unit_test(test_split_batch),
+      cmocka_unit_test(test_predict),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
