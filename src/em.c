@@ -382,6 +382,25 @@ double tgmm_gmm_loglik(const double *x, int64_t n, MPI_Comm comm, const tgmm_gmm
   return ll;
 }
 
+int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labels) {
+  em_ws w;
+  TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, COV_IDENTITY));
+  int rc = ws_prepare(&w, g);
+  for (int64_t i0 = 0; rc == TGMM_OK && i0 < n; i0 += EM_BLOCK) {
+    int B = (int)(n - i0 < EM_BLOCK ? n - i0 : EM_BLOCK);
+    block_logprob(&w, i0, B);
+    for (int b = 0; b < B; b++) {
+      const double *l = w.lp + (size_t)b * g->K;
+      int best = 0;
+      for (int k = 1; k < g->K; k++)
+        if (l[k] > l[best]) best = k;
+      labels[i0 + b] = best;
+    }
+  }
+  ws_free(&w);
+  return rc;
+}
+
 void tgmm_init_random(tgmm_gmm *g, uint32_t seed, int64_t task_id, int restart) {
   tgmm_rng r;
   tgmm_rng_init(&r, seed, TGMM_STREAM_EM, (uint64_t)task_id, (uint32_t)restart);
@@ -417,8 +436,6 @@ int tgmm_init_from_means(const double *x, int64_t n, MPI_Comm comm, const tgmm_e
         if (g->type == COV_FULL)
           for (int i = 0; i < d * d; i++) g->cov[(size_t)k * d * d + i] = (i % (d + 1) == 0);
       }
-      if (rc == TGMM_OK && g->type == COV_IDENTITY) { /* keep counts as weights */ }
-      /* 1-sample clusters give zero variance: floor it to reg_covar (already added) */
     }
     ws_free(&w);
   }

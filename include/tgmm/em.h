@@ -61,6 +61,10 @@ int tgmm_em_fit(const double *x /* [n, d] */, int64_t n, MPI_Comm comm, const tg
 /* Mean log-likelihood of all rows (over comm) under g. Collective. */
 double tgmm_gmm_loglik(const double *x /* [n, d] */, int64_t n, MPI_Comm comm, const tgmm_gmm *g);
 
+/* Label of each local row: argmax_k of the responsibility under g (any covariance type). */
+int tgmm_gmm_labels(const double *x /* [n, d] */, int64_t n, const tgmm_gmm *g,
+                    int32_t *labels /* [n] */);
+
 /* ---- initialisations: identical whatever the rank count (random streams keyed by task) ---- */
 
 /* The paper's start: means ~ N(0, I) from stream (seed, TGMM_STREAM_EM, task_id, sub = restart),
