@@ -44,7 +44,7 @@ static FILE *out_file(const char *path) {
 }
 
 static void put(FILE *f, const double *v, size_t n) {
-  if (f && fwrite(v, sizeof(double), n, f) != n) exit(1);
+  if (f && n && fwrite(v, sizeof(double), n, f) != n) exit(1);
 }
 static void put1(FILE *f, double v) { put(f, &v, 1); }
 
