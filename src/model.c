@@ -93,7 +93,6 @@ int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim) {
   memset(m, 0, sizeof *m);
   m->dim = *dim;
   m->W = dim->Kmax + dim->d * (dim->aniso ? 2 : 1);
-  m->threads = 1;
   int cap = 6 + 12 * dim->L + 3 * dim->nclass;
   m->tensors = tgmm_calloc((size_t)cap, sizeof(tgmm_tensor));
   m->blocks = tgmm_calloc((size_t)(dim->L > 0 ? dim->L : 1), sizeof(tgmm_block_off));
@@ -128,7 +127,23 @@ static void acts_free(tgmm_acts *a) {
   a->att_cap = 0;
 }
 
+void openblas_set_num_threads(int);
+
+int tgmm_model_set_threads(tgmm_model *m, int n) {
+  nn_par_free(m->pool);
+  m->pool = NULL;
+  openblas_set_num_threads(1);
+  if (n <= 1) return TGMM_OK;
+  m->pool = nn_par_create(n);
+  if (!m->pool || nn_par_threads(m->pool) != n) {
+    tgmm_error("cannot start %d threads", n);
+    return TGMM_EFAIL;
+  }
+  return TGMM_OK;
+}
+
 void tgmm_model_free(tgmm_model *m) {
+  nn_par_free(m->pool);
   acts_free(&m->a);
   free(m->tensors), free(m->blocks), free(m->readout);
   free(m->params), free(m->grads), free(m->m), free(m->v);

@@ -38,11 +38,11 @@ static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
       memcpy(row + D->d, e, sizeof(float) * (size_t)D->E);
     }
   }
-  nn_linear_fwd(m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
+  nn_linear_fwd(m->pool, m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
   if (D->n_positions <= 0) return;
   for (int i = 0; i < b->ntask; i++)
     for (int t = b->off[i]; t < b->off[i + 1]; t++)
-      nn_add_inplace(m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
+      nn_add_inplace(NULL, m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
                      (size_t)C);
 }
 
@@ -51,16 +51,16 @@ static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in
   layer_acts v = layer_view(m, l);
   int T = m->a.T, C = m->dim.C;
   size_t TC = (size_t)T * C;
-  nn_layernorm_fwd(v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
-  nn_linear_fwd(v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
-  nn_attention_fwd(v.atty, v.att, v.qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal, m->threads);
-  nn_linear_fwd(v.res2, v.atty, P(m, o->projw), P(m, o->projb), T, C, C);
-  nn_add_inplace(v.res2, in, TC);
-  nn_layernorm_fwd(v.ln2, v.ln2m, v.ln2r, v.res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
-  nn_linear_fwd(v.fch, v.ln2, P(m, o->fcw), P(m, o->fcb), T, C, 4 * C);
-  nn_gelu_fwd(v.fchg, v.fch, TC * 4);
-  nn_linear_fwd(v.res3, v.fchg, P(m, o->fcpw), P(m, o->fcpb), T, 4 * C, C);
-  nn_add_inplace(v.res3, v.res2, TC);
+  nn_layernorm_fwd(m->pool, v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
+  nn_linear_fwd(m->pool, v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
+  nn_attention_fwd(m->pool, v.atty, v.att, v.qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal);
+  nn_linear_fwd(m->pool, v.res2, v.atty, P(m, o->projw), P(m, o->projb), T, C, C);
+  nn_add_inplace(m->pool, v.res2, in, TC);
+  nn_layernorm_fwd(m->pool, v.ln2, v.ln2m, v.ln2r, v.res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
+  nn_linear_fwd(m->pool, v.fch, v.ln2, P(m, o->fcw), P(m, o->fcb), T, C, 4 * C);
+  nn_gelu_fwd(m->pool, v.fchg, v.fch, TC * 4);
+  nn_linear_fwd(m->pool, v.res3, v.fchg, P(m, o->fcpw), P(m, o->fcpb), T, 4 * C, C);
+  nn_add_inplace(m->pool, v.res3, v.res2, TC);
 }
 
 /* Pooled output of task i: [Kmax, W]. */
@@ -121,7 +121,7 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
     block_fwd(m, b, l, in);
     in = layer_view(m, l).res3;
   }
-  nn_layernorm_fwd(m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
+  nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   readout_fwd(m, b);
   double sum = 0.0, acc[3] = {0, 0, 0};
   if (b->weights && b->means) {
@@ -156,16 +156,15 @@ static void block_bwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in
   layer_acts v = layer_view(m, l);
   tgmm_acts *a = &m->a;
   int T = a->T, C = m->dim.C;
-  nn_linear_bwd(a->d4, G(m, o->fcpw), G(m, o->fcpb), a->dres, v.fchg, P(m, o->fcpw), T, 4 * C, C);
-  nn_gelu_bwd(a->d4, a->d4, v.fch, (size_t)T * 4 * C);
-  nn_linear_bwd(a->dln, G(m, o->fcw), G(m, o->fcb), a->d4, v.ln2, P(m, o->fcw), T, C, 4 * C);
-  nn_layernorm_bwd(a->dres, G(m, o->ln2w), G(m, o->ln2b), a->dln, v.res2, P(m, o->ln2w), v.ln2m,
+  nn_linear_bwd(m->pool, a->d4, G(m, o->fcpw), G(m, o->fcpb), a->dres, v.fchg, P(m, o->fcpw), T, 4 * C, C);
+  nn_gelu_bwd(m->pool, a->d4, a->d4, v.fch, (size_t)T * 4 * C);
+  nn_linear_bwd(m->pool, a->dln, G(m, o->fcw), G(m, o->fcb), a->d4, v.ln2, P(m, o->fcw), T, C, 4 * C);
+  nn_layernorm_bwd(m->pool, a->dres, G(m, o->ln2w), G(m, o->ln2b), a->dln, v.res2, P(m, o->ln2w), v.ln2m,
                    v.ln2r, T, C);
-  nn_linear_bwd(a->datty, G(m, o->projw), G(m, o->projb), a->dres, v.atty, P(m, o->projw), T, C, C);
-  nn_attention_bwd(a->d3, a->datty, v.qkv, v.att, b->off, b->ntask, C, m->dim.H, m->dim.causal,
-                   m->threads);
-  nn_linear_bwd(a->dln, G(m, o->qkvw), G(m, o->qkvb), a->d3, v.ln1, P(m, o->qkvw), T, C, 3 * C);
-  nn_layernorm_bwd(a->dres, G(m, o->ln1w), G(m, o->ln1b), a->dln, in, P(m, o->ln1w), v.ln1m, v.ln1r,
+  nn_linear_bwd(m->pool, a->datty, G(m, o->projw), G(m, o->projb), a->dres, v.atty, P(m, o->projw), T, C, C);
+  nn_attention_bwd(m->pool, a->d3, a->datty, v.qkv, v.att, b->off, b->ntask, C, m->dim.H, m->dim.causal);
+  nn_linear_bwd(m->pool, a->dln, G(m, o->qkvw), G(m, o->qkvb), a->d3, v.ln1, P(m, o->qkvw), T, C, 3 * C);
+  nn_layernorm_bwd(m->pool, a->dres, G(m, o->ln1w), G(m, o->ln1b), a->dln, in, P(m, o->ln1w), v.ln1m, v.ln1r,
                    T, C);
 }
 
@@ -179,15 +178,15 @@ static void embed_bwd(tgmm_model *m, const tgmm_batch *b) {
     float *s = m->a.dln; /* scratch: column sums of dres over the task, [C] */
     memset(s, 0, sizeof(float) * (size_t)C);
     for (int t = b->off[i]; t < b->off[i + 1]; t++) {
-      nn_add_inplace(s, dres + (size_t)t * C, (size_t)C);
+      nn_add_inplace(NULL, s, dres + (size_t)t * C, (size_t)C);
       if (D->n_positions > 0)
-        nn_add_inplace(G(m, m->pos) + (size_t)(t - b->off[i]) * C, dres + (size_t)t * C, (size_t)C);
+        nn_add_inplace(NULL, G(m, m->pos) + (size_t)(t - b->off[i]) * C, dres + (size_t)t * C, (size_t)C);
     }
     const float *Wr = P(m, m->read_in_w);
     for (int c = 0; c < C; c++)
       for (int e = 0; e < D->E; e++) gte[e] += s[c] * Wr[(size_t)c * dE + D->d + e];
   }
-  nn_linear_bwd(NULL, G(m, m->read_in_w), G(m, m->read_in_b), dres, m->a.xin, P(m, m->read_in_w),
+  nn_linear_bwd(m->pool, NULL, G(m, m->read_in_w), G(m, m->read_in_b), dres, m->a.xin, P(m, m->read_in_w),
                 m->a.T, dE, C);
 }
 
@@ -197,7 +196,7 @@ void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
   readout_bwd(m, b, norm);
   memset(a->dres, 0, sizeof(float) * (size_t)T * C);
   const float *top = L > 0 ? layer_view(m, L - 1).res3 : a->h0;
-  nn_layernorm_bwd(a->dres, G(m, m->lnfw), G(m, m->lnfb), a->dlnf, top, P(m, m->lnfw), a->lnfm,
+  nn_layernorm_bwd(m->pool, a->dres, G(m, m->lnfw), G(m, m->lnfb), a->dlnf, top, P(m, m->lnfw), a->lnfm,
                    a->lnfr, T, C);
   for (int l = L - 1; l >= 0; l--)
     block_bwd(m, b, l, l > 0 ? layer_view(m, l - 1).res3 : a->h0);

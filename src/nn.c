@@ -1,102 +1,258 @@
 /* nn.c — dense layers: linear, layernorm, GELU, residual (see include/tgmm/nn.h).
- * Attention: nn_attn.c; pooling read-out and loss: nn_pool.c. */
+ * Attention: nn_attn.c; pooling read-out and loss: nn_pool.c; thread pool: nn_par.c.
+ * Every layer splits its work into row (or column) blocks, one per pool thread, each running
+ * single-threaded kernels; results do not depend on the split except for the order of the
+ * per-block sums of layernorm's parameter gradients. */
 #include "tgmm/nn.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-void nn_linear_fwd(float *out, const float *in, const float *W, const float *b, int M, int K,
-                   int N) {
+/* Block b of nb over n items: [lo, hi). */
+static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)b / (size_t)nb;
+  *hi = n * (size_t)(b + 1) / (size_t)nb;
+}
+
+/* ---------------- linear ---------------- */
+
+typedef struct {
+  float *out, *din, *dW, *db;
+  const float *in, *W, *b, *dout;
+  int M, K, N, nb;
+} lin_job;
+
+static void lin_fwd_block(void *arg, int blk, int tid) {
+  (void)tid;
+  const lin_job *j = arg;
+  size_t r0, r1;
+  block_range((size_t)j->M, blk, j->nb, &r0, &r1);
+  if (r1 == r0) return;
+  float *out = j->out + r0 * (size_t)j->N;
+  if (j->b)
+    for (size_t i = r0; i < r1; i++) memcpy(out + (i - r0) * j->N, j->b, sizeof(float) * (size_t)j->N);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), j->N, j->K, 1.0f,
+              j->in + r0 * (size_t)j->K, j->K, j->W, j->K, j->b ? 1.0f : 0.0f, out, j->N);
+}
+
+void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, const float *b,
+                   int M, int K, int N) {
   if (M <= 0) return;
-  if (b) {
-    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * N, b, sizeof(float) * (size_t)N);
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, in, K, W, K, b ? 1.0f : 0.0f,
-              out, N);
+  lin_job j = {.out = out, .in = in, .W = W, .b = b, .M = M, .K = K, .N = N};
+  j.nb = nn_par_threads(pool);
+  nn_par_run(pool, lin_fwd_block, &j, j.nb);
 }
 
-static void colsum_acc(float *db, const float *dout, int M, int N) {
-  for (int i = 0; i < M; i++) {
-    const float *row = dout + (size_t)i * N;
-    for (int j = 0; j < N; j++) db[j] += row[j];
+/* Items 0..nb-1: din rows; items nb..2nb-1: dW rows (= output features) and db entries. */
+static void lin_bwd_block(void *arg, int item, int tid) {
+  (void)tid;
+  const lin_job *j = arg;
+  size_t lo, hi;
+  if (item < j->nb) {
+    if (!j->din) return;
+    block_range((size_t)j->M, item, j->nb, &lo, &hi);
+    if (hi > lo)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), j->K, j->N, 1.0f,
+                  j->dout + lo * (size_t)j->N, j->N, j->W, j->K, 0.0f, j->din + lo * (size_t)j->K,
+                  j->K);
+    return;
+  }
+  block_range((size_t)j->N, item - j->nb, j->nb, &lo, &hi);
+  if (hi == lo) return;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), j->K, j->M, 1.0f,
+              j->dout + lo, j->N, j->in, j->K, 1.0f, j->dW + lo * (size_t)j->K, j->K);
+  if (!j->db) return;
+  for (int i = 0; i < j->M; i++) {
+    const float *row = j->dout + (size_t)i * j->N;
+    for (size_t c = lo; c < hi; c++) j->db[c] += row[c];
   }
 }
 
-void nn_linear_bwd(float *din, float *dW, float *db, const float *dout, const float *in,
-                   const float *W, int M, int K, int N) {
+void nn_linear_bwd(nn_par *pool, float *din, float *dW, float *db, const float *dout,
+                   const float *in, const float *W, int M, int K, int N) {
   if (M <= 0) return;
-  if (din)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dout, N, W, K, 0.0f, din,
-                K);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dout, N, in, K, 1.0f, dW, K);
-  if (db) colsum_acc(db, dout, M, N);
+  lin_job j = {.din = din, .dW = dW, .db = db, .dout = dout, .in = in, .W = W, .M = M, .K = K,
+               .N = N};
+  j.nb = nn_par_threads(pool);
+  nn_par_run(pool, lin_bwd_block, &j, 2 * j.nb);
 }
 
-void nn_layernorm_fwd(float *out, float *mean, float *rstd, const float *in, const float *w,
-                      const float *b, int M, int C) {
-  for (int i = 0; i < M; i++) {
-    const float *x = in + (size_t)i * C;
-    float *y = out + (size_t)i * C;
-    float m = 0.0f;
-    for (int j = 0; j < C; j++) m += x[j];
+/* ---------------- layernorm ---------------- */
+
+typedef struct {
+  float *out, *mean, *rstd, *din, *dw, *db, *part; /* part: [nb, 2C] per-block dw, db */
+  const float *in, *w, *b, *dout;
+  const float *cmean, *crstd;
+  int M, C, nb;
+} ln_job;
+
+static void ln_fwd_rows(const ln_job *j, size_t r0, size_t r1) {
+  int C = j->C;
+  for (size_t i = r0; i < r1; i++) {
+    const float *x = j->in + i * C;
+    float *y = j->out + i * C;
+    float m = 0.0f, v = 0.0f;
+    for (int c = 0; c < C; c++) m += x[c];
     m /= (float)C;
-    float v = 0.0f;
-    for (int j = 0; j < C; j++) {
-      float t = x[j] - m;
-      v += t * t;
-    }
+    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
     v /= (float)C;
     float s = 1.0f / sqrtf(v + 1e-5f);
-    for (int j = 0; j < C; j++) y[j] = (x[j] - m) * s * w[j] + b[j];
-    mean[i] = m;
-    rstd[i] = s;
+    for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * j->w[c] + j->b[c];
+    j->mean[i] = m;
+    j->rstd[i] = s;
   }
 }
 
-void nn_layernorm_bwd(float *din, float *dw, float *db, const float *dout, const float *in,
-                      const float *w, const float *mean, const float *rstd, int M, int C) {
-  for (int i = 0; i < M; i++) {
-    const float *x = in + (size_t)i * C, *dy = dout + (size_t)i * C;
-    float *dx = din + (size_t)i * C;
-    float m = mean[i], s = rstd[i];
-    float sum_g = 0.0f, sum_gx = 0.0f; /* g = dy * w; xh = normalised x */
-    for (int j = 0; j < C; j++) {
-      float xh = (x[j] - m) * s, g = dy[j] * w[j];
+static void ln_fwd_block(void *arg, int blk, int tid) {
+  (void)tid;
+  const ln_job *j = arg;
+  size_t r0, r1;
+  block_range((size_t)j->M, blk, j->nb, &r0, &r1);
+  ln_fwd_rows(j, r0, r1);
+}
+
+void nn_layernorm_fwd(nn_par *pool, float *out, float *mean, float *rstd, const float *in,
+                      const float *w, const float *b, int M, int C) {
+  ln_job j = {.out = out, .mean = mean, .rstd = rstd, .in = in, .w = w, .b = b, .M = M, .C = C};
+  j.nb = nn_par_threads(pool);
+  nn_par_run(pool, ln_fwd_block, &j, j.nb);
+}
+
+static void ln_bwd_rows(const ln_job *j, size_t r0, size_t r1, float *dw, float *db) {
+  int C = j->C;
+  for (size_t i = r0; i < r1; i++) {
+    const float *x = j->in + i * C, *dy = j->dout + i * C;
+    float *dx = j->din + i * C;
+    float m = j->cmean[i], s = j->crstd[i], sum_g = 0.0f, sum_gx = 0.0f;
+    for (int c = 0; c < C; c++) {
+      float xh = (x[c] - m) * s, g = dy[c] * j->w[c];
       sum_g += g;
       sum_gx += g * xh;
-      dw[j] += dy[j] * xh;
-      db[j] += dy[j];
+      dw[c] += dy[c] * xh;
+      db[c] += dy[c];
     }
     sum_g /= (float)C;
     sum_gx /= (float)C;
-    for (int j = 0; j < C; j++) {
-      float xh = (x[j] - m) * s;
-      dx[j] += s * (dy[j] * w[j] - sum_g - xh * sum_gx);
+    for (int c = 0; c < C; c++) {
+      float xh = (x[c] - m) * s;
+      dx[c] += s * (dy[c] * j->w[c] - sum_g - xh * sum_gx);
     }
   }
 }
 
+static void ln_bwd_block(void *arg, int blk, int tid) {
+  (void)tid;
+  const ln_job *j = arg;
+  size_t r0, r1;
+  block_range((size_t)j->M, blk, j->nb, &r0, &r1);
+  float *part = j->part + (size_t)blk * 2 * j->C;
+  ln_bwd_rows(j, r0, r1, part, part + j->C);
+}
+
+void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const float *dout,
+                      const float *in, const float *w, const float *mean, const float *rstd, int M,
+                      int C) {
+  ln_job j = {.din = din, .dw = dw, .db = db, .dout = dout, .in = in, .w = w, .cmean = mean,
+              .crstd = rstd, .M = M, .C = C};
+  j.nb = nn_par_threads(pool);
+  if (j.nb <= 1) {
+    ln_bwd_rows(&j, 0, (size_t)M, dw, db);
+    return;
+  }
+  j.part = calloc((size_t)j.nb * 2 * (size_t)C, sizeof(float));
+  if (!j.part) { /* no memory for the partial sums: serial */
+    ln_bwd_rows(&j, 0, (size_t)M, dw, db);
+    return;
+  }
+  nn_par_run(pool, ln_bwd_block, &j, j.nb);
+  for (int b = 0; b < j.nb; b++) /* fixed order */
+    for (int c = 0; c < C; c++) {
+      dw[c] += j.part[(size_t)b * 2 * C + c];
+      db[c] += j.part[(size_t)b * 2 * C + C + c];
+    }
+  free(j.part);
+}
+
+/* ---------------- GELU and residual ---------------- */
+
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-void nn_gelu_fwd(float *out, const float *in, size_t n) {
+/* tanh as a rational function (Eigen's float approximation, |error| < 4e-7 on all of R);
+ * branch-free so that the loops below vectorise. */
+static inline float fast_tanh(float x) {
+  const float lim = 7.90531110763549805f;
+  x = x > lim ? lim : (x < -lim ? -lim : x);
+  float x2 = x * x;
+  float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p * x / q;
+}
+
+typedef struct {
+  float *out;
+  const float *in, *dout;
+  size_t n;
+  int nb, op; /* 0 gelu fwd, 1 gelu bwd, 2 add */
+} ew_job;
+
+static void gelu_fwd_range(float *out, const float *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float x = in[i];
-    out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+    out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
   }
 }
 
-void nn_gelu_bwd(float *din, const float *dout, const float *in, size_t n) {
+static void gelu_bwd_range(float *din, const float *dout, const float *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float x = in[i];
-    float u = GELU_K * (x + 0.044715f * x * x * x);
-    float t = tanhf(u);
+    float t = fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
     float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
-    float g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-    din[i] = dout[i] * g;
+    din[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
   }
 }
 
-void nn_add_inplace(float *out, const float *a, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] += a[i];
+static void ew_block(void *arg, int blk, int tid) {
+  (void)tid;
+  const ew_job *j = arg;
+  size_t lo, hi;
+  block_range(j->n, blk, j->nb, &lo, &hi);
+  if (j->op == 0)
+    gelu_fwd_range(j->out + lo, j->in + lo, hi - lo);
+  else if (j->op == 1)
+    gelu_bwd_range(j->out + lo, j->dout + lo, j->in + lo, hi - lo);
+  else
+    for (size_t i = lo; i < hi; i++) j->out[i] += j->in[i];
+}
+
+static void ew_run(nn_par *pool, ew_job *j) {
+  j->nb = nn_par_threads(pool);
+  if (j->n < 65536) j->nb = 1; /* not worth waking the pool */
+  if (j->nb == 1)
+    ew_block(j, 0, 0);
+  else
+    nn_par_run(pool, ew_block, j, j->nb);
+}
+
+void nn_gelu_fwd(nn_par *pool, float *out, const float *in, size_t n) {
+  ew_job j = {.out = out, .in = in, .n = n, .op = 0};
+  ew_run(pool, &j);
+}
+
+void nn_gelu_bwd(nn_par *pool, float *din, const float *dout, const float *in, size_t n) {
+  ew_job j = {.out = din, .dout = dout, .in = in, .n = n, .op = 1};
+  ew_run(pool, &j);
+}
+
+void nn_add_inplace(nn_par *pool, float *out, const float *a, size_t n) {
+  ew_job j = {.out = out, .in = a, .n = n, .op = 2};
+  ew_run(pool, &j);
 }

@@ -1,13 +1,11 @@
 /* nn_attn.c — multi-head self-attention over packed ragged tasks (see include/tgmm/nn.h).
  *
  * Work is split into (task, head) pairs; each pair runs small single-threaded GEMMs on strided
- * views of qkv. With nthreads > 1 the pairs are spread over POSIX threads (dynamic scheduling by
- * an atomic counter) while OpenBLAS runs single-threaded. Causal attention is computed in row
+ * views of qkv; the pairs are spread over the thread pool (nn_par.c). Causal attention is computed in row
  * blocks of RB rows so that the masked upper triangle is (mostly) skipped. */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +13,6 @@
 
 #define RB 32 /* causal row-block size */
 
-/* OpenBLAS's thread control (declared in its cblas.h; repeated for other CBLAS headers). */
-void openblas_set_num_threads(int);
-int openblas_get_num_threads(void);
 
 typedef struct {
   float *out, *dqkv;
@@ -26,9 +21,8 @@ typedef struct {
   const int *off;
   const size_t *att_off; /* [ntask] start of task i's H*N_i^2 block */
   int ntask, C, H, causal, nmax;
-  int npairs;
-  int next; /* atomic work counter */
   int backward;
+  float *scratch; /* backward: [threads, nmax, nmax] */
 } attn_job;
 
 size_t nn_attention_size(const int *off, int ntask, int H) {
@@ -115,27 +109,16 @@ static void attn_bwd_pair(const attn_job *j, int task, int h, float *dS) {
   }
 }
 
-static void *attn_worker(void *arg) {
+static void attn_item(void *arg, int p, int tid) {
   attn_job *j = arg;
-  float *dS = NULL;
-  if (j->backward) {
-    dS = malloc(sizeof(float) * (size_t)j->nmax * (size_t)j->nmax + sizeof(float));
-    if (!dS) abort(); /* a few hundred kB at most; nothing sensible to do without it */
-  }
-  for (;;) {
-    int p = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-    if (p >= j->npairs) break;
-    int task = p / j->H, h = p % j->H;
-    if (j->backward)
-      attn_bwd_pair(j, task, h, dS);
-    else
-      attn_fwd_pair(j, task, h);
-  }
-  free(dS);
-  return NULL;
+  int task = p / j->H, h = p % j->H;
+  if (j->backward)
+    attn_bwd_pair(j, task, h, j->scratch + (size_t)tid * (size_t)j->nmax * (size_t)j->nmax);
+  else
+    attn_fwd_pair(j, task, h);
 }
 
-static void run_job(attn_job *j, int nthreads) {
+static void run_job(nn_par *pool, attn_job *j) {
   size_t *ao = malloc(sizeof(size_t) * (size_t)(j->ntask + 1));
   if (!ao) abort();
   j->nmax = 1;
@@ -146,35 +129,26 @@ static void run_job(attn_job *j, int nthreads) {
     if (n > j->nmax) j->nmax = n;
   }
   j->att_off = ao;
-  j->npairs = j->ntask * j->H;
-  j->next = 0;
-  if (nthreads > j->npairs) nthreads = j->npairs;
-  if (nthreads <= 1) {
-    attn_worker(j);
-  } else {
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    pthread_t tid[256];
-    int nt = nthreads > 256 ? 256 : nthreads, started = 0;
-    for (int t = 1; t < nt; t++)
-      if (pthread_create(&tid[started], NULL, attn_worker, j) == 0) started++;
-    attn_worker(j);
-    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
-    openblas_set_num_threads(blas_threads);
+  if (j->backward) {
+    j->scratch = malloc(sizeof(float) * (size_t)nn_par_threads(pool) * (size_t)j->nmax *
+                        (size_t)j->nmax);
+    if (!j->scratch) abort(); /* a few hundred kB; nothing sensible to do without it */
   }
+  nn_par_run(pool, attn_item, j, j->ntask * j->H);
+  free(j->scratch);
   free(ao);
 }
 
-void nn_attention_fwd(float *out, float *att, const float *qkv, const int *off, int ntask, int C,
-                      int H, int causal, int nthreads) {
+void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off,
+                      int ntask, int C, int H, int causal) {
   attn_job j = {.out = out, .att_w = att, .qkv = qkv, .off = off, .ntask = ntask, .C = C, .H = H,
                 .causal = causal};
-  run_job(&j, nthreads);
+  run_job(pool, &j);
 }
 
-void nn_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *att,
-                      const int *off, int ntask, int C, int H, int causal, int nthreads) {
+void nn_attention_bwd(nn_par *pool, float *dqkv, const float *dout, const float *qkv,
+                      const float *att, const int *off, int ntask, int C, int H, int causal) {
   attn_job j = {.dqkv = dqkv, .dout = dout, .att = att, .qkv = qkv, .off = off, .ntask = ntask,
                 .C = C, .H = H, .causal = causal, .backward = 1};
-  run_job(&j, nthreads);
+  run_job(pool, &j);
 }

@@ -14,8 +14,6 @@
 #include "tgmm/optim.h"
 #include "tgmm/train.h"
 
-void openblas_set_num_threads(int);
-
 typedef struct {
   const tgmm_config *cfg;
   tgmm_model model;
@@ -108,8 +106,7 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);
   int threads = tgmm_train_threads(cfg);
-  openblas_set_num_threads(threads);
-  tr->model.threads = threads;
+  TGMM_TRY(tgmm_model_set_threads(&tr->model, threads));
   tgmm_batch_buf_init(&tr->bb, cfg->d, dim.Kmax);
   tgmm_info("train: %zu parameters, %lld tasks per step (%lld on rank 0), %d thread%s per rank, "
             "%d rank%s", tr->model.nparams, (long long)tr->B, (long long)(tr->t1 - tr->t0),

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "tgmm/config.h"
+#include "tgmm/nn.h"
 
 typedef struct {
   int d, C, L, H, E;   /* dimension, width, layers, heads, task-embedding width */
@@ -78,7 +79,7 @@ typedef struct {
   size_t task_embd, read_in_w, read_in_b, pos, lnfw, lnfb; /* offsets */
   tgmm_block_off *blocks;                                   /* [L] */
   tgmm_readout_off *readout;                                /* [nclass] */
-  int threads; /* threads for the (task, head) attention kernels (1 = serial) */
+  nn_par *pool; /* the layers' thread pool (NULL: serial); see tgmm_model_set_threads */
   tgmm_acts a;
 } tgmm_model;
 
@@ -88,6 +89,8 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim);
 /* Allocate the tensor table and the four buffers (params, grads, m, v zeroed). */
 int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim);
 void tgmm_model_free(tgmm_model *m);
+/* Run the layers on n threads (a pool of n; OpenBLAS itself is set to one thread). */
+int tgmm_model_set_threads(tgmm_model *m, int n);
 /* GPT-2 initialisation, deterministic: tensor j draws from stream (seed, TGMM_STREAM_INIT, j). */
 void tgmm_model_init(tgmm_model *m, uint32_t seed);
 /* Tensor by name (NULL if absent). */

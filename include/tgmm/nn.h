@@ -13,27 +13,37 @@
 
 #include <stddef.h>
 
+/* A persistent thread pool (src/nn_par.c). NULL (or 1 thread) means serial everywhere.
+ * Layers split their work over the pool's threads with single-threaded GEMMs inside;
+ * the caller should run OpenBLAS with one thread while it uses a pool. */
+typedef struct nn_par nn_par;
+nn_par *nn_par_create(int nthreads); /* NULL when nthreads <= 1 (or on failure) */
+void nn_par_free(nn_par *p);
+int nn_par_threads(const nn_par *p);
+/* fn(arg, item, thread) for item in 0..n-1; thread in 0..nn_par_threads(p)-1. */
+void nn_par_run(nn_par *p, void (*fn)(void *arg, int item, int thread), void *arg, int n);
+
 /* out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
-void nn_linear_fwd(float *out, const float *in, const float *W, const float *b, int M, int K, int N);
+void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, const float *b, int M, int K, int N);
 /* din[M,K] = dout[M,N] W[N,K] (din may be NULL: not needed); dW[N,K] += dout^T in;
  * db[N] += column sums of dout (db may be NULL). */
-void nn_linear_bwd(float *din, float *dW, float *db, const float *dout, const float *in,
+void nn_linear_bwd(nn_par *pool, float *din, float *dW, float *db, const float *dout, const float *in,
                    const float *W, int M, int K, int N);
 
 /* out[M,C] = (in - mean) * rstd * w[C] + b[C] per row; saves mean[M], rstd[M]. eps = 1e-5. */
-void nn_layernorm_fwd(float *out, float *mean, float *rstd, const float *in, const float *w,
+void nn_layernorm_fwd(nn_par *pool, float *out, float *mean, float *rstd, const float *in, const float *w,
                       const float *b, int M, int C);
 /* din[M,C] += ...; dw[C] += ...; db[C] += ... */
-void nn_layernorm_bwd(float *din, float *dw, float *db, const float *dout, const float *in,
+void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const float *dout, const float *in,
                       const float *w, const float *mean, const float *rstd, int M, int C);
 
 /* GELU, tanh approximation (PyTorch approximate='tanh'): out[n] = gelu(in[n]). */
-void nn_gelu_fwd(float *out, const float *in, size_t n);
+void nn_gelu_fwd(nn_par *pool, float *out, const float *in, size_t n);
 /* din[n] = dout[n] * gelu'(in[n]); din may alias dout. */
-void nn_gelu_bwd(float *din, const float *dout, const float *in, size_t n);
+void nn_gelu_bwd(nn_par *pool, float *din, const float *dout, const float *in, size_t n);
 
 /* out[n] += a[n] (in-place residual). */
-void nn_add_inplace(float *out, const float *a, size_t n);
+void nn_add_inplace(nn_par *pool, float *out, const float *a, size_t n);
 
 /* Number of floats of the attention probabilities of a batch: sum_i H * N_i^2. */
 size_t nn_attention_size(const int *off /* [ntask+1] */, int ntask, int H);
@@ -41,12 +51,12 @@ size_t nn_attention_size(const int *off /* [ntask+1] */, int ntask, int H);
  * h*hs .. h*hs+hs-1 of each third, hs = C/H); out[T,C]; att[sum_i H N_i^2] the softmax
  * probabilities (task i, head h: an N_i x N_i row-major block, masked entries 0).
  * Scale 1/sqrt(hs). causal != 0: token n attends to tokens 0..n of its task only.
- * nthreads: (task, head) pairs are spread over this many threads (1 = serial). */
-void nn_attention_fwd(float *out, float *att, const float *qkv, const int *off, int ntask, int C,
-                      int H, int causal, int nthreads);
+ * (task, head) pairs are spread over the pool's threads. */
+void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off, int ntask, int C,
+                      int H, int causal);
 /* dqkv[T,3C] = gradient (overwritten); needs dout[T,C], qkv, att. */
-void nn_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *att,
-                      const int *off, int ntask, int C, int H, int causal, int nthreads);
+void nn_attention_bwd(nn_par *pool, float *dqkv, const float *dout, const float *qkv, const float *att,
+                      const int *off, int ntask, int C, int H, int causal);
 
 /* Attentive pooling read-out of one task: k[N,W] = h[N,C] Wk[W,C]^T, v[N,W] = h Wv^T,
  * A[Q,N] = softmax over n of q[Q,W] k^T (no 1/sqrt scaling), O[Q,W] = A v. */

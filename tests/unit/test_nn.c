@@ -69,7 +69,7 @@ typedef struct {
 
 static double lin_obj(void *p) {
   lin_ctx *c = p;
-  nn_linear_fwd(c->out, c->in, c->W, c->b, c->M, c->K, c->N);
+  nn_linear_fwd(NULL, c->out, c->in, c->W, c->b, c->M, c->K, c->N);
   return dot(c->out, c->R, (size_t)c->M * c->N);
 }
 
@@ -80,7 +80,7 @@ static void test_linear(void **state) {
   c.out = malloc(sizeof(float) * 42);
   float *din = calloc(35, 4), *dW = calloc(30, 4), *db = calloc(6, 4);
   lin_obj(&c);
-  nn_linear_bwd(din, dW, db, c.R, c.in, c.W, c.M, c.K, c.N);
+  nn_linear_bwd(NULL, din, dW, db, c.R, c.in, c.W, c.M, c.K, c.N);
   check_grad("linear din", lin_obj, &c, c.in, din, 35);
   check_grad("linear dW", lin_obj, &c, c.W, dW, 30);
   check_grad("linear db", lin_obj, &c, c.b, db, 6);
@@ -95,7 +95,7 @@ typedef struct {
 
 static double ln_obj(void *p) {
   ln_ctx *c = p;
-  nn_layernorm_fwd(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->M, c->C);
+  nn_layernorm_fwd(NULL, c->out, c->mean, c->rstd, c->in, c->w, c->b, c->M, c->C);
   return dot(c->out, c->R, (size_t)c->M * c->C);
 }
 
@@ -107,7 +107,7 @@ static void test_layernorm(void **state) {
   c.out = malloc(4 * n), c.mean = malloc(4 * 5), c.rstd = malloc(4 * 5);
   float *din = calloc(n, 4), *dw = calloc(12, 4), *db = calloc(12, 4);
   ln_obj(&c);
-  nn_layernorm_bwd(din, dw, db, c.R, c.in, c.w, c.mean, c.rstd, c.M, c.C);
+  nn_layernorm_bwd(NULL, din, dw, db, c.R, c.in, c.w, c.mean, c.rstd, c.M, c.C);
   check_grad("layernorm din", ln_obj, &c, c.in, din, n);
   check_grad("layernorm dw", ln_obj, &c, c.w, dw, 12);
   check_grad("layernorm db", ln_obj, &c, c.b, db, 12);
@@ -123,9 +123,9 @@ typedef struct {
 
 static double mlp_obj(void *p) {
   mlp_ctx *c = p;
-  nn_linear_fwd(c->h, c->in, c->W1, c->b1, c->M, c->C, 4 * c->C);
-  nn_gelu_fwd(c->g, c->h, (size_t)c->M * 4 * c->C);
-  nn_linear_fwd(c->out, c->g, c->W2, c->b2, c->M, 4 * c->C, c->C);
+  nn_linear_fwd(NULL, c->h, c->in, c->W1, c->b1, c->M, c->C, 4 * c->C);
+  nn_gelu_fwd(NULL, c->g, c->h, (size_t)c->M * 4 * c->C);
+  nn_linear_fwd(NULL, c->out, c->g, c->W2, c->b2, c->M, 4 * c->C, c->C);
   return dot(c->out, c->R, (size_t)c->M * c->C);
 }
 
@@ -139,16 +139,16 @@ static void test_mlp_gelu(void **state) {
   float *dg = malloc(4 * h), *din = malloc(4 * n), *dW1 = calloc(36, 4), *db1 = calloc(12, 4),
         *dW2 = calloc(36, 4), *db2 = calloc(3, 4);
   mlp_obj(&c);
-  nn_linear_bwd(dg, dW2, db2, c.R, c.g, c.W2, c.M, 12, 3);
-  nn_gelu_bwd(dg, dg, c.h, h);
-  nn_linear_bwd(din, dW1, db1, dg, c.in, c.W1, c.M, 3, 12);
+  nn_linear_bwd(NULL, dg, dW2, db2, c.R, c.g, c.W2, c.M, 12, 3);
+  nn_gelu_bwd(NULL, dg, dg, c.h, h);
+  nn_linear_bwd(NULL, din, dW1, db1, dg, c.in, c.W1, c.M, 3, 12);
   check_grad("mlp din (gelu)", mlp_obj, &c, c.in, din, n);
   check_grad("mlp dW1", mlp_obj, &c, c.W1, dW1, 36);
   check_grad("mlp db1", mlp_obj, &c, c.b1, db1, 12);
   check_grad("mlp dW2", mlp_obj, &c, c.W2, dW2, 36);
   /* GELU tanh at known points */
   float x[3] = {-1.0f, 0.0f, 2.0f}, y[3];
-  nn_gelu_fwd(y, x, 3);
+  nn_gelu_fwd(NULL, y, x, 3);
   assert_true(fabs(y[0] - -0.158808) < 1e-5 && y[1] == 0.0f && fabs(y[2] - 1.954598) < 1e-5);
   free(c.in), free(c.W1), free(c.b1), free(c.W2), free(c.b2), free(c.R), free(c.h), free(c.g);
   free(c.out), free(dg), free(din), free(dW1), free(db1), free(dW2), free(db2);
@@ -156,14 +156,15 @@ static void test_mlp_gelu(void **state) {
 
 /* ---------------- attention over packed ragged tasks ---------------- */
 typedef struct {
-  int ntask, C, H, causal, nthreads;
+  int ntask, C, H, causal;
+  nn_par *pool;
   const int *off;
   float *qkv, *out, *att, *R;
 } att_ctx;
 
 static double att_obj(void *p) {
   att_ctx *c = p;
-  nn_attention_fwd(c->out, c->att, c->qkv, c->off, c->ntask, c->C, c->H, c->causal, c->nthreads);
+  nn_attention_fwd(c->pool, c->out, c->att, c->qkv, c->off, c->ntask, c->C, c->H, c->causal);
   return dot(c->out, c->R, (size_t)c->off[c->ntask] * c->C);
 }
 
@@ -171,13 +172,14 @@ static void attention_case(int causal, int nthreads) {
   /* ragged: 4 tasks of 5, 1, 40, 3 tokens (40 > the causal row block) */
   static const int off[5] = {0, 5, 6, 46, 49};
   int T = 49, C = 8, H = 2;
-  att_ctx c = {.ntask = 4, .C = C, .H = H, .causal = causal, .nthreads = nthreads, .off = off};
+  att_ctx c = {.ntask = 4, .C = C, .H = H, .causal = causal, .off = off};
+  c.pool = nn_par_create(nthreads);
   c.qkv = randv((size_t)T * 3 * C, 1, 20), c.R = randv((size_t)T * C, 1, 21);
   c.out = malloc(sizeof(float) * T * C);
   c.att = malloc(sizeof(float) * nn_attention_size(off, 4, H));
   float *dqkv = malloc(sizeof(float) * T * 3 * C);
   att_obj(&c);
-  nn_attention_bwd(dqkv, c.R, c.qkv, c.att, off, 4, C, H, causal, nthreads);
+  nn_attention_bwd(c.pool, dqkv, c.R, c.qkv, c.att, off, 4, C, H, causal);
   check_grad(causal ? "attention causal dqkv" : "attention bidir dqkv", att_obj, &c, c.qkv, dqkv,
              (size_t)T * 3 * C);
 
@@ -186,7 +188,7 @@ static void attention_case(int causal, int nthreads) {
   memcpy(ref, c.out, sizeof(float) * T * C);
   int off1[2] = {0, 40};
   float *o1 = malloc(sizeof(float) * 40 * C), *a1 = malloc(sizeof(float) * H * 1600);
-  nn_attention_fwd(o1, a1, c.qkv + 6 * 3 * C, off1, 1, C, H, causal, 1);
+  nn_attention_fwd(NULL, o1, a1, c.qkv + 6 * 3 * C, off1, 1, C, H, causal);
   for (int i = 0; i < 40 * C; i++) assert_true(fabs(o1[i] - ref[6 * C + i]) < 1e-5);
   /* causality: changing token 30 of task 2 changes no output of tokens 6..35 of the batch
    * (tokens 0..29 of the task) when causal, and changes token 6's output otherwise */
@@ -200,6 +202,7 @@ static void attention_case(int causal, int nthreads) {
     assert_true(diff_before > 1e-4);
   free(ref), free(o1), free(a1);
   free(c.qkv), free(c.R), free(c.out), free(c.att), free(dqkv);
+  nn_par_free(c.pool);
 }
 
 static void test_attention_causal(void **state) {
@@ -295,12 +298,65 @@ static void test_loss(void **state) {
   loss_case(1);
 }
 
+static void assert_close(const float *a, const float *b, size_t n) {
+  for (size_t i = 0; i < n; i++) assert_true(fabsf(a[i] - b[i]) <= 1e-5f * (1.0f + fabsf(a[i])));
+}
+
+/* The thread pool's row/column splits give the serial results up to rounding (OpenBLAS's bits
+ * depend on a call's M; layernorm's per-block parameter-gradient sums are added in order). */
+static void test_threaded_layers(void **state) {
+  (void)state;
+  nn_par *pool = nn_par_create(3);
+  assert_int_equal(nn_par_threads(pool), 3);
+  int M = 301, K = 17, N = 29;
+  float *in = randv((size_t)M * K, 1, 50), *W = randv((size_t)N * K, 1, 51), *b = randv(N, 1, 52);
+  float *dout = randv((size_t)M * N, 1, 53);
+  float *o1 = malloc(4 * M * N), *o2 = malloc(4 * M * N);
+  float *di1 = malloc(4 * M * K), *di2 = malloc(4 * M * K);
+  float *dW1 = calloc(N * K, 4), *dW2 = calloc(N * K, 4), *db1 = calloc(N, 4), *db2 = calloc(N, 4);
+  nn_linear_fwd(NULL, o1, in, W, b, M, K, N);
+  nn_linear_fwd(pool, o2, in, W, b, M, K, N);
+  assert_close(o1, o2, (size_t)(M * N));
+  nn_linear_bwd(NULL, di1, dW1, db1, dout, in, W, M, K, N);
+  nn_linear_bwd(pool, di2, dW2, db2, dout, in, W, M, K, N);
+  assert_close(di1, di2, (size_t)(M * K));
+  assert_close(dW1, dW2, (size_t)(N * K));
+  assert_close(db1, db2, (size_t)(N));
+  float *m1 = malloc(4 * M), *r1 = malloc(4 * M), *m2 = malloc(4 * M), *r2 = malloc(4 * M);
+  nn_layernorm_fwd(NULL, o1, m1, r1, dout, b, b, M, N);
+  nn_layernorm_fwd(pool, o2, m2, r2, dout, b, b, M, N);
+  assert_close(o1, o2, (size_t)(M * N));
+  memset(di1, 0, 4 * M * N > 4 * M * K ? 4 * M * K : 4 * M * N);
+  float *x1 = calloc((size_t)M * N, 4), *x2 = calloc((size_t)M * N, 4);
+  float *w1 = calloc(N, 4), *w2 = calloc(N, 4), *c1 = calloc(N, 4), *c2 = calloc(N, 4);
+  nn_layernorm_bwd(NULL, x1, w1, c1, o1, dout, b, m1, r1, M, N);
+  nn_layernorm_bwd(pool, x2, w2, c2, o1, dout, b, m1, r1, M, N);
+  assert_close(x1, x2, (size_t)(M * N));
+  for (int c = 0; c < N; c++) assert_true(fabsf(w1[c] - w2[c]) <= 1e-4f * (1 + fabsf(w1[c])));
+  size_t n = 200000;
+  float *g = randv(n, 2, 54), *g1 = malloc(4 * n), *g2 = malloc(4 * n);
+  nn_gelu_fwd(NULL, g1, g, n);
+  nn_gelu_fwd(pool, g2, g, n);
+  assert_close(g1, g2, (size_t)(n));
+  for (size_t i = 0; i < n; i += 997) { /* against the exact tanh formula */
+    double x = g[i], e = 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    assert_true(fabs(g1[i] - e) < 1e-6 * (1 + fabs(e)));
+  }
+  nn_gelu_bwd(NULL, g1, g, g, n);
+  nn_gelu_bwd(pool, g2, g, g, n);
+  assert_close(g1, g2, (size_t)(n));
+  free(in), free(W), free(b), free(dout), free(o1), free(o2), free(di1), free(di2), free(dW1);
+  free(dW2), free(db1), free(db2), free(m1), free(r1), free(m2), free(r2), free(x1), free(x2);
+  free(w1), free(w2), free(c1), free(c2), free(g), free(g1), free(g2);
+  nn_par_free(pool);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear),          cmocka_unit_test(test_layernorm),
       cmocka_unit_test(test_mlp_gelu),        cmocka_unit_test(test_attention_causal),
       cmocka_unit_test(test_attention_bidirectional), cmocka_unit_test(test_attention_threads),
-      cmocka_unit_test(test_pool),            cmocka_unit_test(test_loss),
+      cmocka_unit_test(test_pool), cmocka_unit_test(test_threaded_layers),            cmocka_unit_test(test_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
