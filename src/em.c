@@ -88,7 +88,7 @@ typedef struct {
   double *xx;            /* [n, d] x^2 (diag statistics or scoring only) */
   double *A, *Q, *c, *q; /* E-step coefficients: A [K,d], Q [K,d] (diag), c [K], q [K] */
   double *P, *muP;       /* full: precision Cholesky [K,d,d], mu P [K,d] */
-  double *lp, *yb;       /* block buffers [B,K], [B,d] */
+  double *lp, *yb, *rowbuf; /* block buffers [B,K], [B,d], [B] */
   double *ref;           /* full: centre of the second-moment statistics [K,d] */
   double *stats;         /* packed statistics */
   size_t nstats;
@@ -104,7 +104,7 @@ static size_t stats_len(tgmm_covariance t, int K, int d) {
 
 static void ws_free(em_ws *w) {
   free(w->xsq), free(w->xx), free(w->A), free(w->Q), free(w->c), free(w->q);
-  free(w->P), free(w->muP), free(w->lp), free(w->yb), free(w->ref), free(w->stats);
+  free(w->P), free(w->muP), free(w->lp), free(w->yb), free(w->rowbuf), free(w->ref), free(w->stats);
   memset(w, 0, sizeof *w);
 }
 
@@ -125,11 +125,12 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
     w->muP = tgmm_calloc(Kd, sizeof(double));
   }
   w->lp = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)K);
+  w->rowbuf = tgmm_malloc(sizeof(double) * EM_BLOCK);
   w->yb = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)d);
   w->ref = tgmm_calloc(Kd, sizeof(double));
   w->nstats = stats_len(stat, K, d);
   w->stats = tgmm_calloc(w->nstats, sizeof(double));
-  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->yb ||
+  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->yb || !w->rowbuf ||
       !w->ref || !w->stats || (score == COV_FULL && (!w->P || !w->muP))) {
     ws_free(w);
     return TGMM_ENOMEM;
@@ -221,29 +222,70 @@ static void block_logprob(em_ws *w, int64_t i0, int B) {
   }
 }
 
+/* e^x for x <= 0 on a whole array, vectorisable: x = n ln2 + r, |r| <= ln2/2, degree-12 Taylor
+ * polynomial (relative error < 2e-16 before rounding), 2^n by exponent bits. Needs -708 <= x <= 0
+ * (the caller clamps: e^-708 ~ 3e-308 is as good as 0 here). */
+__attribute__((target_clones("avx2", "default"))) static void exp_neg_array(double *v, int n) {
+  const double log2e = 1.4426950408889634074, ln2hi = 6.93147180369123816490e-01,
+               ln2lo = 1.90821492927058770002e-10, shift = 6755399441055744.0; /* 1.5 * 2^52 */
+  for (int i = 0; i < n; i++) {
+    double x = v[i];
+    double t = x * log2e + shift;
+    double nf = t - shift;
+    double r = (x - nf * ln2hi) - nf * ln2lo;
+    double p = 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    uint64_t tb, sb; /* n sits in the low mantissa bits of t: 2^n from integer arithmetic */
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&sb, &shift, sizeof sb);
+    uint64_t bits = (tb - sb + 1023) << 52;
+    double sc;
+    memcpy(&sc, &bits, sizeof sc);
+    v[i] = p * sc;
+  }
+}
+
 /* Normalise lp rows into responsibilities (in place); returns sum of log-normalisers. */
-static double block_resp(em_ws *w, int B) {
+static double block_resp(em_ws *w, int B, double *Nk /* [K] or NULL */) {
   int K = w->K;
-  double ll = 0;
-  for (int b = 0; b < B; b++) {
-    double *l = w->lp + (size_t)b * K;
-    if (w->hard) {
+  double *lp = w->lp, *mx = w->rowbuf, ll = 0;
+  if (w->hard) {
+    for (int b = 0; b < B; b++) {
+      double *l = lp + (size_t)b * K;
       int best = 0;
       for (int k = 1; k < K; k++)
         if (l[k] > l[best]) best = k;
       for (int k = 0; k < K; k++) l[k] = k == best ? 1.0 : 0.0;
-      continue;
+      if (Nk) Nk[best] += 1.0;
     }
-    double m = l[0];
+    return 0;
+  }
+  for (int b = 0; b < B; b++) {
+    double *l = lp + (size_t)b * K, m = l[0];
     for (int k = 1; k < K; k++) m = l[k] > m ? l[k] : m;
-    double s = 0;
-    for (int k = 0; k < K; k++) {
-      l[k] = exp(l[k] - m);
-      s += l[k];
-    }
+    mx[b] = m;
+    for (int k = 0; k < K; k++) l[k] = l[k] - m > -708.0 ? l[k] - m : -708.0;
+  }
+  exp_neg_array(lp, B * K);
+  for (int b = 0; b < B; b++) {
+    double *l = lp + (size_t)b * K, s = 0;
+    for (int k = 0; k < K; k++) s += l[k];
     double inv = 1.0 / s;
     for (int k = 0; k < K; k++) l[k] *= inv;
-    ll += m + log(s);
+    if (Nk)
+      for (int k = 0; k < K; k++) Nk[k] += l[k];
+    ll += mx[b] + log(s);
   }
   return ll;
 }
@@ -253,8 +295,6 @@ static void block_stats(em_ws *w, int64_t i0, int B) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d, *r = w->lp;
   double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
-  for (int b = 0; b < B; b++)
-    for (int k = 0; k < K; k++) Nk[k] += r[(size_t)b * K + k];
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K, xb, d, 1.0, Sx, d);
   if (w->stat == COV_IDENTITY || w->stat == COV_SPHERICAL) {
     cblas_dgemv(CblasRowMajor, CblasTrans, B, K, 1.0, r, K, w->xsq + i0, 1, 1.0, S2, 1);
@@ -280,7 +320,7 @@ static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
   for (int64_t i0 = 0; i0 < w->n; i0 += EM_BLOCK) {
     int B = (int)(w->n - i0 < EM_BLOCK ? w->n - i0 : EM_BLOCK);
     block_logprob(w, i0, B);
-    w->stats[0] += block_resp(w, B);
+    w->stats[0] += block_resp(w, B, ll_only ? NULL : w->stats + 1);
     if (!ll_only) block_stats(w, i0, B);
   }
   MPI_Allreduce(MPI_IN_PLACE, w->stats, ll_only ? 1 : (int)w->nstats, MPI_DOUBLE, MPI_SUM, comm);

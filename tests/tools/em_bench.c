@@ -3,7 +3,8 @@
  *   em_bench COV N d K iters X.bin INIT.bin      (every rank reads the whole file, keeps its share)
  * INIT = weights [K], means [K,d], cov (spherical [K] / diag [K,d]). Prints one line on rank 0:
  *   per_iter_s=<..> floor_s=<..> iters=<..> loglik=<..> ranks=<..>
- * per_iter = (time of 2*iters iterations - time of iters iterations) / iters (setup excluded). */
+ * per_iter = (time of 2*iters iterations - time of iters iterations) / iters (setup excluded),
+ * each time the best of 3 runs (the machine may be shared). */
 #include <cblas.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -93,9 +94,14 @@ int main(int argc, char **argv) {
   tgmm_em_opts o = {diag ? COV_DIAG : COV_SPHERICAL, it, 0.0, 1e-6};
   double ll;
   fit(x, r1 - r0, &o, init, K, d, &ll); /* warm-up (page faults, BLAS buffers) */
-  double t1 = fit(x, r1 - r0, &o, init, K, d, &ll);
-  o.max_iter = 2 * it;
-  double t2 = fit(x, r1 - r0, &o, init, K, d, &ll);
+  double t1 = 1e30, t2 = 1e30; /* best of 3: the machine may be shared */
+  for (int rep = 0; rep < 3; rep++) {
+    o.max_iter = it;
+    double a = fit(x, r1 - r0, &o, init, K, d, &ll);
+    o.max_iter = 2 * it;
+    double b = fit(x, r1 - r0, &o, init, K, d, &ll);
+    t1 = a < t1 ? a : t1, t2 = b < t2 ? b : t2;
+  }
   double fl = floor_time(x, r1 - r0, d, K, diag);
   if (rank == 0)
     printf("per_iter_s=%.5f floor_s=%.5f iters=%d loglik=%.10f ranks=%d\n", (t2 - t1) / it, fl, 2 * it, ll, size);

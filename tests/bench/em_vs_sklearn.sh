@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tests/bench/em_vs_sklearn.sh — EM time per iteration: this project's C (one thread, double) vs
+# scikit-learn's GaussianMixture (one thread), N = 1e6, d = 32, K = 8, covariance spherical and
+# diag; plus the time of the iteration's BLAS calls alone (the floor) and 1 vs 2 ranks.
+#   tests/bench/em_vs_sklearn.sh [BUILD_DIR]   (default: build; N, D, K, ITERS from the environment)
+# Per-iteration times exclude set-up: (time of 2*ITERS iterations - time of ITERS) / ITERS.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${1:-$here/build}"
+N=${N:-1000000} D=${D:-32} K=${K:-8} ITERS=${ITERS:-5}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+cmake --build "$build" --target em_bench >/dev/null
+work=$(mktemp -d "${TMPDIR:-/tmp}/tgmm-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+/usr/bin/python3 "$here/tests/bench/em_sklearn_time.py" gen "$work" "$N" "$D" "$K"
+printf '| covariance | scikit-learn s/iter | C s/iter (1 rank) | speed-up | BLAS floor s/iter | C / floor | C s/iter (2 ranks) | 2-rank speed-up |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for cov in spherical diag; do
+  sk=$(/usr/bin/python3 "$here/tests/bench/em_sklearn_time.py" time "$work" "$N" "$D" "$K" "$cov" "$ITERS")
+  c1=$(mpirun --bind-to core -np 1 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
+  c2=$(mpirun --bind-to core -np 2 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
+  get() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+  t1=$(get per_iter_s "$c1") fl=$(get floor_s "$c1") t2=$(get per_iter_s "$c2")
+  ll1=$(get loglik "$c1") ll2=$(get loglik "$c2") llsk=$(get loglik "$sk") tsk=$(get per_iter_s "$sk")
+  printf '| %s | %.3f | %.4f | %.1fx | %.4f | %.2f | %.4f | %.2fx |\n' "$cov" "$tsk" "$t1" \
+    "$(bc -l <<<"$tsk / $t1")" "$fl" "$(bc -l <<<"$t1 / $fl")" "$t2" "$(bc -l <<<"$t1 / $t2")"
+  echo "   ($cov: mean log-likelihood after $((2 * ITERS)) iterations: C 1 rank $ll1, 2 ranks $ll2, scikit-learn $llsk)" >&2
+done
