@@ -124,7 +124,7 @@ static void teardown(trainer *tr) {
 /* ---------- one step ---------- */
 
 typedef struct {
-  double loss, parts[3], gnorm, lr, seconds;
+  double loss, parts[3], gnorm, lr, seconds, flops; /* flops: model FLOPs of the step */
 } step_stats;
 
 /* Forward + backward of this rank's share; then sum gradients and loss terms over ranks. */
@@ -132,17 +132,19 @@ static int compute_grads(trainer *tr, int64_t s, step_stats *st) {
   tgmm_model *m = &tr->model;
   TGMM_TRY(tgmm_source_fill(&tr->src, s, tr->t0, tr->t1, &tr->bb));
   tgmm_model_zero_grad(m);
-  double red[4] = {0, 0, 0, 0};
+  double red[5] = {0, 0, 0, 0, 0};
   if (tr->bb.ntask > 0) {
     TGMM_TRY(tgmm_model_forward(m, &tr->bb.b, (double)tr->B, &red[0], &red[1]));
     tgmm_model_backward(m, &tr->bb.b, (double)tr->B);
+    red[4] = tgmm_model_step_flops(m, tr->bb.off, tr->bb.ntask);
   }
   if (tgmm_mpi.size > 1) {
     MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->nparams, MPI_FLOAT, MPI_SUM, tgmm_mpi.comm);
-    MPI_Allreduce(MPI_IN_PLACE, red, 4, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
+    MPI_Allreduce(MPI_IN_PLACE, red, 5, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
   }
   st->loss = red[0];
   memcpy(st->parts, red + 1, sizeof st->parts);
+  st->flops = red[4];
   return TGMM_OK;
 }
 
@@ -172,9 +174,9 @@ static void log_step(trainer *tr, int64_t s, const step_stats *st, double elapse
   if (tr->log) {
     fprintf(tr->log,
             "step %lld loss %.9g ce %.9g means %.9g scales %.9g lr %.6g gnorm %.6g "
-            "seconds %.6f tasks_per_s %.2f\n",
+            "seconds %.6f tasks_per_s %.2f gflop %.3f\n",
             (long long)s, st->loss, st->parts[0], st->parts[1], st->parts[2], st->lr, st->gnorm,
-            st->seconds, (double)tr->B / st->seconds);
+            st->seconds, (double)tr->B / st->seconds, st->flops * 1e-9);
     fflush(tr->log);
   }
   double now = tgmm_now();
