@@ -17,6 +17,7 @@ trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 "$here/tests/bench/em_sklearn_time.py" gen "$work" "$N" "$D" "$K"
 printf '| covariance | scikit-learn s/iter | C s/iter (1 rank) | speed-up | BLAS floor s/iter | C / floor | C s/iter (2 ranks) | 2-rank speed-up |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
+notes=""
 for cov in spherical diag; do
   sk=$(/usr/bin/python3 "$here/tests/bench/em_sklearn_time.py" time "$work" "$N" "$D" "$K" "$cov" "$ITERS")
   c1=$(mpirun --bind-to core -np 1 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
@@ -26,5 +27,8 @@ for cov in spherical diag; do
   ll1=$(get loglik "$c1") ll2=$(get loglik "$c2") llsk=$(get loglik "$sk") tsk=$(get per_iter_s "$sk")
   printf '| %s | %.3f | %.4f | %.1fx | %.4f | %.2f | %.4f | %.2fx |\n' "$cov" "$tsk" "$t1" \
     "$(bc -l <<<"$tsk / $t1")" "$fl" "$(bc -l <<<"$t1 / $fl")" "$t2" "$(bc -l <<<"$t1 / $t2")"
-  echo "   ($cov: mean log-likelihood after $((2 * ITERS)) iterations: C 1 rank $ll1, 2 ranks $ll2, scikit-learn $llsk)" >&2
+  notes+="$cov: mean log-likelihood after $((2 * ITERS)) iterations: C 1 rank $ll1, 2 ranks $ll2, scikit-learn $llsk"$'\n'
 done
+echo
+printf '%s' "$notes"
+echo "(N=$N d=$D K=$K, double, OPENBLAS_NUM_THREADS=1; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
