@@ -23,14 +23,6 @@
 #define TASK_PROBE_ACCEPTS 50 /* check_feasible: accepted draws needed within the limit */
 #define TASK_PROBE_KIND 0xFFFFFFFFu
 
-/* K of class c: 2 for phase_transition, cfg->K[c] otherwise. */
-static int class_K(const tgmm_config *cfg, int cls) {
-  return cfg->family == FAMILY_PHASE_TRANSITION ? 2 : cfg->K[cls];
-}
-
-static int class_count(const tgmm_config *cfg) {
-  return cfg->family == FAMILY_PHASE_TRANSITION ? cfg->n_pt_a : cfg->nK;
-}
 
 static double softplus(double x) { return x > 30.0 ? x : log1p(exp(x)); }
 
@@ -130,7 +122,7 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
   t->id = id;
   t->cls = cls;
   t->d = cfg->d;
-  t->K = class_K(cfg, cls);
+  t->K = tgmm_config_class_K(cfg, cls);
   TGMM_TRY(alloc_params(t));
   tgmm_rng r, noise;
   tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)id, 0);
@@ -215,8 +207,8 @@ int tgmm_task_check_feasible(const tgmm_config *cfg) {
     return TGMM_EUSER;
   }
   if (cfg->family == FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
-  for (int c = 0; c < class_count(cfg); c++) {
-    int K = class_K(cfg, c), lim = geometric_limit(cfg->d);
+  for (int c = 0; c < tgmm_config_nclass(cfg); c++) {
+    int K = tgmm_config_class_K(cfg, c), lim = geometric_limit(cfg->d);
     if (K < 1) {
       tgmm_error0("K = %d: a task needs at least one component", K);
       return TGMM_EUSER;
