@@ -192,8 +192,9 @@ static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
   return TGMM_OK;
 }
 
-/* log-probabilities of rows i0..i0+B-1 into lp [B, K]. */
-static void block_logprob(em_ws *w, int64_t i0, int B) {
+/* log-probabilities of rows i0..i0+B-1 into lp [B, K]. With `defer` (not full), the affine part
+ * c_k + q_k ||x||^2 is left for block_resp to add in its max pass (one sweep fewer). */
+static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d;
   double *lp = w->lp;
@@ -215,6 +216,7 @@ static void block_logprob(em_ws *w, int64_t i0, int B) {
   if (w->score == COV_DIAG)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, w->xx + (size_t)i0 * d, d,
                 w->Q, d, 1.0, lp, K);
+  if (defer) return;
   const double *xsq = w->xsq + i0;
   for (int b = 0; b < B; b++) {
     double *l = lp + (size_t)b * K;
@@ -257,7 +259,8 @@ __attribute__((target_clones("avx2", "default"))) static void exp_neg_array(doub
 }
 
 /* Normalise lp rows into responsibilities (in place); returns sum of log-normalisers. */
-static double block_resp(em_ws *w, int B, double *Nk /* [K] or NULL */) {
+__attribute__((target_clones("avx2", "default"))) static double block_resp(em_ws *w, int64_t i0, int B, int deferred,
+                                                                       double *Nk /* [K] or NULL */) {
   int K = w->K;
   double *lp = w->lp, *mx = w->rowbuf, ll = 0;
   if (w->hard) {
@@ -271,8 +274,12 @@ static double block_resp(em_ws *w, int B, double *Nk /* [K] or NULL */) {
     }
     return 0;
   }
+  const double *xsq = w->xsq + i0, *c = w->c, *q = w->q;
   for (int b = 0; b < B; b++) {
-    double *l = lp + (size_t)b * K, m = l[0];
+    double *l = lp + (size_t)b * K;
+    if (deferred)
+      for (int k = 0; k < K; k++) l[k] += c[k] + q[k] * xsq[b];
+    double m = l[0];
     for (int k = 1; k < K; k++) m = l[k] > m ? l[k] : m;
     mx[b] = m;
     for (int k = 0; k < K; k++) l[k] = l[k] - m > -708.0 ? l[k] - m : -708.0;
@@ -319,8 +326,9 @@ static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
   memset(w->stats, 0, sizeof(double) * w->nstats);
   for (int64_t i0 = 0; i0 < w->n; i0 += EM_BLOCK) {
     int B = (int)(w->n - i0 < EM_BLOCK ? w->n - i0 : EM_BLOCK);
-    block_logprob(w, i0, B);
-    w->stats[0] += block_resp(w, B, ll_only ? NULL : w->stats + 1);
+    int defer = !w->hard && w->score != COV_FULL;
+    block_logprob(w, i0, B, defer);
+    w->stats[0] += block_resp(w, i0, B, defer, ll_only ? NULL : w->stats + 1);
     if (!ll_only) block_stats(w, i0, B);
   }
   MPI_Allreduce(MPI_IN_PLACE, w->stats, ll_only ? 1 : (int)w->nstats, MPI_DOUBLE, MPI_SUM, comm);
@@ -428,7 +436,7 @@ int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labe
   int rc = ws_prepare(&w, g);
   for (int64_t i0 = 0; rc == TGMM_OK && i0 < n; i0 += EM_BLOCK) {
     int B = (int)(n - i0 < EM_BLOCK ? n - i0 : EM_BLOCK);
-    block_logprob(&w, i0, B);
+    block_logprob(&w, i0, B, 0);
     for (int b = 0; b < B; b++) {
       const double *l = w.lp + (size_t)b * g->K;
       int best = 0;
