@@ -12,31 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_schema.h"
 #include "config_yaml.h"
 #include "tgmm/common.h"
 
-typedef enum { T_INT, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_INTS, T_FLOATS, T_STRS } ktype;
-
-typedef struct {
-  const char *key;             /* dotted name */
-  ktype type;                  /* T_INT: int32 or int64 field (by size); T_ENUM: int-sized enum */
-  size_t off, size, count_off; /* the field (lists: the whole array) and a list's count field */
-  const char *def;             /* the default, as YAML text */
-  double min, max;             /* numbers and list entries: the range; strings: min length */
-  const char *choices;         /* T_ENUM and T_STRS: '|'-separated; an enum's value is the index */
-  const char *doc;
-} keydef;
 
 #define FLD(f) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), 0
 #define LST(f, n) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), offsetof(tgmm_config, n)
-#define INF HUGE_VAL
-#define GT0 DBL_TRUE_MIN          /* as a minimum: the value must be > 0 */
-#define LT1 0x1.fffffffffffffp-1 /* as a maximum: the value must be < 1 */
 #define BIG 1e15                 /* practical upper end of int64 counters */
 
 /* The schema: adding a key is one row here plus its field in config.h. Output order = this order
  * (top-level keys first, then each section in order of first appearance). */
-static const keydef KEYS[] = {
+const keydef cfg_keys[] = {
     {"seed", T_INT, FLD(seed), "42", 0, 4294967295.0, NULL, "Philox key of every random stream"},
     {"d", T_INT, FLD(d), "8", 1, 100000, NULL, "dimension (phase_transition: derived)"},
     {"K", T_INTS, LST(K, nK), "[2, 3, 4, 5]", 1, 64, NULL, "component counts of the family"},
@@ -100,7 +87,9 @@ static const keydef KEYS[] = {
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
      0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
 };
-#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
+#define KEYS cfg_keys
+#define NKEYS ((int)(sizeof cfg_keys / sizeof cfg_keys[0]))
 _Static_assert(sizeof(tgmm_family) == sizeof(int) && sizeof(tgmm_init) == sizeof(int),
                "enum fields are stored as int");
 
@@ -120,7 +109,7 @@ static int find_key(const char *key) {
 }
 
 /* Shortest "%.*g" that reads back as x. */
-static void fmt_num(double x, char *buf, size_t n) {
+void cfg_fmt_num(double x, char *buf, size_t n) {
   if (x == floor(x) && fabs(x) < 1e17) {
     snprintf(buf, n, "%.0f", x);
     return;
@@ -165,7 +154,7 @@ static int choice_index(const char *choices, const char *s) {
   }
 }
 
-static void choice_name(const char *choices, int idx, char *buf, size_t n) {
+void cfg_choice_name(const char *choices, int idx, char *buf, size_t n) {
   const char *p = choices;
   for (int i = 0; i < idx && p; i++) {
     p = strchr(p, '|');
@@ -178,8 +167,8 @@ static void choice_name(const char *choices, int idx, char *buf, size_t n) {
 
 static void range_text(const keydef *k, char *buf, size_t n) {
   char lo[40], hi[40];
-  fmt_num(k->min, lo, sizeof lo);
-  fmt_num(k->max, hi, sizeof hi);
+  cfg_fmt_num(k->min, lo, sizeof lo);
+  cfg_fmt_num(k->max, hi, sizeof hi);
   if (k->max == INF)
     snprintf(buf, n, k->min == GT0 ? "must be > 0" : "must be >= %s", lo);
   else
@@ -484,139 +473,6 @@ static int finish(loader *L) {
   return 0;
 }
 
-/* ---- resolved text ---- */
-
-typedef struct {
-  char *s;
-  size_t n, cap;
-  int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-    va_end(ap);
-    if (m < 0) {
-      b->oom = 1;
-      return;
-    }
-    if (b->s && b->n + (size_t)m < b->cap) {
-      b->n += (size_t)m;
-      return;
-    }
-    size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)m;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->oom = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-static void emit_str(sbuf *b, const char *s) {
-  static const char *const reserved[] = {"true", "false", "yes", "no", "on", "off", "null", NULL};
-  int plain = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
-  for (const char *p = s; *p && plain; p++)
-    plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+", *p) != NULL;
-  for (int i = 0; reserved[i] && plain; i++) plain = strcasecmp(s, reserved[i]) != 0;
-  if (plain) {
-    sb_printf(b, "%s", s);
-    return;
-  }
-  sb_printf(b, "\"");
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      sb_printf(b, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f)
-      sb_printf(b, "\\x%02x", *p);
-    else
-      sb_printf(b, "%c", *p);
-  }
-  sb_printf(b, "\"");
-}
-
-static void emit_value(sbuf *b, const keydef *k, const tgmm_config *cfg) {
-  const char *p = (const char *)cfg + k->off;
-  char num[40];
-  int n = 1;
-  bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
-  if (list) {
-    memcpy(&n, (const char *)cfg + k->count_off, sizeof n);
-    sb_printf(b, "[");
-  }
-  size_t elem = list ? k->size / TGMM_MAX_LIST : k->size;
-  for (int i = 0; i < n; i++, p += elem) {
-    if (i) sb_printf(b, ", ");
-    switch (k->type) {
-    case T_INT:
-    case T_INTS: {
-      int64_t v;
-      if (elem == sizeof(int32_t)) {
-        int32_t x;
-        memcpy(&x, p, sizeof x);
-        v = x;
-      } else {
-        memcpy(&v, p, sizeof v);
-      }
-      sb_printf(b, "%lld", (long long)v);
-      break;
-    }
-    case T_FLOAT:
-    case T_FLOATS: {
-      double x;
-      memcpy(&x, p, sizeof x);
-      fmt_num(x, num, sizeof num);
-      sb_printf(b, "%s", num);
-      break;
-    }
-    case T_BOOL: sb_printf(b, "%s", *(const bool *)p ? "true" : "false"); break;
-    case T_ENUM: {
-      int idx;
-      memcpy(&idx, p, sizeof idx);
-      char name[64];
-      choice_name(k->choices, idx, name, sizeof name);
-      sb_printf(b, "%s", name);
-      break;
-    }
-    case T_STR:
-    case T_STRS: emit_str(b, p); break;
-    }
-  }
-  if (list) sb_printf(b, "]");
-}
-
-/* Keys under `prefix` (e.g. "" or "model."): leaves first, then each sub-section. */
-static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, int indent) {
-  size_t pl = strlen(prefix);
-  for (int i = 0; i < NKEYS; i++) {
-    if (strncmp(KEYS[i].key, prefix, pl)) continue;
-    const char *rest = KEYS[i].key + pl;
-    if (strchr(rest, '.')) continue;
-    sb_printf(b, "%*s%s: ", indent, "", rest);
-    emit_value(b, &KEYS[i], cfg);
-    sb_printf(b, "\n");
-  }
-  for (int i = 0; i < NKEYS; i++) {
-    if (strncmp(KEYS[i].key, prefix, pl)) continue;
-    const char *rest = KEYS[i].key + pl, *dot = strchr(rest, '.');
-    if (!dot) continue;
-    char sub[256];
-    snprintf(sub, sizeof sub, "%s%.*s.", prefix, (int)(dot - rest), rest);
-    int first = 1;
-    for (int j = 0; j < i && first; j++) first = strncmp(KEYS[j].key, sub, strlen(sub)) != 0;
-    if (!first) continue;
-    sb_printf(b, "%*s%.*s:\n", indent, "", (int)(dot - rest), rest);
-    emit_section(b, cfg, sub, indent + 2);
-  }
-}
-
-/* ---- loading ---- */
 
 static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
                 char *const overrides[]) {
@@ -652,15 +508,7 @@ static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_over
   if (!rc) rc = finish(L);
   free(L);
   if (rc) return rc;
-  sbuf b = {0};
-  emit_section(&b, cfg, "", 0);
-  if (b.oom) {
-    free(b.s);
-    tgmm_error("out of memory writing the resolved config");
-    return TGMM_ENOMEM;
-  }
-  cfg->text = b.s;
-  return 0;
+  return cfg_emit_text(cfg);
 }
 
 int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
@@ -734,40 +582,3 @@ int tgmm_config_Kmax(const tgmm_config *cfg) {
   return m;
 }
 
-/* ---------- reference (README's config table, `tgmm --keys`) ---------- */
-
-static void ref_range_text(const keydef *k, char *buf, size_t n) {
-  buf[0] = '\0';
-  if (k->choices) { /* a|b|c -> `a`, `b`, `c` (a '|' would split the Markdown cell) */
-    size_t o = 0;
-    for (const char *c = k->choices; *c && o + 8 < n; c++) {
-      if (c == k->choices || c[-1] == '|') buf[o++] = '`';
-      if (*c == '|') {
-        o += (size_t)snprintf(buf + o, n - o, "`, ");
-      } else {
-        buf[o++] = *c;
-      }
-    }
-    snprintf(buf + o, n - o, "`");
-  } else if (k->type == T_INT || k->type == T_FLOAT || k->type == T_INTS || k->type == T_FLOATS) {
-    char lo[32], hi[32];
-    if (k->min == GT0) snprintf(lo, sizeof lo, "> 0");
-    else snprintf(lo, sizeof lo, ">= %.10g", k->min);
-    if (k->max == INF) hi[0] = '\0';
-    else if (k->max == LT1) snprintf(hi, sizeof hi, ", < 1");
-    else snprintf(hi, sizeof hi, ", <= %.10g", k->max);
-    snprintf(buf, n, "%s%s", lo, hi);
-  }
-}
-
-void tgmm_config_print_reference(FILE *f) {
-  fprintf(f, "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n");
-  for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
-    const keydef *k = &KEYS[i];
-    static const char *const tn[] = {"int", "float", "bool", "string", "enum", "int list",
-                                     "float list", "string list"};
-    char range[128];
-    ref_range_text(k, range, sizeof range);
-    fprintf(f, "| `%s` | %s | `%s` | %s | %s |\n", k->key, tn[k->type], k->def, range, k->doc);
-  }
-}

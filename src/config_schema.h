@@ -1,0 +1,37 @@
+/* config_schema.h — private to the config module (config.c, config_emit.c): the schema table
+ * type and the helpers the loader and the emitter share. */
+#ifndef TGMM_CONFIG_SCHEMA_H
+#define TGMM_CONFIG_SCHEMA_H
+
+#include <stddef.h>
+
+#include "tgmm/config.h"
+
+typedef enum { T_INT, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_INTS, T_FLOATS, T_STRS } ktype;
+
+typedef struct {
+  const char *key;             /* dotted name */
+  ktype type;                  /* T_INT: int32 or int64 field (by size); T_ENUM: int-sized enum */
+  size_t off, size, count_off; /* the field (lists: the whole array) and a list's count field */
+  const char *def;             /* the default, as YAML text */
+  double min, max;             /* numbers and list entries: the range; strings: min length */
+  const char *choices;         /* T_ENUM and T_STRS: '|'-separated; an enum's value is the index */
+  const char *doc;
+} keydef;
+
+/* The schema (config.c): one row per key, in output order. */
+extern const keydef cfg_keys[];
+extern const int cfg_nkeys;
+
+#define INF HUGE_VAL
+#define GT0 DBL_TRUE_MIN          /* as a minimum: the value must be > 0 */
+#define LT1 0x1.fffffffffffffp-1 /* as a maximum: the value must be < 1 */
+
+/* Shortest "%.*g" that reads back as x. */
+void cfg_fmt_num(double x, char *buf, size_t n);
+/* Name of choice idx of "a|b|c". */
+void cfg_choice_name(const char *choices, int idx, char *buf, size_t n);
+/* cfg->text := the resolved config as YAML (config_emit.c). TGMM_ENOMEM on failure. */
+int cfg_emit_text(tgmm_config *cfg);
+
+#endif
