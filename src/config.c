@@ -84,6 +84,7 @@ const keydef cfg_keys[] = {
     {"distribute", T_ENUM, FLD(distribute), "tasks", 0, 0, "tasks|samples", "baseline split"},
     {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
      "evaluation tasks per grid point"},
+    {"eval.chunk", T_INT, FLD(eval.chunk), "8", 1, 1e6, NULL, "tasks per work unit"},
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
      0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
 };
@@ -346,8 +347,40 @@ static int same_elem(ktype t, const void *a, const void *b, size_t elem) {
   return !memcmp(a, b, elem);
 }
 
+/* eval.grid.<key>: [v1, v2, ...] — each value checked against <key>'s schema row, stored as
+ * canonical text. A later entry for the same key replaces the earlier one. */
+static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
+  const char *sub = e->key + strlen("eval.grid.");
+  int r = find_key(sub);
+  if (r < 0 || !strncmp(sub, "eval.", 5) || !strncmp(sub, "train.", 6) || !strncmp(sub, "model.", 6))
+    return user_error(src, e->kline, e->kcol, e->key,
+                      "'%s' cannot be a grid key (use task keys such as K, N, d, sigma_p, family, "
+                      "ragged, pt.a, or em./spectral./lloyd. keys)", sub);
+  if (!e->is_seq || e->nv < 1 || e->nv > TGMM_MAX_LIST)
+    return user_error(src, e->vline, e->vcol, e->key, "expected a list of 1 to %d values, e.g. [32, 64]",
+                      TGMM_MAX_LIST);
+  const keydef *k = &KEYS[r];
+  bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
+  size_t elem = list ? k->size / TGMM_MAX_LIST : k->size;
+  int g = 0;
+  while (g < cfg->eval.n_grid && strcmp(cfg->eval.grid[g].key, sub)) g++;
+  if (g == TGMM_MAX_GRID)
+    return user_error(src, e->kline, e->kcol, e->key, "at most %d grid keys", TGMM_MAX_GRID);
+  unsigned char tmp[TGMM_MAX_STR + 64];
+  for (int i = 0; i < e->nv; i++) {
+    memset(tmp, 0, sizeof tmp);
+    TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp, elem));
+    cfg_elem_text(k, tmp, elem, cfg->eval.grid[g].vals[i], sizeof cfg->eval.grid[g].vals[i]);
+  }
+  snprintf(cfg->eval.grid[g].key, sizeof cfg->eval.grid[g].key, "%s", sub);
+  cfg->eval.grid[g].n = e->nv;
+  if (g == cfg->eval.n_grid) cfg->eval.n_grid++;
+  return 0;
+}
+
 /* Apply one flattened entry. L may be NULL (built-in defaults). */
 static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
+  if (!strncmp(e->key, "eval.grid.", 10)) return apply_grid(cfg, src, e);
   int r = find_key(e->key);
   if (r < 0) return unknown_key(src, e);
   const keydef *k = &KEYS[r];

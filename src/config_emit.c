@@ -73,11 +73,49 @@ static void emit_str(sbuf *b, const char *s) {
   sb_printf(b, "\"");
 }
 
+/* One scalar (a list element for list keys) of key k at p, elem bytes. */
+static void emit_elem(sbuf *b, const keydef *k, const char *p, size_t elem) {
+  char num[40];
+  switch (k->type) {
+  case T_INT:
+  case T_INTS: {
+    int64_t v;
+    if (elem == sizeof(int32_t)) {
+      int32_t x;
+      memcpy(&x, p, sizeof x);
+      v = x;
+    } else {
+      memcpy(&v, p, sizeof v);
+    }
+    sb_printf(b, "%lld", (long long)v);
+    break;
+  }
+  case T_FLOAT:
+  case T_FLOATS: {
+    double x;
+    memcpy(&x, p, sizeof x);
+    cfg_fmt_num(x, num, sizeof num);
+    sb_printf(b, "%s", num);
+    break;
+  }
+  case T_BOOL: sb_printf(b, "%s", *(const bool *)p ? "true" : "false"); break;
+  case T_ENUM: {
+    int idx;
+    memcpy(&idx, p, sizeof idx);
+    char name[64];
+    cfg_choice_name(k->choices, idx, name, sizeof name);
+    sb_printf(b, "%s", name);
+    break;
+  }
+  case T_STR:
+  case T_STRS: emit_str(b, p); break;
+  }
+}
+
 static void emit_value(sbuf *b, const keydef *k, const tgmm_config *cfg) {
   const char *p = (const char *)cfg + k->off;
-  char num[40];
-  int n = 1;
   bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
+  int n = 1;
   if (list) {
     memcpy(&n, (const char *)cfg + k->count_off, sizeof n);
     sb_printf(b, "[");
@@ -85,42 +123,28 @@ static void emit_value(sbuf *b, const keydef *k, const tgmm_config *cfg) {
   size_t elem = list ? k->size / TGMM_MAX_LIST : k->size;
   for (int i = 0; i < n; i++, p += elem) {
     if (i) sb_printf(b, ", ");
-    switch (k->type) {
-    case T_INT:
-    case T_INTS: {
-      int64_t v;
-      if (elem == sizeof(int32_t)) {
-        int32_t x;
-        memcpy(&x, p, sizeof x);
-        v = x;
-      } else {
-        memcpy(&v, p, sizeof v);
-      }
-      sb_printf(b, "%lld", (long long)v);
-      break;
-    }
-    case T_FLOAT:
-    case T_FLOATS: {
-      double x;
-      memcpy(&x, p, sizeof x);
-      cfg_fmt_num(x, num, sizeof num);
-      sb_printf(b, "%s", num);
-      break;
-    }
-    case T_BOOL: sb_printf(b, "%s", *(const bool *)p ? "true" : "false"); break;
-    case T_ENUM: {
-      int idx;
-      memcpy(&idx, p, sizeof idx);
-      char name[64];
-      cfg_choice_name(k->choices, idx, name, sizeof name);
-      sb_printf(b, "%s", name);
-      break;
-    }
-    case T_STR:
-    case T_STRS: emit_str(b, p); break;
-    }
+    emit_elem(b, k, p, elem);
   }
   if (list) sb_printf(b, "]");
+}
+
+void cfg_elem_text(const keydef *k, const void *p, size_t elem, char *buf, size_t n) {
+  sbuf b = {0};
+  emit_elem(&b, k, p, elem);
+  snprintf(buf, n, "%s", b.s && !b.oom ? b.s : "?");
+  free(b.s);
+}
+
+/* eval.grid as a flow map: {K: [2, 3], N: [32, 64]} */
+static void emit_grid(sbuf *b, const tgmm_config *cfg, int indent) {
+  sb_printf(b, "%*sgrid: {", indent, "");
+  for (int g = 0; g < cfg->eval.n_grid; g++) {
+    sb_printf(b, "%s%s: [", g ? ", " : "", cfg->eval.grid[g].key);
+    for (int i = 0; i < cfg->eval.grid[g].n; i++)
+      sb_printf(b, "%s%s", i ? ", " : "", cfg->eval.grid[g].vals[i]);
+    sb_printf(b, "]");
+  }
+  sb_printf(b, "}\n");
 }
 
 /* Keys under `prefix` (e.g. "" or "model."): leaves first, then each sub-section. */
@@ -134,6 +158,7 @@ static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, in
     emit_value(b, &KEYS[i], cfg);
     sb_printf(b, "\n");
   }
+  if (!strcmp(prefix, "eval.")) emit_grid(b, cfg, indent);
   for (int i = 0; i < NKEYS; i++) {
     if (strncmp(KEYS[i].key, prefix, pl)) continue;
     const char *rest = KEYS[i].key + pl, *dot = strchr(rest, '.');

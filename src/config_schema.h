@@ -31,6 +31,8 @@ extern const int cfg_nkeys;
 void cfg_fmt_num(double x, char *buf, size_t n);
 /* Name of choice idx of "a|b|c". */
 void cfg_choice_name(const char *choices, int idx, char *buf, size_t n);
+/* One value of key k (one list element for list keys) at p (elem bytes) as YAML text. */
+void cfg_elem_text(const keydef *k, const void *p, size_t elem, char *buf, size_t n);
 /* cfg->text := the resolved config as YAML (config_emit.c). TGMM_ENOMEM on failure. */
 int cfg_emit_text(tgmm_config *cfg);
 

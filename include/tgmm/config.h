@@ -13,6 +13,7 @@
 
 #define TGMM_MAX_LIST 32 /* longest list value (K, pt.a, eval.methods) */
 #define TGMM_MAX_STR 512 /* longest string value */
+#define TGMM_MAX_GRID 8  /* keys of eval.grid */
 
 typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_PHASE_TRANSITION } tgmm_family;
 typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
@@ -88,6 +89,15 @@ typedef struct {
     int tasks_per_setting;
     char methods[TGMM_MAX_LIST][32];
     int n_methods;
+    int chunk; /* tasks per work unit handed to a rank */
+    /* eval.grid: a map from a config key to the list of its values; the settings are the
+     * Cartesian product (first key slowest). Values are canonical YAML scalars. */
+    struct {
+      char key[64];
+      int n;
+      char vals[TGMM_MAX_LIST][64];
+    } grid[TGMM_MAX_GRID];
+    int n_grid;
   } eval;
 
   /* The resolved configuration as YAML text (every key, final values); owned, NUL-terminated.
