@@ -7,23 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
 #include "tgmm/optim.h"
-#include "tgmm/train.h"
-
-typedef struct {
-  const tgmm_config *cfg;
-  tgmm_model model;
-  tgmm_task_source src;
-  tgmm_dataset ds;
-  int has_ds;
-  tgmm_batch_buf bb;
-  FILE *log; /* RUN_DIR/train.log (rank 0) */
-  int64_t B, t0, t1;
-} trainer;
+#include "train_impl.h"
 
 /* ---------- setup ---------- */
 
@@ -37,26 +28,6 @@ static int mkdir_p(const char *dir) {
     *p = '/';
   }
   return (mkdir(buf, 0777) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
-static int make_run_dir(trainer *tr) {
-  int rc = TGMM_OK;
-  const char *dir = tr->cfg->train.run_dir;
-  if (tgmm_mpi.rank == 0) {
-    if (mkdir_p(dir) != 0) {
-      tgmm_error("cannot create train.run_dir '%s': %s", dir, strerror(errno));
-      rc = TGMM_EUSER;
-    } else {
-      char path[TGMM_MAX_STR + 32];
-      snprintf(path, sizeof path, "%s/train.log", dir);
-      tr->log = fopen(path, "a");
-      if (!tr->log) {
-        tgmm_error("cannot open %s: %s", path, strerror(errno));
-        rc = TGMM_EUSER;
-      }
-    }
-  }
-  return tgmm_agree(rc);
 }
 
 static int open_data(trainer *tr, const char *path) {
@@ -93,6 +64,41 @@ static int open_data(trainer *tr, const char *path) {
   return TGMM_OK;
 }
 
+static int make_run_dir(const tgmm_config *cfg) {
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0 && mkdir_p(cfg->train.run_dir) != 0) {
+    tgmm_error("cannot create train.run_dir '%s': %s", cfg->train.run_dir, strerror(errno));
+    rc = TGMM_EUSER;
+  }
+  return tgmm_agree(rc);
+}
+
+/* Rank 0: train.log (appended to: a resumed run continues it) and the metrics series. */
+static int open_logs(trainer *tr) {
+  const tgmm_config *cfg = tr->cfg;
+  int rc = TGMM_OK;
+  tgmm_runlog_init(&tr->rl, cfg);
+  if (tgmm_mpi.rank == 0) {
+    char path[TGMM_MAX_STR + 32];
+    snprintf(path, sizeof path, "%s/train.log", cfg->train.run_dir);
+    tr->log = fopen(path, "a");
+    if (!tr->log) {
+      tgmm_error("cannot open %s: %s", path, strerror(errno));
+      rc = TGMM_EUSER;
+    }
+    if (rc == TGMM_OK && tr->start > 0) rc = tgmm_runlog_load(&tr->rl, tr->start);
+    if (rc == TGMM_OK && tr->start == 0 && cfg->train.resume == RESUME_NEVER)
+      rc = tgmm_runlog_write(&tr->rl, cfg, tgmm_mpi.size); /* a fresh series */
+    tr->tty = isatty(STDERR_FILENO);
+  }
+  rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && tr->log)
+    fprintf(tr->log, "# %s run: %d ranks x %d threads, %s mode, from step %lld\n",
+            tr->start > 0 ? "resumed" : "new", tgmm_mpi.size, tr->threads,
+            cfg->train.deterministic ? "bitwise" : "normal", (long long)tr->start);
+  return rc;
+}
+
 static int setup(trainer *tr, const tgmm_cli *cli) {
   const tgmm_config *cfg = tr->cfg;
   tr->B = (int64_t)cfg->train.batch_size * tgmm_config_nclass(cfg);
@@ -105,12 +111,17 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   else TGMM_TRY(tgmm_task_check_feasible(cfg));
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);
-  int threads = tgmm_train_threads(cfg);
-  TGMM_TRY(tgmm_model_set_threads(&tr->model, threads));
+  tr->threads = tgmm_train_threads(cfg);
+  TGMM_TRY(tgmm_model_set_threads(&tr->model, tr->threads));
   tgmm_batch_buf_init(&tr->bb, cfg->d, dim.Kmax);
+  TGMM_TRY(tgmm_train_step_setup(tr));
+  TGMM_TRY(tgmm_heldout_init(tr));
   tgmm_info("train: %zu parameters, %lld tasks per step (%lld on rank 0), %d thread%s per rank, "
-            "%d rank%s", tr->model.nparams, (long long)tr->B, (long long)(tr->t1 - tr->t0),
-            threads, threads > 1 ? "s" : "", tgmm_mpi.size, tgmm_mpi.size > 1 ? "s" : "");
+            "%d rank%s%s", tr->model.nparams, (long long)tr->B,
+            (long long)(cfg->train.deterministic ? (tr->c1 - tr->c0) * cfg->train.chunk
+                                                 : tr->t1 - tr->t0),
+            tr->threads, tr->threads > 1 ? "s" : "", tgmm_mpi.size, tgmm_mpi.size > 1 ? "s" : "",
+            cfg->train.deterministic ? ", bitwise mode" : "");
   return TGMM_OK;
 }
 
@@ -118,113 +129,192 @@ static void teardown(trainer *tr) {
   if (tr->log) fclose(tr->log);
   if (tr->has_ds) tgmm_dataset_close(&tr->ds);
   tgmm_batch_buf_free(&tr->bb);
+  tgmm_heldout_free(&tr->ho);
+  tgmm_train_step_free(tr);
+  tgmm_runlog_free(&tr->rl);
   tgmm_model_free(&tr->model);
 }
 
-/* ---------- one step ---------- */
-
-typedef struct {
-  double loss, parts[3], gnorm, lr, seconds, flops; /* flops: model FLOPs of the step */
-} step_stats;
-
-/* Forward + backward of this rank's share; then sum gradients and loss terms over ranks. */
-static int compute_grads(trainer *tr, int64_t s, step_stats *st) {
-  tgmm_model *m = &tr->model;
-  TGMM_TRY(tgmm_source_fill(&tr->src, s, tr->t0, tr->t1, &tr->bb));
-  tgmm_model_zero_grad(m);
-  double red[5] = {0, 0, 0, 0, 0};
-  if (tr->bb.ntask > 0) {
-    TGMM_TRY(tgmm_model_forward(m, &tr->bb.b, (double)tr->B, &red[0], &red[1]));
-    tgmm_model_backward(m, &tr->bb.b, (double)tr->B);
-    red[4] = tgmm_model_step_flops(m, tr->bb.off, tr->bb.ntask);
+/* Newest checkpoint -> resume (train.resume: auto), or a fresh start. */
+static int maybe_resume(trainer *tr) {
+  int64_t latest = -1;
+  TGMM_TRY(tgmm_train_find_latest(tr->cfg, &latest));
+  if (latest < 0) return TGMM_OK;
+  if (tr->cfg->train.resume == RESUME_NEVER) {
+    tgmm_info("train: train.resume = never: starting afresh, ignoring the checkpoints in %s "
+              "(newest: step %lld)", tr->cfg->train.run_dir, (long long)latest);
+    return TGMM_OK;
   }
-  if (tgmm_mpi.size > 1) {
-    MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->nparams, MPI_FLOAT, MPI_SUM, tgmm_mpi.comm);
-    MPI_Allreduce(MPI_IN_PLACE, red, 5, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
-  }
-  st->loss = red[0];
-  memcpy(st->parts, red + 1, sizeof st->parts);
-  st->flops = red[4];
-  return TGMM_OK;
+  return tgmm_train_resume(tr, latest);
 }
 
-static int train_step(trainer *tr, int64_t s, step_stats *st) {
-  memset(st, 0, sizeof *st);
-  const tgmm_config *cfg = tr->cfg;
-  tgmm_model *m = &tr->model;
-  double t_start = tgmm_now();
-  int rc = tgmm_agree(compute_grads(tr, s, st));
-  if (rc != TGMM_OK) return rc;
-  st->gnorm = tgmm_clip_grads(m->grads, m->nparams, cfg->train.clip);
-  if (!isfinite(st->loss) || !isfinite(st->gnorm)) {
-    tgmm_error0("step %lld: non-finite %s (loss %g, gradient norm %g)", (long long)s,
-                isfinite(st->loss) ? "gradient" : "loss", st->loss, st->gnorm);
-    return TGMM_ENUM;
-  }
-  st->lr = tgmm_lr_at(cfg, s);
-  tgmm_adamw opt = {.lr = st->lr, .beta1 = cfg->train.beta1, .beta2 = cfg->train.beta2,
-                    .eps = cfg->train.eps, .weight_decay = cfg->train.weight_decay};
-  tgmm_adamw_step(&opt, s + 1, m->nparams, m->params, m->grads, m->m, m->v);
-  st->seconds = tgmm_now() - t_start;
-  return TGMM_OK;
+/* ---------- logging and progress ---------- */
+
+static void fmt_time(double s, char *out, size_t n) {
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(out, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else if (t >= 60) snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
+  else snprintf(out, n, "%lds", t);
 }
 
-static void log_step(trainer *tr, int64_t s, const step_stats *st, double elapsed, double *t_print) {
+/* Rank 0: a live bar on a terminal (redrawn at most 5 times a second), else a line every 5 s. */
+static void progress(trainer *tr, int64_t s, const step_stats *st, double elapsed,
+                     double *t_print) {
   const tgmm_config *cfg = tr->cfg;
-  if (tr->log) {
-    fprintf(tr->log,
-            "step %lld loss %.9g ce %.9g means %.9g scales %.9g lr %.6g gnorm %.6g "
-            "seconds %.6f tasks_per_s %.2f gflop %.3f\n",
-            (long long)s, st->loss, st->parts[0], st->parts[1], st->parts[2], st->lr, st->gnorm,
-            st->seconds, (double)tr->B / st->seconds, st->flops * 1e-9);
-    fflush(tr->log);
-  }
   double now = tgmm_now();
   int last = s + 1 == cfg->train.steps;
-  if (s == 0 || last || now - *t_print >= 5.0) {
-    *t_print = now;
-    double eta = elapsed / (double)(s + 1) * (double)(cfg->train.steps - s - 1);
-    tgmm_info("step %lld/%lld  loss %.5f (ce %.4f, means %.4f, scales %.4f)  %.1f tasks/s  "
-              "elapsed %.0f s  ETA %.0f s",
-              (long long)(s + 1), (long long)cfg->train.steps, st->loss, st->parts[0],
-              st->parts[1], st->parts[2], (double)tr->B / st->seconds, elapsed, eta);
+  if (tgmm_mpi.rank != 0 || (!last && s != tr->start && now - *t_print < (tr->tty ? 0.2 : 5.0)))
+    return;
+  *t_print = now;
+  double done = (double)(s + 1 - tr->start), todo = (double)(cfg->train.steps - s - 1);
+  char el[32], eta[32];
+  fmt_time(elapsed, el, sizeof el);
+  fmt_time(elapsed / done * todo, eta, sizeof eta);
+  double rate = elapsed > 0 ? done * (double)tr->B / elapsed : 0.0;
+  if (tr->tty) {
+    char bar[31];
+    int fill = (int)(30.0 * (double)(s + 1) / (double)cfg->train.steps);
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '-';
+    bar[30] = 0;
+    fprintf(stderr, "\r[%s] %lld/%lld loss %.5f  %.1f tasks/s  %s elapsed  ETA %s\033[K%s", bar,
+            (long long)(s + 1), (long long)cfg->train.steps, st->loss, rate, el, eta,
+            last ? "\n" : "");
+    fflush(stderr);
+  } else {
+    tgmm_info("step %lld/%lld  loss %.5f (weights %.4f, means %.4f, scales %.4f)  %.1f tasks/s  "
+              "elapsed %s  ETA %s", (long long)(s + 1), (long long)cfg->train.steps, st->loss,
+              st->parts[0], st->parts[1], st->parts[2], rate, el, eta);
   }
 }
 
+/* Terminate a live progress bar before another message. */
+static void end_bar(const trainer *tr) {
+  if (tgmm_mpi.rank == 0 && tr->tty) fputc('\n', stderr);
+}
+
+static int log_step(trainer *tr, int64_t s, const step_stats *st) {
+  double tps = st->seconds > 0 ? (double)tr->B / st->seconds : 0.0;
+  if (tr->log) {
+    fprintf(tr->log,
+            "step %lld loss %.9g ce %.9g means %.9g scales %.9g lr %.6g gnorm %.6g seconds %.6f "
+            "allreduce_seconds %.6f tasks_per_s %.2f gflop %.3f\n",
+            (long long)(s + 1), st->loss, st->parts[0], st->parts[1], st->parts[2], st->lr,
+            st->gnorm, st->seconds, st->comm_seconds, tps, st->flops * 1e-9);
+    fflush(tr->log);
+  }
+  if (tgmm_mpi.rank != 0) return TGMM_OK;
+  double row[RL_NCOL] = {[RL_LOSS] = st->loss, [RL_CE] = st->parts[0],
+                         [RL_MEANS] = st->parts[1], [RL_SCALES] = st->parts[2], [RL_LR] = st->lr,
+                         [RL_GNORM] = st->gnorm, [RL_TASKS_PER_S] = tps,
+                         [RL_SECONDS] = st->seconds, [RL_COMM_SECONDS] = st->comm_seconds};
+  return tgmm_runlog_add(&tr->rl, s + 1, row);
+}
+
+/* Held-out evaluation after `step` steps: train.log, stderr and the metrics series. */
+static int evaluate(trainer *tr, int64_t step) {
+  const tgmm_config *cfg = tr->cfg;
+  int nc = tgmm_config_nclass(cfg);
+  double out[TGMM_MAX_LIST * RL_EVAL_NCOL];
+  TGMM_TRY(tgmm_heldout_eval(tr, out));
+  if (tgmm_mpi.rank != 0) return TGMM_OK;
+  end_bar(tr);
+  for (int c = 0; c < nc; c++) {
+    const double *o = out + c * RL_EVAL_NCOL;
+    char line[256];
+    snprintf(line, sizeof line, "eval step %lld K %d l2_means %.6g l2_weights %.6g accuracy %.4f",
+             (long long)step, tgmm_config_class_K(cfg, c), o[RL_EVAL_L2_MEANS],
+             o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY]);
+    if (tr->log) fprintf(tr->log, "%s\n", line);
+    tgmm_info("%s", line);
+  }
+  if (tr->log) fflush(tr->log);
+  return tgmm_runlog_add_eval(&tr->rl, step, out);
+}
+
+/* The metrics series (rank 0), then the checkpoint of `step` steps. */
 static int checkpoint(trainer *tr, int64_t step, double loss) {
+  int rc = tgmm_mpi.rank == 0 ? tgmm_runlog_write(&tr->rl, tr->cfg, tgmm_mpi.size) : TGMM_OK;
+  TGMM_TRY(tgmm_agree(rc));
   char path[TGMM_MAX_STR + 64];
   tgmm_checkpoint_path(tr->cfg->train.run_dir, step, path, sizeof path);
   TGMM_TRY(tgmm_checkpoint_write(path, &tr->model, tr->cfg, step, tr->cfg->train.save_grads, loss));
+  end_bar(tr);
   tgmm_info("train: checkpoint %s", path);
+  if (tr->log) fprintf(tr->log, "# checkpoint %s\n", path), fflush(tr->log);
   return TGMM_OK;
+}
+
+/* ---------- the loop ---------- */
+
+static int stop_for_signal(trainer *tr, int64_t step, double loss) {
+  TGMM_TRY(checkpoint(tr, step, loss));
+  const char *name = tgmm_stop_signal == SIGTERM ? "SIGTERM" : "SIGUSR1";
+  tgmm_info("train: stopped by a signal (%s on rank 0) after step %lld; exiting with code %d "
+            "(checkpointed: requeue me)", tgmm_stop_signal ? name : "on another rank",
+            (long long)step, TGMM_REQUEUE);
+  if (tr->log) fprintf(tr->log, "# stopped by a signal after step %lld\n", (long long)step);
+  return TGMM_REQUEUE;
 }
 
 static int run(trainer *tr) {
   const tgmm_config *cfg = tr->cfg;
   double t_start = tgmm_now(), t_print = 0.0, loss = NAN;
-  int64_t every = cfg->train.checkpoint_every, s;
-  for (s = 0; s < cfg->train.steps; s++) {
-    step_stats st = {0};
-    TGMM_TRY(train_step(tr, s, &st));
-    loss = st.loss;
-    log_step(tr, s, &st, tgmm_now() - t_start, &t_print);
-    if (every > 0 && (s + 1) % every == 0 && s + 1 < cfg->train.steps)
-      TGMM_TRY(checkpoint(tr, s + 1, loss));
+  int64_t every = cfg->train.checkpoint_every, ev = cfg->train.eval_every, steps = cfg->train.steps;
+  if (tr->start >= steps) {
+    tgmm_info("train: nothing to do: the newest checkpoint has step %lld >= train.steps = %lld",
+              (long long)tr->start, (long long)steps);
+    return TGMM_OK;
   }
-  TGMM_TRY(checkpoint(tr, cfg->train.steps, loss));
+  for (int64_t s = tr->start; s < steps; s++) {
+    step_stats st;
+    int rc = tgmm_train_step(tr, s, &st);
+    if (rc == TGMM_ENUM && tgmm_mpi.rank == 0) tgmm_runlog_write(&tr->rl, cfg, tgmm_mpi.size);
+    TGMM_TRY(rc);
+    loss = st.loss;
+    TGMM_TRY(tgmm_agree(log_step(tr, s, &st)));
+    progress(tr, s, &st, tgmm_now() - t_start, &t_print);
+    if (ev > 0 && (s + 1) % ev == 0) TGMM_TRY(evaluate(tr, s + 1));
+    if (st.stop && s + 1 < steps) return stop_for_signal(tr, s + 1, loss);
+    if (every > 0 && (s + 1) % every == 0 && s + 1 < steps) TGMM_TRY(checkpoint(tr, s + 1, loss));
+  }
+  TGMM_TRY(checkpoint(tr, steps, loss));
   double el = tgmm_now() - t_start;
-  tgmm_info("train: %lld steps in %.2f s (%.1f tasks/s)", (long long)cfg->train.steps, el,
-            el > 0 ? (double)(cfg->train.steps * tr->B) / el : 0.0);
+  tgmm_info("train: %lld steps in %.2f s (%.1f tasks/s)", (long long)(steps - tr->start), el,
+            el > 0 ? (double)((steps - tr->start) * tr->B) / el : 0.0);
   return TGMM_OK;
+}
+
+static void on_stop_signal(int sig) { tgmm_stop_signal = sig; }
+
+/* SIGUSR1 (Slurm's --signal, forwarded by mpirun) and SIGTERM: finish the step, agree on it,
+ * checkpoint, exit TGMM_REQUEUE. */
+static void install_signals(struct sigaction old[2]) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2]) {
+  sigaction(SIGUSR1, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
 }
 
 int tgmm_cmd_train(const tgmm_cli *cli, const tgmm_config *cfg) {
   trainer tr;
   memset(&tr, 0, sizeof tr);
   tr.cfg = cfg;
+  struct sigaction old[2];
+  install_signals(old);
   int rc = tgmm_agree(setup(&tr, cli));
-  if (rc == TGMM_OK) rc = make_run_dir(&tr);
+  if (rc == TGMM_OK) rc = make_run_dir(cfg);
+  if (rc == TGMM_OK) rc = maybe_resume(&tr);
+  if (rc == TGMM_OK) rc = open_logs(&tr);
   if (rc == TGMM_OK) rc = tgmm_agree(run(&tr));
   teardown(&tr);
+  restore_signals(old);
   return rc;
 }

@@ -1,0 +1,85 @@
+/* train_eval.c — the held-out evaluation of `tgmm train` (train.eval_every > 0): a fixed set of
+ * train.eval_tasks tasks per class from the stream TGMM_STREAM_HELDOUT (so none is a training
+ * task), exactly N samples each; held-out task t has class t / eval_tasks. Each rank predicts
+ * its contiguous share; the TGMM metrics (after Hungarian alignment of the means) are summed
+ * over ranks and averaged per class. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/metrics.h"
+#include "tgmm/rng.h"
+#include "train_impl.h"
+
+void tgmm_heldout_free(heldout *ho) {
+  for (int i = 0; i < ho->n && ho->tasks; i++) tgmm_task_free(&ho->tasks[i]);
+  free(ho->tasks), free(ho->w), free(ho->mu), free(ho->sd), free(ho->labels);
+  tgmm_batch_buf_free(&ho->bb);
+  memset(ho, 0, sizeof *ho);
+}
+
+int tgmm_heldout_init(trainer *tr) {
+  const tgmm_config *cfg = tr->cfg;
+  heldout *ho = &tr->ho;
+  int Q = tgmm_config_Kmax(cfg), d = cfg->d;
+  tgmm_batch_buf_init(&ho->bb, d, Q);
+  if (cfg->train.eval_every <= 0) return TGMM_OK;
+  int64_t E = (int64_t)cfg->train.eval_tasks * tgmm_config_nclass(cfg), e0, e1;
+  tgmm_share(E, tgmm_mpi.rank, tgmm_mpi.size, &e0, &e1);
+  int n = (int)(e1 - e0);
+  ho->tasks = tgmm_calloc((size_t)(n > 0 ? n : 1), sizeof(tgmm_task));
+  ho->w = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q);
+  ho->mu = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q * (size_t)d);
+  ho->sd = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q * (size_t)d);
+  ho->labels = tgmm_malloc(sizeof(int32_t) * (size_t)cfg->N);
+  if (!ho->tasks || !ho->w || !ho->mu || !ho->sd || !ho->labels) return TGMM_ENOMEM;
+  for (int i = 0; i < n; i++) {
+    int64_t id = e0 + i;
+    int cls = (int)(id / cfg->train.eval_tasks);
+    int N = tgmm_task_draw_N(cfg, TGMM_STREAM_HELDOUT, id, 0);
+    TGMM_TRY(tgmm_task_sample(cfg, TGMM_STREAM_HELDOUT, id, cls, N, &ho->tasks[i]));
+    ho->n = i + 1;
+    TGMM_TRY(tgmm_batch_buf_add(&ho->bb, &ho->tasks[i], cls));
+  }
+  return TGMM_OK;
+}
+
+/* Metrics of held-out task i from the predictions: acc[0..2] += l2 means, l2 weights, accuracy. */
+static void task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[3]) {
+  const tgmm_task *t = &ho->tasks[i];
+  const double *w = ho->w + (size_t)i * Q, *mu = ho->mu + (size_t)i * Q * d;
+  const double *sd = aniso ? ho->sd + (size_t)i * Q * d : NULL;
+  int perm[64];
+  tgmm_align(mu, t->means, t->K, d, perm);
+  acc[0] += tgmm_l2_means(mu, t->means, perm, t->K, d);
+  acc[1] += tgmm_l2_weights(w, t->weights, perm, t->K);
+  tgmm_assign_labels(t->x, t->N, d, w, mu, sd, t->K, ho->labels);
+  acc[2] += tgmm_accuracy(ho->labels, t->z, t->N, perm);
+}
+
+int tgmm_heldout_eval(trainer *tr, double *out) {
+  const tgmm_config *cfg = tr->cfg;
+  heldout *ho = &tr->ho;
+  int nc = tgmm_config_nclass(cfg), Q = tgmm_config_Kmax(cfg), d = cfg->d;
+  int aniso = cfg->family == FAMILY_ANISOTROPIC;
+  double *sum = tgmm_calloc((size_t)nc * (RL_EVAL_NCOL + 1), sizeof(double));
+  if (!sum) return TGMM_ENOMEM;
+  int rc = TGMM_OK;
+  if (ho->n > 0)
+    rc = tgmm_model_predict(&tr->model, &ho->bb.b, ho->w, ho->mu, aniso ? ho->sd : NULL);
+  for (int i = 0; i < ho->n && rc == TGMM_OK; i++) {
+    double *row = sum + (size_t)ho->bb.cls[i] * (RL_EVAL_NCOL + 1);
+    task_metrics(ho, i, Q, d, aniso, row);
+    row[RL_EVAL_NCOL] += 1.0;
+  }
+  rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && tgmm_mpi.size > 1)
+    MPI_Allreduce(MPI_IN_PLACE, sum, nc * (RL_EVAL_NCOL + 1), MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
+  for (int c = 0; c < nc && rc == TGMM_OK; c++) {
+    const double *row = sum + (size_t)c * (RL_EVAL_NCOL + 1);
+    for (int j = 0; j < RL_EVAL_NCOL; j++)
+      out[c * RL_EVAL_NCOL + j] = row[RL_EVAL_NCOL] > 0 ? row[j] / row[RL_EVAL_NCOL] : 0.0;
+  }
+  free(sum);
+  return rc;
+}
