@@ -477,6 +477,32 @@ static void test_text_roundtrip(void **state) {
   tgmm_config_free(&a);
 }
 
+static void test_grid(void **state) {
+  (void)state;
+  tgmm_config a;
+  load_ok(&a, "eval:\n  grid:\n    K: [2, 3]\n    sigma_p: [0, 0.5, 1e-3]\n    family: [isotropic, mean_shift]\n",
+          0, NULL);
+  assert_int_equal(a.eval.n_grid, 3);
+  assert_string_equal(a.eval.grid[0].key, "K");
+  assert_int_equal(a.eval.grid[1].n, 3);
+  assert_string_equal(a.eval.grid[1].vals[2], "0.001");
+  assert_string_equal(a.eval.grid[2].vals[1], "mean_shift");
+  assert_non_null(strstr(a.text, "  grid: {K: [2, 3], sigma_p: [0, 0.5, 0.001], family: [isotropic, mean_shift]}\n"));
+  tgmm_config_free(&a);
+  /* an override replaces one grid key; the text round-trips */
+  char *ov[] = {"eval.grid.K=[4,5]"};
+  roundtrip("eval: {grid: {K: [2, 3], N: [32, 64]}}\n", 1, ov);
+  load_ok(&a, "eval: {grid: {K: [2, 3], N: [32, 64]}}\n", 1, ov);
+  assert_non_null(strstr(a.text, "grid: {K: [4, 5], N: [32, 64]}"));
+  tgmm_config_free(&a);
+  roundtrip(NULL, 0, NULL); /* grid: {} */
+  /* errors name the line and the key */
+  expect_error("seed: 1\neval:\n  grid:\n    N: [32, -1]\n", 0, NULL, "file.yaml:4:", "'N'", "out of range", NULL);
+  expect_error("eval:\n  grid:\n    train.lr: [1]\n", 0, NULL, "file.yaml:3:", "cannot be a grid key", NULL);
+  expect_error("eval:\n  grid:\n    N: 32\n", 0, NULL, "file.yaml:3:", "expected a list", NULL);
+  expect_error("eval:\n  grid:\n    frob: [1]\n", 0, NULL, "file.yaml:3:", "eval.grid.frob", NULL);
+}
+
 static void test_diff(void **state) {
   (void)state;
   tgmm_config a, b;
@@ -520,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_error_enum_dup_top), cmocka_unit_test(test_overrides),
       cmocka_unit_test(test_bad_overrides),   cmocka_unit_test(test_cross_key),
       cmocka_unit_test(test_text_roundtrip),  cmocka_unit_test(test_diff),
+      cmocka_unit_test(test_grid),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
