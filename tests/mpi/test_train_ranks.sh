@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tgmm train: the same training on any number of ranks.
+#  - normal mode, 20 steps, 1/2/3 ranks: per tensor max|diff| / max|value| <= 1e-4;
+#  - bitwise mode (train.deterministic): 12 chunks per step -> 1, 2, 3 and 4 ranks give
+#    checkpoints whose datasets are identical value for value (params, moments, grads, step);
+#    a rank count that does not divide the chunks is refused (exit 2);
+#  - a dead rank (kill -9) makes the job fail fast.
+source "$(dirname "$0")/lib.sh"
+TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
+      train.batch_size=6 train.lr=1e-4 train.threads=1 train.checkpoint_every=0)
+
+train() { # name ranks overrides...
+  local name="$1" n="$2"; shift 2
+  if mpi "$n" "$TGMM_BIN" train "${TINY[@]}" train.run_dir="$WORK/$name" "$@" >"$WORK/$name.log" 2>&1; then
+    return 0
+  fi
+  fail "$name: train with $n ranks failed"; cat "$WORK/$name.log"; return 1
+}
+
+# Per-tensor relative agreement of /params between two checkpoints. One exception: the key third
+# of each attn.qkv.bias. Its gradient is exactly zero in exact arithmetic (softmax is invariant
+# to adding a constant to a query row's scores), so its value is pure rounding noise that AdamW
+# normalises into steps; it is checked to stay negligible (< 1e-3 of the tensor's largest value).
+close_params() { /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+worst = 0.0
+for n in a["params"]:
+    x, y = a["params"][n][()], b["params"][n][()]
+    if n.endswith("attn.qkv.bias"):
+        C = x.shape[0] // 3
+        top = np.abs(x).max()
+        for v in (x, y):
+            if np.abs(v[C:2 * C]).max() > 1e-3 * top:
+                sys.exit(f"params/{n}: key bias not negligible")
+        x, y = np.delete(x, np.s_[C:2 * C]), np.delete(y, np.s_[C:2 * C])
+    r = np.abs(x - y).max() / max(np.abs(x).max(), 1e-30)
+    worst = max(worst, r)
+    if r > 1e-4:
+        sys.exit(f"params/{n}: relative difference {r:.3g} > 1e-4")
+print(f"worst relative difference {worst:.3g}")
+PY
+}
+
+for n in 1 2 3; do train norm$n $n train.steps=20; done
+for n in 2 3; do
+  if close_params "$WORK/norm1/ckpt_00000020.h5" "$WORK/norm$n/ckpt_00000020.h5"; then
+    ok "normal mode: 1 vs $n ranks agree to 1e-4"
+  else fail "normal mode: 1 vs $n ranks"; fi
+done
+
+# Bitwise mode: B = 12 tasks, chunk 1 -> 12 chunks (and chunk 4 -> 3 chunks with 1 and 3 ranks).
+DET=(train.deterministic=true train.chunk=1 train.steps=8 train.save_grads=true)
+for n in 1 2 3 4; do train det$n $n "${DET[@]}"; done
+for n in 2 3 4; do
+  if same_datasets "$WORK/det1/ckpt_00000008.h5" "$WORK/det$n/ckpt_00000008.h5"; then
+    ok "bitwise mode: 1 vs $n ranks identical"
+  else fail "bitwise mode: 1 vs $n ranks differ"; fi
+done
+train detc1 1 train.deterministic=true train.chunk=4 train.steps=8
+train detc3 3 train.deterministic=true train.chunk=4 train.steps=8
+if same_datasets "$WORK/detc1/ckpt_00000008.h5" "$WORK/detc3/ckpt_00000008.h5"; then
+  ok "bitwise mode, 3 chunks: 1 vs 3 ranks identical"
+else fail "bitwise mode, 3 chunks: 1 vs 3 ranks differ"; fi
+
+mpi 2 "$TGMM_BIN" train "${TINY[@]}" train.run_dir="$WORK/bad" train.deterministic=true train.chunk=4 \
+  train.steps=2 >"$WORK/bad.log" 2>&1
+rc=$?
+if [[ $rc == 2 ]] && grep -q "ranks do not divide the 3 chunks" "$WORK/bad.log" && [[ ! -e $WORK/bad ]]; then
+  ok "bitwise mode: 2 ranks for 3 chunks refused (exit 2, nothing written)"
+else fail "bitwise mode: non-dividing rank count (rc $rc)"; cat "$WORK/bad.log"; fi
+
+# A rank killed with -9 mid-run: mpirun must exit non-zero soon, not hang.
+timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$TGMM_BIN" train "${TINY[@]}" \
+  train.run_dir="$WORK/dead" train.steps=1000000 >"$WORK/dead.log" 2>&1 &
+mpid=$!
+for _ in $(seq 200); do grep -q "^step 2 " "$WORK/dead/train.log" 2>/dev/null && break; sleep 0.1; done
+runner=$(pgrep -P "$mpid" | head -1)                 # mpirun (child of timeout)
+victim=$(pgrep -P "${runner:-0}" -f "train" | tail -1) # one of its ranks
+t0=$(date +%s)
+if [[ -n $victim ]]; then kill -9 "$victim"; fi
+wait "$mpid"; rc=$?
+dt=$(( $(date +%s) - t0 ))
+if [[ -n $victim && $rc != 0 && $rc != 124 && $dt -le 30 ]]; then
+  ok "dead rank: mpirun exited with $rc after ${dt} s"
+else fail "dead rank: victim '$victim', rc $rc after ${dt} s"; tail -5 "$WORK/dead.log"; fi
+finish
