@@ -88,7 +88,7 @@ typedef struct {
   double *xx;            /* [n, d] x^2 (diag statistics or scoring only) */
   double *A, *Q, *c, *q; /* E-step coefficients: A [K,d], Q [K,d] (diag), c [K], q [K] */
   double *P, *muP;       /* full: precision Cholesky [K,d,d], mu P [K,d] */
-  double *lp, *yb, *rowbuf; /* block buffers [B,K], [B,d], [B] */
+  double *lp, *lps, *yb, *rowbuf; /* block buffers [K,B], [B,K], [B,d], [2,B] */
   double *ref;           /* full: centre of the second-moment statistics [K,d] */
   double *stats;         /* packed statistics */
   size_t nstats;
@@ -104,7 +104,7 @@ static size_t stats_len(tgmm_covariance t, int K, int d) {
 
 static void ws_free(em_ws *w) {
   free(w->xsq), free(w->xx), free(w->A), free(w->Q), free(w->c), free(w->q);
-  free(w->P), free(w->muP), free(w->lp), free(w->yb), free(w->rowbuf), free(w->ref), free(w->stats);
+  free(w->P), free(w->muP), free(w->lp), free(w->lps), free(w->yb), free(w->rowbuf), free(w->ref), free(w->stats);
   memset(w, 0, sizeof *w);
 }
 
@@ -125,12 +125,13 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
     w->muP = tgmm_calloc(Kd, sizeof(double));
   }
   w->lp = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)K);
-  w->rowbuf = tgmm_malloc(sizeof(double) * EM_BLOCK);
+  w->lps = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)K);
+  w->rowbuf = tgmm_malloc(sizeof(double) * 2 * EM_BLOCK);
   w->yb = tgmm_malloc(sizeof(double) * EM_BLOCK * (size_t)d);
   w->ref = tgmm_calloc(Kd, sizeof(double));
   w->nstats = stats_len(stat, K, d);
   w->stats = tgmm_calloc(w->nstats, sizeof(double));
-  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->yb || !w->rowbuf ||
+  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->lps || !w->yb || !w->rowbuf ||
       !w->ref || !w->stats || (score == COV_FULL && (!w->P || !w->muP))) {
     ws_free(w);
     return TGMM_ENOMEM;
@@ -192,8 +193,9 @@ static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
   return TGMM_OK;
 }
 
-/* log-probabilities of rows i0..i0+B-1 into lp [B, K]. With `defer` (not full), the affine part
- * c_k + q_k ||x||^2 is left for block_resp to add in its max pass (one sweep fewer). */
+/* log-probabilities of rows i0..i0+B-1 into lp, stored transposed: lp[k * B + b] (component-major,
+ * so the log-sum-exp below runs over contiguous rows of B). With `defer` (not full), the affine
+ * part c_k + q_k ||x||^2 is left for block_resp to add in its max pass (one sweep fewer). */
 static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d;
@@ -207,112 +209,121 @@ static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
         const double *y = w->yb + (size_t)b * d;
         double s = 0;
         for (int j = 0; j < d; j++) s += (y[j] - mp[j]) * (y[j] - mp[j]);
-        lp[(size_t)b * K + k] = w->c[k] - 0.5 * s;
+        lp[(size_t)k * B + b] = w->c[k] - 0.5 * s;
       }
     }
     return;
   }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, w->A, d, 0.0, lp, K);
+  /* [B, K] products (OpenBLAS packs this orientation faster), then transposed with the affine part */
+  double *t = w->lps;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, w->A, d, 0.0, t, K);
   if (w->score == COV_DIAG)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, w->xx + (size_t)i0 * d, d,
-                w->Q, d, 1.0, lp, K);
-  if (defer) return;
+                w->Q, d, 1.0, t, K);
   const double *xsq = w->xsq + i0;
-  for (int b = 0; b < B; b++) {
-    double *l = lp + (size_t)b * K;
-    for (int k = 0; k < K; k++) l[k] += w->c[k] + w->q[k] * xsq[b];
+  for (int k = 0; k < K; k++) {
+    double *l = lp + (size_t)k * B, c = w->c[k], q = w->q[k];
+    if (defer)
+      for (int b = 0; b < B; b++) l[b] = t[(size_t)b * K + k];
+    else
+      for (int b = 0; b < B; b++) l[b] = t[(size_t)b * K + k] + c + q * xsq[b];
   }
 }
 
-/* e^x for x <= 0 on a whole array, vectorisable: x = n ln2 + r, |r| <= ln2/2, degree-12 Taylor
- * polynomial (relative error < 2e-16 before rounding), 2^n by exponent bits. Needs -708 <= x <= 0
- * (the caller clamps: e^-708 ~ 3e-308 is as good as 0 here). */
-__attribute__((target_clones("avx2", "default"))) static void exp_neg_array(double *v, int n) {
+/* e^x for -708 <= x <= 0, branch-free so loops calling it vectorise: x = n ln2 + r,
+ * |r| <= ln2/2, degree-12 Taylor polynomial (relative error < 2e-16 before rounding), 2^n from
+ * the exponent bits. (The caller clamps at -708: e^-708 ~ 3e-308 is as good as 0 here.) */
+static inline double exp_neg(double x) {
   const double log2e = 1.4426950408889634074, ln2hi = 6.93147180369123816490e-01,
                ln2lo = 1.90821492927058770002e-10, shift = 6755399441055744.0; /* 1.5 * 2^52 */
-  for (int i = 0; i < n; i++) {
-    double x = v[i];
-    double t = x * log2e + shift;
-    double nf = t - shift;
-    double r = (x - nf * ln2hi) - nf * ln2lo;
-    double p = 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t tb, sb; /* n sits in the low mantissa bits of t: 2^n from integer arithmetic */
-    memcpy(&tb, &t, sizeof tb);
-    memcpy(&sb, &shift, sizeof sb);
-    uint64_t bits = (tb - sb + 1023) << 52;
-    double sc;
-    memcpy(&sc, &bits, sizeof sc);
-    v[i] = p * sc;
-  }
+  double t = x * log2e + shift;
+  double nf = t - shift;
+  double r = (x - nf * ln2hi) - nf * ln2lo;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  uint64_t tb, sb; /* n sits in the low mantissa bits of t: 2^n from integer arithmetic */
+  memcpy(&tb, &t, sizeof tb);
+  memcpy(&sb, &shift, sizeof sb);
+  uint64_t bits = (tb - sb + 1023) << 52;
+  double sc;
+  memcpy(&sc, &bits, sizeof sc);
+  return p * sc;
 }
 
-/* Normalise lp rows into responsibilities (in place); returns sum of log-normalisers. */
-__attribute__((target_clones("avx2", "default"))) static double block_resp(em_ws *w, int64_t i0, int B, int deferred,
-                                                                       double *Nk /* [K] or NULL */) {
+/* Normalise the columns of lp [K, B] into responsibilities (in place); adds the column sums to
+ * Nk (if not NULL); returns the sum of the log-normalisers. */
+__attribute__((target_clones("arch=x86-64-v3", "default"))) static double
+block_resp(em_ws *w, int64_t i0, int B, int deferred, double *Nk /* [K] or NULL */) {
   int K = w->K;
-  double *lp = w->lp, *mx = w->rowbuf, ll = 0;
+  double *lp = w->lp, *mx = w->rowbuf, *sum = w->rowbuf + EM_BLOCK, ll = 0;
   if (w->hard) {
     for (int b = 0; b < B; b++) {
-      double *l = lp + (size_t)b * K;
       int best = 0;
       for (int k = 1; k < K; k++)
-        if (l[k] > l[best]) best = k;
-      for (int k = 0; k < K; k++) l[k] = k == best ? 1.0 : 0.0;
+        if (lp[(size_t)k * B + b] > lp[(size_t)best * B + b]) best = k;
+      for (int k = 0; k < K; k++) lp[(size_t)k * B + b] = k == best ? 1.0 : 0.0;
       if (Nk) Nk[best] += 1.0;
     }
     return 0;
   }
-  const double *xsq = w->xsq + i0, *c = w->c, *q = w->q;
-  for (int b = 0; b < B; b++) {
-    double *l = lp + (size_t)b * K;
+  const double *xsq = w->xsq + i0;
+  for (int b = 0; b < B; b++) mx[b] = -INFINITY, sum[b] = 0;
+  for (int k = 0; k < K; k++) { /* pass 1: affine part, column maxima */
+    double *l = lp + (size_t)k * B, c = w->c[k], q = w->q[k];
     if (deferred)
-      for (int k = 0; k < K; k++) l[k] += c[k] + q[k] * xsq[b];
-    double m = l[0];
-    for (int k = 1; k < K; k++) m = l[k] > m ? l[k] : m;
-    mx[b] = m;
-    for (int k = 0; k < K; k++) l[k] = l[k] - m > -708.0 ? l[k] - m : -708.0;
+      for (int b = 0; b < B; b++) l[b] += c + q * xsq[b];
+    for (int b = 0; b < B; b++) mx[b] = l[b] > mx[b] ? l[b] : mx[b];
   }
-  exp_neg_array(lp, B * K);
+  for (int k = 0; k < K; k++) { /* pass 2: exponentials and their column sums */
+    double *l = lp + (size_t)k * B;
+    for (int b = 0; b < B; b++) l[b] = l[b] - mx[b] > -708.0 ? l[b] - mx[b] : -708.0;
+    for (int b = 0; b < B; b++) {
+      l[b] = exp_neg(l[b]);
+      sum[b] += l[b];
+    }
+  }
   for (int b = 0; b < B; b++) {
-    double *l = lp + (size_t)b * K, s = 0;
-    for (int k = 0; k < K; k++) s += l[k];
-    double inv = 1.0 / s;
-    for (int k = 0; k < K; k++) l[k] *= inv;
-    if (Nk)
-      for (int k = 0; k < K; k++) Nk[k] += l[k];
-    ll += mx[b] + log(s);
+    ll += mx[b] + log(sum[b]);
+    sum[b] = 1.0 / sum[b];
+  }
+  for (int k = 0; k < K; k++) { /* pass 3: normalise, Nk */
+    double *l = lp + (size_t)k * B, nk = 0;
+    for (int b = 0; b < B; b++) {
+      l[b] *= sum[b];
+      nk += l[b];
+    }
+    if (Nk) Nk[k] += nk;
   }
   return ll;
 }
 
-/* Accumulate the statistics of one block from its responsibilities. */
+/* Accumulate the statistics of one block from its responsibilities r [K, B]. */
 static void block_stats(em_ws *w, int64_t i0, int B) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d, *r = w->lp;
   double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K, xb, d, 1.0, Sx, d);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, Sx, d);
   if (w->stat == COV_IDENTITY || w->stat == COV_SPHERICAL) {
-    cblas_dgemv(CblasRowMajor, CblasTrans, B, K, 1.0, r, K, w->xsq + i0, 1, 1.0, S2, 1);
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, K, B, 1.0, r, B, w->xsq + i0, 1, 1.0, S2, 1);
   } else if (w->stat == COV_DIAG) {
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K,
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B,
                 w->xx + (size_t)i0 * d, d, 1.0, S2, d);
   } else { /* full: sum_n r_nk (x_n - ref_k)(x_n - ref_k)^T, lower triangle */
     for (int k = 0; k < K; k++) {
       const double *a = w->ref + (size_t)k * d;
       for (int b = 0; b < B; b++) {
-        double s = sqrt(r[(size_t)b * K + k]);
+        double s = sqrt(r[(size_t)k * B + b]);
         for (int j = 0; j < d; j++) w->yb[(size_t)b * d + j] = s * (xb[(size_t)b * d + j] - a[j]);
       }
       cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, d, B, 1.0, w->yb, d, 1.0,
@@ -438,10 +449,10 @@ int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labe
     int B = (int)(n - i0 < EM_BLOCK ? n - i0 : EM_BLOCK);
     block_logprob(&w, i0, B, 0);
     for (int b = 0; b < B; b++) {
-      const double *l = w.lp + (size_t)b * g->K;
+      const double *l = w.lp + b;
       int best = 0;
       for (int k = 1; k < g->K; k++)
-        if (l[k] > l[best]) best = k;
+        if (l[(size_t)k * B] > l[(size_t)best * B]) best = k;
       labels[i0 + b] = best;
     }
   }

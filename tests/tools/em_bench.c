@@ -61,11 +61,12 @@ static double floor_time(const double *x, int64_t n, int d, int K, int diag) {
       const double *xb = x + (size_t)i0 * d, *xxb = xx + (size_t)i0 * d;
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, A, d, 0.0, r, K);
       if (diag) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xxb, d, A, d, 1.0, r, K);
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K, xb, d, 1.0, S, d);
+      /* the M-step reads the responsibilities component-major, r [K, B] (as em.c) */
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, S, d);
       if (diag)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, B, 1.0, r, K, xxb, d, 1.0, S + K * d, d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xxb, d, 1.0, S + K * d, d);
       else
-        cblas_dgemv(CblasRowMajor, CblasTrans, B, K, 1.0, r, K, xsq + i0, 1, 1.0, S + K * d, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, K, B, 1.0, r, B, xsq + i0, 1, 1.0, S + K * d, 1);
     }
     t = tgmm_now() - t;
     MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
