@@ -12,17 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tgmm/baseline.h"
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
 #include "tgmm/em.h"
 #include "tgmm/h5io.h"
-#include "tgmm/metrics.h"
-#include "tgmm/spectral.h"
 
 typedef enum { M_EM, M_LLOYD, M_SPECTRAL } method_t;
 static const char *method_name[] = {"em", "lloyd", "spectral"};
-enum { ST_OK, ST_NA, ST_FAILED };
-static const char *status_name[] = {"ok", "not_applicable", "failed"};
 
 /* Results of this rank's rows of the output. */
 typedef struct {
@@ -101,144 +98,10 @@ static int lt_read(const tgmm_dataset *ds, int64_t t, int part, int nparts, loca
   return TGMM_OK;
 }
 
-/* Covariance of the truth start from the true scales (standard deviations). */
-static void truth_cov(const local_task *lt, tgmm_gmm *g) {
-  int K = g->K, d = g->d;
-  for (int k = 0; k < K; k++)
-    for (int j = 0; j < d; j++) {
-      double s = lt->ts ? lt->ts[(size_t)k * d + j] : 1.0, v = s * s;
-      if (g->type == COV_SPHERICAL) g->cov[k] = (j ? g->cov[k] : 0) + v / d;
-      if (g->type == COV_DIAG) g->cov[(size_t)k * d + j] = v;
-      if (g->type == COV_FULL) g->cov[((size_t)k * d + j) * d + j] = v;
-    }
-}
 
-/* EM with restarts; the best final log-likelihood is kept in *best. */
-static int run_em(const tgmm_config *cfg, const local_task *lt, MPI_Comm comm, tgmm_gmm *best,
-                  tgmm_em_result *bres, int *status) {
-  tgmm_em_opts o = {cfg->em.covariance, cfg->em.max_iter, cfg->em.tol, cfg->em.reg_covar};
-  tgmm_gmm g;
-  TGMM_TRY(tgmm_gmm_alloc(&g, lt->K, lt->d, o.covariance));
-  int restarts = cfg->em.init == INIT_TRUTH ? 1 : cfg->em.restarts, rc = TGMM_OK;
-  double *m0 = tgmm_malloc(sizeof(double) * (size_t)lt->K * lt->d);
-  if (!m0) rc = TGMM_ENOMEM;
-  *status = ST_FAILED;
-  bres->loglik = -INFINITY;
-  for (int r = 0; r < restarts && rc == TGMM_OK; r++) {
-    if (cfg->em.init == INIT_RANDOM) {
-      tgmm_init_random(&g, (uint32_t)cfg->seed, lt->id, r);
-    } else if (cfg->em.init == INIT_KMEANSPP) {
-      rc = tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed, lt->id,
-                         r, m0);
-      if (rc == TGMM_OK) rc = tgmm_init_from_means(lt->x, lt->n, comm, &o, m0, &g);
-      if (rc == TGMM_ENUM) { /* degenerate start: this restart fails */
-        rc = TGMM_OK;
-        continue;
-      }
-    } else {
-      memcpy(g.weights, lt->tw, sizeof(double) * lt->K);
-      memcpy(g.means, lt->tm, sizeof(double) * (size_t)lt->K * lt->d);
-      if (g.cov) {
-        tgmm_gmm_unit_cov(&g);
-        truth_cov(lt, &g);
-      }
-    }
-    if (rc != TGMM_OK) break;
-    tgmm_em_result res;
-    int frc = tgmm_em_fit(lt->x, lt->n, comm, &o, &g, &res);
-    if (frc == TGMM_ENUM) continue;
-    if (frc != TGMM_OK) {
-      rc = frc;
-      break;
-    }
-    if (*status == ST_FAILED || res.loglik > bres->loglik) {
-      *status = ST_OK;
-      *bres = res;
-      tgmm_gmm_copy(best, &g);
-    }
-  }
-  free(m0);
-  tgmm_gmm_free(&g);
-  return rc;
-}
 
-static int run_lloyd(const tgmm_config *cfg, const local_task *lt, MPI_Comm comm, tgmm_gmm *g,
-                     tgmm_em_result *res, int *status) {
-  if (cfg->lloyd.init == INIT_RANDOM)
-    tgmm_init_random(g, (uint32_t)cfg->seed, lt->id, 0);
-  else if (cfg->lloyd.init == INIT_KMEANSPP)
-    TGMM_TRY(tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed,
-                           lt->id, 0, g->means));
-  else
-    memcpy(g->means, lt->tm, sizeof(double) * (size_t)lt->K * lt->d);
-  tgmm_lloyd_result lr;
-  TGMM_TRY(tgmm_lloyd_fit(lt->x, lt->n, lt->d, lt->K, comm, cfg->lloyd.max_iter, g->means,
-                          g->weights, &lr));
-  res->iterations = lr.iterations;
-  /* log-likelihood of the identity-covariance mixture (weights = cluster shares) */
-  int empty = 0;
-  for (int k = 0; k < g->K; k++) empty |= !(g->weights[k] > 0);
-  res->loglik = empty ? -INFINITY : tgmm_gmm_loglik(lt->x, lt->n, comm, g);
-  *status = ST_OK;
-  return TGMM_OK;
-}
 
-static int run_spectral(const tgmm_config *cfg, const local_task *lt, MPI_Comm comm, int nranks,
-                        tgmm_gmm *g, tgmm_em_result *res, int *status) {
-  tgmm_spectral_opts o = {cfg->spectral.restarts, cfg->spectral.iters, TGMM_EIGH_LAPACK};
-  if (cfg->spectral.eigensolver == EIG_SCALAPACK ||
-      (cfg->spectral.eigensolver == EIG_AUTO && nranks > 1 && lt->d >= cfg->spectral.scalapack_min_d))
-    o.solver = TGMM_EIGH_SCALAPACK;
-  double *starts = tgmm_malloc(sizeof(double) * (size_t)lt->K * o.restarts * lt->K);
-  if (!starts) return TGMM_ENOMEM;
-  tgmm_spectral_starts((uint32_t)cfg->seed, lt->id, lt->K, o.restarts, starts);
-  tgmm_spectral_status st;
-  double s2 = 1;
-  int rc = tgmm_spectral_fit(lt->x, lt->n, lt->d, lt->K, comm, &o, starts, g->weights, g->means,
-                             &s2, &st);
-  free(starts);
-  TGMM_TRY(rc);
-  *status = st == TGMM_SPECTRAL_OK ? ST_OK : st == TGMM_SPECTRAL_NA ? ST_NA : ST_FAILED;
-  if (*status == ST_OK) { /* the fitted model: common variance sigma^2 */
-    for (int k = 0; k < g->K; k++) g->cov[k] = s2 > 0 ? s2 : 1;
-    res->loglik = tgmm_gmm_loglik(lt->x, lt->n, comm, g);
-  }
-  return TGMM_OK;
-}
 
-/* Truth metrics into met[4] = l2_means, l2_weights, accuracy, misclustering (NaN when the truth
- * is absent): alignment by means, then l2 errors; accuracy and misclustering from the confusion
- * matrix of true vs predicted labels, reduced over comm. */
-static int task_metrics(const local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]) {
-  int K = lt->K, d = lt->d;
-  met[0] = met[1] = met[2] = met[3] = NAN;
-  if (!lt->tm) return TGMM_OK;
-  int *perm = tgmm_malloc(sizeof(int) * (size_t)K), *as = tgmm_malloc(sizeof(int) * (size_t)K);
-  int32_t *lab = tgmm_malloc(sizeof(int32_t) * (size_t)(lt->n > 0 ? lt->n : 1));
-  double *conf = tgmm_calloc((size_t)K * K + 1, sizeof(double));
-  double *cost = tgmm_malloc(sizeof(double) * (size_t)K * K);
-  int rc = perm && as && lab && conf && cost ? TGMM_OK : TGMM_ENOMEM;
-  if (rc == TGMM_OK) {
-    tgmm_align(g->means, lt->tm, K, d, perm);
-    met[0] = tgmm_l2_means(g->means, lt->tm, perm, K, d);
-    if (lt->tw) met[1] = tgmm_l2_weights(g->weights, lt->tw, perm, K);
-  }
-  if (rc == TGMM_OK && lt->z) {
-    rc = tgmm_gmm_labels(lt->x, lt->n, g, lab);
-    for (int64_t j = 0; rc == TGMM_OK && j < lt->n; j++)
-      if (lt->z[j] >= 0 && lt->z[j] < K) conf[(size_t)lt->z[j] * K + lab[j]] += 1;
-    conf[(size_t)K * K] = (double)lt->n;
-    MPI_Allreduce(MPI_IN_PLACE, conf, K * K + 1, MPI_DOUBLE, MPI_SUM, comm);
-    double N = conf[(size_t)K * K], hit = 0;
-    for (int k = 0; k < K; k++) hit += conf[(size_t)k * K + perm[k]];
-    for (int a = 0; a < K * K; a++) cost[a] = -conf[a];
-    double best = -tgmm_hungarian(cost, K, as);
-    met[2] = N > 0 ? hit / N : NAN;
-    met[3] = N > 0 ? 1 - best / N : NAN;
-  }
-  free(perm), free(as), free(lab), free(conf), free(cost);
-  return rc;
-}
 
 /* Fit task t (on comm) and, if `store`, fill row i of R. */
 static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, int64_t t,
@@ -254,26 +117,21 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
     lt_free(&lt);
     return rc;
   }
-  tgmm_covariance type = m == M_EM ? cfg->em.covariance : m == M_SPECTRAL ? COV_SPHERICAL : COV_IDENTITY;
+  static const tgmm_method bm[] = {TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL};
+  tgmm_method meth = m == M_EM && cfg->em.init == INIT_TRUTH ? TGMM_METHOD_ORACLE : bm[m];
+  tgmm_local_task view = {lt.id, lt.row0, lt.n, lt.K, lt.d, lt.x, lt.z, lt.tw, lt.tm, lt.ts};
   tgmm_gmm g;
-  rc = tgmm_gmm_alloc(&g, lt.K, lt.d, type);
-  tgmm_em_result res = {0, 0, NAN};
-  int status = ST_FAILED;
-  if (rc == TGMM_OK) {
-    if (m == M_EM) rc = run_em(cfg, &lt, comm, &g, &res, &status);
-    if (m == M_LLOYD) rc = run_lloyd(cfg, &lt, comm, &g, &res, &status);
-    if (m == M_SPECTRAL) rc = run_spectral(cfg, &lt, comm, nparts, &g, &res, &status);
-  }
-  double met[4] = {NAN, NAN, NAN, NAN};
-  if (rc == TGMM_OK && status == ST_OK) rc = task_metrics(&lt, &g, comm, met);
+  rc = tgmm_gmm_alloc(&g, lt.K, lt.d, tgmm_method_covariance(meth, cfg));
+  tgmm_fit_row row = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  if (rc == TGMM_OK) rc = tgmm_baseline_fit(meth, cfg, &view, comm, &g, &row);
   if (rc == TGMM_OK && store) {
-    int Km = R->Kmax, d = R->d, K = lt.K;
-    R->status[i] = status_name[status];
-    R->iters[i] = res.iterations;
-    R->loglik[i] = status == ST_OK ? res.loglik : NAN;
+    int Km = R->Kmax, d = R->d, K = lt.K, ok = row.status == TGMM_STATUS_OK;
+    R->status[i] = tgmm_status_name[row.status];
+    R->iters[i] = row.iterations;
+    R->loglik[i] = row.loglik;
     double *w = R->weights + (size_t)i * Km, *mu = R->means + (size_t)i * Km * d;
     double *sc = R->scales + (size_t)i * Km * d;
-    if (status == ST_OK) {
+    if (ok) {
       memcpy(w, g.weights, sizeof(double) * K);
       memcpy(mu, g.means, sizeof(double) * (size_t)K * d);
       tgmm_gmm_scales(&g, sc);
@@ -281,7 +139,8 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
       for (size_t a = 0; a < (size_t)K; a++) w[a] = NAN;
       for (size_t a = 0; a < (size_t)K * d; a++) mu[a] = sc[a] = NAN;
     }
-    R->l2m[i] = met[0], R->l2w[i] = met[1], R->acc[i] = met[2], R->mis[i] = met[3];
+    R->l2m[i] = row.l2_means, R->l2w[i] = row.l2_weights;
+    R->acc[i] = row.accuracy, R->mis[i] = row.misclustering;
     R->seconds[i] = tgmm_now() - t_start;
   }
   if (g.weights) tgmm_gmm_free(&g);

@@ -223,3 +223,10 @@ void tgmm_config_print_reference(FILE *f) {
     fprintf(f, "| `%s` | %s | `%s` | %s | %s |\n", k->key, tn[k->type], k->def, range, k->doc);
   }
 }
+
+int tgmm_config_key_is_list(const char *key) {
+  for (int i = 0; i < NKEYS; i++)
+    if (!strcmp(KEYS[i].key, key))
+      return KEYS[i].type == T_INTS || KEYS[i].type == T_FLOATS || KEYS[i].type == T_STRS;
+  return -1;
+}

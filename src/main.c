@@ -25,6 +25,13 @@ static const command COMMANDS[] = {
      "tgmm train [CONFIG.yaml] [key=value ...] [--data FILE.h5]\n"
      "  Trains into train.run_dir (checkpoints ckpt_<step>.h5, train.log, metrics.h5).\n"
      "  --data FILE.h5 trains on a dataset file's tasks in order instead of the generator.\n"},
+    {"eval", tgmm_cmd_eval, "the coordinator: TGMM vs EM, spectral, oracle over a grid",
+     "tgmm eval [CONFIG.yaml] [key=value ...] [--checkpoint CKPT.h5] --out RESULTS.h5\n"
+     "  Expands eval.grid (e.g. {K: [2,3,4,5], N: [32,64,128]}) into settings; runs every\n"
+     "  method of eval.methods (tgmm em spectral oracle lloyd) on eval.tasks_per_setting\n"
+     "  tasks of each setting (stream 'eval': never a training task), units of eval.chunk\n"
+     "  tasks handed out dynamically to all ranks; one row per (setting, task, method).\n"
+     "  tgmm needs --checkpoint (a file written by tgmm train). Prints a summary table.\n"},
     {"em", tgmm_cmd_em, "EM baseline on a dataset file",
      "tgmm em --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
      "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n"},

@@ -135,6 +135,9 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
 
+/* 1 if `key` holds a list (K, pt.a, eval.methods), 0 if a scalar, -1 if unknown. */
+int tgmm_config_key_is_list(const char *key);
+
 /* The schema as a Markdown table (key, type, default, allowed values, meaning): README's
  * config reference and `tgmm --keys`. */
 void tgmm_config_print_reference(FILE *f);

@@ -1,0 +1,51 @@
+/* baseline.h — one baseline fit on one task, as `tgmm em|lloyd|spectral` and `tgmm eval` run it:
+ * the start (random / k-means++ / truth, with restarts), the fit, and the metrics against the
+ * truth. The task's rows may be split over the ranks of `comm` (distribute=samples) or held by
+ * one rank (MPI_COMM_SELF). */
+#ifndef TGMM_BASELINE_H
+#define TGMM_BASELINE_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "tgmm/config.h"
+#include "tgmm/em.h"
+
+typedef enum { TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL, TGMM_METHOD_ORACLE } tgmm_method;
+typedef enum { TGMM_STATUS_OK, TGMM_STATUS_NA, TGMM_STATUS_FAILED } tgmm_status;
+extern const char *const tgmm_status_name[3]; /* "ok", "not_applicable", "failed" */
+
+/* One task's data as this rank sees it (borrowed pointers). */
+typedef struct {
+  int64_t id;   /* task id (keys the random starts) */
+  int64_t row0; /* global index within the task of this rank's first row */
+  int64_t n;    /* local rows */
+  int K, d;
+  const double *x;  /* [n, d] */
+  const int32_t *z; /* [n] true components, or NULL */
+  const double *tw, *tm, *ts; /* truth: weights [K], means [K, d], scales [K, d]; or NULL */
+} tgmm_local_task;
+
+/* One result row. Metrics are NaN when the truth is absent or the fit did not succeed. */
+typedef struct {
+  tgmm_status status;
+  int iterations;
+  double loglik; /* mean log-likelihood of the fitted mixture */
+  double l2_means, l2_weights, accuracy, misclustering;
+} tgmm_fit_row;
+
+/* Covariance model of a method's fitted mixture: em.covariance for EM and the oracle, spherical
+ * (sigma^2) for spectral, identity for Lloyd. */
+tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg);
+
+/* Fit; *g must be allocated by the caller with tgmm_method_covariance(m, cfg) and lt's K, d.
+ * Collective over comm (nranks = its size). Fills row (status, iterations, loglik, metrics).
+ * Returns TGMM_OK (also when the fit itself failed: row->status says so) or an error code. */
+int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
+                      MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row);
+
+/* Truth metrics of a fitted mixture: Hungarian alignment of the means, l2 errors, accuracy and
+ * misclustering from the confusion matrix (reduced over comm). */
+int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, tgmm_fit_row *row);
+
+#endif

@@ -1,0 +1,190 @@
+/* baseline.c — one baseline fit on one task (include/tgmm/baseline.h): starts (random,
+ * k-means++, truth) with restarts, EM / Lloyd / spectral, and the truth metrics. Shared by the
+ * `tgmm em|lloyd|spectral` commands (baseline_cmd.c) and `tgmm eval`. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/baseline.h"
+#include "tgmm/common.h"
+#include "tgmm/metrics.h"
+#include "tgmm/spectral.h"
+
+const char *const tgmm_status_name[3] = {"ok", "not_applicable", "failed"};
+
+tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg) {
+  if (m == TGMM_METHOD_SPECTRAL) return COV_SPHERICAL;
+  if (m == TGMM_METHOD_LLOYD) return COV_IDENTITY;
+  return cfg->em.covariance;
+}
+
+static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]);
+
+/* Covariance of the truth start from the true scales (standard deviations). */
+static void truth_cov(const tgmm_local_task *lt, tgmm_gmm *g) {
+  int K = g->K, d = g->d;
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < d; j++) {
+      double s = lt->ts ? lt->ts[(size_t)k * d + j] : 1.0, v = s * s;
+      if (g->type == COV_SPHERICAL) g->cov[k] = (j ? g->cov[k] : 0) + v / d;
+      if (g->type == COV_DIAG) g->cov[(size_t)k * d + j] = v;
+      if (g->type == COV_FULL) g->cov[((size_t)k * d + j) * d + j] = v;
+    }
+}
+
+/* EM with restarts; the best final log-likelihood is kept in *best. */
+static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt, MPI_Comm comm,
+                  tgmm_gmm *best, tgmm_em_result *bres, int *status) {
+  tgmm_init init = oracle ? INIT_TRUTH : cfg->em.init;
+  tgmm_em_opts o = {cfg->em.covariance, cfg->em.max_iter, cfg->em.tol, cfg->em.reg_covar};
+  tgmm_gmm g;
+  TGMM_TRY(tgmm_gmm_alloc(&g, lt->K, lt->d, o.covariance));
+  int restarts = init == INIT_TRUTH ? 1 : cfg->em.restarts, rc = TGMM_OK;
+  double *m0 = tgmm_malloc(sizeof(double) * (size_t)lt->K * lt->d);
+  if (!m0) rc = TGMM_ENOMEM;
+  *status = TGMM_STATUS_FAILED;
+  bres->loglik = -INFINITY;
+  for (int r = 0; r < restarts && rc == TGMM_OK; r++) {
+    if (init == INIT_RANDOM) {
+      tgmm_init_random(&g, (uint32_t)cfg->seed, lt->id, r);
+    } else if (init == INIT_KMEANSPP) {
+      rc = tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed, lt->id,
+                         r, m0);
+      if (rc == TGMM_OK) rc = tgmm_init_from_means(lt->x, lt->n, comm, &o, m0, &g);
+      if (rc == TGMM_ENUM) { /* degenerate start: this restart fails */
+        rc = TGMM_OK;
+        continue;
+      }
+    } else {
+      memcpy(g.weights, lt->tw, sizeof(double) * lt->K);
+      memcpy(g.means, lt->tm, sizeof(double) * (size_t)lt->K * lt->d);
+      if (g.cov) {
+        tgmm_gmm_unit_cov(&g);
+        truth_cov(lt, &g);
+      }
+    }
+    if (rc != TGMM_OK) break;
+    tgmm_em_result res;
+    int frc = tgmm_em_fit(lt->x, lt->n, comm, &o, &g, &res);
+    if (frc == TGMM_ENUM) continue;
+    if (frc != TGMM_OK) {
+      rc = frc;
+      break;
+    }
+    if (*status == TGMM_STATUS_FAILED || res.loglik > bres->loglik) {
+      *status = TGMM_STATUS_OK;
+      *bres = res;
+      tgmm_gmm_copy(best, &g);
+    }
+  }
+  free(m0);
+  tgmm_gmm_free(&g);
+  return rc;
+}
+
+static int run_lloyd(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm, tgmm_gmm *g,
+                     tgmm_em_result *res, int *status) {
+  if (cfg->lloyd.init == INIT_RANDOM)
+    tgmm_init_random(g, (uint32_t)cfg->seed, lt->id, 0);
+  else if (cfg->lloyd.init == INIT_KMEANSPP)
+    TGMM_TRY(tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed,
+                           lt->id, 0, g->means));
+  else
+    memcpy(g->means, lt->tm, sizeof(double) * (size_t)lt->K * lt->d);
+  tgmm_lloyd_result lr;
+  TGMM_TRY(tgmm_lloyd_fit(lt->x, lt->n, lt->d, lt->K, comm, cfg->lloyd.max_iter, g->means,
+                          g->weights, &lr));
+  res->iterations = lr.iterations;
+  /* log-likelihood of the identity-covariance mixture (weights = cluster shares) */
+  int empty = 0;
+  for (int k = 0; k < g->K; k++) empty |= !(g->weights[k] > 0);
+  res->loglik = empty ? -INFINITY : tgmm_gmm_loglik(lt->x, lt->n, comm, g);
+  *status = TGMM_STATUS_OK;
+  return TGMM_OK;
+}
+
+static int run_spectral(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm, int nranks,
+                        tgmm_gmm *g, tgmm_em_result *res, int *status) {
+  tgmm_spectral_opts o = {cfg->spectral.restarts, cfg->spectral.iters, TGMM_EIGH_LAPACK};
+  if (cfg->spectral.eigensolver == EIG_SCALAPACK ||
+      (cfg->spectral.eigensolver == EIG_AUTO && nranks > 1 && lt->d >= cfg->spectral.scalapack_min_d))
+    o.solver = TGMM_EIGH_SCALAPACK;
+  double *starts = tgmm_malloc(sizeof(double) * (size_t)lt->K * o.restarts * lt->K);
+  if (!starts) return TGMM_ENOMEM;
+  tgmm_spectral_starts((uint32_t)cfg->seed, lt->id, lt->K, o.restarts, starts);
+  tgmm_spectral_status st;
+  double s2 = 1;
+  int rc = tgmm_spectral_fit(lt->x, lt->n, lt->d, lt->K, comm, &o, starts, g->weights, g->means,
+                             &s2, &st);
+  free(starts);
+  TGMM_TRY(rc);
+  *status = st == TGMM_SPECTRAL_OK ? TGMM_STATUS_OK : st == TGMM_SPECTRAL_NA ? TGMM_STATUS_NA : TGMM_STATUS_FAILED;
+  if (*status == TGMM_STATUS_OK) { /* the fitted model: common variance sigma^2 */
+    for (int k = 0; k < g->K; k++) g->cov[k] = s2 > 0 ? s2 : 1;
+    res->loglik = tgmm_gmm_loglik(lt->x, lt->n, comm, g);
+  }
+  return TGMM_OK;
+}
+
+/* Truth metrics into met[4] = l2_means, l2_weights, accuracy, misclustering (NaN when the truth
+ * is absent): alignment by means, then l2 errors; accuracy and misclustering from the confusion
+ * matrix of true vs predicted labels, reduced over comm. */
+int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, tgmm_fit_row *row) {
+  double met[4];
+  int rc = metrics4(lt, g, comm, met);
+  row->l2_means = met[0], row->l2_weights = met[1], row->accuracy = met[2], row->misclustering = met[3];
+  return rc;
+}
+
+static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]) {
+  int K = lt->K, d = lt->d;
+  met[0] = met[1] = met[2] = met[3] = NAN;
+  if (!lt->tm) return TGMM_OK;
+  int *perm = tgmm_malloc(sizeof(int) * (size_t)K), *as = tgmm_malloc(sizeof(int) * (size_t)K);
+  int32_t *lab = tgmm_malloc(sizeof(int32_t) * (size_t)(lt->n > 0 ? lt->n : 1));
+  double *conf = tgmm_calloc((size_t)K * K + 1, sizeof(double));
+  double *cost = tgmm_malloc(sizeof(double) * (size_t)K * K);
+  int rc = perm && as && lab && conf && cost ? TGMM_OK : TGMM_ENOMEM;
+  if (rc == TGMM_OK) {
+    tgmm_align(g->means, lt->tm, K, d, perm);
+    met[0] = tgmm_l2_means(g->means, lt->tm, perm, K, d);
+    if (lt->tw) met[1] = tgmm_l2_weights(g->weights, lt->tw, perm, K);
+  }
+  if (rc == TGMM_OK && lt->z) {
+    rc = tgmm_gmm_labels(lt->x, lt->n, g, lab);
+    for (int64_t j = 0; rc == TGMM_OK && j < lt->n; j++)
+      if (lt->z[j] >= 0 && lt->z[j] < K) conf[(size_t)lt->z[j] * K + lab[j]] += 1;
+    conf[(size_t)K * K] = (double)lt->n;
+    MPI_Allreduce(MPI_IN_PLACE, conf, K * K + 1, MPI_DOUBLE, MPI_SUM, comm);
+    double N = conf[(size_t)K * K], hit = 0;
+    for (int k = 0; k < K; k++) hit += conf[(size_t)k * K + perm[k]];
+    for (int a = 0; a < K * K; a++) cost[a] = -conf[a];
+    double best = -tgmm_hungarian(cost, K, as);
+    met[2] = N > 0 ? hit / N : NAN;
+    met[3] = N > 0 ? 1 - best / N : NAN;
+  }
+  free(perm), free(as), free(lab), free(conf), free(cost);
+  return rc;
+}
+
+int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
+                      MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row) {
+  int nranks;
+  MPI_Comm_size(comm, &nranks);
+  tgmm_em_result res = {0, 0, NAN};
+  int status = TGMM_STATUS_FAILED, rc = TGMM_OK;
+  if (m == TGMM_METHOD_ORACLE && (!lt->tm || !lt->tw)) {
+    tgmm_error("the oracle (EM from the truth) needs the true weights and means");
+    return TGMM_EUSER;
+  }
+  if (m == TGMM_METHOD_EM || m == TGMM_METHOD_ORACLE)
+    rc = run_em(cfg, m == TGMM_METHOD_ORACLE, lt, comm, g, &res, &status);
+  if (m == TGMM_METHOD_LLOYD) rc = run_lloyd(cfg, lt, comm, g, &res, &status);
+  if (m == TGMM_METHOD_SPECTRAL) rc = run_spectral(cfg, lt, comm, nranks, g, &res, &status);
+  row->status = (tgmm_status)status;
+  row->iterations = res.iterations;
+  row->loglik = status == TGMM_STATUS_OK ? res.loglik : NAN;
+  row->l2_means = row->l2_weights = row->accuracy = row->misclustering = NAN;
+  if (rc == TGMM_OK && status == TGMM_STATUS_OK) rc = tgmm_fit_metrics(lt, g, comm, row);
+  return rc;
+}
