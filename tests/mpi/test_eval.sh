@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# tgmm eval: the same rows with 1, 2 and 3 ranks (dynamic scheduling must not change results);
+# the layout; the oracle is at least as good as EM on average; user errors exit 2 with no output.
+source "$(dirname "$0")/lib.sh"
+cfg=("$TGMM_SRC/configs/quickstart.yaml" model.n_layer=1 model.n_embd=16 model.n_head=2
+     model.n_task_embd=8 train.steps=3 train.batch_size=4 train.checkpoint_every=0 train.resume=never)
+if ! mpi 1 "$TGMM_BIN" train "${cfg[@]}" train.run_dir="$WORK/run" >"$WORK/train.log" 2>&1; then
+  fail "training a tiny model failed"; cat "$WORK/train.log"; finish
+fi
+ck="$WORK/run/ckpt_00000003.h5"
+ev=("${cfg[@]}" "eval.grid={K: [2, 4], N: [16, 48]}" eval.tasks_per_setting=6 eval.chunk=4
+    "eval.methods=[tgmm, em, spectral, oracle, lloyd]" --checkpoint "$ck")
+for n in 1 2 3; do
+  if mpi $n "$TGMM_BIN" eval "${ev[@]}" --out "$WORK/ev.$n.h5" >"$WORK/ev.$n.log" 2>&1; then
+    ok "eval with $n ranks"
+  else
+    fail "eval with $n ranks"; cat "$WORK/ev.$n.log"
+  fi
+done
+grep -q "| K=\[4\] N=48 | oracle |" "$WORK/ev.1.log" && ok "summary table printed" || fail "no summary table"
+if /usr/bin/python3 - "$WORK"/ev.{1,2,3}.h5 <<'PY'
+import sys, h5py, numpy as np
+fs = [h5py.File(p, "r") for p in sys.argv[1:]]
+f = fs[0]
+R = 4 * 6 * 5
+names = ["setting", "task", "method", "K", "N", "status", "iterations", "loglik", "l2_means",
+         "l2_weights", "accuracy", "misclustering", "seconds"]
+for n in names:
+    assert f[n].shape == (R,), (n, f[n].shape)
+for g in fs[1:]:  # identical except the timings
+    for n in names:
+        if n != "seconds":
+            a, b = f[n][()], g[n][()]
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), n
+meth = f["method"][()].astype(str)
+assert list(meth[:5]) == ["tgmm", "em", "spectral", "oracle", "lloyd"]
+assert list(f["settings/label"][()].astype(str)) == ["K=[2] N=16", "K=[2] N=48", "K=[4] N=16", "K=[4] N=48"]
+assert list(f["settings/N"][()].astype(str)) == ["16", "48", "16", "48"]
+s = f["setting"][()]
+assert np.all(f["K"][()] == np.where(s < 2, 2, 4)) and np.all(f["N"][()] == np.where(s % 2, 48, 16))
+assert np.all(f["status"][()].astype(str) == "ok")
+l2 = f["l2_means"][()]
+em, orc = l2[meth == "em"].mean(), l2[meth == "oracle"].mean()
+assert orc <= em + 1e-12, (orc, em)
+acc = f["accuracy"][()]
+assert np.all((acc >= 0) & (acc <= 1))
+assert np.all(np.isfinite(f["loglik"][()][meth != "lloyd"]))  # Lloyd: -inf when a cluster is empty
+# common random numbers: task i of N=16 and N=48 share the first 16 samples -> same truth
+print("eval layout ok; mean l2: em %.3g oracle %.3g" % (em, orc))
+PY
+then ok "rows identical across rank counts, layout, oracle <= em"; else fail "eval results"; fi
+
+expect2() { # what, pattern, args...
+  local what="$1" pat="$2"; shift 2
+  rm -f "$WORK/bad.h5"*
+  mpi 2 "$TGMM_BIN" eval "$@" --out "$WORK/bad.h5" >"$WORK/bad.log" 2>&1; local rc=$?
+  if [[ $rc == 2 ]] && grep -Eq -- "$pat" "$WORK/bad.log" && ! ls "$WORK"/bad.h5* >/dev/null 2>&1; then
+    ok "$what"; else fail "$what (rc $rc)"; cat "$WORK/bad.log"; fi
+}
+expect2 "tgmm without --checkpoint" "--checkpoint" "${cfg[@]}" "eval.methods=[tgmm, em]"
+expect2 "d mismatch" "d = 4.*d = 8" "${cfg[@]}" "eval.grid={d: [4]}" --checkpoint "$ck"
+expect2 "K without read-out" "no read-out for K = 7" "${cfg[@]}" "eval.grid={K: [7]}" --checkpoint "$ck"
+expect2 "missing checkpoint" "nope.h5" "${cfg[@]}" --checkpoint "$WORK/nope.h5"
+finish
