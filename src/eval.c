@@ -14,6 +14,7 @@
 #include "eval_impl.h"
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
+#include "tgmm/report.h"
 #include "tgmm/rng.h"
 #include "tgmm/train.h"
 
@@ -232,7 +233,12 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
     if (rc == TGMM_OK) {
       tgmm_info("eval: wrote %lld rows to %s in %.1f s", (long long)ev.nrows, cli->out,
                 tgmm_now() - t0);
-      if (tgmm_mpi.rank == 0) tgmm_eval_summary(&ev, stdout);
+      if (tgmm_mpi.rank == 0) { /* the summary, read back from the file as `tgmm report` does */
+        tgmm_report r;
+        static const int metrics[] = {0, 1, 2, 3};
+        if (tgmm_report_load(cli->out, &r) == TGMM_OK) tgmm_report_markdown(&r, metrics, 4, stdout);
+        tgmm_report_free(&r);
+      }
     }
   }
   evaluator_free(&ev);

@@ -35,7 +35,5 @@ const char *tgmm_eval_method_name(int m);
 int tgmm_eval_unit(evaluator *ev, int64_t u);
 /* Sum the rows on rank 0 and write the results file (collective). */
 int tgmm_eval_write(evaluator *ev, const char *path);
-/* Mean and sd per setting and method (rank 0, after tgmm_eval_write). */
-void tgmm_eval_summary(const evaluator *ev, FILE *f);
 
 #endif

@@ -100,39 +100,3 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
   return tgmm_h5_commit(&out);
 }
 
-/* Mean and standard deviation of column c over the rows of (setting s, method j) with status
- * ok; *nok counts them, *nbad the others. */
-static void stats(const evaluator *ev, int s, int j, int c, double *mean, double *sd, int *nok,
-                  int *nbad) {
-  double sum = 0, sq = 0;
-  int n = 0, bad = 0;
-  for (int i = 0; i < ev->tps; i++) {
-    const double *row = ev->rows + (((int64_t)s * ev->tps + i) * ev->nm + j) * EV_NCOL;
-    if (row[C_STATUS] != TGMM_STATUS_OK || !isfinite(row[c])) {
-      bad++;
-      continue;
-    }
-    sum += row[c], sq += row[c] * row[c], n++;
-  }
-  *mean = n ? sum / n : NAN;
-  *sd = n > 1 ? sqrt(fmax(0, (sq - sum * sum / n) / (n - 1))) : NAN;
-  *nok = n, *nbad = bad;
-}
-
-void tgmm_eval_summary(const evaluator *ev, FILE *f) {
-  fprintf(f, "\n| setting | method | l2 means | l2 weights | accuracy | misclustering | ok / failed |\n"
-             "|---|---|---|---|---|---|---|\n");
-  static const int cols[] = {C_L2M, C_L2W, C_ACC, C_MIS};
-  for (int s = 0; s < ev->ns; s++)
-    for (int j = 0; j < ev->nm; j++) {
-      fprintf(f, "| %s | %s |", ev->label[s], tgmm_eval_method_name(ev->methods[j]));
-      int nok = 0, nbad = 0;
-      for (int c = 0; c < 4; c++) {
-        double m, sd;
-        stats(ev, s, j, cols[c], &m, &sd, &nok, &nbad);
-        fprintf(f, " %.4g ± %.2g |", m, sd);
-      }
-      fprintf(f, " %d / %d |\n", nok, nbad);
-    }
-  fflush(f);
-}

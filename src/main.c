@@ -32,6 +32,11 @@ static const command COMMANDS[] = {
      "  tasks of each setting (stream 'eval': never a training task), units of eval.chunk\n"
      "  tasks handed out dynamically to all ranks; one row per (setting, task, method).\n"
      "  tgmm needs --checkpoint (a file written by tgmm train). Prints a summary table.\n"},
+    {"report", tgmm_cmd_report, "results of tgmm eval -> Markdown, CSV, LaTeX tables, PNG plots",
+     "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
+     "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
+     "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"},
     {"em", tgmm_cmd_em, "EM baseline on a dataset file",
      "tgmm em --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
      "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n"},

@@ -17,7 +17,7 @@ for n in 1 2 3; do
     fail "eval with $n ranks"; cat "$WORK/ev.$n.log"
   fi
 done
-grep -q "| K=\[4\] N=48 | oracle |" "$WORK/ev.1.log" && ok "summary table printed" || fail "no summary table"
+grep -q "| setting | tgmm | em | spectral | oracle | lloyd |" "$WORK/ev.1.log" && grep -q "^| K=\[4\] N=48 |" "$WORK/ev.1.log" && ok "summary table printed" || fail "no summary table"
 if /usr/bin/python3 - "$WORK"/ev.{1,2,3}.h5 <<'PY'
 import sys, h5py, numpy as np
 fs = [h5py.File(p, "r") for p in sys.argv[1:]]
@@ -49,6 +49,34 @@ assert np.all(np.isfinite(f["loglik"][()][meth != "lloyd"]))  # Lloyd: -inf when
 print("eval layout ok; mean l2: em %.3g oracle %.3g" % (em, orc))
 PY
 then ok "rows identical across rank counts, layout, oracle <= em"; else fail "eval results"; fi
+
+# tgmm report: tables agree with the rows; files written; failures counted, not dropped.
+if "$TGMM_BIN" report --data "$WORK/ev.2.h5" --out "$WORK/rep" >"$WORK/rep.log" 2>&1; then
+  ok "report ran"
+else
+  fail "report failed"; cat "$WORK/rep.log"
+fi
+for e in md csv tex; do [[ -s $WORK/rep.$e ]] && ok "rep.$e written" || fail "rep.$e missing"; done
+if command -v gnuplot >/dev/null; then [[ -s $WORK/rep.l2_means.png ]] && ok "png plot" || fail "no png plot"; fi
+if /usr/bin/python3 - "$WORK/ev.2.h5" "$WORK/rep.csv" <<'PY'
+import sys, csv, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+meth = f["method"][()].astype(str); st = f["status"][()].astype(str); s = f["setting"][()]
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == 4 * 5 * 6, len(rows)
+for r in rows:
+    sel = (s == int(r["setting"])) & (meth == r["method"])
+    v = f[r["metric"]][()][sel]
+    good = np.isfinite(v) & (st[sel] == "ok")
+    assert int(r["n_ok"]) == good.sum() and int(r["n_other"]) == (~good).sum(), r
+    if good.sum():
+        assert abs(float(r["mean"]) - v[good].mean()) <= 1e-12 * max(1, abs(v[good].mean())), r
+    if good.sum() > 1:
+        assert abs(float(r["sd"]) - v[good].std(ddof=1)) <= 1e-9 * max(1, v[good].std()), r
+print("report csv matches the rows")
+PY
+then ok "report statistics match numpy"; else fail "report statistics"; fi
+"$TGMM_BIN" report --data "$WORK/nope.h5" >/dev/null 2>&1; [[ $? == 2 ]] && ok "report on a missing file exits 2" || fail "report missing file"
 
 expect2() { # what, pattern, args...
   local what="$1" pat="$2"; shift 2

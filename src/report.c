@@ -1,0 +1,289 @@
+/* report.c — `tgmm report`: a results file of `tgmm eval` -> Markdown, CSV and LaTeX tables and
+ * PNG plots (gnuplot). Rank 0 does the work; other ranks only agree on the exit code. */
+#define _GNU_SOURCE
+#include "tgmm/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/commands.h"
+#include "tgmm/common.h"
+#include "tgmm/h5io.h"
+
+const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC] = {
+    "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds"};
+
+/* Fixed-length string dataset [n] -> n strings of `width` bytes (NUL-terminated). */
+static int read_strings(hid_t f, const char *path, const char *name, hsize_t n, int width,
+                        char *out) {
+  hsize_t dims[1];
+  TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_STRING, dims));
+  if (dims[0] != n) {
+    tgmm_error("%s: dataset %s has %llu entries, expected %llu", path, name,
+               (unsigned long long)dims[0], (unsigned long long)n);
+    return TGMM_EUSER;
+  }
+  hid_t mt = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mt, (size_t)width);
+  H5Tset_strpad(mt, H5T_STR_NULLTERM);
+  int rc = tgmm_h5_read_all(f, path, name, mt, out);
+  H5Tclose(mt);
+  return rc;
+}
+
+typedef struct {
+  hsize_t R, S;
+  int32_t *setting;
+  char (*method)[16], (*status)[16];
+  double *col[TGMM_REPORT_NMETRIC];
+} rows;
+
+static void rows_free(rows *w) {
+  free(w->setting), free(w->method), free(w->status);
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) free(w->col[c]);
+}
+
+static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
+  hsize_t d[1];
+  TGMM_TRY(tgmm_h5_dims(f, path, "/setting", 1, H5T_INTEGER, d));
+  w->R = d[0];
+  TGMM_TRY(tgmm_h5_dims(f, path, "/settings/label", 1, H5T_STRING, d));
+  w->S = d[0];
+  size_t R = (size_t)(w->R ? w->R : 1);
+  w->setting = tgmm_malloc(sizeof(int32_t) * R);
+  w->method = tgmm_malloc(16 * R);
+  w->status = tgmm_malloc(16 * R);
+  r->label = tgmm_calloc((size_t)(w->S ? w->S : 1), 512);
+  int ok = w->setting && w->method && w->status && r->label;
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) ok = (w->col[c] = tgmm_malloc(sizeof(double) * R)) && ok;
+  if (!ok) return TGMM_ENOMEM;
+  TGMM_TRY(tgmm_h5_read_all(f, path, "/setting", H5T_NATIVE_INT32, w->setting));
+  TGMM_TRY(read_strings(f, path, "/method", w->R, 16, (char *)w->method));
+  TGMM_TRY(read_strings(f, path, "/status", w->R, 16, (char *)w->status));
+  TGMM_TRY(read_strings(f, path, "/settings/label", w->S, 512, (char *)r->label));
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+    char name[64];
+    snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);
+    TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_FLOAT, d));
+    if (d[0] != w->R) {
+      tgmm_error("%s: dataset %s has %llu rows, /setting has %llu", path, name,
+                 (unsigned long long)d[0], (unsigned long long)w->R);
+      return TGMM_EUSER;
+    }
+    TGMM_TRY(tgmm_h5_read_all(f, path, name, H5T_NATIVE_DOUBLE, w->col[c]));
+  }
+  return TGMM_OK;
+}
+
+static int method_index(tgmm_report *r, const char *m) {
+  for (int j = 0; j < r->nm; j++)
+    if (!strcmp(r->method[j], m)) return j;
+  if (r->nm == 32) return -1;
+  snprintf(r->method[r->nm], 16, "%s", m);
+  return r->nm++;
+}
+
+/* Mean and sd per (setting, method, metric). */
+static int aggregate(const rows *w, tgmm_report *r, const char *path) {
+  r->ns = (int)w->S;
+  r->method = tgmm_calloc(32, 16);
+  double *sum = tgmm_calloc((size_t)r->ns * 32 * TGMM_REPORT_NMETRIC * 2, sizeof(double));
+  r->cell = tgmm_calloc((size_t)(r->ns ? r->ns : 1) * 32, sizeof(tgmm_report_cell));
+  if (!r->method || !sum || !r->cell) {
+    free(sum);
+    return TGMM_ENOMEM;
+  }
+  for (hsize_t i = 0; i < w->R; i++) {
+    int s = w->setting[i], j = method_index(r, w->method[i]);
+    if (s < 0 || s >= r->ns || j < 0) {
+      tgmm_error("%s: row %llu: setting %d or method '%s' out of range", path,
+                 (unsigned long long)i, s, w->method[i]);
+      free(sum);
+      return TGMM_EUSER;
+    }
+    tgmm_report_cell *cl = &r->cell[s * 32 + j];
+    double *sm = sum + ((size_t)s * 32 + j) * TGMM_REPORT_NMETRIC * 2;
+    for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+      double v = w->col[c][i];
+      if (strcmp(w->status[i], "ok") || !isfinite(v)) {
+        cl->n_other[c]++;
+        continue;
+      }
+      cl->n_ok[c]++;
+      sm[2 * c] += v, sm[2 * c + 1] += v * v;
+    }
+  }
+  for (int a = 0; a < r->ns * 32; a++)
+    for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+      tgmm_report_cell *cl = &r->cell[a];
+      double s1 = sum[(size_t)a * TGMM_REPORT_NMETRIC * 2 + 2 * c];
+      double s2 = sum[(size_t)a * TGMM_REPORT_NMETRIC * 2 + 2 * c + 1];
+      int n = cl->n_ok[c];
+      cl->mean[c] = n ? s1 / n : NAN;
+      cl->sd[c] = n > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / n) / (n - 1))) : NAN;
+    }
+  free(sum);
+  return TGMM_OK;
+}
+
+int tgmm_report_load(const char *path, tgmm_report *r) {
+  memset(r, 0, sizeof *r);
+  hid_t f;
+  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
+  rows w;
+  memset(&w, 0, sizeof w);
+  int rc = read_rows(f, path, &w, r);
+  if (rc == TGMM_OK) rc = aggregate(&w, r, path);
+  rows_free(&w);
+  H5Fclose(f);
+  return rc;
+}
+
+void tgmm_report_free(tgmm_report *r) {
+  free(r->label), free(r->method), free(r->cell);
+  memset(r, 0, sizeof *r);
+}
+
+static const tgmm_report_cell *cell(const tgmm_report *r, int s, int j) { return &r->cell[s * 32 + j]; }
+
+void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f) {
+  for (int q = 0; q < nmetric; q++) {
+    int c = metrics[q];
+    fprintf(f, "\n%s (mean ± sd over tasks; [n] = tasks not ok or not finite)\n\n| setting |",
+            tgmm_report_metric_name[c]);
+    for (int j = 0; j < r->nm; j++) fprintf(f, " %s |", r->method[j]);
+    fprintf(f, "\n|---|");
+    for (int j = 0; j < r->nm; j++) fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (int s = 0; s < r->ns; s++) {
+      fprintf(f, "| %s |", r->label[s]);
+      for (int j = 0; j < r->nm; j++) {
+        const tgmm_report_cell *cl = cell(r, s, j);
+        fprintf(f, " %.4g ± %.2g", cl->mean[c], cl->sd[c]);
+        if (cl->n_other[c]) fprintf(f, " [%d]", cl->n_other[c]);
+        fprintf(f, " |");
+      }
+      fprintf(f, "\n");
+    }
+  }
+  fflush(f);
+}
+
+static void write_csv(const tgmm_report *r, FILE *f) {
+  fprintf(f, "setting,label,method,metric,mean,sd,n_ok,n_other\n");
+  for (int s = 0; s < r->ns; s++)
+    for (int j = 0; j < r->nm; j++)
+      for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+        const tgmm_report_cell *cl = cell(r, s, j);
+        fprintf(f, "%d,\"%s\",%s,%s,%.17g,%.17g,%d,%d\n", s, r->label[s], r->method[j],
+                tgmm_report_metric_name[c], cl->mean[c], cl->sd[c], cl->n_ok[c], cl->n_other[c]);
+      }
+}
+
+static void tex_escape(const char *s, FILE *f) {
+  for (; *s; s++) {
+    if (strchr("_&%$#{}", *s)) fputc('\\', f);
+    fputc(*s, f);
+  }
+}
+
+static void write_tex(const tgmm_report *r, FILE *f) {
+  for (int c = 0; c < 4; c++) {
+    fprintf(f, "%% %s: mean $\\pm$ sd over tasks\n\\begin{tabular}{l", tgmm_report_metric_name[c]);
+    for (int j = 0; j < r->nm; j++) fprintf(f, "r");
+    fprintf(f, "}\n\\hline\nsetting");
+    for (int j = 0; j < r->nm; j++) fprintf(f, " & %s", r->method[j]);
+    fprintf(f, " \\\\\n\\hline\n");
+    for (int s = 0; s < r->ns; s++) {
+      tex_escape(r->label[s], f);
+      for (int j = 0; j < r->nm; j++)
+        fprintf(f, " & $%.3g \\pm %.2g$", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
+      fprintf(f, " \\\\\n");
+    }
+    fprintf(f, "\\hline\n\\end{tabular}\n\n");
+  }
+}
+
+/* PNG per metric: one line per method over the settings (gnuplot, if installed). */
+static int write_png(const tgmm_report *r, const char *prefix) {
+  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
+    return TGMM_OK;
+  }
+  char dat[4200], cmd[8600];
+  snprintf(dat, sizeof dat, "%s.plot.dat", prefix);
+  FILE *f = fopen(dat, "w");
+  if (!f) return TGMM_EFAIL;
+  for (int s = 0; s < r->ns; s++) {
+    fprintf(f, "%d \"%s\"", s, r->label[s]);
+    for (int j = 0; j < r->nm; j++)
+      for (int c = 0; c < 4; c++) fprintf(f, " %.9g %.9g", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
+    fprintf(f, "\n");
+  }
+  fclose(f);
+  int rc = TGMM_OK;
+  for (int c = 0; c < 4 && rc == TGMM_OK; c++) {
+    char gp[4200];
+    snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
+    FILE *g = fopen(gp, "w");
+    if (!g) return TGMM_EFAIL;
+    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s.%s.png'\nset title '%s'\n"
+               "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
+               "plot ", prefix, tgmm_report_metric_name[c], tgmm_report_metric_name[c],
+            c < 2 ? "set logscale y\n" : "");
+    for (int j = 0; j < r->nm; j++)
+      fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
+              3 + 2 * (j * 4 + c), r->method[j]);
+    fprintf(g, "\n");
+    fclose(g);
+    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
+    if (system(cmd) != 0) {
+      tgmm_error("report: gnuplot failed on %s", gp);
+      rc = TGMM_EFAIL;
+    }
+    remove(gp);
+  }
+  remove(dat);
+  return rc;
+}
+
+static int write_outputs(const tgmm_report *r, const char *prefix) {
+  static const char *const ext[] = {"md", "csv", "tex"};
+  static const int all[] = {0, 1, 2, 3, 4, 5};
+  for (int e = 0; e < 3; e++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+      tgmm_error("report: cannot write %s", path);
+      return TGMM_EUSER;
+    }
+    if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f);
+    if (e == 1) write_csv(r, f);
+    if (e == 2) write_tex(r, f);
+    fclose(f);
+  }
+  return write_png(r, prefix);
+}
+
+int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
+  (void)cfg;
+  if (!cli->data) {
+    tgmm_error0("tgmm report needs --data RESULTS.h5 (a file written by tgmm eval)");
+    return TGMM_EUSER;
+  }
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    tgmm_report r;
+    rc = tgmm_report_load(cli->data, &r);
+    static const int main_metrics[] = {0, 1, 2, 3};
+    if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout);
+    if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out);
+    if (rc == TGMM_OK && cli->out)
+      tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png", cli->out, cli->out,
+                cli->out, cli->out);
+    tgmm_report_free(&r);
+  }
+  return tgmm_agree(rc);
+}
