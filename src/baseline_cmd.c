@@ -188,6 +188,38 @@ static int validate(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds) 
   return TGMM_OK;
 }
 
+/* Rank 0: mean ± sd of the metrics in the written file, and how many rows were not ok. */
+static void print_summary(method_t m, const char *path, int64_t T) {
+  hid_t f;
+  if (tgmm_mpi.rank != 0 || T <= 0 || tgmm_h5_open_read(path, MPI_COMM_SELF, &f) != TGMM_OK) return;
+  static const char *const names[] = {"l2_means", "l2_weights", "accuracy", "misclustering", "loglik"};
+  double *v = tgmm_malloc(sizeof(double) * (size_t)T);
+  char *st = tgmm_malloc(16 * (size_t)T);
+  hid_t mt = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mt, 16);
+  if (v && st && tgmm_h5_read_all(f, path, "/status", mt, st) == TGMM_OK) {
+    int64_t bad = 0;
+    for (int64_t t = 0; t < T; t++) bad += strncmp(st + 16 * t, "ok", 16) != 0;
+    fprintf(stdout, "%s: %lld tasks, %lld ok, %lld failed or not applicable\n", method_name[m],
+            (long long)T, (long long)(T - bad), (long long)bad);
+    for (int c = 0; c < 5; c++) {
+      char name[32];
+      snprintf(name, sizeof name, "/%s", names[c]);
+      if (!tgmm_h5_exists(f, name) || tgmm_h5_read_all(f, path, name, H5T_NATIVE_DOUBLE, v)) continue;
+      double s1 = 0, s2 = 0;
+      int64_t n = 0;
+      for (int64_t t = 0; t < T; t++)
+        if (isfinite(v[t]) && !strncmp(st + 16 * t, "ok", 16)) s1 += v[t], s2 += v[t] * v[t], n++;
+      double mean = n ? s1 / n : NAN, sd = n > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / n) / (n - 1))) : NAN;
+      fprintf(stdout, "  %-14s %.4g ± %.2g  (mean ± sd over %lld tasks)\n", names[c], mean, sd, (long long)n);
+    }
+    fflush(stdout);
+  }
+  H5Tclose(mt);
+  free(v), free(st);
+  H5Fclose(f);
+}
+
 static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
   if (!cli->data || !cli->out) {
     tgmm_error0("tgmm %s needs --data FILE.h5 and --out OUT.h5", method_name[m]);
@@ -235,9 +267,11 @@ static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
         tgmm_h5_abort(&out);
     }
   }
-  if (rc == TGMM_OK)
+  if (rc == TGMM_OK) {
     tgmm_info("%s: wrote %lld rows to %s in %.2f s", method_name[m], (long long)ds.T, cli->out,
               tgmm_now() - t_start);
+    print_summary(m, cli->out, ds.T);
+  }
   results_free(&R);
   tgmm_dataset_close(&ds);
   return rc;
