@@ -142,6 +142,17 @@ int tgmm_model_set_threads(tgmm_model *m, int n) {
   return TGMM_OK;
 }
 
+int tgmm_model_set_threads_fixed(tgmm_model *m, int n) {
+  nn_par_free(m->pool);
+  openblas_set_num_threads(1);
+  m->pool = nn_par_create_fixed(n);
+  if (!m->pool || nn_par_threads(m->pool) != (n > 1 ? n : 1)) {
+    tgmm_error("cannot start %d threads", n);
+    return TGMM_EFAIL;
+  }
+  return TGMM_OK;
+}
+
 void tgmm_model_free(tgmm_model *m) {
   nn_par_free(m->pool);
   acts_free(&m->a);

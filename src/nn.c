@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fixed block sizes of a fixed pool (nn_par_create_fixed): rows of a linear map, columns of a
+ * weight gradient, rows of layernorm's backward partial sums. */
+#define FIX_ROWS 128
+#define FIX_COLS 32
+#define FIX_LN_ROWS 256
+
 /* Block b of nb over n items: [lo, hi). */
 static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
   *lo = n * (size_t)b / (size_t)nb;
@@ -21,7 +27,7 @@ static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
 typedef struct {
   float *out, *din, *dW, *db;
   const float *in, *W, *b, *dout;
-  int M, K, N, nb;
+  int M, K, N, nb, nbc; /* row blocks; column blocks of dW (backward) */
 } lin_job;
 
 static void lin_fwd_block(void *arg, int blk, int tid) {
@@ -41,11 +47,11 @@ void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, co
                    int M, int K, int N) {
   if (M <= 0) return;
   lin_job j = {.out = out, .in = in, .W = W, .b = b, .M = M, .K = K, .N = N};
-  j.nb = nn_par_threads(pool);
+  j.nb = nn_par_blocks(pool, (size_t)M, FIX_ROWS);
   nn_par_run(pool, lin_fwd_block, &j, j.nb);
 }
 
-/* Items 0..nb-1: din rows; items nb..2nb-1: dW rows (= output features) and db entries. */
+/* Items 0..nb-1: din rows; items nb..nb+nbc-1: dW rows (= output features) and db entries. */
 static void lin_bwd_block(void *arg, int item, int tid) {
   (void)tid;
   const lin_job *j = arg;
@@ -59,7 +65,7 @@ static void lin_bwd_block(void *arg, int item, int tid) {
                   j->K);
     return;
   }
-  block_range((size_t)j->N, item - j->nb, j->nb, &lo, &hi);
+  block_range((size_t)j->N, item - j->nb, j->nbc, &lo, &hi);
   if (hi == lo) return;
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), j->K, j->M, 1.0f,
               j->dout + lo, j->N, j->in, j->K, 1.0f, j->dW + lo * (size_t)j->K, j->K);
@@ -75,8 +81,9 @@ void nn_linear_bwd(nn_par *pool, float *din, float *dW, float *db, const float *
   if (M <= 0) return;
   lin_job j = {.din = din, .dW = dW, .db = db, .dout = dout, .in = in, .W = W, .M = M, .K = K,
                .N = N};
-  j.nb = nn_par_threads(pool);
-  nn_par_run(pool, lin_bwd_block, &j, 2 * j.nb);
+  j.nb = nn_par_blocks(pool, (size_t)M, FIX_ROWS);
+  j.nbc = nn_par_blocks(pool, (size_t)N, FIX_COLS);
+  nn_par_run(pool, lin_bwd_block, &j, j.nb + j.nbc);
 }
 
 /* ---------------- layernorm ---------------- */
@@ -156,7 +163,7 @@ void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const floa
                       int C) {
   ln_job j = {.din = din, .dw = dw, .db = db, .dout = dout, .in = in, .w = w, .cmean = mean,
               .crstd = rstd, .M = M, .C = C};
-  j.nb = nn_par_threads(pool);
+  j.nb = nn_par_blocks(pool, (size_t)M, FIX_LN_ROWS);
   if (j.nb <= 1) {
     ln_bwd_rows(&j, 0, (size_t)M, dw, db);
     return;

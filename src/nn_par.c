@@ -9,7 +9,8 @@
 #include "tgmm/nn.h"
 
 struct nn_par {
-  int n; /* threads including the caller */
+  int n;     /* threads including the caller */
+  int fixed; /* split into fixed-size blocks (nn_par_create_fixed) */
   pthread_t *tid;
   pthread_mutex_t mu;
   pthread_cond_t go, done;
@@ -79,6 +80,26 @@ nn_par *nn_par_create(int nthreads) {
     p->n++;
   }
   return p;
+}
+
+nn_par *nn_par_create_fixed(int nthreads) {
+  nn_par *p = nthreads > 1 ? nn_par_create(nthreads) : NULL;
+  if (!p && nthreads <= 1) {
+    p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->n = 1;
+  }
+  if (p) p->fixed = 1;
+  return p;
+}
+
+int nn_par_blocks(const nn_par *p, size_t n, size_t unit) {
+  if (!p || !p->fixed) return nn_par_threads(p);
+  size_t nb = (n + unit - 1) / unit;
+  return nb < 1 ? 1 : (int)nb;
 }
 
 void nn_par_free(nn_par *p) {

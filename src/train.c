@@ -112,7 +112,8 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);
   tr->threads = tgmm_train_threads(cfg);
-  TGMM_TRY(tgmm_model_set_threads(&tr->model, tr->threads));
+  TGMM_TRY(cfg->train.deterministic ? tgmm_model_set_threads_fixed(&tr->model, tr->threads)
+                                     : tgmm_model_set_threads(&tr->model, tr->threads));
   tgmm_batch_buf_init(&tr->bb, cfg->d, dim.Kmax);
   TGMM_TRY(tgmm_train_step_setup(tr));
   TGMM_TRY(tgmm_heldout_init(tr));

@@ -91,6 +91,9 @@ int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim);
 void tgmm_model_free(tgmm_model *m);
 /* Run the layers on n threads (a pool of n; OpenBLAS itself is set to one thread). */
 int tgmm_model_set_threads(tgmm_model *m, int n);
+/* The same with fixed-size work blocks (nn_par_create_fixed): results are bitwise the same for
+ * any n (train.deterministic). */
+int tgmm_model_set_threads_fixed(tgmm_model *m, int n);
 /* GPT-2 initialisation, deterministic: tensor j draws from stream (seed, TGMM_STREAM_INIT, j). */
 void tgmm_model_init(tgmm_model *m, uint32_t seed);
 /* Tensor by name (NULL if absent). */

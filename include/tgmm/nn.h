@@ -18,6 +18,12 @@
  * the caller should run OpenBLAS with one thread while it uses a pool. */
 typedef struct nn_par nn_par;
 nn_par *nn_par_create(int nthreads); /* NULL when nthreads <= 1 (or on failure) */
+/* A pool whose layers split their work into blocks of a FIXED size (rows, columns) instead of
+ * one block per thread, so that every GEMM call, and hence every bit of the result, is the same
+ * for any thread count (train.deterministic). Never NULL on success, even for 1 thread. */
+nn_par *nn_par_create_fixed(int nthreads);
+/* Number of blocks to cut n rows into: one per thread, or ceil(n / unit) for a fixed pool. */
+int nn_par_blocks(const nn_par *p, size_t n, size_t unit);
 void nn_par_free(nn_par *p);
 int nn_par_threads(const nn_par *p);
 /* fn(arg, item, thread) for item in 0..n-1; thread in 0..nn_par_threads(p)-1. */

@@ -3,7 +3,8 @@
 #  - normal mode, 20 steps, 1/2/3 ranks: per tensor max|diff| / max|value| <= 1e-4;
 #  - bitwise mode (train.deterministic): 12 chunks per step -> 1, 2, 3 and 4 ranks give
 #    checkpoints whose datasets are identical value for value (params, moments, grads, step);
-#    a rank count that does not divide the chunks is refused (exit 2);
+#    and 1 rank with 2 threads too; a rank count that does not divide the chunks is refused
+#    (exit 2);
 #  - a dead rank (kill -9) makes the job fail fast.
 source "$(dirname "$0")/lib.sh"
 TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
@@ -57,6 +58,13 @@ for n in 2 3 4; do
     ok "bitwise mode: 1 vs $n ranks identical"
   else fail "bitwise mode: 1 vs $n ranks differ"; fi
 done
+# Chunks of 6 tasks (~140 tokens: several fixed work blocks per layer) on 1 rank x 1 thread and
+# 2 ranks x 2 threads.
+train dett1 1 train.deterministic=true train.chunk=6 train.steps=8
+train dett2 2 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2
+if same_datasets "$WORK/dett1/ckpt_00000008.h5" "$WORK/dett2/ckpt_00000008.h5"; then
+  ok "bitwise mode: 1 rank x 1 thread vs 2 ranks x 2 threads identical"
+else fail "bitwise mode: 1 x 1 vs 2 x 2 threads differ"; fi
 train detc1 1 train.deterministic=true train.chunk=4 train.steps=8
 train detc3 3 train.deterministic=true train.chunk=4 train.steps=8
 if same_datasets "$WORK/detc1/ckpt_00000008.h5" "$WORK/detc3/ckpt_00000008.h5"; then
