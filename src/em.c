@@ -389,6 +389,12 @@ static int64_t global_n(int64_t n, MPI_Comm comm) {
 
 int tgmm_em_fit(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o, tgmm_gmm *g,
                 tgmm_em_result *res) {
+  double t;
+  return tgmm_em_fit_timed(x, n, comm, o, g, res, &t);
+}
+
+int tgmm_em_fit_timed(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o,
+                      tgmm_gmm *g, tgmm_em_result *res, double *fastest_iter_s) {
   memset(res, 0, sizeof *res);
   res->loglik = NAN;
   int64_t N = global_n(n, comm);
@@ -396,7 +402,9 @@ int tgmm_em_fit(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o
   TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, g->type));
   int rc = TGMM_OK;
   double prev = -INFINITY;
+  *fastest_iter_s = INFINITY;
   for (int it = 1; it <= o->max_iter; it++) {
+    double t_it = tgmm_now();
     rc = ws_prepare(&w, g);
     if (rc != TGMM_OK) break;
     if (g->type == COV_FULL) memcpy(w.ref, g->means, sizeof(double) * (size_t)g->K * g->d);
@@ -409,6 +417,8 @@ int tgmm_em_fit(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_opts *o
     rc = em_mstep(&w, o, g);
     if (rc != TGMM_OK) break;
     res->iterations = it;
+    t_it = tgmm_now() - t_it;
+    if (t_it < *fastest_iter_s) *fastest_iter_s = t_it;
     if (fabs(ll - prev) < o->tol) {
       res->converged = 1;
       break;

@@ -58,6 +58,11 @@ typedef struct {
 int tgmm_em_fit(const double *x /* [n, d] */, int64_t n, MPI_Comm comm, const tgmm_em_opts *o,
                 tgmm_gmm *g, tgmm_em_result *res);
 
+/* tgmm_em_fit that also reports the wall time of its fastest iteration (for benchmarks). */
+int tgmm_em_fit_timed(const double *x /* [n, d] */, int64_t n, MPI_Comm comm,
+                      const tgmm_em_opts *o, tgmm_gmm *g, tgmm_em_result *res,
+                      double *fastest_iter_s);
+
 /* Mean log-likelihood of all rows (over comm) under g. Collective. */
 double tgmm_gmm_loglik(const double *x /* [n, d] */, int64_t n, MPI_Comm comm, const tgmm_gmm *g);
 
