@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-node Slurm: jobs/gen.sbatch under sbatch runs mpirun with 2 ranks and writes the same file
+# One-node Slurm: jobs/tgmm.sbatch gen under sbatch runs mpirun with 2 ranks and writes the same file
 # as a direct 1-rank run.
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$TGMM_SRC/tests/slurm/slurm_local.sh"
@@ -7,7 +7,7 @@ if ! slurm_local_start "$WORK/slurm"; then fail "could not start a local Slurm";
 trap 'slurm_local_stop "$WORK/slurm"; rm -rf "$WORK"' EXIT
 cd "$WORK"
 export TGMM="$TGMM_BIN"
-if sbatch -W --ntasks=2 -o "$WORK/gen.out" "$TGMM_SRC/jobs/gen.sbatch" "$TGMM_SRC/configs/quickstart.yaml" tasks=9 --out "$WORK/slurm.h5" >/dev/null; then
+if sbatch -W --ntasks=2 -o "$WORK/gen.out" "$TGMM_SRC/jobs/tgmm.sbatch" gen "$TGMM_SRC/configs/quickstart.yaml" tasks=9 --out "$WORK/slurm.h5" >/dev/null; then
   ok "sbatch job finished"
 else
   fail "sbatch job failed"; cat "$WORK/gen.out"
