@@ -85,8 +85,8 @@ typedef struct {
   tgmm_covariance stat;  /* layout of the statistics gathered (the model being fitted) */
   int hard;              /* 1: responsibilities = one-hot argmax (start from means) */
   double *xsq;           /* [n] ||x||^2 */
-  double *xx;            /* [n, d] x^2 (diag statistics or scoring only) */
-  double *A, *Q, *c, *q; /* E-step coefficients: A [K,d], Q [K,d] (diag), c [K], q [K] */
+  double *xz;            /* [n, 2d] rows [x | x^2] (diag statistics or scoring only) */
+  double *A, *c, *q;     /* E-step coefficients: A [K,d] (diag: [K,2d]), c [K], q [K] */
   double *P, *muP;       /* full: precision Cholesky [K,d,d], mu P [K,d] */
   double *lp, *lps, *yb, *rowbuf; /* block buffers [K,B], [B,K], [B,d], [2,B] */
   double *ref;           /* full: centre of the second-moment statistics [K,d] */
@@ -103,7 +103,7 @@ static size_t stats_len(tgmm_covariance t, int K, int d) {
 }
 
 static void ws_free(em_ws *w) {
-  free(w->xsq), free(w->xx), free(w->A), free(w->Q), free(w->c), free(w->q);
+  free(w->xsq), free(w->xz), free(w->A), free(w->c), free(w->q);
   free(w->P), free(w->muP), free(w->lp), free(w->lps), free(w->yb), free(w->rowbuf), free(w->ref), free(w->stats);
   memset(w, 0, sizeof *w);
 }
@@ -115,9 +115,8 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
   size_t Kd = (size_t)K * d, nn = (size_t)(n > 0 ? n : 1);
   int need_xx = score == COV_DIAG || stat == COV_DIAG;
   w->xsq = tgmm_malloc(sizeof(double) * nn);
-  if (need_xx) w->xx = tgmm_malloc(sizeof(double) * nn * d);
-  w->A = tgmm_calloc(Kd, sizeof(double));
-  w->Q = tgmm_calloc(Kd, sizeof(double));
+  if (need_xx) w->xz = tgmm_malloc(sizeof(double) * nn * 2 * d);
+  w->A = tgmm_calloc(2 * Kd, sizeof(double)); /* diag: [K, 2d] = [mu/s | -1/(2s)] */
   w->c = tgmm_calloc((size_t)K, sizeof(double));
   w->q = tgmm_calloc((size_t)K, sizeof(double));
   if (score == COV_FULL) {
@@ -131,7 +130,7 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
   w->ref = tgmm_calloc(Kd, sizeof(double));
   w->nstats = stats_len(stat, K, d);
   w->stats = tgmm_calloc(w->nstats, sizeof(double));
-  if (!w->xsq || (need_xx && !w->xx) || !w->A || !w->Q || !w->c || !w->q || !w->lp || !w->lps || !w->yb || !w->rowbuf ||
+  if (!w->xsq || (need_xx && !w->xz) || !w->A || !w->c || !w->q || !w->lp || !w->lps || !w->yb || !w->rowbuf ||
       !w->ref || !w->stats || (score == COV_FULL && (!w->P || !w->muP))) {
     ws_free(w);
     return TGMM_ENOMEM;
@@ -141,15 +140,18 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
     double s = 0;
     for (int j = 0; j < d; j++) {
       s += xi[j] * xi[j];
-      if (need_xx) w->xx[(size_t)i * d + j] = xi[j] * xi[j];
+      if (need_xx) {
+        w->xz[(size_t)i * 2 * d + j] = xi[j];
+        w->xz[(size_t)i * 2 * d + d + j] = xi[j] * xi[j];
+      }
     }
     w->xsq[i] = s;
   }
   return TGMM_OK;
 }
 
-/* E-step coefficients from the parameters: log p_k(x) = c_k + q_k ||x||^2 + A_k.x + Q_k.x^2
- * (identity/spherical/diag), or c_k - ||x P_k - mu_k P_k||^2 / 2 (full). */
+/* E-step coefficients from the parameters: log p_k(x) = c_k + q_k ||x||^2 + A_k.x (identity,
+ * spherical), c_k + A_k.[x | x^2] (diag, A [K, 2d]), or c_k - ||x P_k - mu_k P_k||^2 / 2 (full). */
 static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
   int K = w->K, d = w->d;
   for (int k = 0; k < K; k++) {
@@ -169,8 +171,8 @@ static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
       for (int j = 0; j < d; j++) {
         double s = g->cov[(size_t)k * d + j];
         if (!(s > 0)) return TGMM_ENUM;
-        w->A[(size_t)k * d + j] = mu[j] / s;
-        w->Q[(size_t)k * d + j] = -0.5 / s;
+        w->A[(size_t)k * 2 * d + j] = mu[j] / s;
+        w->A[(size_t)k * 2 * d + d + j] = -0.5 / s;
         c -= 0.5 * (log(s) + mu[j] * mu[j] / s);
       }
       w->q[k] = 0;
@@ -216,10 +218,11 @@ static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
   }
   /* [B, K] products (OpenBLAS packs this orientation faster), then transposed with the affine part */
   double *t = w->lps;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, w->A, d, 0.0, t, K);
-  if (w->score == COV_DIAG)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, w->xx + (size_t)i0 * d, d,
-                w->Q, d, 1.0, t, K);
+  if (w->score == COV_DIAG) /* one product over [x | x^2] */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, 2 * d, 1.0,
+                w->xz + (size_t)i0 * 2 * d, 2 * d, w->A, 2 * d, 0.0, t, K);
+  else
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, w->A, d, 0.0, t, K);
   const double *xsq = w->xsq + i0;
   for (int k = 0; k < K; k++) {
     double *l = lp + (size_t)k * B, c = w->c[k], q = w->q[k];
@@ -313,12 +316,14 @@ static void block_stats(em_ws *w, int64_t i0, int B) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d, *r = w->lp;
   double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
+  if (w->stat == COV_DIAG) { /* [K, 2d] rows [sum r x | sum r x^2] in one product */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, 2 * d, B, 1.0, r, B,
+                w->xz + (size_t)i0 * 2 * d, 2 * d, 1.0, Sx, 2 * d);
+    return;
+  }
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, Sx, d);
   if (w->stat == COV_IDENTITY || w->stat == COV_SPHERICAL) {
     cblas_dgemv(CblasRowMajor, CblasNoTrans, K, B, 1.0, r, B, w->xsq + i0, 1, 1.0, S2, 1);
-  } else if (w->stat == COV_DIAG) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B,
-                w->xx + (size_t)i0 * d, d, 1.0, S2, d);
   } else { /* full: sum_n r_nk (x_n - ref_k)(x_n - ref_k)^T, lower triangle */
     for (int k = 0; k < K; k++) {
       const double *a = w->ref + (size_t)k * d;
@@ -349,20 +354,21 @@ static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
 static int em_mstep(const em_ws *w, const tgmm_em_opts *o, tgmm_gmm *g) {
   int K = w->K, d = w->d;
   const double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
+  int sxs = w->stat == COV_DIAG ? 2 * d : d; /* diag: Sx rows interleaved with sum r x^2 */
   double tot = 0;
   for (int k = 0; k < K; k++) tot += Nk[k] + 10 * DBL_EPSILON;
   for (int k = 0; k < K; k++) {
     double nk = Nk[k] + 10 * DBL_EPSILON;
     double *mu = g->means + (size_t)k * d;
     g->weights[k] = nk / tot;
-    for (int j = 0; j < d; j++) mu[j] = Sx[(size_t)k * d + j] / nk;
+    for (int j = 0; j < d; j++) mu[j] = Sx[(size_t)k * sxs + j] / nk;
     if (g->type == COV_SPHERICAL) {
       double v = S2[k] / nk;
       for (int j = 0; j < d; j++) v -= mu[j] * mu[j];
       g->cov[k] = v / d + o->reg_covar;
     } else if (g->type == COV_DIAG) {
       for (int j = 0; j < d; j++) {
-        double ax2 = S2[(size_t)k * d + j] / nk;
+        double ax2 = Sx[(size_t)k * sxs + d + j] / nk;
         g->cov[(size_t)k * d + j] = ax2 - 2 * mu[j] * mu[j] + mu[j] * mu[j] + o->reg_covar;
       }
     } else if (g->type == COV_FULL) {

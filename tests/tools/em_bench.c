@@ -46,32 +46,34 @@ static double fit(const double *x, int64_t n, const tgmm_em_opts *o, const doubl
 
 /* The iteration's BLAS calls alone. */
 static double floor_time(const double *x, int64_t n, int d, int K, int diag) {
-  double *xx = malloc(sizeof(double) * (size_t)n * d), *r = malloc(sizeof(double) * BLK * K);
-  double *A = malloc(sizeof(double) * K * d), *S = calloc((size_t)3 * K * d, sizeof(double));
+  double *xz = malloc(sizeof(double) * (size_t)n * 2 * d), *r = malloc(sizeof(double) * BLK * K);
+  double *A = malloc(sizeof(double) * 2 * K * d), *S = calloc((size_t)3 * K * d, sizeof(double));
   double *xsq = malloc(sizeof(double) * (size_t)n);
-  for (size_t i = 0; i < (size_t)n * d; i++) xx[i] = x[i] * x[i];
+  for (size_t i = 0; i < (size_t)n; i++)
+    for (int j = 0; j < d; j++) xz[i * 2 * d + j] = x[i * d + j], xz[i * 2 * d + d + j] = x[i * d + j] * x[i * d + j];
   for (int64_t i = 0; i < n; i++) xsq[i] = 1.0;
-  for (int i = 0; i < K * d; i++) A[i] = 0.01 * i;
+  for (int i = 0; i < 2 * K * d; i++) A[i] = 0.01 * i;
   double best = 1e30;
   for (int rep = 0; rep < 5; rep++) {
     double t = tgmm_now();
     for (int64_t i0 = 0; i0 < n; i0 += BLK) {
       int B = (int)(n - i0 < BLK ? n - i0 : BLK);
-      const double *xb = x + (size_t)i0 * d, *xxb = xx + (size_t)i0 * d;
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, A, d, 0.0, r, K);
-      if (diag) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xxb, d, A, d, 1.0, r, K);
-      /* the M-step reads the responsibilities component-major, r [K, B] (as em.c) */
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, S, d);
-      if (diag)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xxb, d, 1.0, S + K * d, d);
-      else
+      const double *xb = x + (size_t)i0 * d, *zb = xz + (size_t)i0 * 2 * d;
+      /* the calls of em.c: diag works on rows [x | x^2] (one product each way) */
+      if (diag) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, 2 * d, 1.0, zb, 2 * d, A, 2 * d, 0.0, r, K);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, 2 * d, B, 1.0, r, B, zb, 2 * d, 1.0, S, 2 * d);
+      } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, d, 1.0, xb, d, A, d, 0.0, r, K);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, S, d);
         cblas_dgemv(CblasRowMajor, CblasNoTrans, K, B, 1.0, r, B, xsq + i0, 1, 1.0, S + K * d, 1);
+      }
     }
     t = tgmm_now() - t;
     MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (t < best) best = t;
   }
-  free(xx), free(r), free(A), free(S), free(xsq);
+  free(xz), free(r), free(A), free(S), free(xsq);
   return best;
 }
 
