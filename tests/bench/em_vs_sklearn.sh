@@ -21,7 +21,7 @@ printf '|---|---|---|---|---|---|---|---|\n'
 notes=""
 for cov in spherical diag; do
   sk=$(/usr/bin/python3 "$here/tests/bench/em_sklearn_time.py" time "$work" "$N" "$D" "$K" "$cov" "$ITERS")
-  c1=$(mpirun --bind-to core -np 1 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
+  c1=$(mpirun --bind-to none -np 1 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
   c2=$(mpirun --bind-to core -np 2 "$build/em_bench" "$cov" "$N" "$D" "$K" "$ITERS" "$work/x.bin" "$work/init_$cov.bin")
   get() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
   t1=$(get per_iter_s "$c1") fl=$(get floor_s "$c1") t2=$(get per_iter_s "$c2")
