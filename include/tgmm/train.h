@@ -4,7 +4,19 @@
  * Data flow of one step s (../shared/DESIGN.md): B = batch_size x nclass tasks; slot t has
  * global id g = s*B + t and class t / batch_size (generator) or the dataset's task g (--data);
  * rank r computes slots [B r / size, B (r+1) / size); the loss is normalised by the global B; the
- * gradient buffer is summed with one MPI_Allreduce; AdamW runs on every rank. */
+ * gradient buffer is summed with one MPI_Allreduce; AdamW runs on every rank.
+ * Bitwise mode (train.deterministic): fixed chunks of train.chunk tasks, one forward/backward
+ * each on a fixed-block thread pool, chunk gradients summed in chunk order in double along the
+ * ranks (src/train_step.c); the rank count must divide the number of chunks.
+ *
+ * Run directory (train.run_dir): ckpt_<step, 8 digits>.h5, train.log (text, rank 0, appended
+ * on resume), metrics.h5 (include/tgmm/runlog.h). Exit codes: 0 done; 2 user error (config,
+ * data, resume with a changed key, rank count not dividing the chunks); 4 non-finite loss or
+ * gradient (step and tensor named; no checkpoint written); 75 (TGMM_REQUEUE) stopped by
+ * SIGUSR1/SIGTERM after a checkpoint; a rank killed -> mpirun fails (137).
+ * Test hooks (environment): TGMM_TEST_INJECT_NAN=step[:rank] poisons a gradient element of
+ * that rank at that (1-based) step; TGMM_TEST_DIE_AT=step[:rank] makes the rank SIGKILL
+ * itself after that step. */
 #ifndef TGMM_TRAIN_H
 #define TGMM_TRAIN_H
 
