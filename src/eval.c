@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "eval_impl.h"
 #include "tgmm/commands.h"
@@ -124,6 +125,23 @@ static int check_model_fits(evaluator *ev) {
   return TGMM_OK;
 }
 
+/* --checkpoint names a file, or a run directory whose newest checkpoint is taken. */
+static int resolve_checkpoint(evaluator *ev, const char *arg) {
+  struct stat st;
+  if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(ev->ckpt_path, sizeof ev->ckpt_path, "%s", arg);
+    return TGMM_OK;
+  }
+  int64_t step;
+  TGMM_TRY(tgmm_checkpoint_latest(arg, &step));
+  if (step < 0) {
+    tgmm_error0("--checkpoint %s: a directory without checkpoints (ckpt_<step>.h5)", arg);
+    return TGMM_EUSER;
+  }
+  tgmm_checkpoint_path(arg, step, ev->ckpt_path, sizeof ev->ckpt_path);
+  return TGMM_OK;
+}
+
 /* The model and its training config from --checkpoint. */
 static int load_model(evaluator *ev) {
   hid_t f;
@@ -163,7 +181,8 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
   }
   TGMM_TRY(expand_settings(ev));
   if (ev->has_tgmm) {
-    ev->ckpt = cli->checkpoint;
+    TGMM_TRY(resolve_checkpoint(ev, cli->checkpoint));
+    ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
     TGMM_TRY(check_model_fits(ev));
   }

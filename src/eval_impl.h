@@ -21,7 +21,8 @@ typedef struct {
   char (*label)[512];     /* [ns] "K=[3] N=64" */
   int (*value_idx)[TGMM_MAX_GRID]; /* [ns][n_grid] index of each grid key's value */
   int (*mclass)[TGMM_MAX_LIST];    /* [ns][class] the model's read-out for each class */
-  const char *ckpt;       /* --checkpoint */
+  const char *ckpt;       /* the checkpoint file (NULL without tgmm) */
+  char ckpt_path[4200];   /* --checkpoint, or the newest checkpoint of that directory */
   tgmm_config tcfg;       /* the model's training config */
   tgmm_model model;
   int model_ok;

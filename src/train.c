@@ -139,7 +139,7 @@ static void teardown(trainer *tr) {
 /* Newest checkpoint -> resume (train.resume: auto), or a fresh start. */
 static int maybe_resume(trainer *tr) {
   int64_t latest = -1;
-  TGMM_TRY(tgmm_train_find_latest(tr->cfg, &latest));
+  TGMM_TRY(tgmm_checkpoint_latest(tr->cfg->train.run_dir, &latest));
   if (latest < 0) return TGMM_OK;
   if (tr->cfg->train.resume == RESUME_NEVER) {
     tgmm_info("train: train.resume = never: starting afresh, ignoring the checkpoints in %s "

@@ -52,8 +52,6 @@ void tgmm_train_step_free(trainer *tr);
 /* One step s: gradients, reduction, guards, clipping, AdamW. */
 int tgmm_train_step(trainer *tr, int64_t s, step_stats *st);
 
-/* train_resume.c: newest checkpoint of the run directory (collective); *step = -1 if none. */
-int tgmm_train_find_latest(const tgmm_config *cfg, int64_t *step);
 /* Check the checkpoint's config against cfg and load params, moments and step (collective). */
 int tgmm_train_resume(trainer *tr, int64_t step);
 

@@ -26,10 +26,10 @@ static int64_t ckpt_step(const char *name) {
   return s;
 }
 
-int tgmm_train_find_latest(const tgmm_config *cfg, int64_t *step) {
+int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
   long long best = -1;
   if (tgmm_mpi.rank == 0) {
-    DIR *d = opendir(cfg->train.run_dir);
+    DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
       int64_t s = ckpt_step(e->d_name);

@@ -69,6 +69,9 @@ int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_conf
  * Independent reads (every rank reads the whole file). */
 int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step);
 
+/* Highest step among DIR/ckpt_<8 digits>.h5 (-1 if none; temporary files never match).
+ * Collective: rank 0 reads the directory and broadcasts. */
+int tgmm_checkpoint_latest(const char *dir, int64_t *step);
 /* "RUN_DIR/ckpt_<step, 8 digits>.h5" */
 void tgmm_checkpoint_path(const char *run_dir, int64_t step, char *out, size_t out_len);
 

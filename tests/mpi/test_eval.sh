@@ -10,8 +10,10 @@ fi
 ck="$WORK/run/ckpt_00000003.h5"
 ev=("${cfg[@]}" "eval.grid={K: [2, 4], N: [16, 48]}" eval.tasks_per_setting=6 eval.chunk=4
     "eval.methods=[tgmm, em, spectral, oracle, lloyd]" --checkpoint "$ck")
+ev_dir=("${ev[@]:0:${#ev[@]}-1}" "$WORK/run")  # --checkpoint RUN_DIR: its newest checkpoint
 for n in 1 2 3; do
-  if mpi $n "$TGMM_BIN" eval "${ev[@]}" --out "$WORK/ev.$n.h5" >"$WORK/ev.$n.log" 2>&1; then
+  args=("${ev[@]}"); ((n == 2)) && args=("${ev_dir[@]}")
+  if mpi $n "$TGMM_BIN" eval "${args[@]}" --out "$WORK/ev.$n.h5" >"$WORK/ev.$n.log" 2>&1; then
     ok "eval with $n ranks"
   else
     fail "eval with $n ranks"; cat "$WORK/ev.$n.log"
@@ -89,4 +91,6 @@ expect2 "tgmm without --checkpoint" "--checkpoint" "${cfg[@]}" "eval.methods=[tg
 expect2 "d mismatch" "d = 4.*d = 8" "${cfg[@]}" "eval.grid={d: [4]}" --checkpoint "$ck"
 expect2 "K without read-out" "no read-out for K = 7" "${cfg[@]}" "eval.grid={K: [7]}" --checkpoint "$ck"
 expect2 "missing checkpoint" "nope.h5" "${cfg[@]}" --checkpoint "$WORK/nope.h5"
+mkdir -p "$WORK/empty"
+expect2 "run dir without checkpoints" "without checkpoints" "${cfg[@]}" --checkpoint "$WORK/empty"
 finish
