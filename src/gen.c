@@ -1,6 +1,9 @@
 /* gen.c — `tgmm gen`: draw tasks of the configured family and write them with parallel HDF5.
- * Task t has class t mod nclass and comes from the stream (seed, GEN, t) alone, so the file is
- * identical whatever the number of ranks; rank r draws and writes a contiguous block of tasks. */
+ * Task t has class t mod nclass and comes from the stream (seed, GEN, t) alone (sample n of a task
+ * from its own sub-stream), so the file is identical whatever the number of ranks. Rank r writes
+ * a contiguous block of tasks' parameters (/K, /weights, /means, /scales) and, independently, a
+ * contiguous block of sample rows (/x, /z), drawing the samples of whichever tasks those rows
+ * belong to: the work is balanced by samples, also for ragged sizes or one task of 10^8 rows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +14,12 @@
 #include "tgmm/task.h"
 
 typedef struct {
-  int64_t T, t0, t1; /* all tasks; this rank's [t0, t1) */
+  int64_t T, t0, t1; /* all tasks; this rank's tasks [t0, t1) */
+  int64_t r0, r1;    /* this rank's sample rows [r0, r1) */
   int d, Kmax;
   int64_t *offsets; /* [T+1] */
   int32_t *K;       /* [t1-t0] */
-  double *x;        /* [offsets[t1]-offsets[t0], d] */
+  double *x;        /* [r1-r0, d] */
   int32_t *z;
   double *weights, *means, *scales; /* [t1-t0, Kmax(, d)] zero-padded beyond K */
 } gen_block;
@@ -36,7 +40,7 @@ static int compute_offsets(const tgmm_config *cfg, gen_block *b) {
 }
 
 static int alloc_block(gen_block *b) {
-  size_t n = (size_t)(b->t1 - b->t0), rows = (size_t)(b->offsets[b->t1] - b->offsets[b->t0]);
+  size_t n = (size_t)(b->t1 - b->t0), rows = (size_t)(b->r1 - b->r0);
   size_t kd = (size_t)b->Kmax * (size_t)b->d;
   b->K = tgmm_calloc(n, sizeof(int32_t));
   b->x = tgmm_calloc(rows * (size_t)b->d, sizeof(double));
@@ -47,38 +51,50 @@ static int alloc_block(gen_block *b) {
   return (b->K && b->x && b->z && b->weights && b->means && b->scales) ? TGMM_OK : TGMM_ENOMEM;
 }
 
-static void copy_task(gen_block *b, int64_t i, const tgmm_task *t) {
-  size_t kd = (size_t)b->Kmax * (size_t)b->d, row = (size_t)(b->offsets[b->t0 + i] - b->offsets[b->t0]);
+/* Parameters of the tasks [t0, t1) of this rank. */
+static void copy_params(gen_block *b, int64_t i, const tgmm_task *t) {
+  size_t kd = (size_t)b->Kmax * (size_t)b->d;
   b->K[i] = t->K;
-  memcpy(b->x + row * (size_t)b->d, t->x, sizeof(double) * (size_t)t->N * (size_t)b->d);
-  memcpy(b->z + row, t->z, sizeof(int32_t) * (size_t)t->N);
   memcpy(b->weights + (size_t)i * (size_t)b->Kmax, t->weights, sizeof(double) * (size_t)t->K);
   memcpy(b->means + (size_t)i * kd, t->means, sizeof(double) * (size_t)t->K * (size_t)b->d);
   memcpy(b->scales + (size_t)i * kd, t->scales, sizeof(double) * (size_t)t->K * (size_t)b->d);
 }
 
+static void progress(double t_start, double *t_last, double done) {
+  if (tgmm_now() - *t_last < 5.0 || done <= 0) return;
+  *t_last = tgmm_now();
+  tgmm_info("gen: %.0f%% of rank 0's share, %.0f s elapsed, ETA %.0f s", 100 * done,
+            *t_last - t_start, (*t_last - t_start) * (1 - done) / done);
+}
+
 static int draw_block(const tgmm_config *cfg, gen_block *b) {
   int nclass = tgmm_config_nclass(cfg);
   double t_start = tgmm_now(), t_last = t_start;
-  for (int64_t t = b->t0; t < b->t1; t++) {
+  for (int64_t t = b->t0; t < b->t1; t++) { /* parameters of this rank's tasks */
     tgmm_task task;
-    int N = (int)(b->offsets[t + 1] - b->offsets[t]);
-    TGMM_TRY(tgmm_task_sample(cfg, TGMM_STREAM_GEN, t, (int)(t % nclass), N, &task));
-    copy_task(b, t - b->t0, &task);
+    TGMM_TRY(tgmm_task_params(cfg, TGMM_STREAM_GEN, t, (int)(t % nclass), &task));
+    copy_params(b, t - b->t0, &task);
     tgmm_task_free(&task);
-    if (tgmm_now() - t_last > 5.0) { /* progress on long runs (rank 0's share) */
-      t_last = tgmm_now();
-      double done = (double)(t + 1 - b->t0) / (double)(b->t1 - b->t0);
-      tgmm_info("gen: %.0f%% of rank 0's tasks, %.0f s elapsed, ETA %.0f s", 100 * done,
-                t_last - t_start, (t_last - t_start) * (1 - done) / done);
-    }
+  }
+  int64_t t = 0; /* samples of this rank's rows, task by task */
+  while (t < b->T && b->offsets[t + 1] <= b->r0) t++;
+  for (; t < b->T && b->offsets[t] < b->r1; t++) {
+    int64_t lo = b->offsets[t] > b->r0 ? b->offsets[t] : b->r0;
+    int64_t hi = b->offsets[t + 1] < b->r1 ? b->offsets[t + 1] : b->r1;
+    if (hi <= lo) continue;
+    tgmm_task task;
+    TGMM_TRY(tgmm_task_params(cfg, TGMM_STREAM_GEN, t, (int)(t % nclass), &task));
+    tgmm_task_samples(cfg, TGMM_STREAM_GEN, &task, lo - b->offsets[t], hi - b->offsets[t],
+                      b->x + (size_t)(lo - b->r0) * (size_t)b->d, b->z + (lo - b->r0));
+    tgmm_task_free(&task);
+    progress(t_start, &t_last, (double)(hi - b->r0) / (double)(b->r1 - b->r0));
   }
   return TGMM_OK;
 }
 
 static int write_block_file(hid_t f, const tgmm_config *cfg, const gen_block *b) {
   hsize_t S = (hsize_t)b->offsets[b->T], T = (hsize_t)b->T, d = (hsize_t)b->d, Km = (hsize_t)b->Kmax;
-  hsize_t r0 = (hsize_t)b->offsets[b->t0], nr = (hsize_t)(b->offsets[b->t1] - b->offsets[b->t0]);
+  hsize_t r0 = (hsize_t)b->r0, nr = (hsize_t)(b->r1 - b->r0);
   hsize_t t0 = (hsize_t)b->t0, nt = (hsize_t)(b->t1 - b->t0);
   hsize_t dx[2] = {S, d}, dz[1] = {S}, doff[1] = {T + 1}, dk[1] = {T}, dw[2] = {T, Km},
           dm[3] = {T, Km, d};
@@ -108,7 +124,12 @@ int tgmm_cmd_gen(const tgmm_cli *cli, const tgmm_config *cfg) {
   b.t1 = b.T * (tgmm_mpi.rank + 1) / tgmm_mpi.size;
   double t_start = tgmm_now();
   int rc = compute_offsets(cfg, &b);
-  if (rc == TGMM_OK) rc = alloc_block(&b);
+  if (rc == TGMM_OK) {
+    int64_t S = b.offsets[b.T];
+    b.r0 = S * tgmm_mpi.rank / tgmm_mpi.size;
+    b.r1 = S * (tgmm_mpi.rank + 1) / tgmm_mpi.size;
+    rc = alloc_block(&b);
+  }
   if (rc == TGMM_OK) rc = draw_block(cfg, &b);
   rc = tgmm_agree(rc); /* nothing is created unless every rank drew its tasks */
   tgmm_h5out out;

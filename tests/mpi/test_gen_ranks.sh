@@ -18,6 +18,7 @@ check_family iso
 check_family ragged ragged=true N=50
 check_family aniso family=anisotropic K=[3,5]
 check_family shift family=mean_shift sigma_p=2.5
+check_family one_task tasks=1 N=3001 model.n_positions=4096   # rows split across ranks within a task
 check_family pt family=phase_transition pt.a=[1.1,4.0] pt.n=32 model.n_positions=4096
 
 # Layout and attributes.
