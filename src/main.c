@@ -7,11 +7,14 @@
 #include "tgmm/common.h"
 #include "tgmm/config.h"
 
+enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4 };
+
 typedef struct {
   const char *name;
   int (*run)(const tgmm_cli *, const tgmm_config *);
   const char *summary;
   const char *usage;
+  int options; /* the file options the command takes (others are refused, not ignored) */
 } command;
 
 static const command COMMANDS[] = {
@@ -20,33 +23,37 @@ static const command COMMANDS[] = {
      "  Writes `tasks` tasks of the configured family (task t has K = K[t mod len(K)];\n"
      "  exactly N samples each, or N_i ~ U{N/2..N} with ragged=true). Each rank draws and\n"
      "  writes its own contiguous share; the file is identical for any number of ranks.\n"
-     "  Keys used: seed d K N family sigma_p pt.a pt.b pt.n tasks ragged\n"},
+     "  Keys used: seed d K N family sigma_p pt.a pt.b pt.n tasks ragged\n", OPT_OUT},
     {"train", tgmm_cmd_train, "train the shared transformer backbone (data parallel)",
      "tgmm train [CONFIG.yaml] [key=value ...] [--data FILE.h5]\n"
-     "  Trains into train.run_dir (checkpoints ckpt_<step>.h5, train.log, metrics.h5).\n"
-     "  --data FILE.h5 trains on a dataset file's tasks in order instead of the generator.\n"},
+     "  Trains into train.run_dir (checkpoints ckpt_<step>.h5, train.log, metrics.h5) and\n"
+     "  resumes from its newest checkpoint (train.resume: auto). Data parallel under mpirun:\n"
+     "  the same tasks and training whatever the number of ranks (bitwise with\n"
+     "  train.deterministic). --data FILE.h5 trains on a file's tasks in order.\n"
+     "  Exit codes: 0 done; 2 bad input or a changed config on resume; 4 non-finite loss or\n"
+     "  gradient; 75 stopped by SIGUSR1/SIGTERM after a checkpoint (requeue me).\n", OPT_DATA},
     {"eval", tgmm_cmd_eval, "the coordinator: TGMM vs EM, spectral, oracle over a grid",
      "tgmm eval [CONFIG.yaml] [key=value ...] [--checkpoint CKPT.h5] --out RESULTS.h5\n"
      "  Expands eval.grid (e.g. {K: [2,3,4,5], N: [32,64,128]}) into settings; runs every\n"
      "  method of eval.methods (tgmm em spectral oracle lloyd) on eval.tasks_per_setting\n"
      "  tasks of each setting (stream 'eval': never a training task), units of eval.chunk\n"
      "  tasks handed out dynamically to all ranks; one row per (setting, task, method).\n"
-     "  tgmm needs --checkpoint (a file written by tgmm train). Prints a summary table.\n"},
+     "  tgmm needs --checkpoint: a checkpoint file or a run directory (its newest one).\n", OPT_CKPT | OPT_OUT},
     {"report", tgmm_cmd_report, "results of tgmm eval -> Markdown, CSV, LaTeX tables, PNG plots",
      "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"},
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n", OPT_DATA | OPT_OUT},
     {"em", tgmm_cmd_em, "EM baseline on a dataset file",
      "tgmm em --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
-     "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n"},
+     "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n", OPT_DATA | OPT_OUT},
     {"lloyd", tgmm_cmd_lloyd, "Lloyd (k-means) baseline on a dataset file",
      "tgmm lloyd --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
-     "  Keys: lloyd.init lloyd.max_iter distribute\n"},
+     "  Keys: lloyd.init lloyd.max_iter distribute\n", OPT_DATA | OPT_OUT},
     {"spectral", tgmm_cmd_spectral, "spectral (method of moments) baseline on a dataset file",
      "tgmm spectral --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
      "  Keys: spectral.restarts spectral.iters spectral.eigensolver spectral.scalapack_min_d\n"
-     "        distribute\n"},
+     "        distribute\n", OPT_DATA | OPT_OUT},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
@@ -85,6 +92,13 @@ static int run(int argc, char **argv) {
   }
   tgmm_cli cli;
   int rc = tgmm_cli_parse(argc, argv, &cli);
+  const struct { const char *name; int bit; const char *val; } given[] = {
+      {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint}};
+  for (int i = 0; rc == TGMM_OK && i < 3; i++)
+    if (given[i].val && !(cmd->options & given[i].bit)) {
+      tgmm_error0("tgmm %s does not take %s (try 'tgmm %s --help')", cmd->name, given[i].name, cmd->name);
+      rc = TGMM_EUSER;
+    }
   if (rc == TGMM_OK && cli.help) {
     if (tgmm_mpi.rank == 0) printf("usage: %s", cmd->usage);
   } else if (rc == TGMM_OK) {

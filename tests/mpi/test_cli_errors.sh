@@ -29,6 +29,7 @@ expect_error "impossible cosine filter" "K|cosine" gen d=1 K=[5] --out "$WORK/ou
 expect_error "unknown option" "unknown option" gen --outt "$WORK/out.h5"
 expect_error "unknown command" "unknown command" frobnicate
 expect_error "gen without --out" "--out" gen
+expect_error "option the command does not take" "does not take --checkpoint" gen --checkpoint x.h5 --out "$WORK/out.h5"
 
 # Help works and exits 0.
 if "$TGMM_BIN" --help | grep -q "commands:" && "$TGMM_BIN" gen --help | grep -q "usage: tgmm gen"; then ok "help"; else fail "help"; fi
