@@ -21,6 +21,18 @@ static int check_truth(tgmm_dataset *ds, const char *name, int ndim, int *has) {
   return TGMM_OK;
 }
 
+/* A 1-D integer dataset `name` with n entries (`what`: what n counts, for the message). */
+static int check_int1(tgmm_dataset *ds, const char *name, int64_t n, const char *what) {
+  hsize_t dd[1];
+  TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, name, 1, H5T_INTEGER, dd));
+  if (dd[0] != (hsize_t)n) {
+    tgmm_error0("%s: dataset %s has %llu entries, but %s %lld", ds->path, name,
+                (unsigned long long)dd[0], what, (long long)n);
+    return TGMM_EUSER;
+  }
+  return TGMM_OK;
+}
+
 static int read_index(tgmm_dataset *ds, int default_K) {
   hsize_t xd[2], od[1];
   TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/x", 2, H5T_FLOAT, xd));
@@ -48,13 +60,7 @@ static int read_index(tgmm_dataset *ds, int default_K) {
       return TGMM_EUSER;
     }
   if (tgmm_h5_exists(ds->file, "/K")) {
-    hsize_t kd[1];
-    TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/K", 1, H5T_INTEGER, kd));
-    if (kd[0] != (hsize_t)ds->T) {
-      tgmm_error0("%s: dataset /K has %llu entries, /offsets describes %lld tasks", ds->path,
-                  (unsigned long long)kd[0], (long long)ds->T);
-      return TGMM_EUSER;
-    }
+    TGMM_TRY(check_int1(ds, "/K", ds->T, "/offsets describes tasks:"));
     TGMM_TRY(tgmm_h5_read_all(ds->file, ds->path, "/K", H5T_NATIVE_INT32, ds->K));
   } else {
     for (int64_t t = 0; t < ds->T; t++) ds->K[t] = default_K;
@@ -91,13 +97,7 @@ static int open_impl(tgmm_dataset *ds, int default_K) {
   TGMM_TRY(read_index(ds, default_K));
   TGMM_TRY(find_kmax(ds));
   if (tgmm_h5_exists(ds->file, "/z")) {
-    hsize_t zd[1];
-    TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, "/z", 1, H5T_INTEGER, zd));
-    if (zd[0] != (hsize_t)ds->S) {
-      tgmm_error0("%s: dataset /z has %llu entries, /x has %lld rows", ds->path,
-                  (unsigned long long)zd[0], (long long)ds->S);
-      return TGMM_EUSER;
-    }
+    TGMM_TRY(check_int1(ds, "/z", ds->S, "/x has rows:"));
     ds->has_z = 1;
   }
   TGMM_TRY(check_truth(ds, "/weights", 2, &ds->has_weights));
