@@ -17,21 +17,24 @@ job=$(sbatch --parsable --ntasks=2 --open-mode=append -o "$WORK/train.out" "$TGM
 for _ in $(seq 600); do grep -q "^step 5 " "$WORK/run/train.log" 2>/dev/null && break; sleep 0.2; done
 if grep -q "^step 5 " "$WORK/run/train.log" 2>/dev/null; then
   t_sig=$(date +%s)
-  t_sig=$(date +%s)
   scancel --signal=USR1 --batch "$job" && ok "sent SIGUSR1 to the batch script"
 else fail "training did not start"; cat "$WORK/train.out"; finish; fi
 # Slurm delays a requeued job's start (BeginTime, about 2 minutes); a test need not wait: move
 # the begin time to now until the job runs again (an update during the requeue's clean-up can be
 # overridden, so repeat it).
 for _ in $(seq 300); do grep -q "requeueing job" "$WORK/train.out" && break; sleep 0.2; done
+# The new start must come at least a second after the old allocation's credential was revoked
+# (slurmd compares whole-second timestamps and kills a job launched in the same second: "Job
+# credential revoked"): start it 3 s from now.
 for _ in $(seq 60); do
   st=$(squeue -h -j "$job" -o "%T %r" 2>/dev/null)
-  [[ $st == "PENDING BeginTime" ]] && scontrol update JobId="$job" StartTime=now 2>/dev/null
+  [[ $st == "PENDING BeginTime" ]] && scontrol update JobId="$job" StartTime=now+3 2>/dev/null
   [[ $st == RUNNING* || -z $st ]] && break
   sleep 1
 done
 final="$WORK/run/ckpt_$(printf %08d $STEPS).h5"
-for _ in $(seq 2400); do [[ -e $final ]] && ! squeue -h -j "$job" 2>/dev/null | grep -q . && break; sleep 0.2; done
+# until the job has left the queue (finished, or failed: then the checks below say so)
+for _ in $(seq 2400); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
 ckpts=$(ls "$WORK/run" | grep -c '^ckpt_.*\.h5$')
 if grep -q "requeueing job $job" "$WORK/train.out" && grep -q "restart 1" "$WORK/train.out"; then
   ok "exit 75 -> job requeued and restarted"
