@@ -7,6 +7,7 @@
  * Task i of every setting is drawn from the stream (seed, eval, i): the same base task across
  * settings that differ in N or sigma_p (common random numbers), never a training task. A unit is
  * computed the same way whichever rank takes it, so the results do not depend on the rank count. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,8 +239,14 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
     ev.units_per_setting = (ev.tps + ev.chunk - 1) / ev.chunk;
     ev.nunits = (int64_t)ev.ns * ev.units_per_setting;
     ev.nrows = (int64_t)ev.ns * ev.tps * ev.nm;
-    ev.rows = tgmm_calloc((size_t)ev.nrows * EV_NCOL, sizeof(double));
-    rc = tgmm_agree(ev.rows ? TGMM_OK : TGMM_ENOMEM);
+    if (ev.nrows * EV_NCOL > INT_MAX) { /* one MPI_Reduce of the rows */
+      tgmm_error0("eval: %lld rows are too many for one results file; split eval.grid",
+                  (long long)ev.nrows);
+      rc = TGMM_EUSER;
+    } else {
+      ev.rows = tgmm_calloc((size_t)ev.nrows * EV_NCOL, sizeof(double));
+      rc = tgmm_agree(ev.rows ? TGMM_OK : TGMM_ENOMEM);
+    }
   }
   if (rc == TGMM_OK) {
     if (ev.model_ok) tgmm_model_set_threads(&ev.model, 1);
