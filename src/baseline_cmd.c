@@ -66,19 +66,6 @@ static void lt_free(local_task *t) {
   memset(t, 0, sizeof *t);
 }
 
-static int read_truth_row(const tgmm_dataset *ds, const char *name, int64_t t, size_t len,
-                          double **out) {
-  double *buf = tgmm_malloc(sizeof(double) * len);
-  if (!buf) return TGMM_ENOMEM;
-  int rc = tgmm_h5_read_rows(ds->file, ds->path, name, H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
-  if (rc != TGMM_OK) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  return TGMM_OK;
-}
-
 /* Read rows [lo, hi) (fractions r/size of the task) of task t plus its truth. */
 static int lt_read(const tgmm_dataset *ds, int64_t t, int part, int nparts, local_task *lt) {
   memset(lt, 0, sizeof *lt);
@@ -86,16 +73,17 @@ static int lt_read(const tgmm_dataset *ds, int64_t t, int part, int nparts, loca
   lt->id = t, lt->K = ds->K[t], lt->d = ds->d;
   lt->row0 = N * part / nparts;
   lt->n = N * (part + 1) / nparts - lt->row0;
-  size_t n = (size_t)(lt->n > 0 ? lt->n : 1), d = (size_t)ds->d, Km = (size_t)ds->Kmax;
-  lt->x = tgmm_malloc(sizeof(double) * n * d);
+  size_t n = (size_t)(lt->n > 0 ? lt->n : 1), kd = (size_t)lt->K * ds->d;
+  lt->x = tgmm_malloc(sizeof(double) * n * (size_t)ds->d);
   if (!lt->x) return TGMM_ENOMEM;
   if (ds->has_z && !(lt->z = tgmm_malloc(sizeof(int32_t) * n))) return TGMM_ENOMEM;
   if (lt->n > 0)
     TGMM_TRY(tgmm_dataset_read_samples(ds, ds->offsets[t] + lt->row0, lt->n, lt->x, lt->z));
-  if (ds->has_weights) TGMM_TRY(read_truth_row(ds, "/weights", t, Km, &lt->tw));
-  if (ds->has_means) TGMM_TRY(read_truth_row(ds, "/means", t, Km * d, &lt->tm));
-  if (ds->has_scales) TGMM_TRY(read_truth_row(ds, "/scales", t, Km * d, &lt->ts));
-  return TGMM_OK;
+  if (ds->has_weights && !(lt->tw = tgmm_malloc(sizeof(double) * (size_t)lt->K)))
+    return TGMM_ENOMEM;
+  if (ds->has_means && !(lt->tm = tgmm_malloc(sizeof(double) * kd))) return TGMM_ENOMEM;
+  if (ds->has_scales && !(lt->ts = tgmm_malloc(sizeof(double) * kd))) return TGMM_ENOMEM;
+  return tgmm_dataset_read_truth(ds, t, lt->tw, lt->tm, lt->ts);
 }
 
 
@@ -248,12 +236,7 @@ static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
   double t_start = tgmm_now(), t_last = t_start;
   for (int64_t t = t0; rc == TGMM_OK && t < t1; t++) {
     rc = fit_task(m, cfg, &ds, t, samples ? tgmm_mpi.comm : MPI_COMM_SELF, writer, &R, t - t0);
-    if (tgmm_now() - t_last > 5.0) {
-      t_last = tgmm_now();
-      double done = (double)(t + 1 - t0) / (double)(t1 - t0);
-      tgmm_info("%s: %.0f%% of rank 0's tasks, %.0f s elapsed, ETA %.0f s", method_name[m],
-                100 * done, t_last - t_start, (t_last - t_start) * (1 - done) / done);
-    }
+    tgmm_progress(method_name[m], t_start, &t_last, (double)(t + 1 - t0) / (double)(t1 - t0));
   }
   rc = tgmm_agree(rc);
   if (rc == TGMM_OK) {

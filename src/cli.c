@@ -64,9 +64,9 @@ void tgmm_cli_free(tgmm_cli *cli) {
   cli->overrides = NULL;
 }
 
-int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg) {
+int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg, int print) {
   int rc = tgmm_config_load(cfg, cli->config_path, cli->n_overrides, cli->overrides);
-  if (rc != TGMM_OK || !strcmp(cli->command, "report")) return rc; /* report: no run config */
+  if (rc != TGMM_OK || !print) return rc;
   tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s", TGMM_VERSION,
             tgmm_git_commit(), cli->command, tgmm_mpi.size,
             cli->config_path ? cli->config_path : "(built-in defaults)",

@@ -77,3 +77,11 @@ double tgmm_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+void tgmm_progress(const char *what, double t_start, double *t_last, double done) {
+  double now = tgmm_now();
+  if (tgmm_mpi.rank != 0 || now - *t_last < 5.0 || !(done > 0)) return;
+  *t_last = now;
+  tgmm_info("%s: %.0f%% done, %.0f s elapsed, ETA %.0f s", what, 100 * done, now - t_start,
+            (now - t_start) * (1 - done) / done);
+}

@@ -126,23 +126,22 @@ int tgmm_dataset_read_samples(const tgmm_dataset *ds, int64_t row0, int64_t n, d
   return TGMM_OK;
 }
 
-static int read_truth(const tgmm_dataset *ds, int64_t t, tgmm_task *task) {
-  int K = task->K, d = ds->d, Kmax = ds->Kmax;
-  double *buf = tgmm_malloc(sizeof(double) * (size_t)Kmax * (size_t)d);
+/* One row of a [T, Kmax(, d)] truth dataset; its first `len` values into out. */
+static int truth_row(const tgmm_dataset *ds, const char *name, int64_t t, double *buf,
+                     size_t len, double *out) {
+  TGMM_TRY(tgmm_h5_read_rows(ds->file, ds->path, name, H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf));
+  memcpy(out, buf, sizeof(double) * len);
+  return TGMM_OK;
+}
+
+int tgmm_dataset_read_truth(const tgmm_dataset *ds, int64_t t, double *w, double *m, double *s) {
+  size_t K = (size_t)ds->K[t], d = (size_t)ds->d;
+  double *buf = tgmm_malloc(sizeof(double) * (size_t)ds->Kmax * d);
   if (!buf) return TGMM_ENOMEM;
   int rc = TGMM_OK;
-  if (ds->has_weights) {
-    rc = tgmm_h5_read_rows(ds->file, ds->path, "/weights", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
-    if (rc == TGMM_OK) memcpy(task->weights, buf, sizeof(double) * (size_t)K);
-  }
-  if (rc == TGMM_OK && ds->has_means) {
-    rc = tgmm_h5_read_rows(ds->file, ds->path, "/means", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
-    if (rc == TGMM_OK) memcpy(task->means, buf, sizeof(double) * (size_t)K * (size_t)d);
-  }
-  if (rc == TGMM_OK && ds->has_scales) {
-    rc = tgmm_h5_read_rows(ds->file, ds->path, "/scales", H5T_NATIVE_DOUBLE, (hsize_t)t, 1, buf);
-    if (rc == TGMM_OK) memcpy(task->scales, buf, sizeof(double) * (size_t)K * (size_t)d);
-  }
+  if (w && ds->has_weights) rc = truth_row(ds, "/weights", t, buf, K, w);
+  if (rc == TGMM_OK && m && ds->has_means) rc = truth_row(ds, "/means", t, buf, K * d, m);
+  if (rc == TGMM_OK && s && ds->has_scales) rc = truth_row(ds, "/scales", t, buf, K * d, s);
   free(buf);
   return rc;
 }
@@ -168,7 +167,7 @@ int tgmm_dataset_read_task(const tgmm_dataset *ds, int64_t t, tgmm_task *task) {
   for (size_t i = 0; i < K * d; i++) task->scales[i] = 1.0;
   for (size_t k = 0; k < K; k++) task->weights[k] = 1.0 / (double)K;
   int rc = tgmm_dataset_read_samples(ds, ds->offsets[t], n, task->x, task->z);
-  if (rc == TGMM_OK) rc = read_truth(ds, t, task);
+  if (rc == TGMM_OK) rc = tgmm_dataset_read_truth(ds, t, task->weights, task->means, task->scales);
   if (rc != TGMM_OK) tgmm_task_free(task);
   return rc;
 }

@@ -210,12 +210,7 @@ static int run_units(evaluator *ev) {
     MPI_Win_unlock(0, win);
     if (u >= ev->nunits) break;
     if (rc == TGMM_OK) rc = tgmm_eval_unit(ev, u);
-    if (tgmm_mpi.rank == 0 && tgmm_now() - last > 5.0) {
-      last = tgmm_now();
-      double done = (double)(u + 1) / (double)ev->nunits;
-      tgmm_info("eval: unit %lld of %lld handed out, %.0f s elapsed, ETA %.0f s", (long long)u + 1,
-                (long long)ev->nunits, last - t0, (last - t0) * (1 - done) / done);
-    }
+    tgmm_progress("eval", t0, &last, (double)(u + 1) / (double)ev->nunits);
   }
   MPI_Win_free(&win);
   return rc;

@@ -60,13 +60,6 @@ static void copy_params(gen_block *b, int64_t i, const tgmm_task *t) {
   memcpy(b->scales + (size_t)i * kd, t->scales, sizeof(double) * (size_t)t->K * (size_t)b->d);
 }
 
-static void progress(double t_start, double *t_last, double done) {
-  if (tgmm_now() - *t_last < 5.0 || done <= 0) return;
-  *t_last = tgmm_now();
-  tgmm_info("gen: %.0f%% of rank 0's share, %.0f s elapsed, ETA %.0f s", 100 * done,
-            *t_last - t_start, (*t_last - t_start) * (1 - done) / done);
-}
-
 static int draw_block(const tgmm_config *cfg, gen_block *b) {
   int nclass = tgmm_config_nclass(cfg);
   double t_start = tgmm_now(), t_last = t_start;
@@ -87,7 +80,7 @@ static int draw_block(const tgmm_config *cfg, gen_block *b) {
     tgmm_task_samples(cfg, TGMM_STREAM_GEN, &task, lo - b->offsets[t], hi - b->offsets[t],
                       b->x + (size_t)(lo - b->r0) * (size_t)b->d, b->z + (lo - b->r0));
     tgmm_task_free(&task);
-    progress(t_start, &t_last, (double)(hi - b->r0) / (double)(b->r1 - b->r0));
+    tgmm_progress("gen", t_start, &t_last, (double)(hi - b->r0) / (double)(b->r1 - b->r0));
   }
   return TGMM_OK;
 }

@@ -7,14 +7,15 @@
 #include "tgmm/common.h"
 #include "tgmm/config.h"
 
-enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4 };
+enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8 };
 
 typedef struct {
   const char *name;
   int (*run)(const tgmm_cli *, const tgmm_config *);
   const char *summary;
   const char *usage;
-  int options; /* the file options the command takes (others are refused, not ignored) */
+  int options; /* the file options the command takes (others are refused, not ignored), and
+                  NO_RUN_CONFIG for a command that runs nothing the config describes */
 } command;
 
 static const command COMMANDS[] = {
@@ -43,7 +44,7 @@ static const command COMMANDS[] = {
      "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n", OPT_DATA | OPT_OUT},
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
     {"em", tgmm_cmd_em, "EM baseline on a dataset file",
      "tgmm em --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
      "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n", OPT_DATA | OPT_OUT},
@@ -103,7 +104,7 @@ static int run(int argc, char **argv) {
     if (tgmm_mpi.rank == 0) printf("usage: %s", cmd->usage);
   } else if (rc == TGMM_OK) {
     tgmm_config cfg;
-    rc = tgmm_cli_load_config(&cli, &cfg);
+    rc = tgmm_cli_load_config(&cli, &cfg, !(cmd->options & NO_RUN_CONFIG));
     if (rc == TGMM_OK) rc = cmd->run(&cli, &cfg);
     tgmm_config_free(&cfg);
   }

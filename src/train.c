@@ -167,10 +167,10 @@ static void progress(trainer *tr, int64_t s, const step_stats *st, double elapse
   if (tgmm_mpi.rank != 0 || (!last && s != tr->start && now - *t_print < (tr->tty ? 0.2 : 5.0)))
     return;
   *t_print = now;
-  double done = (double)(s + 1 - tr->start), todo = (double)(cfg->train.steps - s - 1);
+  double done = (double)(s + 1 - tr->start), left = (double)(cfg->train.steps - s - 1);
   char el[32], eta[32];
   fmt_time(elapsed, el, sizeof el);
-  fmt_time(elapsed / done * todo, eta, sizeof eta);
+  fmt_time(elapsed / done * left, eta, sizeof eta);
   double rate = elapsed > 0 ? done * (double)tr->B / elapsed : 0.0;
   if (tr->tty) {
     char bar[31];

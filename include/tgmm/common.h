@@ -40,6 +40,10 @@ void tgmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error message printed by rank 0 only (for errors every rank detects identically). */
 void tgmm_error0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Rank 0, at most every 5 s: "<what>: 42% done, 12 s elapsed, ETA 17 s" (done in (0, 1]; the
+ * work started at t_start; *t_last is the time of the previous line). Local, no MPI. */
+void tgmm_progress(const char *what, double t_start, double *t_last, double done);
+
 /* Collective: the largest error code over all ranks (0 when every rank succeeded). */
 int tgmm_agree(int rc);
 

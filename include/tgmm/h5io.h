@@ -87,6 +87,9 @@ typedef struct {
 int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K);
 /* Read task t wholly (x, z if present, truth if present) into *task (allocates). Local. */
 int tgmm_dataset_read_task(const tgmm_dataset *ds, int64_t t, tgmm_task *task);
+/* The truth of task t that the file holds: weights [K], means [K, d], scales [K, d] (a NULL
+ * pointer or a dataset the file lacks is skipped). Local. */
+int tgmm_dataset_read_truth(const tgmm_dataset *ds, int64_t t, double *w, double *m, double *s);
 /* Read samples row0..row0+n-1 of /x (and /z if z != NULL and present). Local. */
 int tgmm_dataset_read_samples(const tgmm_dataset *ds, int64_t row0, int64_t n,
                               double *x /* [n, d] */, int32_t *z /* [n] or NULL */);

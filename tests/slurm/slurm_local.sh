@@ -63,6 +63,14 @@ slurm_local_stop() {
   done
   sleep 1
 }
+# For tests (after sourcing tests/mpi/lib.sh): a Slurm of the test's own in $WORK/slurm, its
+# jobs cancelled and its daemons stopped on exit; the working directory becomes $WORK.
+slurm_test_start() {
+  if ! slurm_local_start "$WORK/slurm"; then fail "could not start a local Slurm"; finish; fi
+  trap 'scancel --user="$(id -un)" 2>/dev/null; slurm_local_stop "$WORK/slurm"; rm -rf "$WORK"' EXIT
+  cd "$WORK" || exit 1
+  export TGMM="$TGMM_BIN"
+}
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     start) slurm_local_start "$2" && echo "export SLURM_CONF=$2/slurm.conf" ;;

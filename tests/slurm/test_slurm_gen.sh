@@ -3,10 +3,7 @@
 # as a direct 1-rank run.
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$TGMM_SRC/tests/slurm/slurm_local.sh"
-if ! slurm_local_start "$WORK/slurm"; then fail "could not start a local Slurm"; finish; fi
-trap 'slurm_local_stop "$WORK/slurm"; rm -rf "$WORK"' EXIT
-cd "$WORK"
-export TGMM="$TGMM_BIN"
+slurm_test_start
 if sbatch -W --ntasks=2 -o "$WORK/gen.out" "$TGMM_SRC/jobs/tgmm.sbatch" gen "$TGMM_SRC/configs/quickstart.yaml" tasks=9 --out "$WORK/slurm.h5" >/dev/null; then
   ok "sbatch job finished"
 else

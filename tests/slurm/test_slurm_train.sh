@@ -4,10 +4,7 @@
 # job script requeues the job; the requeued job resumes from the checkpoint and finishes.
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$TGMM_SRC/tests/slurm/slurm_local.sh"
-if ! slurm_local_start "$WORK/slurm"; then fail "could not start a local Slurm"; finish; fi
-trap 'scancel "${job:-0}" 2>/dev/null; slurm_local_stop "$WORK/slurm"; rm -rf "$WORK"' EXIT
-cd "$WORK"
-export TGMM="$TGMM_BIN"
+slurm_test_start
 STEPS=20000
 job=$(sbatch --parsable --ntasks=2 --open-mode=append -o "$WORK/train.out" "$TGMM_SRC/jobs/train.sbatch" \
   model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3] \
