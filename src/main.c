@@ -45,7 +45,11 @@ static const command COMMANDS[] = {
      "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"
+     "tgmm report --data RUN_DIR [--out PREFIX]\n"
+     "  Learning curves of a training run: PREFIX.loss.png (loss and its terms) and\n"
+     "  PREFIX.heldout.png (held-out l2 of means per K, with EM's and spectral's levels when\n"
+     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
     {"export", tgmm_cmd_export, "a checkpoint's parameters alone (a model to ship or start from)",
      "tgmm export --checkpoint CKPT.h5|RUN_DIR --out MODEL.h5\n"
      "  Writes /params/<name> (the checkpoint's tensor names and shapes, float32) and the\n"
