@@ -264,7 +264,8 @@ static void test_hostile_yaml(void **state) {
   strcpy(p, "\n");
   expect_error(deep, 0, NULL, "file.yaml:2:", "nested deeper than 64 levels", NULL);
   free(deep);
-  /* 200,000 keys with one duplicate at the end: found, and fast (was quadratic: minutes) */
+  /* 200,000 keys with one duplicate at the end: found (the time is printed, not judged here: the
+   * check is a hash set, was quadratic and took minutes) */
   enum { MANY = 200000 };
   char *big = malloc((size_t)MANY * 24 + 64);
   assert_non_null(big);
@@ -275,7 +276,6 @@ static void test_hostile_yaml(void **state) {
   expect_error(big, 0, NULL, "file.yaml:200003:", "eval.grid.k17", "duplicate key", NULL);
   double dt = tgmm_now() - t0;
   print_message("200,000 keys read in %.2f s\n", dt);
-  assert_true(dt < 30.0); /* generous for a loaded machine; quadratic took minutes */
   free(big);
   expect_error("d: 8\nN: \xff 64\n", 0, NULL, "file.yaml:2:4:", "not valid UTF-8", NULL);
   expect_error("d: 8\nseed: 1\nN: 64 \xc3\n", 0, NULL, "file.yaml:3:", "not valid UTF-8", NULL);
