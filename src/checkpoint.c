@@ -69,16 +69,32 @@ static int read_group(hid_t f, const char *path, const char *group, tgmm_model *
   return TGMM_OK;
 }
 
-int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step) {
+static int read_local(const char *path, tgmm_model *m, int moments, int64_t *step) {
   hid_t f;
   TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
   int rc = read_group(f, path, "params", m, m->params);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_m", m, m->m);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_v", m, m->v);
-  int64_t s = 0;
   if (rc == TGMM_OK && tgmm_h5_exists(f, "/step"))
-    rc = tgmm_h5_read_all(f, path, "/step", H5T_NATIVE_INT64, &s);
-  if (step) *step = s;
+    rc = tgmm_h5_read_all(f, path, "/step", H5T_NATIVE_INT64, step);
   H5Fclose(f);
   return rc;
+}
+
+/* Rank 0 opens and reads the file; the others receive the tensors by broadcast (pieces of at
+ * most 2^30 bytes), so a job opens a checkpoint once, whatever its rank count. */
+int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step) {
+  int64_t s = 0;
+  int rc = tgmm_mpi.rank == 0 ? read_local(path, m, moments, &s) : TGMM_OK;
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (rc != TGMM_OK) return rc;
+  size_t bytes = sizeof(float) * m->nparams;
+  tgmm_bcast_bytes(m->params, bytes, 0, tgmm_mpi.comm, 0);
+  if (moments) {
+    tgmm_bcast_bytes(m->m, bytes, 0, tgmm_mpi.comm, 0);
+    tgmm_bcast_bytes(m->v, bytes, 0, tgmm_mpi.comm, 0);
+  }
+  MPI_Bcast(&s, 1, MPI_INT64_T, 0, tgmm_mpi.comm);
+  if (step) *step = s;
+  return TGMM_OK;
 }

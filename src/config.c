@@ -549,10 +549,8 @@ int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml
   return load(cfg, name, yaml, n_overrides, overrides);
 }
 
-int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
-                     char *const overrides[]) {
-  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
-  tgmm_config_defaults(cfg);
+int tgmm_config_read_file(const char *path, char **text_out) {
+  *text_out = NULL;
   FILE *f = fopen(path, "rb");
   char *text = NULL;
   size_t n = 0, cap = 0;
@@ -579,15 +577,25 @@ int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
   if (f) fclose(f);
   if (bad) {
     free(text);
-    tgmm_error0("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
+    tgmm_error("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
     return TGMM_EUSER;
   }
   text[n] = 0;
   if (memchr(text, 0, n)) {
     free(text);
-    tgmm_error0("%s: not a YAML text file (contains NUL bytes)", path);
+    tgmm_error("%s: not a YAML text file (contains NUL bytes)", path);
     return TGMM_EUSER;
   }
+  *text_out = text;
+  return TGMM_OK;
+}
+
+int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
+                     char *const overrides[]) {
+  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
+  tgmm_config_defaults(cfg);
+  char *text = NULL;
+  TGMM_TRY(tgmm_config_read_file(path, &text));
   int rc = load(cfg, path, text, n_overrides, overrides);
   free(text);
   return rc;

@@ -129,7 +129,9 @@ static int check_model_fits(evaluator *ev) {
 /* --checkpoint names a file, or a run directory whose newest checkpoint is taken. */
 static int resolve_checkpoint(evaluator *ev, const char *arg) {
   struct stat st;
-  if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  int dir = tgmm_mpi.rank == 0 && stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+  MPI_Bcast(&dir, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (!dir) {
     snprintf(ev->ckpt_path, sizeof ev->ckpt_path, "%s", arg);
     return TGMM_OK;
   }
@@ -145,15 +147,25 @@ static int resolve_checkpoint(evaluator *ev, const char *arg) {
 
 /* The model and its training config from --checkpoint. */
 static int load_model(evaluator *ev) {
-  hid_t f;
-  TGMM_TRY(tgmm_h5_open_read(ev->ckpt, MPI_COMM_SELF, &f));
   char *text = NULL;
-  int rc = tgmm_h5_read_attr_str(f, "config", &text);
-  H5Fclose(f);
-  if (rc != TGMM_OK || !text) {
-    tgmm_error0("%s: no 'config' attribute: not a tgmm checkpoint", ev->ckpt);
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) { /* one process opens the checkpoint; the rest get broadcasts */
+    hid_t f;
+    rc = tgmm_h5_open_read(ev->ckpt, MPI_COMM_SELF, &f);
+    if (rc == TGMM_OK) {
+      rc = tgmm_h5_read_attr_str(f, "config", &text);
+      H5Fclose(f);
+      if (rc != TGMM_OK || !text) {
+        tgmm_error("%s: no 'config' attribute: not a tgmm checkpoint", ev->ckpt);
+        rc = TGMM_EUSER;
+      }
+    }
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (rc == TGMM_OK) rc = tgmm_bcast_text(&text, 0, tgmm_mpi.comm);
+  if (rc != TGMM_OK) {
     free(text);
-    return TGMM_EUSER;
+    return rc;
   }
   rc = tgmm_config_load_string(&ev->tcfg, ev->ckpt, text, 0, NULL);
   free(text);

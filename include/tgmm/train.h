@@ -66,7 +66,7 @@ int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_conf
                           int64_t step, int save_grads, double loss);
 /* Read /params (and /adam_m, /adam_v when `moments`) and /step into a model created with the
  * same dimensions; a missing tensor or a shape mismatch is a user error naming the dataset.
- * Independent reads (every rank reads the whole file). */
+ * Collective: rank 0 alone opens and reads the file, the others receive it by broadcast. */
 int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step);
 
 /* Highest step among DIR/ckpt_<8 digits>.h5 (-1 if none; temporary files never match).
