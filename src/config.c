@@ -87,6 +87,8 @@ const keydef cfg_keys[] = {
     {"eval.chunk", T_INT, FLD(eval.chunk), "8", 1, 1e6, NULL, "tasks per work unit"},
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
      0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
+    {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,
+     "store each row's fitted mixture"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 #define KEYS cfg_keys

@@ -1,8 +1,9 @@
-/* eval.c — `tgmm eval`: the coordinator. Expands eval.grid into settings, cuts every setting's
- * eval.tasks_per_setting tasks into work units of eval.chunk tasks, hands the units out
- * dynamically (a shared counter on rank 0, MPI_Fetch_and_op: EM's cost varies per task), runs
- * every method of eval.methods on every task (TGMM inference from --checkpoint, EM, the oracle,
- * spectral, Lloyd), and writes one row per (setting, task, method) to the results file.
+/* eval.c — `tgmm eval`: the coordinator. Expands eval.grid into settings (or, with --data, one
+ * setting per grid point and K of the file: eval_data.c), cuts every setting's tasks into work
+ * units of eval.chunk tasks, hands the units out dynamically (a shared counter on rank 0,
+ * MPI_Fetch_and_op: EM's cost varies per task), runs every method of eval.methods on every task
+ * (TGMM inference from --checkpoint, EM, the oracle, spectral, Lloyd), and has every rank write
+ * the rows it computed, one row per (setting, task, method), into the results file.
  *
  * Task i of every setting is drawn from the stream (seed, eval, i): the same base task across
  * settings that differ in N or sigma_p (common random numbers), never a training task. A unit is
@@ -16,9 +17,8 @@
 #include "eval_impl.h"
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
-#include "tgmm/report.h"
 #include "tgmm/rng.h"
-#include "tgmm/train.h"
+#include "tgmm/train.h" /* checkpoint read and newest (until checkpoints have their module) */
 
 static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
 
@@ -40,37 +40,58 @@ static int parse_methods(evaluator *ev) {
 
 const char *tgmm_eval_method_name(int m) { return METHOD_NAMES[m]; }
 
-/* Setting s: the base config with one value of every grid key (first key slowest). */
-static int load_setting(evaluator *ev, int s) {
+/* Setting s: the base config with the values of grid point gp (first key slowest) and the
+ * extra overrides `more` (NULL-terminated; --data: K and d of the file). */
+int tgmm_eval_load_setting(evaluator *ev, int s, int64_t gp, char *const *more) {
   const tgmm_config *cfg = ev->cfg;
-  char ov[TGMM_MAX_GRID][160], *ovp[TGMM_MAX_GRID];
-  int rest = s, len = 0;
+  char ov[TGMM_MAX_GRID + 4][160], *ovp[TGMM_MAX_GRID + 4];
+  int64_t rest = gp;
+  int len = 0, n = cfg->eval.n_grid;
   ev->label[s][0] = '\0';
   for (int g = cfg->eval.n_grid - 1; g >= 0; g--) {
-    int n = cfg->eval.grid[g].n, v = rest % n;
-    rest /= n;
+    int nv = cfg->eval.grid[g].n, v = (int)(rest % nv);
+    rest /= nv;
     const char *key = cfg->eval.grid[g].key, *val = cfg->eval.grid[g].vals[v];
     int list = tgmm_config_key_is_list(key) == 1;
     snprintf(ov[g], sizeof ov[g], list ? "%s=[%s]" : "%s=%s", key, val);
     ovp[g] = ov[g];
     ev->value_idx[s][g] = v;
   }
-  for (int g = 0; g < cfg->eval.n_grid; g++)
-    len += snprintf(ev->label[s] + len, sizeof ev->label[s] - (size_t)len, "%s%s", g ? " " : "",
-                    ov[g]);
-  if (!cfg->eval.n_grid) snprintf(ev->label[s], sizeof ev->label[s], "(base config)");
-  int rc = tgmm_config_load_string(&ev->scfg[s], "eval.grid", cfg->text, cfg->eval.n_grid, ovp);
-  if (rc != TGMM_OK) {
-    tgmm_error0("eval.grid: setting %d (%s) is not a valid config", s, ev->label[s]);
-    return rc;
+  for (int i = 0; more && more[i] && n < TGMM_MAX_GRID + 4; i++) {
+    snprintf(ov[n], sizeof ov[n], "%s", more[i]);
+    ovp[n] = ov[n];
+    n++;
   }
-  return tgmm_task_check_feasible(&ev->scfg[s]);
+  for (int g = 0; g < n; g++)
+    if (g >= cfg->eval.n_grid && strncmp(ov[g], "K=", 2)) continue; /* --data: K in the label */
+    else
+      len += snprintf(ev->label[s] + len, sizeof ev->label[s] - (size_t)len, "%s%s",
+                      len ? " " : "", ov[g]);
+  if (!len) snprintf(ev->label[s], sizeof ev->label[s], "(base config)");
+  int rc = tgmm_config_load_string(&ev->scfg[s], "eval.grid", cfg->text, n, ovp);
+  if (rc != TGMM_OK) tgmm_error0("eval.grid: setting %d (%s) is not a valid config", s, ev->label[s]);
+  return rc;
 }
 
-static int expand_settings(evaluator *ev) {
-  const tgmm_config *cfg = ev->cfg;
-  int64_t ns = 1;
-  for (int g = 0; g < cfg->eval.n_grid; g++) ns *= cfg->eval.grid[g].n;
+/* Setting s holds ntask[s] slots from slot0[s]; its units start at unit0[s]. */
+int tgmm_eval_layout(evaluator *ev) {
+  ev->unit0 = tgmm_calloc((size_t)ev->ns + 1, sizeof(int64_t));
+  if (!ev->unit0) return TGMM_ENOMEM;
+  int64_t q = 0, u = 0;
+  for (int s = 0; s < ev->ns; s++) {
+    ev->slot0[s] = q;
+    ev->unit0[s] = u;
+    q += ev->ntask[s];
+    u += (ev->ntask[s] + ev->chunk - 1) / ev->chunk;
+  }
+  ev->unit0[ev->ns] = u;
+  ev->nslots = q;
+  ev->nunits = u;
+  ev->nrows = q * ev->nm;
+  return TGMM_OK;
+}
+
+int tgmm_eval_alloc_settings(evaluator *ev, int64_t ns) {
   if (ns > 100000) {
     tgmm_error0("eval.grid has %lld settings; at most 100000", (long long)ns);
     return TGMM_EUSER;
@@ -80,9 +101,24 @@ static int expand_settings(evaluator *ev) {
   ev->label = tgmm_calloc((size_t)ns, sizeof *ev->label);
   ev->value_idx = tgmm_calloc((size_t)ns, sizeof *ev->value_idx);
   ev->mclass = tgmm_calloc((size_t)ns, sizeof *ev->mclass);
-  if (!ev->scfg || !ev->label || !ev->value_idx || !ev->mclass) return TGMM_ENOMEM;
-  for (int s = 0; s < ev->ns; s++) TGMM_TRY(load_setting(ev, s));
+  ev->slot0 = tgmm_calloc((size_t)ns, sizeof(int64_t));
+  ev->ntask = tgmm_calloc((size_t)ns, sizeof(int64_t));
+  if (!ev->scfg || !ev->label || !ev->value_idx || !ev->mclass || !ev->slot0 || !ev->ntask)
+    return TGMM_ENOMEM;
   return TGMM_OK;
+}
+
+static int expand_settings(evaluator *ev) {
+  const tgmm_config *cfg = ev->cfg;
+  int64_t ns = 1;
+  for (int g = 0; g < cfg->eval.n_grid; g++) ns *= cfg->eval.grid[g].n;
+  TGMM_TRY(tgmm_eval_alloc_settings(ev, ns));
+  for (int s = 0; s < ev->ns; s++) {
+    TGMM_TRY(tgmm_eval_load_setting(ev, s, s, NULL));
+    TGMM_TRY(tgmm_task_check_feasible(&ev->scfg[s]));
+    ev->ntask[s] = cfg->eval.tasks_per_setting;
+  }
+  return tgmm_eval_layout(ev);
 }
 
 /* Read-out of the model for class c of setting s (-1 if the model has none). */
@@ -181,24 +217,43 @@ static int load_model(evaluator *ev) {
   return TGMM_OK;
 }
 
+/* eval.save_predictions: rows of pred_K components in pred_d dimensions (the largest K and d of
+ * any setting), with scales when a setting is anisotropic or the model predicts scales. */
+static void prediction_shape(evaluator *ev) {
+  ev->save_pred = ev->cfg->eval.save_predictions;
+  ev->pred_scales = ev->model_ok && ev->model.dim.aniso;
+  for (int s = 0; s < ev->ns; s++) {
+    const tgmm_config *sc = &ev->scfg[s];
+    int K = tgmm_config_Kmax(sc);
+    if (K > ev->pred_K) ev->pred_K = K;
+    if (sc->d > ev->pred_d) ev->pred_d = sc->d;
+    if (sc->family == FAMILY_ANISOTROPIC) ev->pred_scales = 1;
+  }
+}
+
 static int validate(evaluator *ev, const tgmm_cli *cli) {
   if (!cli->out) {
     tgmm_error0("tgmm eval needs --out RESULTS.h5");
     return TGMM_EUSER;
   }
   TGMM_TRY(parse_methods(ev));
+  ev->chunk = ev->cfg->eval.chunk;
   if (ev->has_tgmm && !cli->checkpoint) {
     tgmm_error0("eval.methods includes tgmm: give --checkpoint CKPT.h5 (or drop tgmm from "
                 "eval.methods)");
     return TGMM_EUSER;
   }
-  TGMM_TRY(expand_settings(ev));
+  if (cli->data)
+    TGMM_TRY(tgmm_eval_data_setup(ev, cli->data));
+  else
+    TGMM_TRY(expand_settings(ev));
   if (ev->has_tgmm) {
     TGMM_TRY(resolve_checkpoint(ev, cli->checkpoint));
     ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
     TGMM_TRY(check_model_fits(ev));
   }
+  prediction_shape(ev);
   return TGMM_OK;
 }
 
@@ -230,7 +285,10 @@ static int run_units(evaluator *ev) {
 
 static void evaluator_free(evaluator *ev) {
   for (int s = 0; ev->scfg && s < ev->ns; s++) tgmm_config_free(&ev->scfg[s]);
-  free(ev->scfg), free(ev->label), free(ev->value_idx), free(ev->mclass), free(ev->rows);
+  free(ev->scfg), free(ev->label), free(ev->value_idx), free(ev->mclass);
+  free(ev->slot0), free(ev->ntask), free(ev->unit0), free(ev->slot_task);
+  free(ev->rows), free(ev->pw), free(ev->pm), free(ev->psd), free(ev->blk_row0), free(ev->blk_nrows);
+  if (ev->data_ok) tgmm_dataset_close(&ev->ds);
   if (ev->model_ok) tgmm_model_free(&ev->model);
   if (ev->has_tgmm) tgmm_config_free(&ev->tcfg);
 }
@@ -241,38 +299,16 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
   ev.cfg = cfg;
   int rc = tgmm_agree(validate(&ev, cli));
   if (rc == TGMM_OK) {
-    ev.tps = cfg->eval.tasks_per_setting;
-    ev.chunk = cfg->eval.chunk;
-    ev.units_per_setting = (ev.tps + ev.chunk - 1) / ev.chunk;
-    ev.nunits = (int64_t)ev.ns * ev.units_per_setting;
-    ev.nrows = (int64_t)ev.ns * ev.tps * ev.nm;
-    if (ev.nrows * EV_NCOL > INT_MAX) { /* one MPI_Reduce of the rows */
-      tgmm_error0("eval: %lld rows are too many for one results file; split eval.grid",
-                  (long long)ev.nrows);
-      rc = TGMM_EUSER;
-    } else {
-      ev.rows = tgmm_calloc((size_t)ev.nrows * EV_NCOL, sizeof(double));
-      rc = tgmm_agree(ev.rows ? TGMM_OK : TGMM_ENOMEM);
-    }
-  }
-  if (rc == TGMM_OK) {
     if (ev.model_ok) tgmm_model_set_threads(&ev.model, 1);
-    tgmm_info("eval: %d setting(s) x %d tasks x %d method(s) = %lld rows, %lld units of %d tasks "
-              "over %d rank(s)", ev.ns, ev.tps, ev.nm, (long long)ev.nrows, (long long)ev.nunits,
-              ev.chunk, tgmm_mpi.size);
+    tgmm_info("eval: %d setting(s), %lld task(s) x %d method(s) = %lld rows, %lld units of <= %d "
+              "tasks over %d rank(s)%s", ev.ns, (long long)ev.nslots, ev.nm, (long long)ev.nrows,
+              (long long)ev.nunits, ev.chunk, tgmm_mpi.size, ev.data ? " from --data" : "");
     double t0 = tgmm_now();
     rc = tgmm_agree(run_units(&ev));
     if (rc == TGMM_OK) rc = tgmm_eval_write(&ev, cli->out);
-    if (rc == TGMM_OK) {
+    if (rc == TGMM_OK)
       tgmm_info("eval: wrote %lld rows to %s in %.1f s", (long long)ev.nrows, cli->out,
                 tgmm_now() - t0);
-      if (tgmm_mpi.rank == 0) { /* the summary, read back from the file as `tgmm report` does */
-        tgmm_report r;
-        static const int metrics[] = {0, 1, 2, 3};
-        if (tgmm_report_load(cli->out, &r) == TGMM_OK) tgmm_report_markdown(&r, metrics, 4, stdout);
-        tgmm_report_free(&r);
-      }
-    }
   }
   evaluator_free(&ev);
   return rc;

@@ -146,8 +146,9 @@ static hid_t lcpl_with_parents(void) {
   return lcpl;
 }
 
-static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, int ndim,
-                       const hsize_t *dims, hsize_t row0, hsize_t nrows, const void *buf) {
+/* Create dataset `name` [dims] and write this rank's blocks of rows (collective). */
+static int write_blocks(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,
+                        int nblk, const hsize_t *row0, const hsize_t *nrows, const void *buf) {
   hid_t fspace = H5Screate_simple(ndim, dims, NULL);
   hid_t lcpl = lcpl_with_parents();
   hid_t ds = H5Dcreate2(file, name, type, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
@@ -157,23 +158,32 @@ static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, in
     tgmm_error("cannot create dataset %s", name);
     return TGMM_EFAIL;
   }
-  hsize_t start[8] = {0}, count[8];
+  hsize_t start[8] = {0}, count[8], total = 0;
   for (int i = 0; i < ndim; i++) count[i] = dims[i];
-  start[0] = row0;
-  count[0] = nrows;
+  H5Sselect_none(fspace);
+  for (int b = 0; b < nblk; b++) {
+    if (nrows[b] == 0) continue;
+    /* consecutive blocks that touch are one hyperslab */
+    hsize_t r0 = row0[b], n = nrows[b];
+    while (b + 1 < nblk && row0[b + 1] == r0 + n) n += nrows[++b];
+    start[0] = r0;
+    count[0] = n;
+    H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL);
+    total += n;
+  }
   hid_t mspace;
-  if (nrows == 0 || dims[0] == 0) {
+  if (total == 0 || dims[0] == 0) {
     H5Sselect_none(fspace);
     hsize_t one = 1;
     mspace = H5Screate_simple(1, &one, NULL);
     H5Sselect_none(mspace);
   } else {
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    count[0] = total;
     mspace = H5Screate_simple(ndim, count, NULL);
   }
   hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  herr_t e = H5Dwrite(ds, mtype, mspace, fspace, dxpl, buf);
+  herr_t e = H5Dwrite(ds, type, mspace, fspace, dxpl, buf);
   H5Pclose(dxpl);
   H5Sclose(mspace);
   H5Sclose(fspace);
@@ -187,24 +197,43 @@ static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, in
 
 int tgmm_h5_write_rows(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,
                        hsize_t row0, hsize_t nrows, const void *buf) {
-  return write_block(file, name, type, type, ndim, dims, row0, nrows, buf);
+  return write_blocks(file, name, type, ndim, dims, 1, &row0, &nrows, buf);
 }
 
-int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
-                          hsize_t nrows, const char *const *strs) {
+int tgmm_h5_write_row_blocks(hid_t file, const char *name, hid_t type, int ndim,
+                             const hsize_t *dims, int nblk, const hsize_t *row0,
+                             const hsize_t *nrows, const void *buf) {
+  for (int b = 1; b < nblk; b++)
+    if (row0[b] < row0[b - 1] + nrows[b - 1]) {
+      tgmm_error("%s: internal error: row blocks out of order", name);
+      return TGMM_EFAIL;
+    }
+  return write_blocks(file, name, type, ndim, dims, nblk, row0, nrows, buf);
+}
+
+int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                const hsize_t *row0, const hsize_t *nrows,
+                                const char *const *strs) {
+  hsize_t total = 0;
+  for (int b = 0; b < nblk; b++) total += nrows[b];
   hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, (size_t)width);
   H5Tset_strpad(type, H5T_STR_NULLPAD);
-  char *buf = tgmm_calloc(nrows ? nrows : 1, (size_t)width);
+  char *buf = tgmm_calloc(total ? total : 1, (size_t)width);
   if (!buf) {
     H5Tclose(type);
     return TGMM_ENOMEM;
   }
-  for (hsize_t i = 0; i < nrows; i++) strncpy(buf + i * (size_t)width, strs[i], (size_t)width);
-  int rc = write_block(file, name, type, type, 1, &n, row0, nrows, buf);
+  for (hsize_t i = 0; i < total; i++) strncpy(buf + i * (size_t)width, strs[i], (size_t)width);
+  int rc = tgmm_h5_write_row_blocks(file, name, type, 1, &n, nblk, row0, nrows, buf);
   free(buf);
   H5Tclose(type);
   return rc;
+}
+
+int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
+                          hsize_t nrows, const char *const *strs) {
+  return tgmm_h5_write_string_blocks(file, name, n, width, 1, &row0, &nrows, strs);
 }
 
 /* ---------- reading ---------- */

@@ -127,6 +127,32 @@ static int aggregate(const rows *w, tgmm_report *r, const char *path) {
   return TGMM_OK;
 }
 
+int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
+                          const char *const *methods, const double *sums) {
+  memset(r, 0, sizeof *r);
+  if (nm > 32) return TGMM_EUSER;
+  r->ns = ns;
+  r->nm = nm;
+  r->label = tgmm_calloc((size_t)(ns ? ns : 1), 512);
+  r->method = tgmm_calloc(32, 16);
+  r->cell = tgmm_calloc((size_t)(ns ? ns : 1) * 32, sizeof(tgmm_report_cell));
+  if (!r->label || !r->method || !r->cell) return TGMM_ENOMEM;
+  for (int s = 0; s < ns; s++) memcpy(r->label[s], label[s], 512);
+  for (int j = 0; j < nm; j++) snprintf(r->method[j], 16, "%s", methods[j]);
+  for (int s = 0; s < ns; s++)
+    for (int j = 0; j < nm; j++)
+      for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+        const double *sm = sums + (((size_t)s * nm + j) * TGMM_REPORT_NMETRIC + c) * 4;
+        tgmm_report_cell *cl = &r->cell[s * 32 + j];
+        int n = (int)sm[0];
+        cl->n_ok[c] = n;
+        cl->n_other[c] = (int)sm[1];
+        cl->mean[c] = n ? sm[2] / n : NAN;
+        cl->sd[c] = n > 1 ? sqrt(fmax(0, (sm[3] - sm[2] * sm[2] / n) / (n - 1))) : NAN;
+      }
+  return TGMM_OK;
+}
+
 int tgmm_report_load(const char *path, tgmm_report *r) {
   memset(r, 0, sizeof *r);
   hid_t f;

@@ -55,8 +55,15 @@ static int check_config(const char *path, const tgmm_config *cfg) {
     free(text);
     return TGMM_EUSER;
   }
+  /* A key the stored config lacks (written by an older tgmm) counts as its default: compare
+   * the stored config resolved over the defaults, when it resolves. */
+  tgmm_config stored;
+  const char *cmp = text;
+  if (tgmm_config_load_string(&stored, path, text, 0, NULL) == TGMM_OK) cmp = stored.text;
+  else stored.text = NULL;
   char keys[2048] = "";
-  int nd = tgmm_config_diff(text, cfg->text, EXEMPT, keys, (int)sizeof keys);
+  int nd = tgmm_config_diff(cmp, cfg->text, EXEMPT, keys, (int)sizeof keys);
+  tgmm_config_free(&stored);
   free(text);
   if (nd == 0) return TGMM_OK;
   if (nd > 0)

@@ -90,6 +90,7 @@ typedef struct {
     char methods[TGMM_MAX_LIST][32];
     int n_methods;
     int chunk; /* tasks per work unit handed to a rank */
+    bool save_predictions; /* /pred_weights, /pred_means (/pred_scales) in the results file */
     /* eval.grid: a map from a config key to the list of its values; the settings are the
      * Cartesian product (first key slowest). Values are canonical YAML scalars. */
     struct {

@@ -46,6 +46,17 @@ int tgmm_h5_write_rows(hid_t file, const char *name, hid_t type, int ndim, const
 int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
                           hsize_t nrows, const char *const *strs);
 
+/* Like tgmm_h5_write_rows, for a rank whose rows are several blocks along dim 0: block b is rows
+ * row0[b]..row0[b]+nrows[b]-1 (blocks in increasing order, not overlapping; any rank may hold
+ * any blocks, or none), and buf holds the blocks' rows one after another. */
+int tgmm_h5_write_row_blocks(hid_t file, const char *name, hid_t type, int ndim,
+                             const hsize_t *dims, int nblk, const hsize_t *row0 /* [nblk] */,
+                             const hsize_t *nrows /* [nblk] */, const void *buf);
+/* Fixed-length strings in blocks (strs: one per row of the blocks, in order). */
+int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                const hsize_t *row0 /* [nblk] */, const hsize_t *nrows /* [nblk] */,
+                                const char *const *strs);
+
 /* Scalar attributes on an object (local to the caller's view but must be called by all ranks). */
 int tgmm_h5_attr_str(hid_t obj, const char *name, const char *value);
 int tgmm_h5_attr_i64(hid_t obj, const char *name, int64_t value);
