@@ -57,16 +57,12 @@ static int write_col(hid_t f, const evaluator *ev, const char *name, hid_t type,
                                   ev->blk_nrows, buf);
 }
 
-static int write_numbers(hid_t f, const evaluator *ev) {
+/* One buffer of 8 bytes a local row, reused for every column. */
+static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   hsize_t R = (hsize_t)ev->nrows;
-  size_t n = (size_t)(ev->nloc ? ev->nloc : 1);
-  double *col = tgmm_malloc(sizeof(double) * n);
-  int32_t *ic = tgmm_malloc(sizeof(int32_t) * n);
-  int64_t *lc = tgmm_malloc(sizeof(int64_t) * n);
-  if (!col || !ic || !lc) {
-    free(col), free(ic), free(lc);
-    return TGMM_ENOMEM;
-  }
+  double *col = buf;
+  int32_t *ic = buf;
+  int64_t *lc = buf;
   static const char *const fnames[] = {"/loglik", "/l2_means", "/l2_weights", "/accuracy",
                                        "/misclustering", "/seconds"};
   static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC};
@@ -81,17 +77,18 @@ static int write_numbers(hid_t f, const evaluator *ev) {
     for (int64_t r = 0; r < ev->nloc; r++) ic[r] = (int32_t)ev->rows[r * EV_NCOL + icols[c]];
     rc = write_col(f, ev, inames[c], H5T_NATIVE_INT32, 1, &R, ic);
   }
-  int b = 0;
-  hsize_t k = 0;
-  for (int64_t r = 0; r < ev->nloc; r++) {
-    int64_t q = global_row(ev, &b, &k) / ev->nm;
-    int s = slot_setting(ev, q);
-    ic[r] = s;
-    lc[r] = ev->slot_task ? ev->slot_task[q] : q - ev->slot0[s];
+  for (int pass = 0; pass < 2 && rc == TGMM_OK; pass++) {
+    int b = 0;
+    hsize_t k = 0;
+    for (int64_t r = 0; r < ev->nloc; r++) {
+      int64_t q = global_row(ev, &b, &k) / ev->nm;
+      int s = slot_setting(ev, q);
+      if (pass == 0) ic[r] = s;
+      else lc[r] = ev->slot_task ? ev->slot_task[q] : q - ev->slot0[s];
+    }
+    rc = pass == 0 ? write_col(f, ev, "/setting", H5T_NATIVE_INT32, 1, &R, ic)
+                   : write_col(f, ev, "/task", H5T_NATIVE_INT64, 1, &R, lc);
   }
-  if (rc == TGMM_OK) rc = write_col(f, ev, "/setting", H5T_NATIVE_INT32, 1, &R, ic);
-  if (rc == TGMM_OK) rc = write_col(f, ev, "/task", H5T_NATIVE_INT64, 1, &R, lc);
-  free(col), free(ic), free(lc);
   if (rc != TGMM_OK || !ev->save_pred) return rc;
   hsize_t dw[2] = {R, (hsize_t)ev->pred_K}, dm[3] = {R, (hsize_t)ev->pred_K, (hsize_t)ev->pred_d};
   rc = write_col(f, ev, "/pred_weights", H5T_NATIVE_DOUBLE, 2, dw, ev->pw);
@@ -101,22 +98,24 @@ static int write_numbers(hid_t f, const evaluator *ev) {
   return rc;
 }
 
-static int write_strings(hid_t f, const evaluator *ev) {
+/* buf: 16 bytes a local row, reused for /method and /status. */
+static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   hsize_t R = (hsize_t)ev->nrows, S = (hsize_t)ev->ns, ns = tgmm_mpi.rank == 0 ? S : 0;
-  size_t n = (size_t)(ev->nloc > (int64_t)S ? ev->nloc : (int64_t)S);
-  const char **s = tgmm_malloc(sizeof(char *) * (n ? n : 1));
-  if (!s) return TGMM_ENOMEM;
   int b = 0;
   hsize_t k = 0;
   for (int64_t r = 0; r < ev->nloc; r++)
-    s[r] = tgmm_eval_method_name(ev->methods[global_row(ev, &b, &k) % ev->nm]);
-  int rc = tgmm_h5_write_string_blocks(f, "/method", R, 16, ev->nblk, ev->blk_row0,
-                                       ev->blk_nrows, s);
+    strncpy(buf + 16 * r, tgmm_eval_method_name(ev->methods[global_row(ev, &b, &k) % ev->nm]), 16);
+  int rc = tgmm_h5_write_packed_strings(f, "/method", R, 16, ev->nblk, ev->blk_row0,
+                                        ev->blk_nrows, buf);
   for (int64_t r = 0; r < ev->nloc; r++)
-    s[r] = tgmm_status_name[(int)ev->rows[r * EV_NCOL + C_STATUS]];
+    strncpy(buf + 16 * r, tgmm_status_name[(int)ev->rows[r * EV_NCOL + C_STATUS]], 16);
   if (rc == TGMM_OK)
-    rc = tgmm_h5_write_string_blocks(f, "/status", R, 16, ev->nblk, ev->blk_row0, ev->blk_nrows, s);
-  for (hsize_t i = 0; i < ns; i++) s[i] = ev->label[i];
+    rc = tgmm_h5_write_packed_strings(f, "/status", R, 16, ev->nblk, ev->blk_row0,
+                                      ev->blk_nrows, buf);
+  const char **s = tgmm_malloc(sizeof(char *) * (S ? S : 1));
+  char (*kv)[16] = tgmm_calloc(S ? S : 1, 16);
+  if (!s || !kv) rc = TGMM_ENOMEM;
+  for (hsize_t i = 0; rc == TGMM_OK && i < ns; i++) s[i] = ev->label[i];
   if (rc == TGMM_OK) rc = tgmm_h5_write_strings(f, "/settings/label", S, 512, 0, ns, s);
   for (int g = 0; g < ev->cfg->eval.n_grid && rc == TGMM_OK; g++) {
     char name[128];
@@ -125,16 +124,13 @@ static int write_strings(hid_t f, const evaluator *ev) {
     rc = tgmm_h5_write_strings(f, name, S, 64, 0, ns, s);
   }
   if (rc == TGMM_OK && ev->slot_task) {
-    char (*kv)[16] = tgmm_calloc(S ? S : 1, 16);
-    if (!kv) rc = TGMM_ENOMEM;
-    for (hsize_t i = 0; rc == TGMM_OK && i < ns; i++) {
+    for (hsize_t i = 0; i < ns; i++) {
       snprintf(kv[i], 16, "%d", ev->scfg[i].K[0]);
       s[i] = kv[i];
     }
-    if (rc == TGMM_OK) rc = tgmm_h5_write_strings(f, "/settings/K", S, 16, 0, ns, s);
-    free(kv);
+    rc = tgmm_h5_write_strings(f, "/settings/K", S, 16, 0, ns, s);
   }
-  free(s);
+  free(s), free(kv);
   return rc;
 }
 
@@ -193,8 +189,10 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
   }
   tgmm_h5out out;
   TGMM_TRY(tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm)));
-  int rc = write_numbers(out.file, ev);
-  if (rc == TGMM_OK) rc = write_strings(out.file, ev);
+  char *buf = tgmm_calloc((size_t)(ev->nloc ? ev->nloc : 1), 16);
+  int rc = buf ? write_numbers(out.file, ev, buf) : TGMM_ENOMEM;
+  if (rc == TGMM_OK) rc = write_strings(out.file, ev, buf);
+  free(buf);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, ev->cfg, tgmm_mpi.size);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "checkpoint", ev->ckpt ? ev->ckpt : "");
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "data", ev->data ? ev->data : "");

@@ -211,23 +211,26 @@ int tgmm_h5_write_row_blocks(hid_t file, const char *name, hid_t type, int ndim,
   return write_blocks(file, name, type, ndim, dims, nblk, row0, nrows, buf);
 }
 
+int tgmm_h5_write_packed_strings(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                 const hsize_t *row0, const hsize_t *nrows, const char *packed) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, (size_t)width);
+  H5Tset_strpad(type, H5T_STR_NULLPAD);
+  int rc = tgmm_h5_write_row_blocks(file, name, type, 1, &n, nblk, row0, nrows, packed);
+  H5Tclose(type);
+  return rc;
+}
+
 int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int width, int nblk,
                                 const hsize_t *row0, const hsize_t *nrows,
                                 const char *const *strs) {
   hsize_t total = 0;
   for (int b = 0; b < nblk; b++) total += nrows[b];
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, (size_t)width);
-  H5Tset_strpad(type, H5T_STR_NULLPAD);
   char *buf = tgmm_calloc(total ? total : 1, (size_t)width);
-  if (!buf) {
-    H5Tclose(type);
-    return TGMM_ENOMEM;
-  }
+  if (!buf) return TGMM_ENOMEM;
   for (hsize_t i = 0; i < total; i++) strncpy(buf + i * (size_t)width, strs[i], (size_t)width);
-  int rc = tgmm_h5_write_row_blocks(file, name, type, 1, &n, nblk, row0, nrows, buf);
+  int rc = tgmm_h5_write_packed_strings(file, name, n, width, nblk, row0, nrows, buf);
   free(buf);
-  H5Tclose(type);
   return rc;
 }
 

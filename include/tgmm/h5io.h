@@ -57,6 +57,11 @@ int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int wid
                                 const hsize_t *row0 /* [nblk] */, const hsize_t *nrows /* [nblk] */,
                                 const char *const *strs);
 
+/* The same from packed fixed-width strings: packed [rows of the blocks, width] (NUL-padded). */
+int tgmm_h5_write_packed_strings(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                 const hsize_t *row0 /* [nblk] */, const hsize_t *nrows /* [nblk] */,
+                                 const char *packed);
+
 /* Scalar attributes on an object (local to the caller's view but must be called by all ranks). */
 int tgmm_h5_attr_str(hid_t obj, const char *name, const char *value);
 int tgmm_h5_attr_i64(hid_t obj, const char *name, int64_t value);
