@@ -11,7 +11,7 @@
  *  1. one small MPI_Allreduce (MAX) agrees on every tensor's largest magnitude M over all chunks
  *     (and on the loss terms'; a non-finite value anywhere makes M infinite);
  *  2. every chunk's values are converted to 64-bit integers at the scale 2^e chosen so that
- *     nchunk * M * 2^e <= 2^62 (headroom for the sum of every chunk), rounding to nearest;
+ *     nchunk * M * 2^e <= 2^62 (headroom for the sum of every chunk), truncating toward zero;
  *  3. one MPI_Allreduce (SUM, MPI_INT64_T) over [nparams + 5] integers (gradient, 4 loss terms,
  *     FLOPs): integer addition is associative, so any reduction tree gives the same integers;
  *  4. back to float: value = integer * 2^-e (a tensor whose M is infinite becomes NaN, so the
@@ -158,8 +158,22 @@ static int fx_exponent(double M, int64_t nchunk) {
   return 62 - ex - lg;
 }
 
+/* q += g * scale truncated toward zero (|g * scale| < 2^62: no overflow; the truncation is the
+ * same whatever rank holds the chunk). */
 static void fx_add(int64_t *q, const float *g, size_t n, double scale) {
-  for (size_t i = 0; i < n; i++) q[i] += llrint((double)g[i] * scale);
+  for (size_t i = 0; i < n; i++) q[i] += (int64_t)((double)g[i] * scale);
+}
+
+/* Largest |g| over n values, or INFINITY when one is not finite. */
+static double max_abs(const float *g, size_t n, double mx) {
+  float m = 0, poison = 0;
+  for (size_t i = 0; i < n; i++) {
+    float a = fabsf(g[i]);
+    m = a > m ? a : m;
+    poison += g[i] * 0.0f; /* NaN once a value is NaN or infinite */
+  }
+  if (poison != 0 || isnan(poison)) return INFINITY;
+  return (double)m > mx ? (double)m : mx;
 }
 
 /* Bitwise mode: the exact fixed-point sum of the chunk gradients (see the top of the file).
@@ -172,15 +186,7 @@ static void fixed_point_sum(trainer *tr, double red[2]) {
   for (int j = 0; j < nt + 2; j++) M[j] = 0;
   for (size_t c = 0; c < nloc; c++) {
     const float *g = tr->chunk_grads + c * n;
-    for (int j = 0; j < nt; j++) {
-      const tgmm_tensor *t = &m->tensors[j];
-      double mx = M[j];
-      for (size_t i = 0; i < t->numel; i++) {
-        double a = fabs((double)g[t->off + i]);
-        mx = isfinite(a) ? (a > mx ? a : mx) : INFINITY;
-      }
-      M[j] = mx;
-    }
+    for (int j = 0; j < nt; j++) M[j] = max_abs(g + m->tensors[j].off, m->tensors[j].numel, M[j]);
     for (int k = 0; k < 4; k++) {
       double a = fabs(tr->chunk_loss[c * 4 + (size_t)k]);
       M[nt] = isfinite(a) ? (a > M[nt] ? a : M[nt]) : INFINITY;
@@ -200,7 +206,7 @@ static void fixed_point_sum(trainer *tr, double red[2]) {
     }
     if (isfinite(M[nt]) && M[nt] > 0) {
       double sc = ldexp(1.0, fx_exponent(M[nt], tr->nchunk));
-      for (int k = 0; k < 4; k++) q[n + (size_t)k] += llrint(tr->chunk_loss[c * 4 + (size_t)k] * sc);
+      for (int k = 0; k < 4; k++) q[n + (size_t)k] += (int64_t)(tr->chunk_loss[c * 4 + (size_t)k] * sc);
     }
   }
   q[n + 4] = llrint(red[0]); /* FLOPs: an integer count */
