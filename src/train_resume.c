@@ -11,8 +11,11 @@
 #include "tgmm/common.h"
 #include "train_impl.h"
 
-static const char *const EXEMPT[] = {"train.steps", "train.resume", "train.threads",
-                                     "train.run_dir", NULL};
+/* Keys that may change on resume: they do not change what the run computes (evaluation and
+ * checkpoint cadence, the start of a fresh run, where and how long it runs). */
+static const char *const EXEMPT[] = {"train.steps",      "train.resume",         "train.threads",
+                                     "train.run_dir",    "train.init_from",      "train.eval_every",
+                                     "train.checkpoint_every", "train.eval_baselines", NULL};
 
 /* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
 static int64_t ckpt_step(const char *name) {
@@ -42,41 +45,32 @@ int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
   return TGMM_OK;
 }
 
-/* Rank 0: compare the checkpoint's config attribute with ours. */
+/* Collective: compare the checkpoint's config (resolved: keys it lacks count as their
+ * defaults, so a checkpoint of an older version resumes) with ours. Rank 0 alone opens the file
+ * (tgmm_checkpoint_config broadcasts the text); every rank compares the same texts. */
 static int check_config(const char *path, const tgmm_config *cfg) {
-  hid_t f;
-  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
-  char *text = NULL;
-  int rc = tgmm_h5_read_attr_str(f, "config", &text);
-  H5Fclose(f);
-  if (rc != TGMM_OK || !text) {
-    tgmm_error("%s: no readable `config` attribute; cannot check that it belongs to this run",
-               path);
-    free(text);
+  tgmm_config old;
+  if (tgmm_checkpoint_config(path, &old) != TGMM_OK) {
+    tgmm_error0("%s: no readable `config` attribute; cannot check that it belongs to this run",
+                path);
     return TGMM_EUSER;
   }
-  /* A key the stored config lacks (written by an older tgmm) counts as its default: compare
-   * the stored config resolved over the defaults, when it resolves. */
-  tgmm_config stored;
-  const char *cmp = text;
-  if (tgmm_config_load_string(&stored, path, text, 0, NULL) == TGMM_OK) cmp = stored.text;
-  else stored.text = NULL;
   char keys[2048] = "";
-  int nd = tgmm_config_diff(cmp, cfg->text, EXEMPT, keys, (int)sizeof keys);
-  tgmm_config_free(&stored);
-  free(text);
+  int nd = tgmm_config_diff(old.text, cfg->text, EXEMPT, keys, (int)sizeof keys);
+  tgmm_config_free(&old);
   if (nd == 0) return TGMM_OK;
   if (nd > 0)
-    tgmm_error("cannot resume from %s: its config differs in %s (only train.steps, train.resume, "
-               "train.threads and train.run_dir may change on resume); use train.resume=never "
-               "or another train.run_dir to start a new run", path, keys);
+    tgmm_error0("cannot resume from %s: its config differs in %s (only train.steps, train.resume, "
+                "train.threads, train.run_dir, train.init_from, train.eval_every, "
+                "train.checkpoint_every and train.eval_baselines may change on resume); use "
+                "train.resume=never or another train.run_dir to start a new run", path, keys);
   return TGMM_EUSER;
 }
 
 int tgmm_train_resume(trainer *tr, int64_t step) {
   char path[TGMM_MAX_STR + 64];
   tgmm_checkpoint_path(tr->cfg->train.run_dir, step, path, sizeof path);
-  int rc = tgmm_mpi.rank == 0 ? check_config(path, tr->cfg) : TGMM_OK;
+  int rc = check_config(path, tr->cfg);
   TGMM_TRY(tgmm_agree(rc));
   int64_t got = -1;
   rc = tgmm_checkpoint_read(path, &tr->model, 1, &got);

@@ -20,6 +20,7 @@ typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
 typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
+typedef enum { MATCH_CANONICAL, MATCH_HUNGARIAN } tgmm_matching;
 typedef enum { INIT_RANDOM, INIT_KMEANSPP, INIT_TRUTH } tgmm_init;
 typedef enum { COV_IDENTITY, COV_SPHERICAL, COV_DIAG, COV_FULL } tgmm_covariance;
 typedef enum { EIG_AUTO, EIG_LAPACK, EIG_SCALAPACK } tgmm_eigensolver;
@@ -62,6 +63,9 @@ typedef struct {
     bool save_grads;
     int eval_tasks; /* held-out tasks per K for eval_every */
     double beta1, beta2, eps;
+    tgmm_matching matching;            /* loss: canonical order or Hungarian-matched */
+    char init_from[TGMM_MAX_STR];      /* exported model / checkpoint to start from ("" none) */
+    bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
   } train;
 
   struct {

@@ -2,7 +2,8 @@
 (model_ref.py): loss and every parameter gradient of one step (per tensor
 max|C - torch| / max|torch| <= 1e-4), then the losses of 10 AdamW steps (torch.optim.AdamW)
 agree to 1e-4 relative. Cases: causal + learned positions and bidirectional + no positions,
-each isotropic and anisotropic; ragged N; two K classes (two read-outs).
+each isotropic and anisotropic; ragged N; two K classes (two read-outs); and the Hungarian-matched
+set loss (train.matching = hungarian) in two of them, checked to permute some task's match.
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
 import os
@@ -95,9 +96,9 @@ def rel_err(a, b):
     return e / m if m > 0 else e
 
 
-def check_case(tmp, causal, aniso, seed):
+def check_case(tmp, causal, aniso, seed, hungarian=False):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
-           f"{'anisotropic' if aniso else 'isotropic'}"
+           f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}"
     rng = np.random.default_rng(seed)
     tasks = make_tasks(rng, aniso, STEPS * B)
     data = os.path.join(tmp, f"tasks_{seed}.h5")
@@ -106,10 +107,12 @@ def check_case(tmp, causal, aniso, seed):
             f"family={'anisotropic' if aniso else 'isotropic'}",
             f"train.batch_size={BATCH}", f"seed={seed}",
             f"model.attention={'causal' if causal else 'bidirectional'}",
-            f"model.positions={'learned' if causal else 'none'}"]
+            f"model.positions={'learned' if causal else 'none'}",
+            f"train.matching={'hungarian' if hungarian else 'canonical'}"]
     keys += [f"model.{k}={v}" for k, v in MODEL.items()]
     spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
-                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso)
+                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso,
+                               hungarian)
     tt = torch_tasks(tasks)
 
     # 1. one step at lr = 0: /params are the parameters the gradients were taken at
@@ -123,6 +126,14 @@ def check_case(tmp, causal, aniso, seed):
     loss = model_ref.batch_loss(spec, params, tt[:B], B)
     loss.backward()
     lossC = read_log(d1)[0]
+    if hungarian:  # the case must exercise a non-trivial match, else it tests nothing new
+        canon = model_ref.ModelSpec(*[getattr(spec, a) for a in ("d", "C", "L", "H", "E", "Kmax",
+                                      "nclass", "causal", "learned", "aniso")])
+        lc = model_ref.batch_loss(canon, p0, tt[:B], B).item()
+        print(f"{name}: canonical loss {lc:.6g} vs matched {loss.item():.6g}")
+        if not lc > loss.item() + 1e-6:
+            print(f"  FAIL {name}: the match permutes no task (matched loss = canonical)")
+            return False
     e_loss = abs(lossC - loss.item()) / abs(loss.item())
     assert set(gC) == set(params), f"{name}: tensor names differ: {set(gC) ^ set(params)}"
     worst = max(((rel_err(gC[k], params[k].grad), k) for k in params))
@@ -166,6 +177,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for i, (causal, aniso) in enumerate([(1, 0), (1, 1), (0, 0), (0, 1)]):
             ok &= check_case(tmp, causal, aniso, seed=11 + i)
+        for i, (causal, aniso) in enumerate([(0, 0), (1, 1)]):
+            ok &= check_case(tmp, causal, aniso, seed=21 + i, hungarian=True)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
