@@ -1,6 +1,9 @@
-/* checkpoint.c — TGMM checkpoints in HDF5 (see include/tgmm/train.h): one dataset per tensor
- * with its PyTorch name and shape, under /params, /adam_m, /adam_v (and /grads); exported models
- * (/params only) and `tgmm export`. */
+/* checkpoint.c — TGMM checkpoints in HDF5 (include/tgmm/checkpoint.h): one dataset per tensor
+ * with its PyTorch name and shape, under /params, /adam_m, /adam_v (and /grads); the newest of a
+ * run directory; the config check on resume; exported models (/params only) and `tgmm export`. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +11,8 @@
 
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
-#include "tgmm/train.h"
+#include "tgmm/checkpoint.h"
+#include "tgmm/h5io.h"
 
 void tgmm_checkpoint_path(const char *run_dir, int64_t step, char *out, size_t out_len) {
   snprintf(out, out_len, "%s/ckpt_%08lld.h5", run_dir, (long long)step);
@@ -201,3 +205,54 @@ int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg) {
   tgmm_config_free(&mc);
   return rc;
 }
+
+/* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
+static int64_t ckpt_step(const char *name) {
+  if (strlen(name) != 16 || strncmp(name, "ckpt_", 5) != 0 || strcmp(name + 13, ".h5") != 0)
+    return -1;
+  int64_t s = 0;
+  for (int i = 5; i < 13; i++) {
+    if (!isdigit((unsigned char)name[i])) return -1;
+    s = s * 10 + (name[i] - '0');
+  }
+  return s;
+}
+
+int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
+  long long best = -1;
+  if (tgmm_mpi.rank == 0) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+      int64_t s = ckpt_step(e->d_name);
+      if (s > best) best = s;
+    }
+    if (d) closedir(d);
+  }
+  MPI_Bcast(&best, 1, MPI_LONG_LONG, 0, tgmm_mpi.comm);
+  *step = best;
+  return TGMM_OK;
+}
+
+/* The stored config is resolved (keys it lacks count as their defaults, so a checkpoint of an
+ * older version resumes); rank 0 alone opens the file (tgmm_checkpoint_config broadcasts the
+ * text); every rank compares the same texts. */
+int tgmm_checkpoint_check_config(const char *path, const tgmm_config *cfg,
+                                 const char *const exempt[], const char *what_may_change) {
+  tgmm_config old;
+  if (tgmm_checkpoint_config(path, &old) != TGMM_OK) {
+    tgmm_error0("%s: no readable `config` attribute; cannot check that it belongs to this run",
+                path);
+    return TGMM_EUSER;
+  }
+  char keys[2048] = "";
+  int nd = tgmm_config_diff(old.text, cfg->text, exempt, keys, (int)sizeof keys);
+  tgmm_config_free(&old);
+  if (nd == 0) return TGMM_OK;
+  if (nd > 0)
+    tgmm_error0("cannot resume from %s: its config differs in %s (only %s may change on "
+                "resume); use train.resume=never or another train.run_dir to start a new run",
+                path, keys, what_may_change);
+  return TGMM_EUSER;
+}
+

@@ -1,6 +1,8 @@
-/* eval_impl.h — private to the eval module (eval.c: settings and scheduling; eval_data.c: the
- * settings and tasks of `eval --data`; eval_unit.c: the methods on one unit; eval_write.c: the
- * results file and the summary).
+/* eval_impl.h — private to the eval module. eval.c: validation (model, checkpoint) and the
+ * dynamic scheduling of units; eval_settings.c: methods, grid settings, the slot/unit/row layout;
+ * eval_data.c: the settings and tasks of `eval --data`; eval_unit.c: the methods on one unit;
+ * eval_write.c: the results file and the summary. Calls go one way: eval -> settings, data, unit,
+ * write; data -> settings; unit -> data; write -> settings.
  *
  * Rows: setting s owns the task slots [slot0[s], slot0[s] + ntask[s]) (grid: eval.tasks_per_setting
  * tasks each; --data: the file's tasks with that setting's K, in file order); slot q, method j
@@ -57,7 +59,12 @@ typedef struct {
   hsize_t *blk_row0, *blk_nrows; /* [nblk] global first row and rows of each block */
 } evaluator;
 
+/* eval_settings.c */
 const char *tgmm_eval_method_name(int m);
+/* eval.methods -> methods[], nm, has_tgmm (an unknown name: TGMM_EUSER). */
+int tgmm_eval_parse_methods(evaluator *ev);
+/* The grid's settings: eval.tasks_per_setting drawn tasks each (checked feasible). */
+int tgmm_eval_grid_settings(evaluator *ev);
 /* Allocate the per-setting arrays for ns settings (at most 100000). */
 int tgmm_eval_alloc_settings(evaluator *ev, int64_t ns);
 /* Setting s = the base config with grid point gp's values and the NULL-terminated overrides

@@ -10,7 +10,7 @@
 #include "tgmm/common.h"
 #include "tgmm/rng.h"
 #include "tgmm/task.h"
-#include "tgmm/train.h" /* the packed batch (until it moves next to the model) */
+#include "tgmm/batch.h"
 
 int tgmm_eval_unit_setting(const evaluator *ev, int64_t u) {
   int lo = 0, hi = ev->ns - 1; /* the last s with unit0[s] <= u */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "tgmm/runlog.h"
+#include "tgmm/checkpoint.h"
 #include "tgmm/train.h"
 
 enum { FX_EXTRA = 5 }; /* bitwise sum: 4 loss terms + FLOPs after the gradient */
