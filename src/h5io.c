@@ -18,16 +18,32 @@ static hid_t mpio_fapl(MPI_Comm comm) {
   return fapl;
 }
 
+/* The one write-to-temporary-then-rename path: every output file is first written under
+ * "<path>.tmp" (a name no reader takes for the real file) and renamed when complete. */
+static int tmp_name(const char *path, char *dst, size_t dst_len, char *tmp, size_t tmp_len) {
+  if (strlen(path) + 5 > dst_len || strlen(path) + 5 > tmp_len) return TGMM_EUSER;
+  snprintf(dst, dst_len, "%s", path);
+  snprintf(tmp, tmp_len, "%s.tmp", path);
+  return TGMM_OK;
+}
+
+static int rename_into_place(const char *tmp, const char *path) {
+  if (rename(tmp, path) == 0) return TGMM_OK;
+  tgmm_error("cannot rename %s to %s", tmp, path);
+  unlink(tmp);
+  return TGMM_EFAIL;
+}
+
 int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   memset(out, 0, sizeof *out);
   out->file = H5I_INVALID_HID;
   out->comm = comm;
-  if (strlen(path) >= sizeof out->path) {
+  int rc = tmp_name(path, out->path, sizeof out->path, out->tmp, sizeof out->tmp);
+  if (rc != TGMM_OK) {
     tgmm_error0("output path too long: %s", path);
-    return TGMM_EUSER;
+    out->tmp[0] = 0;
+    return rc;
   }
-  snprintf(out->path, sizeof out->path, "%s", path);
-  snprintf(out->tmp, sizeof out->tmp, "%s.tmp", path);
   hid_t fapl = mpio_fapl(comm);
   hid_t f = H5I_INVALID_HID;
   H5E_BEGIN_TRY { f = H5Fcreate(out->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
@@ -49,11 +65,7 @@ int tgmm_h5_commit(tgmm_h5out *out) {
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);
-    int rrc = TGMM_OK;
-    if (rank == 0 && rename(out->tmp, out->path) != 0) {
-      tgmm_error("cannot rename %s to %s", out->tmp, out->path);
-      rrc = TGMM_EFAIL;
-    }
+    int rrc = rank == 0 ? rename_into_place(out->tmp, out->path) : TGMM_OK;
     MPI_Bcast(&rrc, 1, MPI_INT, 0, out->comm);
     rc = rrc;
   }
@@ -70,6 +82,67 @@ void tgmm_h5_abort(tgmm_h5out *out) {
   int rank = 0;
   MPI_Comm_rank(out->comm, &rank);
   if (rank == 0 && out->tmp[0]) unlink(out->tmp);
+}
+
+const char *tgmm_out_begin(tgmm_out *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->h5 = H5I_INVALID_HID;
+  if (tmp_name(path, o->path, sizeof o->path, o->tmp, sizeof o->tmp) != TGMM_OK) {
+    tgmm_error("output path too long: %s", path);
+    o->tmp[0] = 0;
+    return NULL;
+  }
+  return o->tmp;
+}
+
+FILE *tgmm_out_text(tgmm_out *o, const char *path) {
+  if (!tgmm_out_begin(o, path)) return NULL;
+  o->f = fopen(o->tmp, "w");
+  if (!o->f) {
+    tgmm_error("cannot write %s", o->tmp);
+    o->tmp[0] = 0;
+  }
+  return o->f;
+}
+
+hid_t tgmm_out_h5(tgmm_out *o, const char *path) {
+  if (!tgmm_out_begin(o, path)) return H5I_INVALID_HID;
+  H5E_BEGIN_TRY { o->h5 = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (o->h5 < 0) {
+    tgmm_error("cannot create %s", o->tmp);
+    o->tmp[0] = 0;
+  }
+  return o->h5;
+}
+
+int tgmm_out_commit(tgmm_out *o) {
+  int rc = TGMM_OK;
+  if (o->f && fclose(o->f) != 0) rc = TGMM_EFAIL;
+  if (o->h5 >= 0 && H5Fclose(o->h5) < 0) rc = TGMM_EFAIL;
+  o->f = NULL;
+  o->h5 = H5I_INVALID_HID;
+  if (!o->tmp[0]) return TGMM_EFAIL;
+  if (rc != TGMM_OK) {
+    tgmm_error("cannot finish writing %s", o->tmp);
+    tgmm_out_abort(o);
+    return rc;
+  }
+  rc = rename_into_place(o->tmp, o->path);
+  o->tmp[0] = 0;
+  return rc;
+}
+
+void tgmm_out_abort(tgmm_out *o) {
+  if (o->f) fclose(o->f);
+  if (o->h5 >= 0) {
+    H5E_BEGIN_TRY { H5Fclose(o->h5); }
+    H5E_END_TRY;
+  }
+  o->f = NULL;
+  o->h5 = H5I_INVALID_HID;
+  if (o->tmp[0]) unlink(o->tmp);
+  o->tmp[0] = 0;
 }
 
 /* ---------- attributes ---------- */

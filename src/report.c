@@ -280,10 +280,17 @@ static int write_png(const tgmm_report *r, const char *prefix) {
     snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
     FILE *g = fopen(gp, "w");
     if (!g) return TGMM_EFAIL;
-    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s.%s.png'\nset title '%s'\n"
+    char png[4200];
+    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
+    tgmm_out po;
+    const char *png_tmp = tgmm_out_begin(&po, png); /* gnuplot writes it, then the rename */
+    if (!png_tmp) {
+      fclose(g);
+      return TGMM_EUSER;
+    }
+    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s'\nset title '%s'\n"
                "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
-               "plot ", prefix, tgmm_report_metric_name[c], tgmm_report_metric_name[c],
-            c < 2 ? "set logscale y\n" : "");
+               "plot ", png_tmp, tgmm_report_metric_name[c], c < 2 ? "set logscale y\n" : "");
     for (int j = 0; j < r->nm; j++)
       fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
               3 + 2 * (j * 4 + c), r->method[j]);
@@ -292,7 +299,10 @@ static int write_png(const tgmm_report *r, const char *prefix) {
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
     if (system(cmd) != 0) {
       tgmm_error("report: gnuplot failed on %s", gp);
+      tgmm_out_abort(&po);
       rc = TGMM_EFAIL;
+    } else {
+      rc = tgmm_out_commit(&po);
     }
     remove(gp);
   }
@@ -306,15 +316,13 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
   for (int e = 0; e < 3; e++) {
     char path[4200];
     snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-      tgmm_error("report: cannot write %s", path);
-      return TGMM_EUSER;
-    }
+    tgmm_out o;
+    FILE *f = tgmm_out_text(&o, path); /* <path>.tmp, renamed when complete */
+    if (!f) return TGMM_EUSER;
     if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
     if (e == 1) write_csv(r, f);
     if (e == 2) write_tex(r, f);
-    fclose(f);
+    TGMM_TRY(tgmm_out_commit(&o));
   }
   return write_png(r, prefix);
 }

@@ -14,6 +14,7 @@
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tgmm/config.h"
 #include "tgmm/task.h"
@@ -32,6 +33,27 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm);
 int tgmm_h5_commit(tgmm_h5out *out);
 /* Close and delete the temporary file (on error paths). */
 void tgmm_h5_abort(tgmm_h5out *out);
+
+/* The same path for a file one process writes alone (local): text (report tables, plot data),
+ * a serial HDF5 file (the run's metrics.h5), or a file another program writes (gnuplot's PNG:
+ * give it the temporary name tgmm_out_begin returns). Every output of tgmm reaches its real name
+ * only through tgmm_out_commit or tgmm_h5_commit. */
+typedef struct {
+  char path[4096];
+  char tmp[4200]; /* "" once committed or aborted */
+  FILE *f;
+  hid_t h5;
+} tgmm_out;
+/* The temporary name to write (NULL, with a message, if the path is too long). */
+const char *tgmm_out_begin(tgmm_out *o, const char *path);
+/* Begin and open the temporary file as text / as a new serial HDF5 file (NULL / negative with a
+ * message on failure). */
+FILE *tgmm_out_text(tgmm_out *o, const char *path);
+hid_t tgmm_out_h5(tgmm_out *o, const char *path);
+/* Close what was opened and rename to the real name (on failure the temporary is removed). */
+int tgmm_out_commit(tgmm_out *o);
+/* Close and remove the temporary file. */
+void tgmm_out_abort(tgmm_out *o);
 
 /* Root attributes: config (text), seed, world_size, version, git_commit, openblas_core. */
 int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size);

@@ -70,6 +70,7 @@ else
 fi
 for e in md csv tex; do [[ -s $WORK/rep.$e ]] && ok "rep.$e written" || fail "rep.$e missing"; done
 if command -v gnuplot >/dev/null; then [[ -s $WORK/rep.l2_means.png ]] && ok "png plot" || fail "no png plot"; fi
+ls "$WORK"/*.tmp >/dev/null 2>&1 && fail "temporary files left behind: $(ls "$WORK"/*.tmp)" || ok "no temporary file left (outputs renamed into place)"
 if /usr/bin/python3 - "$WORK/ev.2.h5" "$WORK/rep.csv" <<'PY'
 import sys, csv, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
