@@ -24,7 +24,6 @@ typedef struct {
   tgmm_task *tasks; /* [n] */
   tgmm_batch_buf bb;
   double *w, *mu, *sd; /* predictions [n, Kmax], [n, Kmax, d], [n, Kmax, d] */
-  int32_t *labels;     /* [N] */
 } heldout;
 
 typedef struct {
