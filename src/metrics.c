@@ -1,5 +1,5 @@
 /* metrics.c — Hungarian assignment (shortest augmenting paths with potentials, O(n^3)) and the
- * evaluation metrics of ../shared/PAPER.md. */
+ * evaluation metrics (include/tgmm/metrics.h). Pure: no MPI, no files. */
 #include "tgmm/metrics.h"
 
 #include <math.h>

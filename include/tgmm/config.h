@@ -3,7 +3,7 @@
  * Sources, in order: built-in defaults, the YAML file, then `key=value` overrides (nested keys
  * with dots, lists as `K=[2,3,4,5]`). Every error (malformed YAML, unknown key, wrong type,
  * out-of-range value) prints one message naming the file, line, column and key, and the loader
- * returns TGMM_EUSER. The key names are the contract of ../shared/DESIGN.md; README.md lists all. */
+ * returns TGMM_EUSER. The key names are a contract with job scripts, sweeps and users: never rename one; README.md lists all. */
 #ifndef TGMM_CONFIG_H
 #define TGMM_CONFIG_H
 

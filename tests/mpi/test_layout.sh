@@ -49,7 +49,7 @@ order = {"config": ["config.c", "config_emit.c", "config_schema.c"],
          "eval": ["eval.c", "eval_unit.c", "eval_data.c", "eval_write.c", "eval_settings.c"]}
 def defs(f):
     t = open("src/" + f).read()
-    return set(re.findall(r'^(?:[a-z_][a-z_0-9 *]*\s)?\**((?:tgmm|cfg)_[a-z_0-9]+)\(', t, re.M))
+    return set(re.findall(r'^(?:[a-z_][a-z_0-9 *]*\s)?\**((?:tgmm|cfg)_[A-Za-z_0-9]+)\(', t, re.M))
 bad = []
 for mod, files in order.items():
     d = {f: defs(f) for f in files}
