@@ -44,17 +44,19 @@ static int write_all(hid_t f, const tgmm_model *m, const tgmm_config *cfg, int64
   return TGMM_OK;
 }
 
+/* Every rank holds the same parameters and moments, so rank 0 alone writes the file (one open
+ * per job, not one per rank); the others wait for its result. */
 int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                           int64_t step, int save_grads, double loss) {
-  tgmm_h5out out;
-  int rc = tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm));
-  if (rc != TGMM_OK) return rc;
-  rc = tgmm_agree(write_all(out.file, m, cfg, step, save_grads, loss));
-  if (rc != TGMM_OK) {
-    tgmm_h5_abort(&out);
-    return rc;
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    tgmm_h5out out;
+    rc = tgmm_h5_create(&out, path, MPI_COMM_SELF);
+    if (rc == TGMM_OK) rc = write_all(out.file, m, cfg, step, save_grads, loss);
+    if (rc == TGMM_OK) rc = tgmm_h5_commit(&out);
+    else if (out.tmp[0]) tgmm_h5_abort(&out);
   }
-  return tgmm_h5_commit(&out);
+  return tgmm_agree(rc);
 }
 
 static int read_group(hid_t f, const char *path, const char *group, tgmm_model *m, float *buf) {
@@ -171,18 +173,18 @@ int tgmm_checkpoint_load_model(const char *path, tgmm_config *cfg, tgmm_model *m
 
 int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                            const char *source, int64_t step) {
-  tgmm_h5out out;
-  int rc = tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm));
-  if (rc != TGMM_OK) return rc;
-  rc = write_group(out.file, "params", m, m->params);
-  if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, cfg, tgmm_mpi.size);
-  if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "exported_from", source);
-  if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", step);
-  if (tgmm_agree(rc) != TGMM_OK) {
-    tgmm_h5_abort(&out);
-    return TGMM_EFAIL;
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) { /* as tgmm_checkpoint_write: one process writes */
+    tgmm_h5out out;
+    rc = tgmm_h5_create(&out, path, MPI_COMM_SELF);
+    if (rc == TGMM_OK) rc = write_group(out.file, "params", m, m->params);
+    if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, cfg, tgmm_mpi.size);
+    if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "exported_from", source);
+    if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", step);
+    if (rc == TGMM_OK) rc = tgmm_h5_commit(&out);
+    else if (out.tmp[0]) tgmm_h5_abort(&out);
   }
-  return tgmm_h5_commit(&out);
+  return tgmm_agree(rc);
 }
 
 int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg) {

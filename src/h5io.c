@@ -61,7 +61,9 @@ int tgmm_h5_commit(tgmm_h5out *out) {
   int rc = TGMM_OK;
   if (out->file >= 0 && H5Fclose(out->file) < 0) rc = TGMM_EFAIL;
   out->file = H5I_INVALID_HID;
-  rc = tgmm_agree(rc);
+  int all = rc;
+  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, out->comm); /* the file's ranks only */
+  rc = all;
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);

@@ -6,9 +6,9 @@
  * git_commit, loss. An exported model holds /params only, with the attributes plus
  * exported_from and step.
  *
- * Every function is collective over tgmm_mpi.comm; rank 0 alone opens a file to read it (or
- * lists a directory) and broadcasts what it found, so a job opens a checkpoint once, whatever
- * its rank count. */
+ * Every function is collective over tgmm_mpi.comm; rank 0 alone opens a file to read or write
+ * it (or lists a directory) and broadcasts what it found, so a job opens a checkpoint once,
+ * whatever its rank count. */
 #ifndef TGMM_CHECKPOINT_H
 #define TGMM_CHECKPOINT_H
 
@@ -18,7 +18,8 @@
 #include "tgmm/config.h"
 #include "tgmm/model.h"
 
-/* Write a checkpoint (rank 0 writes the data, every rank takes part). */
+/* Write a checkpoint: rank 0 alone opens and writes the file (every rank holds the same state);
+ * every rank returns its result. */
 int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                           int64_t step, int save_grads, double loss);
 /* Read /params (and /adam_m, /adam_v when `moments`) and /step into a model created with the
