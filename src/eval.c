@@ -109,9 +109,38 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
   return TGMM_OK;
 }
 
-/* Hand out units dynamically: a counter on rank 0, incremented with MPI_Fetch_and_op. */
+/* Guided self-scheduling: fetch f hands out the units [start[f], start[f+1]), max(1, left / 2P)
+ * of the `left` units not yet handed out: large fetches first, single units at the end to
+ * balance EM's varying cost. A rank's units thus form few contiguous runs of rows (about
+ * 2 ln(units / 2P) + 2 per rank), which keeps its write selection small, and the counter on
+ * rank 0 is touched once per fetch, not once per unit. Same schedule on every rank. */
+static int64_t *guided_schedule(int64_t nunits, int P, int64_t *nfetch) {
+  int64_t F = 0, pos = 0, cap = 64;
+  int64_t *start = tgmm_malloc(sizeof(int64_t) * (size_t)cap);
+  while (start) {
+    if (F + 2 > cap) {
+      int64_t *t = realloc(start, sizeof(int64_t) * (size_t)(cap *= 2));
+      if (!t) {
+        free(start);
+        return NULL;
+      }
+      start = t;
+    }
+    start[F] = pos;
+    if (pos >= nunits) break;
+    int64_t g = (nunits - pos) / (2 * (int64_t)P);
+    pos += g > 1 ? g : 1;
+    F++;
+  }
+  *nfetch = F;
+  return start;
+}
+
+/* Hand out the fetches dynamically: a counter on rank 0, incremented with MPI_Fetch_and_op. */
 static int run_units(evaluator *ev) {
-  int64_t *counter = NULL, one = 1, u = 0;
+  int64_t nfetch = 0, *start = guided_schedule(ev->nunits, tgmm_mpi.size, &nfetch);
+  TGMM_TRY(tgmm_agree(start ? TGMM_OK : TGMM_ENOMEM));
+  int64_t *counter = NULL, one = 1, f = 0, done = 0;
   MPI_Win win;
   MPI_Aint size = tgmm_mpi.rank == 0 ? (MPI_Aint)sizeof(int64_t) : 0;
   MPI_Win_allocate(size, sizeof(int64_t), MPI_INFO_NULL, tgmm_mpi.comm, &counter, &win);
@@ -125,13 +154,17 @@ static int run_units(evaluator *ev) {
   int rc = TGMM_OK;
   for (;;) {
     MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win);
-    MPI_Fetch_and_op(&one, &u, MPI_INT64_T, 0, 0, MPI_SUM, win);
+    MPI_Fetch_and_op(&one, &f, MPI_INT64_T, 0, 0, MPI_SUM, win);
     MPI_Win_unlock(0, win);
-    if (u >= ev->nunits) break;
-    if (rc == TGMM_OK) rc = tgmm_eval_unit(ev, u);
-    tgmm_progress("eval", t0, &last, (double)(u + 1) / (double)ev->nunits);
+    if (f >= nfetch) break;
+    for (int64_t u = start[f]; u < start[f + 1] && rc == TGMM_OK; u++) {
+      rc = tgmm_eval_unit(ev, u);
+      done = u + 1 > done ? u + 1 : done;
+      tgmm_progress("eval", t0, &last, (double)done / (double)ev->nunits);
+    }
   }
   MPI_Win_free(&win);
+  free(start);
   return rc;
 }
 

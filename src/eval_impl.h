@@ -20,8 +20,14 @@
 
 enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_NMETHODS };
 
-/* Numeric columns of a result row (status as tgmm_status). */
-enum { C_STATUS, C_ITER, C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_K, C_N, EV_NCOL };
+/* One result row as a rank holds it until the write (64 bytes): the float columns in the order
+ * C_* (also the order of the metrics in the summary: l2_means, l2_weights, accuracy,
+ * misclustering, loglik, seconds), then K, N, iterations, status (tgmm_status). */
+enum { C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC, EV_NF };
+typedef struct {
+  double f[EV_NF];
+  int32_t K, N, iterations, status;
+} ev_row;
 
 /* Summary sums per (setting, method, metric): tasks ok with a finite value, the others, sum,
  * sum of squares. Metrics as tgmm_report_metric_name. */
@@ -53,7 +59,7 @@ typedef struct {
   int save_pred, pred_K, pred_d, pred_scales;
   /* this rank's rows: the blocks of its units, in computing order */
   int64_t nloc, cap_loc;   /* rows held, capacity */
-  double *rows;            /* [nloc, EV_NCOL] */
+  ev_row *rows;            /* [nloc] */
   double *pw, *pm, *psd;   /* [nloc, pred_K], [nloc, pred_K, pred_d] x 2 (save_pred) */
   int nblk, cap_blk;
   hsize_t *blk_row0, *blk_nrows; /* [nblk] global first row and rows of each block */

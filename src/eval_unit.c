@@ -38,7 +38,7 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
   if (ev->nloc + rows > ev->cap_loc) {
     int64_t cap = ev->cap_loc * 2 > ev->nloc + rows ? ev->cap_loc * 2 : ev->nloc + rows + 64;
     size_t K = (size_t)ev->pred_K, kd = (size_t)ev->pred_K * (size_t)ev->pred_d;
-    TGMM_TRY(grow((void **)&ev->rows, cap, sizeof(double) * EV_NCOL));
+    TGMM_TRY(grow((void **)&ev->rows, cap, sizeof(ev_row)));
     if (ev->save_pred) {
       TGMM_TRY(grow((void **)&ev->pw, cap, sizeof(double) * K));
       TGMM_TRY(grow((void **)&ev->pm, cap, sizeof(double) * kd));
@@ -58,7 +58,10 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
   *base = ev->nloc;
   size_t kd = (size_t)ev->pred_K * (size_t)ev->pred_d;
   for (int64_t r = ev->nloc; r < ev->nloc + rows; r++) {
-    for (int c = 0; c < EV_NCOL; c++) ev->rows[r * EV_NCOL + c] = NAN;
+    ev_row *row = &ev->rows[r];
+    for (int c = 0; c < EV_NF; c++) row->f[c] = NAN;
+    row->K = row->N = row->iterations = 0;
+    row->status = TGMM_STATUS_FAILED;
     if (ev->save_pred) {
       memset(ev->pw + (size_t)r * (size_t)ev->pred_K, 0, sizeof(double) * (size_t)ev->pred_K);
       memset(ev->pm + (size_t)r * kd, 0, sizeof(double) * kd);
@@ -84,17 +87,17 @@ static double sd_of(const tgmm_gmm *g, int k, int j) {
  * component order (g == NULL or a row not ok: NaN in the first K components). */
 static void store_row(evaluator *ev, int64_t r, const tgmm_fit_row *fr, double sec,
                       const tgmm_task *t, const tgmm_gmm *g) {
-  double *row = ev->rows + r * EV_NCOL;
-  row[C_STATUS] = fr->status;
-  row[C_ITER] = fr->iterations;
-  row[C_LOGLIK] = fr->loglik;
-  row[C_L2M] = fr->l2_means;
-  row[C_L2W] = fr->l2_weights;
-  row[C_ACC] = fr->accuracy;
-  row[C_MIS] = fr->misclustering;
-  row[C_SEC] = sec;
-  row[C_K] = t->K;
-  row[C_N] = t->N;
+  ev_row *row = &ev->rows[r];
+  row->status = fr->status;
+  row->iterations = fr->iterations;
+  row->f[C_LOGLIK] = fr->loglik;
+  row->f[C_L2M] = fr->l2_means;
+  row->f[C_L2W] = fr->l2_weights;
+  row->f[C_ACC] = fr->accuracy;
+  row->f[C_MIS] = fr->misclustering;
+  row->f[C_SEC] = sec;
+  row->K = t->K;
+  row->N = t->N;
   if (!ev->save_pred) return;
   int Q = ev->pred_K, D = ev->pred_d, ok = g && fr->status == TGMM_STATUS_OK;
   double *w = ev->pw + (size_t)r * Q, *m = ev->pm + (size_t)r * Q * D;

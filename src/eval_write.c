@@ -67,14 +67,17 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
                                        "/misclustering", "/seconds"};
   static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC};
   static const char *const inames[] = {"/K", "/N", "/iterations"};
-  static const int icols[] = {C_K, C_N, C_ITER};
+
   int rc = TGMM_OK;
   for (int c = 0; c < 6 && rc == TGMM_OK; c++) {
-    for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r * EV_NCOL + fcols[c]];
+    for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r].f[fcols[c]];
     rc = write_col(f, ev, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, col);
   }
   for (int c = 0; c < 3 && rc == TGMM_OK; c++) {
-    for (int64_t r = 0; r < ev->nloc; r++) ic[r] = (int32_t)ev->rows[r * EV_NCOL + icols[c]];
+    for (int64_t r = 0; r < ev->nloc; r++) {
+      const ev_row *w = &ev->rows[r];
+      ic[r] = c == 0 ? w->K : c == 1 ? w->N : w->iterations;
+    }
     rc = write_col(f, ev, inames[c], H5T_NATIVE_INT32, 1, &R, ic);
   }
   for (int pass = 0; pass < 2 && rc == TGMM_OK; pass++) {
@@ -108,7 +111,7 @@ static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   int rc = tgmm_h5_write_packed_strings(f, "/method", R, 16, ev->nblk, ev->blk_row0,
                                         ev->blk_nrows, buf);
   for (int64_t r = 0; r < ev->nloc; r++)
-    strncpy(buf + 16 * r, tgmm_status_name[(int)ev->rows[r * EV_NCOL + C_STATUS]], 16);
+    strncpy(buf + 16 * r, tgmm_status_name[ev->rows[r].status], 16);
   if (rc == TGMM_OK)
     rc = tgmm_h5_write_packed_strings(f, "/status", R, 16, ev->nblk, ev->blk_row0,
                                       ev->blk_nrows, buf);
@@ -136,7 +139,7 @@ static int write_strings(hid_t f, const evaluator *ev, char *buf) {
 
 /* Rank 0: the summary table from the per-(setting, method) sums reduced over the ranks. */
 static int summary(const evaluator *ev) {
-  static const int mcol[TGMM_REPORT_NMETRIC] = {C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC};
+  _Static_assert(EV_NF == TGMM_REPORT_NMETRIC, "the row's float columns are the report's metrics");
   size_t cells = (size_t)ev->ns * (size_t)ev->nm, len = cells * TGMM_REPORT_NMETRIC * EV_NSUM;
   double *sum = tgmm_calloc(len ? len : 1, sizeof(double));
   int rc = tgmm_agree(sum ? TGMM_OK : TGMM_ENOMEM);
@@ -149,10 +152,10 @@ static int summary(const evaluator *ev) {
   for (int64_t r = 0; r < ev->nloc; r++) {
     int64_t g = global_row(ev, &b, &k);
     size_t cell = (size_t)slot_setting(ev, g / ev->nm) * (size_t)ev->nm + (size_t)(g % ev->nm);
-    const double *row = ev->rows + r * EV_NCOL;
+    const ev_row *row = &ev->rows[r];
     for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
-      double v = row[mcol[c]], *sm = sum + (cell * TGMM_REPORT_NMETRIC + (size_t)c) * EV_NSUM;
-      if (row[C_STATUS] != TGMM_STATUS_OK || !isfinite(v)) {
+      double v = row->f[c], *sm = sum + (cell * TGMM_REPORT_NMETRIC + (size_t)c) * EV_NSUM;
+      if (row->status != TGMM_STATUS_OK || !isfinite(v)) {
         sm[SUM_NOTHER] += 1;
       } else {
         sm[SUM_NOK] += 1;
