@@ -126,9 +126,10 @@ static int run_spectral(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_C
   return TGMM_OK;
 }
 
-/* Truth metrics into met[4] = l2_means, l2_weights, accuracy, misclustering (NaN when the truth
- * is absent): alignment by means, then l2 errors; accuracy and misclustering from the confusion
- * matrix of true vs predicted labels, reduced over comm. */
+/* The one place a fit is scored (eval, the baseline commands, training's held-out evaluation):
+ * met[4] = l2_means, l2_weights, accuracy, misclustering (NaN when the truth is absent): the
+ * pure functions of metrics.h, with the confusion matrix of true vs predicted labels summed over
+ * comm (a task split by samples). */
 int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, tgmm_fit_row *row) {
   double met[4];
   int rc = metrics4(lt, g, comm, met);
@@ -137,33 +138,22 @@ int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm
 }
 
 static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]) {
-  int K = lt->K, d = lt->d;
+  int K = lt->K;
   met[0] = met[1] = met[2] = met[3] = NAN;
-  if (!lt->tm) return TGMM_OK;
-  int *perm = tgmm_malloc(sizeof(int) * (size_t)K), *as = tgmm_malloc(sizeof(int) * (size_t)K);
+  if (!lt->tm) return TGMM_OK; /* no truth: every truth metric unavailable */
+  int *perm = tgmm_malloc(sizeof(int) * (size_t)K);
   int32_t *lab = tgmm_malloc(sizeof(int32_t) * (size_t)(lt->n > 0 ? lt->n : 1));
-  double *conf = tgmm_calloc((size_t)K * K + 1, sizeof(double));
-  double *cost = tgmm_malloc(sizeof(double) * (size_t)K * K);
-  int rc = perm && as && lab && conf && cost ? TGMM_OK : TGMM_ENOMEM;
-  if (rc == TGMM_OK) {
-    tgmm_align(g->means, lt->tm, K, d, perm);
-    met[0] = tgmm_l2_means(g->means, lt->tm, perm, K, d);
-    if (lt->tw) met[1] = tgmm_l2_weights(g->weights, lt->tw, perm, K);
-  }
+  double *conf = tgmm_calloc((size_t)K * K, sizeof(double));
+  int rc = perm && lab && conf ? TGMM_OK : TGMM_ENOMEM;
+  if (rc == TGMM_OK)
+    tgmm_score_means(g->weights, g->means, lt->tw, lt->tm, K, lt->d, perm, &met[0], &met[1]);
   if (rc == TGMM_OK && lt->z) {
     rc = tgmm_gmm_labels(lt->x, lt->n, g, lab);
-    for (int64_t j = 0; rc == TGMM_OK && j < lt->n; j++)
-      if (lt->z[j] >= 0 && lt->z[j] < K) conf[(size_t)lt->z[j] * K + lab[j]] += 1;
-    conf[(size_t)K * K] = (double)lt->n;
-    MPI_Allreduce(MPI_IN_PLACE, conf, K * K + 1, MPI_DOUBLE, MPI_SUM, comm);
-    double N = conf[(size_t)K * K], hit = 0;
-    for (int k = 0; k < K; k++) hit += conf[(size_t)k * K + perm[k]];
-    for (int a = 0; a < K * K; a++) cost[a] = -conf[a];
-    double best = -tgmm_hungarian(cost, K, as);
-    met[2] = N > 0 ? hit / N : NAN;
-    met[3] = N > 0 ? 1 - best / N : NAN;
+    if (rc == TGMM_OK) tgmm_confusion_add(lt->z, lab, lt->n, K, conf);
+    MPI_Allreduce(MPI_IN_PLACE, conf, K * K, MPI_DOUBLE, MPI_SUM, comm);
+    if (rc == TGMM_OK) rc = tgmm_score_labels(conf, K, perm, &met[2], &met[3]);
   }
-  free(perm), free(as), free(lab), free(conf), free(cost);
+  free(perm), free(lab), free(conf);
   return rc;
 }
 

@@ -1,6 +1,9 @@
-/* checkpoint.c — TGMM checkpoints in HDF5 (see include/tgmm/train.h): one dataset per tensor
- * with its PyTorch name and shape, under /params, /adam_m, /adam_v (and /grads); exported models
- * (/params only) and `tgmm export`. */
+/* checkpoint.c — TGMM checkpoints in HDF5 (include/tgmm/checkpoint.h): one dataset per tensor
+ * with its PyTorch name and shape, under /params, /adam_m, /adam_v (and /grads); the newest of a
+ * run directory; the config check on resume; exported models (/params only) and `tgmm export`. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +11,8 @@
 
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
-#include "tgmm/train.h"
+#include "tgmm/checkpoint.h"
+#include "tgmm/h5io.h"
 
 void tgmm_checkpoint_path(const char *run_dir, int64_t step, char *out, size_t out_len) {
   snprintf(out, out_len, "%s/ckpt_%08lld.h5", run_dir, (long long)step);
@@ -40,17 +44,19 @@ static int write_all(hid_t f, const tgmm_model *m, const tgmm_config *cfg, int64
   return TGMM_OK;
 }
 
+/* Every rank holds the same parameters and moments, so rank 0 alone writes the file (one open
+ * per job, not one per rank); the others wait for its result. */
 int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                           int64_t step, int save_grads, double loss) {
-  tgmm_h5out out;
-  int rc = tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm));
-  if (rc != TGMM_OK) return rc;
-  rc = tgmm_agree(write_all(out.file, m, cfg, step, save_grads, loss));
-  if (rc != TGMM_OK) {
-    tgmm_h5_abort(&out);
-    return rc;
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    tgmm_h5out out;
+    rc = tgmm_h5_create(&out, path, MPI_COMM_SELF);
+    if (rc == TGMM_OK) rc = write_all(out.file, m, cfg, step, save_grads, loss);
+    if (rc == TGMM_OK) rc = tgmm_h5_commit(&out);
+    else if (out.tmp[0]) tgmm_h5_abort(&out);
   }
-  return tgmm_h5_commit(&out);
+  return tgmm_agree(rc);
 }
 
 static int read_group(hid_t f, const char *path, const char *group, tgmm_model *m, float *buf) {
@@ -72,23 +78,41 @@ static int read_group(hid_t f, const char *path, const char *group, tgmm_model *
   return TGMM_OK;
 }
 
-int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step) {
+static int read_local(const char *path, tgmm_model *m, int moments, int64_t *step) {
   hid_t f;
   TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
   int rc = read_group(f, path, "params", m, m->params);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_m", m, m->m);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_v", m, m->v);
-  int64_t s = 0;
   if (rc == TGMM_OK && tgmm_h5_exists(f, "/step"))
-    rc = tgmm_h5_read_all(f, path, "/step", H5T_NATIVE_INT64, &s);
-  if (step) *step = s;
+    rc = tgmm_h5_read_all(f, path, "/step", H5T_NATIVE_INT64, step);
   H5Fclose(f);
   return rc;
 }
 
+/* Rank 0 opens and reads the file; the others receive the tensors by broadcast (pieces of at
+ * most 2^30 bytes), so a job opens a checkpoint once, whatever its rank count. */
+int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step) {
+  int64_t s = 0;
+  int rc = tgmm_mpi.rank == 0 ? read_local(path, m, moments, &s) : TGMM_OK;
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (rc != TGMM_OK) return rc;
+  size_t bytes = sizeof(float) * m->nparams;
+  tgmm_bcast_bytes(m->params, bytes, 0, tgmm_mpi.comm, 0);
+  if (moments) {
+    tgmm_bcast_bytes(m->m, bytes, 0, tgmm_mpi.comm, 0);
+    tgmm_bcast_bytes(m->v, bytes, 0, tgmm_mpi.comm, 0);
+  }
+  MPI_Bcast(&s, 1, MPI_INT64_T, 0, tgmm_mpi.comm);
+  if (step) *step = s;
+  return TGMM_OK;
+}
+
 int tgmm_checkpoint_resolve(const char *arg, char *out, size_t out_len) {
-  struct stat st;
-  if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  struct stat st; /* rank 0 looks; one stat per job, not one per rank */
+  int dir = tgmm_mpi.rank == 0 && stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+  MPI_Bcast(&dir, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (!dir) {
     snprintf(out, out_len, "%s", arg);
     return TGMM_OK;
   }
@@ -102,16 +126,28 @@ int tgmm_checkpoint_resolve(const char *arg, char *out, size_t out_len) {
   return TGMM_OK;
 }
 
+/* Rank 0 opens the file and broadcasts the attribute; every rank parses it. */
 int tgmm_checkpoint_config(const char *path, tgmm_config *cfg) {
-  hid_t f;
-  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
   char *text = NULL;
-  int rc = tgmm_h5_read_attr_str(f, "config", &text);
-  H5Fclose(f);
-  if (rc != TGMM_OK || !text) {
-    tgmm_error0("%s: no 'config' attribute: not a tgmm checkpoint or exported model", path);
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    hid_t f;
+    rc = tgmm_h5_open_read(path, MPI_COMM_SELF, &f);
+    if (rc == TGMM_OK) {
+      rc = tgmm_h5_read_attr_str(f, "config", &text);
+      H5Fclose(f);
+      if (rc != TGMM_OK || !text) {
+        tgmm_error("%s: no 'config' attribute: not a tgmm checkpoint or exported model", path);
+        rc = TGMM_EUSER;
+      }
+    }
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (rc == TGMM_OK) rc = tgmm_bcast_text(&text, 0, tgmm_mpi.comm);
+  if (rc != TGMM_OK) {
     free(text);
-    return TGMM_EUSER;
+    tgmm_config_defaults(cfg);
+    return rc;
   }
   rc = tgmm_config_load_string(cfg, path, text, 0, NULL);
   free(text);
@@ -137,18 +173,18 @@ int tgmm_checkpoint_load_model(const char *path, tgmm_config *cfg, tgmm_model *m
 
 int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                            const char *source, int64_t step) {
-  tgmm_h5out out;
-  int rc = tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm));
-  if (rc != TGMM_OK) return rc;
-  rc = write_group(out.file, "params", m, m->params);
-  if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, cfg, tgmm_mpi.size);
-  if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "exported_from", source);
-  if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", step);
-  if (tgmm_agree(rc) != TGMM_OK) {
-    tgmm_h5_abort(&out);
-    return TGMM_EFAIL;
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) { /* as tgmm_checkpoint_write: one process writes */
+    tgmm_h5out out;
+    rc = tgmm_h5_create(&out, path, MPI_COMM_SELF);
+    if (rc == TGMM_OK) rc = write_group(out.file, "params", m, m->params);
+    if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, cfg, tgmm_mpi.size);
+    if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "exported_from", source);
+    if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", step);
+    if (rc == TGMM_OK) rc = tgmm_h5_commit(&out);
+    else if (out.tmp[0]) tgmm_h5_abort(&out);
   }
-  return tgmm_h5_commit(&out);
+  return tgmm_agree(rc);
 }
 
 int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg) {
@@ -171,3 +207,54 @@ int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg) {
   tgmm_config_free(&mc);
   return rc;
 }
+
+/* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
+static int64_t ckpt_step(const char *name) {
+  if (strlen(name) != 16 || strncmp(name, "ckpt_", 5) != 0 || strcmp(name + 13, ".h5") != 0)
+    return -1;
+  int64_t s = 0;
+  for (int i = 5; i < 13; i++) {
+    if (!isdigit((unsigned char)name[i])) return -1;
+    s = s * 10 + (name[i] - '0');
+  }
+  return s;
+}
+
+int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
+  long long best = -1;
+  if (tgmm_mpi.rank == 0) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+      int64_t s = ckpt_step(e->d_name);
+      if (s > best) best = s;
+    }
+    if (d) closedir(d);
+  }
+  MPI_Bcast(&best, 1, MPI_LONG_LONG, 0, tgmm_mpi.comm);
+  *step = best;
+  return TGMM_OK;
+}
+
+/* The stored config is resolved (keys it lacks count as their defaults, so a checkpoint of an
+ * older version resumes); rank 0 alone opens the file (tgmm_checkpoint_config broadcasts the
+ * text); every rank compares the same texts. */
+int tgmm_checkpoint_check_config(const char *path, const tgmm_config *cfg,
+                                 const char *const exempt[], const char *what_may_change) {
+  tgmm_config old;
+  if (tgmm_checkpoint_config(path, &old) != TGMM_OK) {
+    tgmm_error0("%s: no readable `config` attribute; cannot check that it belongs to this run",
+                path);
+    return TGMM_EUSER;
+  }
+  char keys[2048] = "";
+  int nd = tgmm_config_diff(old.text, cfg->text, exempt, keys, (int)sizeof keys);
+  tgmm_config_free(&old);
+  if (nd == 0) return TGMM_OK;
+  if (nd > 0)
+    tgmm_error0("cannot resume from %s: its config differs in %s (only %s may change on "
+                "resume); use train.resume=never or another train.run_dir to start a new run",
+                path, keys, what_may_change);
+  return TGMM_EUSER;
+}
+

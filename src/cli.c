@@ -64,8 +64,27 @@ void tgmm_cli_free(tgmm_cli *cli) {
   cli->overrides = NULL;
 }
 
+/* Rank 0 alone opens the config file (a thousand ranks opening one small file at once is the
+ * metadata storm parallel file systems punish); every rank parses the broadcast text under the
+ * file's name, so every error still names file:line and every rank detects it. */
+static int load_broadcast(const tgmm_cli *cli, tgmm_config *cfg) {
+  char *text = NULL;
+  int rc = TGMM_OK;
+  if (cli->config_path && tgmm_mpi.rank == 0) rc = tgmm_config_read_file(cli->config_path, &text);
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (rc == TGMM_OK && cli->config_path) rc = tgmm_bcast_text(&text, 0, tgmm_mpi.comm);
+  if (rc != TGMM_OK) {
+    free(text);
+    tgmm_config_defaults(cfg);
+    return rc;
+  }
+  rc = tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides, cli->overrides);
+  free(text);
+  return rc;
+}
+
 int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg, int print) {
-  int rc = tgmm_config_load(cfg, cli->config_path, cli->n_overrides, cli->overrides);
+  int rc = load_broadcast(cli, cfg);
   if (rc != TGMM_OK || !print) return rc;
   tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s", TGMM_VERSION,
             tgmm_git_commit(), cli->command, tgmm_mpi.size,

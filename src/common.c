@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1};
@@ -58,6 +59,33 @@ int tgmm_agree(int rc) {
   int all = rc;
   MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, tgmm_mpi.comm);
   return all;
+}
+
+void tgmm_bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm, size_t piece) {
+  if (piece == 0 || piece > ((size_t)1 << 30)) piece = (size_t)1 << 30;
+  for (size_t off = 0; off < n; off += piece) {
+    size_t len = n - off < piece ? n - off : piece;
+    MPI_Bcast((char *)buf + off, (int)len, MPI_BYTE, root, comm);
+  }
+}
+
+int tgmm_bcast_text(char **text, int root, MPI_Comm comm) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  long long len = rank == root ? (*text ? (long long)strlen(*text) : -1) : 0;
+  MPI_Bcast(&len, 1, MPI_LONG_LONG, root, comm);
+  if (rank != root) *text = NULL;
+  if (len < 0) return TGMM_OK;
+  int rc = TGMM_OK;
+  if (rank != root && !(*text = tgmm_malloc((size_t)len + 1))) rc = TGMM_ENOMEM;
+  int all = rc;
+  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, comm);
+  if (all != TGMM_OK) {
+    if (rank != root) free(*text), *text = NULL;
+    return all;
+  }
+  tgmm_bcast_bytes(*text, (size_t)len + 1, root, comm, 0);
+  return TGMM_OK;
 }
 
 void *tgmm_malloc(size_t bytes) {

@@ -17,114 +17,22 @@
 #include "tgmm/common.h"
 
 
-#define FLD(f) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), 0
-#define LST(f, n) offsetof(tgmm_config, f), sizeof(((tgmm_config *)0)->f), offsetof(tgmm_config, n)
-#define BIG 1e15                 /* practical upper end of int64 counters */
-
-/* The schema: adding a key is one row here plus its field in config.h. Output order = this order
- * (top-level keys first, then each section in order of first appearance). */
-const keydef cfg_keys[] = {
-    {"seed", T_INT, FLD(seed), "42", 0, 4294967295.0, NULL, "Philox key of every random stream"},
-    {"d", T_INT, FLD(d), "8", 1, 100000, NULL, "dimension (phase_transition: derived)"},
-    {"K", T_INTS, LST(K, nK), "[2, 3, 4, 5]", 1, 64, NULL, "component counts of the family"},
-    {"N", T_INT, FLD(N), "128", 1, 1e9, NULL, "samples per task (training: U{N/2..N})"},
-    {"family", T_ENUM, FLD(family), "isotropic", 0, 0,
-     "isotropic|anisotropic|mean_shift|phase_transition", "task family"},
-    {"sigma_p", T_FLOAT, FLD(sigma_p), "0", 0, INF, NULL, "mean-shift noise scale"},
-    {"pt.a", T_FLOATS, LST(pt_a, n_pt_a), "[1.1]", GT0, INF, NULL, "phase-transition a values"},
-    {"pt.b", T_FLOAT, FLD(pt_b), "0.1", GT0, INF, NULL, "phase transition: d = b n ln n"},
-    {"pt.n", T_INT, FLD(pt_n), "128", 2, 1e9, NULL, "phase transition: n (= N)"},
-    {"tasks", T_INT, FLD(tasks), "128", 1, BIG, NULL, "tasks written by gen"},
-    {"ragged", T_BOOL, FLD(ragged), "false", 0, 0, NULL, "gen: N_i ~ U{N/2..N}"},
-    {"model.n_positions", T_INT, FLD(model.n_positions), "4096", 1, 1e8, NULL, "position rows"},
-    {"model.n_embd", T_INT, FLD(model.n_embd), "128", 1, 65536, NULL, "residual width"},
-    {"model.n_layer", T_INT, FLD(model.n_layer), "12", 1, 1024, NULL, "transformer blocks"},
-    {"model.n_head", T_INT, FLD(model.n_head), "4", 1, 1024, NULL, "attention heads"},
-    {"model.n_task_embd", T_INT, FLD(model.n_task_embd), "128", 1, 65536, NULL, "K embedding"},
-    {"model.attention", T_ENUM, FLD(model.attention), "causal", 0, 0, "causal|bidirectional",
-     "attention mask"},
-    {"model.positions", T_ENUM, FLD(model.positions), "learned", 0, 0, "learned|none",
-     "position embeddings"},
-    {"train.steps", T_INT, FLD(train.steps), "10000", 0, BIG, NULL, "optimizer steps"},
-    {"train.batch_size", T_INT, FLD(train.batch_size), "64", 1, 1e7, NULL, "tasks per K per step"},
-    {"train.lr", T_FLOAT, FLD(train.lr), "1e-4", 0, INF, NULL, "AdamW learning rate"},
-    {"train.weight_decay", T_FLOAT, FLD(train.weight_decay), "1e-4", 0, INF, NULL, "AdamW decay"},
-    {"train.schedule", T_ENUM, FLD(train.schedule), "constant", 0, 0, "constant|cosine",
-     "learning-rate schedule"},
-    {"train.warmup", T_INT, FLD(train.warmup), "0", 0, BIG, NULL, "linear warm-up steps"},
-    {"train.checkpoint_every", T_INT, FLD(train.checkpoint_every), "1000", 0, BIG, NULL,
-     "steps between checkpoints (0: at the end only)"},
-    {"train.eval_every", T_INT, FLD(train.eval_every), "0", 0, BIG, NULL, "0: never"},
-    {"train.run_dir", T_STR, FLD(train.run_dir), "runs/default", 1, 0, NULL, "run directory"},
-    {"train.resume", T_ENUM, FLD(train.resume), "auto", 0, 0, "auto|never", "resume policy"},
-    {"train.deterministic", T_BOOL, FLD(train.deterministic), "false", 0, 0, NULL, "bitwise mode"},
-    {"train.chunk", T_INT, FLD(train.chunk), "16", 1, 1e7, NULL, "tasks per chunk (bitwise)"},
-    {"train.threads", T_INT, FLD(train.threads), "0", 0, 4096, NULL, "BLAS threads; 0: auto"},
-    {"train.clip", T_FLOAT, FLD(train.clip), "0", 0, INF, NULL, "gradient-norm clip; 0: off"},
-    {"train.save_grads", T_BOOL, FLD(train.save_grads), "false", 0, 0, NULL, "store gradients"},
-    {"train.eval_tasks", T_INT, FLD(train.eval_tasks), "32", 1, 1e7, NULL, "held-out tasks per K"},
-    {"train.matching", T_ENUM, FLD(train.matching), "canonical", 0, 0, "canonical|hungarian",
-     "loss: canonical order (paper) or Hungarian-matched components (set loss)"},
-    {"train.init_from", T_STR, FLD(train.init_from), "", 0, 0, NULL,
-     "start from the parameters of an exported model or checkpoint (fresh optimizer)"},
-    {"train.eval_baselines", T_BOOL, FLD(train.eval_baselines), "false", 0, 0, NULL,
-     "held-out evaluation also fits EM and spectral once (reference levels)"},
-    {"train.beta1", T_FLOAT, FLD(train.beta1), "0.9", 0, LT1, NULL, "AdamW beta1"},
-    {"train.beta2", T_FLOAT, FLD(train.beta2), "0.999", 0, LT1, NULL, "AdamW beta2"},
-    {"train.eps", T_FLOAT, FLD(train.eps), "1e-8", GT0, INF, NULL, "AdamW epsilon"},
-    {"em.init", T_ENUM, FLD(em.init), "random", 0, 0, "random|kmeans++|truth", "EM start"},
-    {"em.restarts", T_INT, FLD(em.restarts), "1", 1, 1e6, NULL, "EM starts (best kept)"},
-    {"em.max_iter", T_INT, FLD(em.max_iter), "100", 1, 1e9, NULL, "EM iterations"},
-    {"em.tol", T_FLOAT, FLD(em.tol), "1e-7", 0, INF, NULL, "EM stop: mean log-lik change"},
-    {"em.covariance", T_ENUM, FLD(em.covariance), "identity", 0, 0,
-     "identity|spherical|diag|full", "EM covariance model"},
-    {"em.reg_covar", T_FLOAT, FLD(em.reg_covar), "1e-6", 0, INF, NULL, "added to variances"},
-    {"lloyd.init", T_ENUM, FLD(lloyd.init), "random", 0, 0, "random|kmeans++|truth", "start"},
-    {"lloyd.max_iter", T_INT, FLD(lloyd.max_iter), "100", 1, 1e9, NULL, "Lloyd iterations"},
-    {"spectral.restarts", T_INT, FLD(spectral.restarts), "10", 1, 1e6, NULL, "power restarts"},
-    {"spectral.iters", T_INT, FLD(spectral.iters), "10", 1, 1e6, NULL, "power iterations"},
-    {"spectral.eigensolver", T_ENUM, FLD(spectral.eigensolver), "auto", 0, 0,
-     "auto|lapack|scalapack", "d x d eigensolver"},
-    {"spectral.scalapack_min_d", T_INT, FLD(spectral.scalapack_min_d), "512", 1, 1e9, NULL,
-     "auto: ScaLAPACK from this d"},
-    {"distribute", T_ENUM, FLD(distribute), "tasks", 0, 0, "tasks|samples", "baseline split"},
-    {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
-     "evaluation tasks per grid point"},
-    {"eval.chunk", T_INT, FLD(eval.chunk), "8", 1, 1e6, NULL, "tasks per work unit"},
-    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
-     0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
-};
-const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 #define KEYS cfg_keys
-#define NKEYS ((int)(sizeof cfg_keys / sizeof cfg_keys[0]))
-_Static_assert(sizeof(tgmm_family) == sizeof(int) && sizeof(tgmm_init) == sizeof(int),
-               "enum fields are stored as int");
+#define NKEYS cfg_nkeys
 
 /* Where each key was last set (for cross-key messages) while loading. */
 typedef struct {
   tgmm_config *cfg;
-  char where[NKEYS][600];
-  int order[NKEYS]; /* 0: default; else sequence number of the assignment */
+  char where[CFG_MAX_KEYS][600];
+  int order[CFG_MAX_KEYS]; /* 0: default; else sequence number of the assignment */
   int seq;
-  unsigned char seen[NKEYS]; /* in the current file (duplicate check) */
+  unsigned char seen[CFG_MAX_KEYS]; /* in the current file (duplicate check) */
 } loader;
 
 static int find_key(const char *key) {
   for (int i = 0; i < NKEYS; i++)
     if (!strcmp(KEYS[i].key, key)) return i;
   return -1;
-}
-
-/* Shortest "%.*g" that reads back as x. */
-void cfg_fmt_num(double x, char *buf, size_t n) {
-  if (x == floor(x) && fabs(x) < 1e17) {
-    snprintf(buf, n, "%.0f", x);
-    return;
-  }
-  for (int p = 1; p <= 17; p++) {
-    snprintf(buf, n, "%.*g", p, x);
-    if (strtod(buf, NULL) == x) return;
-  }
 }
 
 static const char *type_name(ktype t) {
@@ -159,17 +67,6 @@ static int choice_index(const char *choices, const char *s) {
     if (!bar) return -1;
     p = bar + 1;
   }
-}
-
-void cfg_choice_name(const char *choices, int idx, char *buf, size_t n) {
-  const char *p = choices;
-  for (int i = 0; i < idx && p; i++) {
-    p = strchr(p, '|');
-    if (p) p++;
-  }
-  if (!p) p = "?";
-  const char *bar = strchr(p, '|');
-  snprintf(buf, n, "%.*s", (int)(bar ? bar - p : (ptrdiff_t)strlen(p)), p);
 }
 
 static void range_text(const keydef *k, char *buf, size_t n) {
@@ -560,10 +457,8 @@ int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml
   return load(cfg, name, yaml, n_overrides, overrides);
 }
 
-int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
-                     char *const overrides[]) {
-  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
-  tgmm_config_defaults(cfg);
+int tgmm_config_read_file(const char *path, char **text_out) {
+  *text_out = NULL;
   FILE *f = fopen(path, "rb");
   char *text = NULL;
   size_t n = 0, cap = 0;
@@ -590,15 +485,25 @@ int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
   if (f) fclose(f);
   if (bad) {
     free(text);
-    tgmm_error0("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
+    tgmm_error("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
     return TGMM_EUSER;
   }
   text[n] = 0;
   if (memchr(text, 0, n)) {
     free(text);
-    tgmm_error0("%s: not a YAML text file (contains NUL bytes)", path);
+    tgmm_error("%s: not a YAML text file (contains NUL bytes)", path);
     return TGMM_EUSER;
   }
+  *text_out = text;
+  return TGMM_OK;
+}
+
+int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
+                     char *const overrides[]) {
+  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
+  tgmm_config_defaults(cfg);
+  char *text = NULL;
+  TGMM_TRY(tgmm_config_read_file(path, &text));
   int rc = load(cfg, path, text, n_overrides, overrides);
   free(text);
   return rc;

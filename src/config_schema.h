@@ -1,5 +1,6 @@
-/* config_schema.h — private to the config module (config.c, config_emit.c): the schema table
- * type and the helpers the loader and the emitter share. */
+/* config_schema.h — private to the config module: the schema table (config_schema.c) and the
+ * helpers the loader (config.c) and the emitter (config_emit.c) share. Calls go one way:
+ * config.c -> config_emit.c -> config_schema.c, config.c -> config_schema.c. */
 #ifndef TGMM_CONFIG_SCHEMA_H
 #define TGMM_CONFIG_SCHEMA_H
 
@@ -19,7 +20,8 @@ typedef struct {
   const char *doc;
 } keydef;
 
-/* The schema (config.c): one row per key, in output order. */
+/* The schema (config_schema.c): one row per key, in output order. */
+#define CFG_MAX_KEYS 256
 extern const keydef cfg_keys[];
 extern const int cfg_nkeys;
 

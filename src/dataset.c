@@ -106,12 +106,45 @@ static int open_impl(tgmm_dataset *ds, int default_K) {
   return TGMM_OK;
 }
 
+/* Every rank opens the file (the sample arrays are read by hyperslab, collectively or not);
+ * rank 0 alone reads and checks the index (/offsets, /K, the shapes) and broadcasts it. */
 int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K) {
   memset(ds, 0, sizeof *ds);
   ds->file = H5I_INVALID_HID;
   snprintf(ds->path, sizeof ds->path, "%s", path);
-  int rc = tgmm_h5_open_read(path, comm, &ds->file);
-  if (rc == TGMM_OK) rc = open_impl(ds, default_K);
+  int rank, rc = TGMM_OK;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    hid_t f;
+    rc = tgmm_h5_open_read(path, MPI_COMM_SELF, &f);
+    if (rc == TGMM_OK) {
+      ds->file = f;
+      rc = open_impl(ds, default_K);
+      H5Fclose(f);
+      ds->file = H5I_INVALID_HID;
+    }
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+  if (rc == TGMM_OK) {
+    int64_t hdr[8] = {ds->T, ds->S, ds->d, ds->Kmax, ds->has_z, ds->has_weights, ds->has_means,
+                      ds->has_scales};
+    MPI_Bcast(hdr, 8, MPI_INT64_T, 0, comm);
+    ds->T = hdr[0], ds->S = hdr[1], ds->d = (int)hdr[2], ds->Kmax = (int)hdr[3];
+    ds->has_z = (int)hdr[4], ds->has_weights = (int)hdr[5], ds->has_means = (int)hdr[6];
+    ds->has_scales = (int)hdr[7];
+    if (rank != 0) {
+      ds->offsets = tgmm_malloc(sizeof(int64_t) * (size_t)(ds->T + 1));
+      ds->K = tgmm_malloc(sizeof(int32_t) * (size_t)(ds->T ? ds->T : 1));
+    }
+    int mine = ds->offsets && ds->K ? TGMM_OK : TGMM_ENOMEM, all;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm);
+    rc = all;
+  }
+  if (rc == TGMM_OK) {
+    tgmm_bcast_bytes(ds->offsets, sizeof(int64_t) * (size_t)(ds->T + 1), 0, comm, 0);
+    tgmm_bcast_bytes(ds->K, sizeof(int32_t) * (size_t)ds->T, 0, comm, 0);
+    rc = tgmm_h5_open_read(path, comm, &ds->file);
+  }
   if (rc != TGMM_OK) tgmm_dataset_close(ds);
   return rc;
 }

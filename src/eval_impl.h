@@ -1,17 +1,37 @@
-/* eval_impl.h — private to the eval module (eval.c: settings and scheduling; eval_unit.c: the
- * methods on one unit; eval_write.c: the results file and the summary). */
+/* eval_impl.h — private to the eval module. eval.c: validation (model, checkpoint) and the
+ * dynamic scheduling of units; eval_settings.c: methods, grid settings, the slot/unit/row layout;
+ * eval_data.c: the settings and tasks of `eval --data`; eval_unit.c: the methods on one unit;
+ * eval_write.c: the results file and the summary. Calls go one way: eval -> settings, data, unit,
+ * write; data -> settings; unit -> data; write -> settings.
+ *
+ * Rows: setting s owns the task slots [slot0[s], slot0[s] + ntask[s]) (grid: eval.tasks_per_setting
+ * tasks each; --data: the file's tasks with that setting's K, in file order); slot q, method j
+ * is global row q * nm + j, fixed whatever the rank count. A unit is eval.chunk consecutive slots
+ * of one setting, so its rows are one contiguous block; a rank keeps only the rows of the units
+ * it computed (in the order it computed them) and writes them itself. */
 #ifndef TGMM_EVAL_IMPL_H
 #define TGMM_EVAL_IMPL_H
 
 #include <stdio.h>
 
 #include "tgmm/config.h"
+#include "tgmm/h5io.h"
 #include "tgmm/model.h"
 
 enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_NMETHODS };
 
-/* Numeric columns of a result row (status as tgmm_status; C_DONE = 1 once computed). */
-enum { C_STATUS, C_ITER, C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_K, C_N, C_DONE, EV_NCOL };
+/* One result row as a rank holds it until the write (64 bytes): the float columns in the order
+ * C_* (also the order of the metrics in the summary: l2_means, l2_weights, accuracy,
+ * misclustering, loglik, seconds), then K, N, iterations, status (tgmm_status). */
+enum { C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC, EV_NF };
+typedef struct {
+  double f[EV_NF];
+  int32_t K, N, iterations, status;
+} ev_row;
+
+/* Summary sums per (setting, method, metric): tasks ok with a finite value, the others, sum,
+ * sum of squares. Metrics as tgmm_report_metric_name. */
+enum { SUM_NOK, SUM_NOTHER, SUM_S1, SUM_S2, EV_NSUM };
 
 typedef struct {
   const tgmm_config *cfg; /* the eval config (with eval.grid) */
@@ -21,20 +41,57 @@ typedef struct {
   char (*label)[512];     /* [ns] "K=[3] N=64" */
   int (*value_idx)[TGMM_MAX_GRID]; /* [ns][n_grid] index of each grid key's value */
   int (*mclass)[TGMM_MAX_LIST];    /* [ns][class] the model's read-out for each class */
+  int64_t *slot0, *ntask;  /* [ns] first task slot and tasks of each setting */
+  int64_t *unit0;          /* [ns + 1] first unit of each setting; unit0[ns] = units */
   const char *ckpt;       /* the checkpoint file (NULL without tgmm) */
   char ckpt_path[4200];   /* --checkpoint, or the newest checkpoint of that directory */
   tgmm_config tcfg;       /* the model's training config */
   tgmm_model model;
   int model_ok;
-  int tps, chunk, units_per_setting;
-  int64_t nunits, nrows;
-  double *rows; /* [nrows, EV_NCOL]; row ((s * tps + i) * nm + j) */
+  int chunk;
+  int64_t nunits, nslots, nrows;
+  /* --data: the dataset, its distinct K values, and the file task of every slot */
+  const char *data;
+  tgmm_dataset ds;
+  int data_ok, nkf, kf[TGMM_MAX_LIST];
+  int64_t *slot_task; /* [nslots] file task index of each slot (--data), NULL on the grid */
+  /* predictions (eval.save_predictions): row widths */
+  int save_pred, pred_K, pred_d, pred_scales;
+  /* this rank's rows: the blocks of its units, in computing order */
+  int64_t nloc, cap_loc;   /* rows held, capacity */
+  ev_row *rows;            /* [nloc] */
+  double *pw, *pm, *psd;   /* [nloc, pred_K], [nloc, pred_K, pred_d] x 2 (save_pred) */
+  int nblk, cap_blk;
+  hsize_t *blk_row0, *blk_nrows; /* [nblk] global first row and rows of each block */
 } evaluator;
 
+/* eval_settings.c */
 const char *tgmm_eval_method_name(int m);
-/* Compute unit u: setting u / units_per_setting, its chunk u % units_per_setting; fills rows. */
+/* eval.methods -> methods[], nm, has_tgmm (an unknown name: TGMM_EUSER). */
+int tgmm_eval_parse_methods(evaluator *ev);
+/* The grid's settings: eval.tasks_per_setting drawn tasks each (checked feasible). */
+int tgmm_eval_grid_settings(evaluator *ev);
+/* Allocate the per-setting arrays for ns settings (at most 100000). */
+int tgmm_eval_alloc_settings(evaluator *ev, int64_t ns);
+/* Setting s = the base config with grid point gp's values and the NULL-terminated overrides
+ * `more` (NULL: none); the label shows the grid values and a K override. */
+int tgmm_eval_load_setting(evaluator *ev, int s, int64_t gp, char *const *more);
+/* slot0, unit0, nslots, nunits, nrows from ntask[] and chunk. */
+int tgmm_eval_layout(evaluator *ev);
+/* Compute unit u (its setting by unit0, its slots by eval.chunk): appends its rows. */
 int tgmm_eval_unit(evaluator *ev, int64_t u);
-/* Sum the rows on rank 0 and write the results file (collective). */
+/* The setting of unit u (binary search in unit0). */
+int tgmm_eval_unit_setting(const evaluator *ev, int64_t u);
+/* Write the results file: every rank its own rows (collective); rank 0 prints the summary from
+ * the reduced per-(setting, method) sums. */
 int tgmm_eval_write(evaluator *ev, const char *path);
+
+/* eval_data.c — `eval --data FILE`: open the file (rank 0 reads its index), refuse grid keys
+ * that redefine tasks, build one setting per (grid point, K of the file) and the slot -> file task
+ * map. Collective. */
+int tgmm_eval_data_setup(evaluator *ev, const char *path);
+/* File task of slot q as a tgmm_task (allocates; truth the file lacks is filled with defaults:
+ * callers look at ev->ds.has_* before using it). */
+int tgmm_eval_data_task(const evaluator *ev, int64_t q, tgmm_task *t);
 
 #endif

@@ -1,5 +1,6 @@
-/* eval_unit.c — one work unit of `tgmm eval`: draw its tasks, run every method on each, and fill
- * the result rows. TGMM predicts the whole unit in one batch (one forward pass). */
+/* eval_unit.c — one work unit of `tgmm eval`: draw (or read, with --data) its tasks, run every
+ * method on each, and append the unit's rows (one contiguous block of global rows) to this
+ * rank's rows. TGMM predicts the whole unit in one batch (one forward pass). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,32 +10,124 @@
 #include "tgmm/common.h"
 #include "tgmm/rng.h"
 #include "tgmm/task.h"
-#include "tgmm/train.h"
+#include "tgmm/batch.h"
 
-static void store_row(evaluator *ev, int s, int i, int j, const tgmm_fit_row *r, double sec,
-                      const tgmm_task *t) {
-  double *row = ev->rows + (((int64_t)s * ev->tps + i) * ev->nm + j) * EV_NCOL;
-  row[C_STATUS] = r->status;
-  row[C_ITER] = r->iterations;
-  row[C_LOGLIK] = r->loglik;
-  row[C_L2M] = r->l2_means;
-  row[C_L2W] = r->l2_weights;
-  row[C_ACC] = r->accuracy;
-  row[C_MIS] = r->misclustering;
-  row[C_SEC] = sec;
-  row[C_K] = t->K;
-  row[C_N] = t->N;
-  row[C_DONE] = 1;
+int tgmm_eval_unit_setting(const evaluator *ev, int64_t u) {
+  int lo = 0, hi = ev->ns - 1; /* the last s with unit0[s] <= u */
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (ev->unit0[mid] <= u) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
-static tgmm_local_task local_of(const tgmm_task *t) {
+static int grow(void **p, int64_t n, size_t elem) {
+  void *q = realloc(*p, (size_t)n * elem + 1);
+  if (!q) {
+    tgmm_error("out of memory holding %lld result rows", (long long)n);
+    return TGMM_ENOMEM;
+  }
+  *p = q;
+  return TGMM_OK;
+}
+
+/* Room for `rows` more rows and one more block (global rows row0..row0+rows-1); returns the
+ * local index of the block's first row in *base. */
+static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) {
+  if (ev->nloc + rows > ev->cap_loc) {
+    int64_t cap = ev->cap_loc * 2 > ev->nloc + rows ? ev->cap_loc * 2 : ev->nloc + rows + 64;
+    size_t K = (size_t)ev->pred_K, kd = (size_t)ev->pred_K * (size_t)ev->pred_d;
+    TGMM_TRY(grow((void **)&ev->rows, cap, sizeof(ev_row)));
+    if (ev->save_pred) {
+      TGMM_TRY(grow((void **)&ev->pw, cap, sizeof(double) * K));
+      TGMM_TRY(grow((void **)&ev->pm, cap, sizeof(double) * kd));
+      if (ev->pred_scales) TGMM_TRY(grow((void **)&ev->psd, cap, sizeof(double) * kd));
+    }
+    ev->cap_loc = cap;
+  }
+  if (ev->nblk == ev->cap_blk) {
+    int cap = ev->cap_blk ? 2 * ev->cap_blk : 64;
+    TGMM_TRY(grow((void **)&ev->blk_row0, cap, sizeof(hsize_t)));
+    TGMM_TRY(grow((void **)&ev->blk_nrows, cap, sizeof(hsize_t)));
+    ev->cap_blk = cap;
+  }
+  ev->blk_row0[ev->nblk] = (hsize_t)row0;
+  ev->blk_nrows[ev->nblk] = (hsize_t)rows;
+  ev->nblk++;
+  *base = ev->nloc;
+  size_t kd = (size_t)ev->pred_K * (size_t)ev->pred_d;
+  for (int64_t r = ev->nloc; r < ev->nloc + rows; r++) {
+    ev_row *row = &ev->rows[r];
+    for (int c = 0; c < EV_NF; c++) row->f[c] = NAN;
+    row->K = row->N = row->iterations = 0;
+    row->status = TGMM_STATUS_FAILED;
+    if (ev->save_pred) {
+      memset(ev->pw + (size_t)r * (size_t)ev->pred_K, 0, sizeof(double) * (size_t)ev->pred_K);
+      memset(ev->pm + (size_t)r * kd, 0, sizeof(double) * kd);
+      if (ev->pred_scales) memset(ev->psd + (size_t)r * kd, 0, sizeof(double) * kd);
+    }
+  }
+  ev->nloc += rows;
+  return TGMM_OK;
+}
+
+/* Standard deviation of component k, coordinate j of a fitted mixture. */
+static double sd_of(const tgmm_gmm *g, int k, int j) {
+  size_t d = (size_t)g->d;
+  switch (g->type) {
+  case COV_SPHERICAL: return sqrt(g->cov[k]);
+  case COV_DIAG: return sqrt(g->cov[(size_t)k * d + (size_t)j]);
+  case COV_FULL: return sqrt(g->cov[((size_t)k * d + (size_t)j) * d + (size_t)j]);
+  default: return 1.0;
+  }
+}
+
+/* Local row r (a row of the current unit): numbers, and the fitted mixture in the method's own
+ * component order (g == NULL or a row not ok: NaN in the first K components). */
+static void store_row(evaluator *ev, int64_t r, const tgmm_fit_row *fr, double sec,
+                      const tgmm_task *t, const tgmm_gmm *g) {
+  ev_row *row = &ev->rows[r];
+  row->status = fr->status;
+  row->iterations = fr->iterations;
+  row->f[C_LOGLIK] = fr->loglik;
+  row->f[C_L2M] = fr->l2_means;
+  row->f[C_L2W] = fr->l2_weights;
+  row->f[C_ACC] = fr->accuracy;
+  row->f[C_MIS] = fr->misclustering;
+  row->f[C_SEC] = sec;
+  row->K = t->K;
+  row->N = t->N;
+  if (!ev->save_pred) return;
+  int Q = ev->pred_K, D = ev->pred_d, ok = g && fr->status == TGMM_STATUS_OK;
+  double *w = ev->pw + (size_t)r * Q, *m = ev->pm + (size_t)r * Q * D;
+  double *sd = ev->pred_scales ? ev->psd + (size_t)r * Q * D : NULL;
+  for (int k = 0; k < t->K && k < Q; k++) {
+    w[k] = ok ? g->weights[k] : NAN;
+    for (int j = 0; j < t->d && j < D; j++) {
+      m[(size_t)k * D + j] = ok ? g->means[(size_t)k * t->d + j] : NAN;
+      if (sd) sd[(size_t)k * D + j] = ok ? sd_of(g, k, j) : NAN;
+    }
+  }
+}
+
+/* The task as the methods see it: truth the source lacks (a dataset file without /weights,
+ * /means, /scales or /z) is NULL, so its metrics come out NaN. */
+static tgmm_local_task local_of(const evaluator *ev, const tgmm_task *t) {
+  int file = ev->slot_task != NULL;
   tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  if (file) {
+    if (!ev->ds.has_z) lt.z = NULL;
+    if (!ev->ds.has_weights) lt.tw = NULL;
+    if (!ev->ds.has_means) lt.tm = NULL;
+    if (!ev->ds.has_scales) lt.ts = NULL;
+  }
   return lt;
 }
 
 /* The model's prediction for task k of the unit as a mixture (identity covariance, or the
- * predicted standard deviations when the model is anisotropic). */
-static int tgmm_rows(evaluator *ev, int s, int i0, int j, tgmm_task *tasks, int nt) {
+ * predicted standard deviations when the model is anisotropic). Row of task k: base + k*nm + j. */
+static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks, int nt) {
   const tgmm_model_dims *dm = &ev->model.dim;
   int Q = dm->Kmax, d = dm->d;
   tgmm_batch_buf bb;
@@ -60,11 +153,11 @@ static int tgmm_rows(evaluator *ev, int s, int i0, int j, tgmm_task *tasks, int 
         double v = sd[(size_t)k * Q * d + a];
         g.cov[a] = v * v;
       }
-    tgmm_local_task lt = local_of(t);
+    tgmm_local_task lt = local_of(ev, t);
     tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN};
     r.loglik = tgmm_gmm_loglik(t->x, t->N, MPI_COMM_SELF, &g);
     rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
-    if (rc == TGMM_OK) store_row(ev, s, i0 + k, j, &r, sec, t);
+    if (rc == TGMM_OK) store_row(ev, base + (int64_t)k * ev->nm + j, &r, sec, t, &g);
     tgmm_gmm_free(&g);
   }
   free(w), free(mu), free(sd);
@@ -72,31 +165,39 @@ static int tgmm_rows(evaluator *ev, int s, int i0, int j, tgmm_task *tasks, int 
   return rc;
 }
 
-static int baseline_row(evaluator *ev, int s, int i, int j, tgmm_method m, const tgmm_task *t) {
+static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, const tgmm_task *t) {
   const tgmm_config *sc = &ev->scfg[s];
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, sc)));
-  tgmm_local_task lt = local_of(t);
-  tgmm_fit_row r = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_local_task lt = local_of(ev, t);
+  tgmm_fit_row fr = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
   double t0 = tgmm_now();
-  int rc = tgmm_baseline_fit(m, sc, &lt, MPI_COMM_SELF, &g, &r);
-  if (rc == TGMM_OK) store_row(ev, s, i, j, &r, tgmm_now() - t0, t);
+  int rc = tgmm_baseline_fit(m, sc, &lt, MPI_COMM_SELF, &g, &fr);
+  if (rc == TGMM_OK) store_row(ev, r, &fr, tgmm_now() - t0, t, &g);
   tgmm_gmm_free(&g);
   return rc;
 }
 
-int tgmm_eval_unit(evaluator *ev, int64_t u) {
-  int s = (int)(u / ev->units_per_setting);
-  int i0 = (int)(u % ev->units_per_setting) * ev->chunk;
-  int i1 = i0 + ev->chunk < ev->tps ? i0 + ev->chunk : ev->tps, nt = i1 - i0;
+/* Task i of grid setting s: drawn from the stream (seed, eval, i). */
+static int draw_task(const evaluator *ev, int s, int64_t i, tgmm_task *t) {
   const tgmm_config *sc = &ev->scfg[s];
+  int N = tgmm_task_draw_N(sc, TGMM_STREAM_EVAL, i, sc->ragged);
+  return tgmm_task_sample(sc, TGMM_STREAM_EVAL, i, (int)(i % tgmm_config_nclass(sc)), N, t);
+}
+
+int tgmm_eval_unit(evaluator *ev, int64_t u) {
+  int s = tgmm_eval_unit_setting(ev, u);
+  int64_t i0 = (u - ev->unit0[s]) * ev->chunk;
+  int64_t i1 = i0 + ev->chunk < ev->ntask[s] ? i0 + ev->chunk : ev->ntask[s];
+  int nt = (int)(i1 - i0);
+  int64_t q0 = ev->slot0[s] + i0, base;
+  TGMM_TRY(open_block(ev, q0 * ev->nm, (int64_t)nt * ev->nm, &base));
   tgmm_task *tasks = tgmm_calloc((size_t)nt, sizeof(tgmm_task));
   if (!tasks) return TGMM_ENOMEM;
   int rc = TGMM_OK, made = 0;
   for (int k = 0; k < nt && rc == TGMM_OK; k++) {
-    int64_t id = i0 + k;
-    int N = tgmm_task_draw_N(sc, TGMM_STREAM_EVAL, id, sc->ragged);
-    rc = tgmm_task_sample(sc, TGMM_STREAM_EVAL, id, (int)(id % tgmm_config_nclass(sc)), N, &tasks[k]);
+    rc = ev->slot_task ? tgmm_eval_data_task(ev, q0 + k, &tasks[k])
+                       : draw_task(ev, s, i0 + k, &tasks[k]);
     if (rc == TGMM_OK) made++;
   }
   static const tgmm_method map[EV_NMETHODS] = {TGMM_METHOD_EM, TGMM_METHOD_EM, TGMM_METHOD_SPECTRAL,
@@ -104,10 +205,10 @@ int tgmm_eval_unit(evaluator *ev, int64_t u) {
   for (int j = 0; j < ev->nm && rc == TGMM_OK; j++) {
     int m = ev->methods[j];
     if (m == EV_TGMM) {
-      rc = tgmm_rows(ev, s, i0, j, tasks, nt);
+      rc = tgmm_rows(ev, s, base, j, tasks, nt);
     } else {
       for (int k = 0; k < nt && rc == TGMM_OK; k++)
-        rc = baseline_row(ev, s, i0 + k, j, map[m], &tasks[k]);
+        rc = baseline_row(ev, s, base + (int64_t)k * ev->nm + j, map[m], &tasks[k]);
     }
   }
   for (int k = 0; k < made; k++) tgmm_task_free(&tasks[k]);

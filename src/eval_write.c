@@ -1,11 +1,25 @@
 /* eval_write.c — the results file of `tgmm eval` and the summary printed at the end.
  *
- * Results layout (one row per (setting, task, method); R = settings x tasks x methods):
- *   /setting int32 [R], /task int64 [R], /method string [R], /K int32 [R], /N int32 [R],
+ * Results layout (one row per (setting, task, method); R = task slots x methods; row q*M + j is
+ * slot q, method j):
+ *   /setting int32 [R], /task int64 [R] (the task's index: within its setting on a grid, in the
+ *   file with --data), /method string [R], /K int32 [R], /N int32 [R],
  *   /status string [R] (ok | not_applicable | failed), /iterations int32 [R],
  *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds float64 [R]
- *   /settings/label string [S]; /settings/<grid key> string [S] (the key's value per setting)
- * Root attributes: config, seed, world_size, version, git_commit, checkpoint. */
+ *   (a truth metric the data cannot give, e.g. --data without /means, is NaN);
+ *   with eval.save_predictions: /pred_weights float64 [R, Kmax], /pred_means [R, Kmax, d],
+ *   /pred_scales [R, Kmax, d] (standard deviations; when a setting is anisotropic or the model
+ *   predicts scales): each row's fitted mixture in the method's own component order, not aligned
+ *   to the truth; components beyond the row's K (and coordinates beyond its d) are 0; a row that
+ *   is not ok holds NaN in its first K components.
+ *   /settings/label string [S]; /settings/<grid key> string [S] (the key's value per setting);
+ *   with --data also /settings/K.
+ * Root attributes: config, seed, world_size, version, git_commit, checkpoint, data.
+ *
+ * Every rank writes the rows it computed (collective hyperslab writes; a rank with none selects
+ * none), so no rank ever holds all rows; the file is the same for any rank count. The summary is
+ * printed by rank 0 from per-(setting, method) counts, sums and sums of squares reduced over the
+ * ranks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,51 +28,97 @@
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
+#include "tgmm/report.h"
 
-static int write_numbers(hid_t f, const evaluator *ev, hsize_t n) {
-  hsize_t R = (hsize_t)ev->nrows;
-  double *col = tgmm_malloc(sizeof(double) * (R ? R : 1));
-  int32_t *ic = tgmm_malloc(sizeof(int32_t) * (R ? R : 1));
-  int64_t *lc = tgmm_malloc(sizeof(int64_t) * (R ? R : 1));
-  if (!col || !ic || !lc) {
-    free(col), free(ic), free(lc);
-    return TGMM_ENOMEM;
+/* Setting of task slot q (the last s with slot0[s] <= q). */
+static int slot_setting(const evaluator *ev, int64_t q) {
+  int lo = 0, hi = ev->ns - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (ev->slot0[mid] <= q) lo = mid;
+    else hi = mid - 1;
   }
+  return lo;
+}
+
+/* Global row of local row i (blocks in order). Calls are sequential in i: *b, *k track the
+ * block and the row within it. */
+static int64_t global_row(const evaluator *ev, int *b, hsize_t *k) {
+  while (*k >= ev->blk_nrows[*b]) {
+    *k = 0;
+    (*b)++;
+  }
+  return (int64_t)(ev->blk_row0[*b] + (*k)++);
+}
+
+static int write_col(hid_t f, const evaluator *ev, const char *name, hid_t type, int ndim,
+                     const hsize_t *dims, const void *buf) {
+  return tgmm_h5_write_row_blocks(f, name, type, ndim, dims, ev->nblk, ev->blk_row0,
+                                  ev->blk_nrows, buf);
+}
+
+/* One buffer of 8 bytes a local row, reused for every column. */
+static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
+  hsize_t R = (hsize_t)ev->nrows;
+  double *col = buf;
+  int32_t *ic = buf;
+  int64_t *lc = buf;
   static const char *const fnames[] = {"/loglik", "/l2_means", "/l2_weights", "/accuracy",
                                        "/misclustering", "/seconds"};
   static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC};
   static const char *const inames[] = {"/K", "/N", "/iterations"};
-  static const int icols[] = {C_K, C_N, C_ITER};
+
   int rc = TGMM_OK;
   for (int c = 0; c < 6 && rc == TGMM_OK; c++) {
-    for (hsize_t r = 0; r < n; r++) col[r] = ev->rows[r * EV_NCOL + fcols[c]];
-    rc = tgmm_h5_write_rows(f, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, 0, n, col);
+    for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r].f[fcols[c]];
+    rc = write_col(f, ev, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, col);
   }
   for (int c = 0; c < 3 && rc == TGMM_OK; c++) {
-    for (hsize_t r = 0; r < n; r++) ic[r] = (int32_t)ev->rows[r * EV_NCOL + icols[c]];
-    rc = tgmm_h5_write_rows(f, inames[c], H5T_NATIVE_INT32, 1, &R, 0, n, ic);
+    for (int64_t r = 0; r < ev->nloc; r++) {
+      const ev_row *w = &ev->rows[r];
+      ic[r] = c == 0 ? w->K : c == 1 ? w->N : w->iterations;
+    }
+    rc = write_col(f, ev, inames[c], H5T_NATIVE_INT32, 1, &R, ic);
   }
-  if (rc == TGMM_OK) {
-    for (hsize_t r = 0; r < n; r++) ic[r] = (int32_t)(r / (hsize_t)(ev->tps * ev->nm));
-    rc = tgmm_h5_write_rows(f, "/setting", H5T_NATIVE_INT32, 1, &R, 0, n, ic);
+  for (int pass = 0; pass < 2 && rc == TGMM_OK; pass++) {
+    int b = 0;
+    hsize_t k = 0;
+    for (int64_t r = 0; r < ev->nloc; r++) {
+      int64_t q = global_row(ev, &b, &k) / ev->nm;
+      int s = slot_setting(ev, q);
+      if (pass == 0) ic[r] = s;
+      else lc[r] = ev->slot_task ? ev->slot_task[q] : q - ev->slot0[s];
+    }
+    rc = pass == 0 ? write_col(f, ev, "/setting", H5T_NATIVE_INT32, 1, &R, ic)
+                   : write_col(f, ev, "/task", H5T_NATIVE_INT64, 1, &R, lc);
   }
-  if (rc == TGMM_OK) {
-    for (hsize_t r = 0; r < n; r++) lc[r] = (int64_t)((r / (hsize_t)ev->nm) % (hsize_t)ev->tps);
-    rc = tgmm_h5_write_rows(f, "/task", H5T_NATIVE_INT64, 1, &R, 0, n, lc);
-  }
-  free(col), free(ic), free(lc);
+  if (rc != TGMM_OK || !ev->save_pred) return rc;
+  hsize_t dw[2] = {R, (hsize_t)ev->pred_K}, dm[3] = {R, (hsize_t)ev->pred_K, (hsize_t)ev->pred_d};
+  rc = write_col(f, ev, "/pred_weights", H5T_NATIVE_DOUBLE, 2, dw, ev->pw);
+  if (rc == TGMM_OK) rc = write_col(f, ev, "/pred_means", H5T_NATIVE_DOUBLE, 3, dm, ev->pm);
+  if (rc == TGMM_OK && ev->pred_scales)
+    rc = write_col(f, ev, "/pred_scales", H5T_NATIVE_DOUBLE, 3, dm, ev->psd);
   return rc;
 }
 
-static int write_strings(hid_t f, const evaluator *ev, hsize_t n) {
+/* buf: 16 bytes a local row, reused for /method and /status. */
+static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   hsize_t R = (hsize_t)ev->nrows, S = (hsize_t)ev->ns, ns = tgmm_mpi.rank == 0 ? S : 0;
-  const char **s = tgmm_malloc(sizeof(char *) * (R > S ? R : S) + 1);
-  if (!s) return TGMM_ENOMEM;
-  for (hsize_t r = 0; r < n; r++) s[r] = tgmm_eval_method_name(ev->methods[r % (hsize_t)ev->nm]);
-  int rc = tgmm_h5_write_strings(f, "/method", R, 16, 0, n, s);
-  for (hsize_t r = 0; r < n; r++) s[r] = tgmm_status_name[(int)ev->rows[r * EV_NCOL + C_STATUS]];
-  if (rc == TGMM_OK) rc = tgmm_h5_write_strings(f, "/status", R, 16, 0, n, s);
-  for (hsize_t i = 0; i < ns; i++) s[i] = ev->label[i];
+  int b = 0;
+  hsize_t k = 0;
+  for (int64_t r = 0; r < ev->nloc; r++)
+    strncpy(buf + 16 * r, tgmm_eval_method_name(ev->methods[global_row(ev, &b, &k) % ev->nm]), 16);
+  int rc = tgmm_h5_write_packed_strings(f, "/method", R, 16, ev->nblk, ev->blk_row0,
+                                        ev->blk_nrows, buf);
+  for (int64_t r = 0; r < ev->nloc; r++)
+    strncpy(buf + 16 * r, tgmm_status_name[ev->rows[r].status], 16);
+  if (rc == TGMM_OK)
+    rc = tgmm_h5_write_packed_strings(f, "/status", R, 16, ev->nblk, ev->blk_row0,
+                                      ev->blk_nrows, buf);
+  const char **s = tgmm_malloc(sizeof(char *) * (S ? S : 1));
+  char (*kv)[16] = tgmm_calloc(S ? S : 1, 16);
+  if (!s || !kv) rc = TGMM_ENOMEM;
+  for (hsize_t i = 0; rc == TGMM_OK && i < ns; i++) s[i] = ev->label[i];
   if (rc == TGMM_OK) rc = tgmm_h5_write_strings(f, "/settings/label", S, 512, 0, ns, s);
   for (int g = 0; g < ev->cfg->eval.n_grid && rc == TGMM_OK; g++) {
     char name[128];
@@ -66,37 +126,84 @@ static int write_strings(hid_t f, const evaluator *ev, hsize_t n) {
     for (hsize_t i = 0; i < ns; i++) s[i] = ev->cfg->eval.grid[g].vals[ev->value_idx[i][g]];
     rc = tgmm_h5_write_strings(f, name, S, 64, 0, ns, s);
   }
-  free(s);
+  if (rc == TGMM_OK && ev->slot_task) {
+    for (hsize_t i = 0; i < ns; i++) {
+      snprintf(kv[i], 16, "%d", ev->scfg[i].K[0]);
+      s[i] = kv[i];
+    }
+    rc = tgmm_h5_write_strings(f, "/settings/K", S, 16, 0, ns, s);
+  }
+  free(s), free(kv);
   return rc;
 }
 
-int tgmm_eval_write(evaluator *ev, const char *path) {
-  size_t count = (size_t)ev->nrows * EV_NCOL;
-  if (tgmm_mpi.size > 1) /* each row was filled by exactly one rank; the others hold zeros */
-    MPI_Reduce(tgmm_mpi.rank == 0 ? MPI_IN_PLACE : ev->rows, ev->rows, (int)count, MPI_DOUBLE,
-               MPI_SUM, 0, tgmm_mpi.comm);
-  int rc = TGMM_OK;
-  if (tgmm_mpi.rank == 0)
-    for (int64_t r = 0; r < ev->nrows; r++)
-      if (ev->rows[r * EV_NCOL + C_DONE] != 1) {
-        tgmm_error("eval: internal error: row %lld was computed %g times", (long long)r,
-                   ev->rows[r * EV_NCOL + C_DONE]);
-        rc = TGMM_EFAIL;
-        break;
+/* Rank 0: the summary table from the per-(setting, method) sums reduced over the ranks. */
+static int summary(const evaluator *ev) {
+  _Static_assert(EV_NF == TGMM_REPORT_NMETRIC, "the row's float columns are the report's metrics");
+  size_t cells = (size_t)ev->ns * (size_t)ev->nm, len = cells * TGMM_REPORT_NMETRIC * EV_NSUM;
+  double *sum = tgmm_calloc(len ? len : 1, sizeof(double));
+  int rc = tgmm_agree(sum ? TGMM_OK : TGMM_ENOMEM);
+  if (rc != TGMM_OK) {
+    free(sum);
+    return rc;
+  }
+  int b = 0;
+  hsize_t k = 0;
+  for (int64_t r = 0; r < ev->nloc; r++) {
+    int64_t g = global_row(ev, &b, &k);
+    size_t cell = (size_t)slot_setting(ev, g / ev->nm) * (size_t)ev->nm + (size_t)(g % ev->nm);
+    const ev_row *row = &ev->rows[r];
+    for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+      double v = row->f[c], *sm = sum + (cell * TGMM_REPORT_NMETRIC + (size_t)c) * EV_NSUM;
+      if (row->status != TGMM_STATUS_OK || !isfinite(v)) {
+        sm[SUM_NOTHER] += 1;
+      } else {
+        sm[SUM_NOK] += 1;
+        sm[SUM_S1] += v;
+        sm[SUM_S2] += v * v;
       }
-  TGMM_TRY(tgmm_agree(rc));
+    }
+  }
+  for (size_t off = 0; off < len; off += (size_t)1 << 27) { /* counts of at most 2^27 doubles */
+    int cnt = (int)(len - off < ((size_t)1 << 27) ? len - off : (size_t)1 << 27);
+    MPI_Reduce(tgmm_mpi.rank == 0 ? MPI_IN_PLACE : sum + off, sum + off, cnt, MPI_DOUBLE, MPI_SUM,
+               0, tgmm_mpi.comm);
+  }
+  if (tgmm_mpi.rank == 0) {
+    const char *names[EV_NMETHODS + TGMM_MAX_LIST];
+    for (int j = 0; j < ev->nm; j++) names[j] = tgmm_eval_method_name(ev->methods[j]);
+    tgmm_report r;
+    static const int metrics[] = {0, 1, 2, 3};
+    if (tgmm_report_from_sums(&r, ev->ns, ev->nm, (const char(*)[512])ev->label, names, sum) ==
+        TGMM_OK)
+      tgmm_report_markdown(&r, metrics, 4, stdout);
+    tgmm_report_free(&r);
+  }
+  free(sum);
+  return TGMM_OK;
+}
+
+int tgmm_eval_write(evaluator *ev, const char *path) {
+  long long mine = ev->nloc, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_LONG_LONG, MPI_SUM, tgmm_mpi.comm);
+  if (all != ev->nrows) {
+    tgmm_error0("eval: internal error: %lld rows computed for %lld", all, (long long)ev->nrows);
+    return TGMM_EFAIL;
+  }
   tgmm_h5out out;
   TGMM_TRY(tgmm_agree(tgmm_h5_create(&out, path, tgmm_mpi.comm)));
-  hsize_t n = tgmm_mpi.rank == 0 ? (hsize_t)ev->nrows : 0; /* rank 0 writes, all take part */
-  rc = write_numbers(out.file, ev, n);
-  if (rc == TGMM_OK) rc = write_strings(out.file, ev, n);
+  char *buf = tgmm_calloc((size_t)(ev->nloc ? ev->nloc : 1), 16);
+  int rc = buf ? write_numbers(out.file, ev, buf) : TGMM_ENOMEM;
+  if (rc == TGMM_OK) rc = write_strings(out.file, ev, buf);
+  free(buf);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, ev->cfg, tgmm_mpi.size);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "checkpoint", ev->ckpt ? ev->ckpt : "");
+  if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "data", ev->data ? ev->data : "");
   rc = tgmm_agree(rc);
   if (rc != TGMM_OK) {
     tgmm_h5_abort(&out);
     return rc;
   }
-  return tgmm_h5_commit(&out);
+  TGMM_TRY(tgmm_h5_commit(&out));
+  return summary(ev);
 }
-

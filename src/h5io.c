@@ -12,22 +12,45 @@
 
 /* ---------- output files ---------- */
 
+/* MPI-IO access. The hint cb_buffer_size = 4 MiB bounds the buffer of each rank that
+ * aggregates a collective write (Open MPI's default is 32 MiB), so that a rank's memory in
+ * `tgmm eval` stays near its own share of the rows. */
 static hid_t mpio_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+  MPI_Info info;
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "cb_buffer_size", "4194304");
+  H5Pset_fapl_mpio(fapl, comm, info);
+  MPI_Info_free(&info);
   return fapl;
+}
+
+/* The one write-to-temporary-then-rename path: every output file is first written under
+ * "<path>.tmp" (a name no reader takes for the real file) and renamed when complete. */
+static int tmp_name(const char *path, char *dst, size_t dst_len, char *tmp, size_t tmp_len) {
+  if (strlen(path) + 5 > dst_len || strlen(path) + 5 > tmp_len) return TGMM_EUSER;
+  snprintf(dst, dst_len, "%s", path);
+  snprintf(tmp, tmp_len, "%s.tmp", path);
+  return TGMM_OK;
+}
+
+static int rename_into_place(const char *tmp, const char *path) {
+  if (rename(tmp, path) == 0) return TGMM_OK;
+  tgmm_error("cannot rename %s to %s", tmp, path);
+  unlink(tmp);
+  return TGMM_EFAIL;
 }
 
 int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   memset(out, 0, sizeof *out);
   out->file = H5I_INVALID_HID;
   out->comm = comm;
-  if (strlen(path) >= sizeof out->path) {
+  int rc = tmp_name(path, out->path, sizeof out->path, out->tmp, sizeof out->tmp);
+  if (rc != TGMM_OK) {
     tgmm_error0("output path too long: %s", path);
-    return TGMM_EUSER;
+    out->tmp[0] = 0;
+    return rc;
   }
-  snprintf(out->path, sizeof out->path, "%s", path);
-  snprintf(out->tmp, sizeof out->tmp, "%s.tmp", path);
   hid_t fapl = mpio_fapl(comm);
   hid_t f = H5I_INVALID_HID;
   H5E_BEGIN_TRY { f = H5Fcreate(out->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
@@ -45,15 +68,13 @@ int tgmm_h5_commit(tgmm_h5out *out) {
   int rc = TGMM_OK;
   if (out->file >= 0 && H5Fclose(out->file) < 0) rc = TGMM_EFAIL;
   out->file = H5I_INVALID_HID;
-  rc = tgmm_agree(rc);
+  int all = rc;
+  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, out->comm); /* the file's ranks only */
+  rc = all;
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);
-    int rrc = TGMM_OK;
-    if (rank == 0 && rename(out->tmp, out->path) != 0) {
-      tgmm_error("cannot rename %s to %s", out->tmp, out->path);
-      rrc = TGMM_EFAIL;
-    }
+    int rrc = rank == 0 ? rename_into_place(out->tmp, out->path) : TGMM_OK;
     MPI_Bcast(&rrc, 1, MPI_INT, 0, out->comm);
     rc = rrc;
   }
@@ -70,6 +91,67 @@ void tgmm_h5_abort(tgmm_h5out *out) {
   int rank = 0;
   MPI_Comm_rank(out->comm, &rank);
   if (rank == 0 && out->tmp[0]) unlink(out->tmp);
+}
+
+const char *tgmm_out_begin(tgmm_out *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->h5 = H5I_INVALID_HID;
+  if (tmp_name(path, o->path, sizeof o->path, o->tmp, sizeof o->tmp) != TGMM_OK) {
+    tgmm_error("output path too long: %s", path);
+    o->tmp[0] = 0;
+    return NULL;
+  }
+  return o->tmp;
+}
+
+FILE *tgmm_out_text(tgmm_out *o, const char *path) {
+  if (!tgmm_out_begin(o, path)) return NULL;
+  o->f = fopen(o->tmp, "w");
+  if (!o->f) {
+    tgmm_error("cannot write %s", o->tmp);
+    o->tmp[0] = 0;
+  }
+  return o->f;
+}
+
+hid_t tgmm_out_h5(tgmm_out *o, const char *path) {
+  if (!tgmm_out_begin(o, path)) return H5I_INVALID_HID;
+  H5E_BEGIN_TRY { o->h5 = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (o->h5 < 0) {
+    tgmm_error("cannot create %s", o->tmp);
+    o->tmp[0] = 0;
+  }
+  return o->h5;
+}
+
+int tgmm_out_commit(tgmm_out *o) {
+  int rc = TGMM_OK;
+  if (o->f && fclose(o->f) != 0) rc = TGMM_EFAIL;
+  if (o->h5 >= 0 && H5Fclose(o->h5) < 0) rc = TGMM_EFAIL;
+  o->f = NULL;
+  o->h5 = H5I_INVALID_HID;
+  if (!o->tmp[0]) return TGMM_EFAIL;
+  if (rc != TGMM_OK) {
+    tgmm_error("cannot finish writing %s", o->tmp);
+    tgmm_out_abort(o);
+    return rc;
+  }
+  rc = rename_into_place(o->tmp, o->path);
+  o->tmp[0] = 0;
+  return rc;
+}
+
+void tgmm_out_abort(tgmm_out *o) {
+  if (o->f) fclose(o->f);
+  if (o->h5 >= 0) {
+    H5E_BEGIN_TRY { H5Fclose(o->h5); }
+    H5E_END_TRY;
+  }
+  o->f = NULL;
+  o->h5 = H5I_INVALID_HID;
+  if (o->tmp[0]) unlink(o->tmp);
+  o->tmp[0] = 0;
 }
 
 /* ---------- attributes ---------- */
@@ -148,8 +230,9 @@ static hid_t lcpl_with_parents(void) {
   return lcpl;
 }
 
-static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, int ndim,
-                       const hsize_t *dims, hsize_t row0, hsize_t nrows, const void *buf) {
+/* Create dataset `name` [dims] and write this rank's blocks of rows (collective). */
+static int write_blocks(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,
+                        int nblk, const hsize_t *row0, const hsize_t *nrows, const void *buf) {
   hid_t fspace = H5Screate_simple(ndim, dims, NULL);
   hid_t lcpl = lcpl_with_parents();
   hid_t ds = H5Dcreate2(file, name, type, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
@@ -159,23 +242,32 @@ static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, in
     tgmm_error("cannot create dataset %s", name);
     return TGMM_EFAIL;
   }
-  hsize_t start[8] = {0}, count[8];
+  hsize_t start[8] = {0}, count[8], total = 0;
   for (int i = 0; i < ndim; i++) count[i] = dims[i];
-  start[0] = row0;
-  count[0] = nrows;
+  H5Sselect_none(fspace);
+  for (int b = 0; b < nblk; b++) {
+    if (nrows[b] == 0) continue;
+    /* consecutive blocks that touch are one hyperslab */
+    hsize_t r0 = row0[b], n = nrows[b];
+    while (b + 1 < nblk && row0[b + 1] == r0 + n) n += nrows[++b];
+    start[0] = r0;
+    count[0] = n;
+    H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL);
+    total += n;
+  }
   hid_t mspace;
-  if (nrows == 0 || dims[0] == 0) {
+  if (total == 0 || dims[0] == 0) {
     H5Sselect_none(fspace);
     hsize_t one = 1;
     mspace = H5Screate_simple(1, &one, NULL);
     H5Sselect_none(mspace);
   } else {
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    count[0] = total;
     mspace = H5Screate_simple(ndim, count, NULL);
   }
   hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  herr_t e = H5Dwrite(ds, mtype, mspace, fspace, dxpl, buf);
+  herr_t e = H5Dwrite(ds, type, mspace, fspace, dxpl, buf);
   H5Pclose(dxpl);
   H5Sclose(mspace);
   H5Sclose(fspace);
@@ -189,24 +281,46 @@ static int write_block(hid_t file, const char *name, hid_t type, hid_t mtype, in
 
 int tgmm_h5_write_rows(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,
                        hsize_t row0, hsize_t nrows, const void *buf) {
-  return write_block(file, name, type, type, ndim, dims, row0, nrows, buf);
+  return write_blocks(file, name, type, ndim, dims, 1, &row0, &nrows, buf);
+}
+
+int tgmm_h5_write_row_blocks(hid_t file, const char *name, hid_t type, int ndim,
+                             const hsize_t *dims, int nblk, const hsize_t *row0,
+                             const hsize_t *nrows, const void *buf) {
+  for (int b = 1; b < nblk; b++)
+    if (row0[b] < row0[b - 1] + nrows[b - 1]) {
+      tgmm_error("%s: internal error: row blocks out of order", name);
+      return TGMM_EFAIL;
+    }
+  return write_blocks(file, name, type, ndim, dims, nblk, row0, nrows, buf);
+}
+
+int tgmm_h5_write_packed_strings(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                 const hsize_t *row0, const hsize_t *nrows, const char *packed) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, (size_t)width);
+  H5Tset_strpad(type, H5T_STR_NULLPAD);
+  int rc = tgmm_h5_write_row_blocks(file, name, type, 1, &n, nblk, row0, nrows, packed);
+  H5Tclose(type);
+  return rc;
+}
+
+int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                const hsize_t *row0, const hsize_t *nrows,
+                                const char *const *strs) {
+  hsize_t total = 0;
+  for (int b = 0; b < nblk; b++) total += nrows[b];
+  char *buf = tgmm_calloc(total ? total : 1, (size_t)width);
+  if (!buf) return TGMM_ENOMEM;
+  for (hsize_t i = 0; i < total; i++) strncpy(buf + i * (size_t)width, strs[i], (size_t)width);
+  int rc = tgmm_h5_write_packed_strings(file, name, n, width, nblk, row0, nrows, buf);
+  free(buf);
+  return rc;
 }
 
 int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
                           hsize_t nrows, const char *const *strs) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, (size_t)width);
-  H5Tset_strpad(type, H5T_STR_NULLPAD);
-  char *buf = tgmm_calloc(nrows ? nrows : 1, (size_t)width);
-  if (!buf) {
-    H5Tclose(type);
-    return TGMM_ENOMEM;
-  }
-  for (hsize_t i = 0; i < nrows; i++) strncpy(buf + i * (size_t)width, strs[i], (size_t)width);
-  int rc = write_block(file, name, type, type, 1, &n, row0, nrows, buf);
-  free(buf);
-  H5Tclose(type);
-  return rc;
+  return tgmm_h5_write_string_blocks(file, name, n, width, 1, &row0, &nrows, strs);
 }
 
 /* ---------- reading ---------- */

@@ -35,12 +35,15 @@ static const command COMMANDS[] = {
      "  Exit codes: 0 done; 2 bad input or a changed config on resume; 4 non-finite loss or\n"
      "  gradient; 75 stopped by SIGUSR1/SIGTERM after a checkpoint (requeue me).\n", OPT_DATA},
     {"eval", tgmm_cmd_eval, "the coordinator: TGMM vs EM, spectral, oracle over a grid",
-     "tgmm eval [CONFIG.yaml] [key=value ...] [--checkpoint CKPT.h5] --out RESULTS.h5\n"
+     "tgmm eval [CONFIG.yaml] [key=value ...] [--checkpoint CKPT.h5] [--data TASKS.h5] --out RESULTS.h5\n"
      "  Expands eval.grid (e.g. {K: [2,3,4,5], N: [32,64,128]}) into settings; runs every\n"
      "  method of eval.methods (tgmm em spectral oracle lloyd) on eval.tasks_per_setting\n"
      "  tasks of each setting (stream 'eval': never a training task), units of eval.chunk\n"
      "  tasks handed out dynamically to all ranks; one row per (setting, task, method).\n"
-     "  tgmm needs --checkpoint: a checkpoint file or a run directory (its newest one).\n", OPT_CKPT | OPT_OUT},
+     "  tgmm needs --checkpoint: a checkpoint file or a run directory (its newest one).\n"
+     "  --data TASKS.h5: evaluate the tasks of a dataset file instead (one setting per K in\n"
+     "  the file; eval.grid may then vary only em.*, lloyd.*, spectral.* keys).\n"
+     "  eval.save_predictions=true also stores every row's fitted mixture.\n", OPT_CKPT | OPT_OUT | OPT_DATA},
     {"report", tgmm_cmd_report, "results of tgmm eval -> Markdown, CSV, LaTeX tables, PNG plots",
      "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"

@@ -1,5 +1,5 @@
 /* metrics.c — Hungarian assignment (shortest augmenting paths with potentials, O(n^3)) and the
- * evaluation metrics of ../shared/PAPER.md. */
+ * evaluation metrics (include/tgmm/metrics.h). Pure: no MPI, no files. */
 #include "tgmm/metrics.h"
 
 #include <math.h>
@@ -133,87 +133,62 @@ double tgmm_l2_weights(const double *est_w /* [K] */, const double *true_w /* [K
   return s / (double)K;
 }
 
-/* log(w_k) + log N(x; mu_k, diag(s_k^2)) for every k into lp [K]. */
-static void log_joint(const double *x /* [d] */, int d, const double *w /* [K] */,
-                      const double *means /* [K, d] */, const double *scales /* [K,d] or NULL */,
-                      int K, double *lp /* [K] */) {
-  const double half_log_2pi = 0.91893853320467274178032973640562;
-  for (int k = 0; k < K; k++) {
-    double q = 0, logdet = 0;
-    for (int c = 0; c < d; c++) {
-      double s = scales ? scales[k * d + c] : 1.0;
-      double t = (x[c] - means[k * d + c]) / s;
-      q += t * t;
-      logdet += log(s);
-    }
-    double lw = w[k] > 0 ? log(w[k]) : -INFINITY;
-    lp[k] = lw - d * half_log_2pi - logdet - 0.5 * q;
-  }
+void tgmm_score_means(const double *est_w, const double *est_means, const double *true_w,
+                      const double *true_means, int K, int d, int *perm, double *l2_means,
+                      double *l2_weights) {
+  tgmm_align(est_means, true_means, K, d, perm);
+  *l2_means = tgmm_l2_means(est_means, true_means, perm, K, d);
+  *l2_weights = true_w ? tgmm_l2_weights(est_w, true_w, perm, K) : NAN;
 }
 
-static double logsumexp(const double *a /* [K] */, int K) {
-  double m = -INFINITY;
-  for (int k = 0; k < K; k++)
-    if (a[k] > m) m = a[k];
-  if (!isfinite(m)) return m;
-  double s = 0;
-  for (int k = 0; k < K; k++) s += exp(a[k] - m);
-  return m + log(s);
+void tgmm_confusion_add(const int32_t *z, const int32_t *labels, int64_t n, int K, double *conf) {
+  for (int64_t i = 0; i < n; i++)
+    if (z[i] >= 0 && z[i] < K && labels[i] >= 0 && labels[i] < K) conf[(size_t)z[i] * K + labels[i]] += 1;
 }
 
-double tgmm_loglik(const double *x /* [N, d] */, int64_t N, int d, const double *w /* [K] */,
-                   const double *means /* [K, d] */, const double *scales /* [K, d] or NULL */, int K) {
-  if (N <= 0) return 0.0;
-  double *lp = tgmm_malloc(sizeof(double) * (size_t)K);
-  if (!lp) return NAN;
-  double total = 0;
-  for (int64_t n = 0; n < N; n++) {
-    log_joint(x + n * d, d, w, means, scales, K, lp);
-    total += logsumexp(lp, K);
+int tgmm_score_labels(const double *conf, int K, const int *perm, double *accuracy,
+                      double *misclustering) {
+  double N = 0, hit = 0;
+  for (int a = 0; a < K * K; a++) N += conf[a];
+  *accuracy = *misclustering = NAN;
+  if (N <= 0 || K <= 0) return TGMM_OK;
+  if (perm)
+    for (int k = 0; k < K; k++) hit += conf[(size_t)k * K + perm[k]];
+  double *cost = tgmm_malloc(sizeof(double) * (size_t)K * (size_t)K);
+  int *assign = tgmm_malloc(sizeof(int) * (size_t)K);
+  if (!cost || !assign) {
+    free(cost), free(assign);
+    return TGMM_ENOMEM;
   }
-  free(lp);
-  return total / (double)N;
+  for (int a = 0; a < K * K; a++) cost[a] = -conf[a];
+  double agree = -tgmm_hungarian(cost, K, assign);
+  free(cost), free(assign);
+  if (perm) *accuracy = hit / N;
+  *misclustering = 1.0 - agree / N;
+  return TGMM_OK;
 }
 
-void tgmm_assign_labels(const double *x /* [N, d] */, int64_t N, int d, const double *w /* [K] */,
-                        const double *means /* [K, d] */, const double *scales /* [K,d] or NULL */,
-                        int K, int32_t *labels /* [N] */) {
-  double *lp = tgmm_malloc(sizeof(double) * (size_t)K);
-  for (int64_t n = 0; n < N; n++) {
-    int best = 0;
-    if (lp) {
-      log_joint(x + n * d, d, w, means, scales, K, lp);
-      for (int k = 1; k < K; k++)
-        if (lp[k] > lp[best]) best = k;
-    }
-    labels[n] = best;
-  }
-  free(lp);
+/* The label-array forms: one confusion matrix, then the scores above. */
+static double from_labels(const int32_t *labels, const int32_t *z, int64_t N, int K,
+                          const int *perm, int want_accuracy) {
+  double *conf = tgmm_calloc((size_t)K * (size_t)K + 1, sizeof(double));
+  if (!conf) return NAN;
+  tgmm_confusion_add(z, labels, N, K, conf);
+  double acc, mis;
+  int rc = tgmm_score_labels(conf, K, perm, &acc, &mis);
+  free(conf);
+  if (rc != TGMM_OK) return NAN;
+  return want_accuracy ? acc : mis;
 }
 
 double tgmm_accuracy(const int32_t *labels /* [N] */, const int32_t *z /* [N] */, int64_t N,
-                     const int *perm /* [K] */) {
+                     const int *perm /* [K] */, int K) {
   if (N <= 0) return 1.0;
-  int64_t hit = 0;
-  for (int64_t n = 0; n < N; n++) hit += labels[n] == perm[z[n]];
-  return (double)hit / (double)N;
+  return from_labels(labels, z, N, K, perm, 1);
 }
 
 double tgmm_misclustering(const int32_t *labels /* [N] */, const int32_t *z /* [N] */, int64_t N,
                           int K) {
   if (N <= 0 || K <= 0) return 0.0;
-  double *cost = tgmm_calloc((size_t)K * (size_t)K, sizeof(double));
-  int *assign = tgmm_malloc(sizeof(int) * (size_t)K);
-  if (!cost || !assign) {
-    free(cost);
-    free(assign);
-    return NAN;
-  }
-  /* negative confusion counts: row = true label, column = predicted label */
-  for (int64_t n = 0; n < N; n++)
-    if (z[n] >= 0 && z[n] < K && labels[n] >= 0 && labels[n] < K) cost[z[n] * K + labels[n]] -= 1.0;
-  double agree = -tgmm_hungarian(cost, K, assign);
-  free(cost);
-  free(assign);
-  return 1.0 - agree / (double)N;
+  return from_labels(labels, z, N, K, NULL, 0);
 }

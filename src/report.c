@@ -128,6 +128,32 @@ static int aggregate(const rows *w, tgmm_report *r, const char *path) {
   return TGMM_OK;
 }
 
+int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
+                          const char *const *methods, const double *sums) {
+  memset(r, 0, sizeof *r);
+  if (nm > 32) return TGMM_EUSER;
+  r->ns = ns;
+  r->nm = nm;
+  r->label = tgmm_calloc((size_t)(ns ? ns : 1), 512);
+  r->method = tgmm_calloc(32, 16);
+  r->cell = tgmm_calloc((size_t)(ns ? ns : 1) * 32, sizeof(tgmm_report_cell));
+  if (!r->label || !r->method || !r->cell) return TGMM_ENOMEM;
+  for (int s = 0; s < ns; s++) memcpy(r->label[s], label[s], 512);
+  for (int j = 0; j < nm; j++) snprintf(r->method[j], 16, "%s", methods[j]);
+  for (int s = 0; s < ns; s++)
+    for (int j = 0; j < nm; j++)
+      for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+        const double *sm = sums + (((size_t)s * nm + j) * TGMM_REPORT_NMETRIC + c) * 4;
+        tgmm_report_cell *cl = &r->cell[s * 32 + j];
+        int n = (int)sm[0];
+        cl->n_ok[c] = n;
+        cl->n_other[c] = (int)sm[1];
+        cl->mean[c] = n ? sm[2] / n : NAN;
+        cl->sd[c] = n > 1 ? sqrt(fmax(0, (sm[3] - sm[2] * sm[2] / n) / (n - 1))) : NAN;
+      }
+  return TGMM_OK;
+}
+
 int tgmm_report_load(const char *path, tgmm_report *r) {
   memset(r, 0, sizeof *r);
   hid_t f;
@@ -254,10 +280,17 @@ static int write_png(const tgmm_report *r, const char *prefix) {
     snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
     FILE *g = fopen(gp, "w");
     if (!g) return TGMM_EFAIL;
-    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s.%s.png'\nset title '%s'\n"
+    char png[4200];
+    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
+    tgmm_out po;
+    const char *png_tmp = tgmm_out_begin(&po, png); /* gnuplot writes it, then the rename */
+    if (!png_tmp) {
+      fclose(g);
+      return TGMM_EUSER;
+    }
+    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s'\nset title '%s'\n"
                "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
-               "plot ", prefix, tgmm_report_metric_name[c], tgmm_report_metric_name[c],
-            c < 2 ? "set logscale y\n" : "");
+               "plot ", png_tmp, tgmm_report_metric_name[c], c < 2 ? "set logscale y\n" : "");
     for (int j = 0; j < r->nm; j++)
       fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
               3 + 2 * (j * 4 + c), r->method[j]);
@@ -266,7 +299,10 @@ static int write_png(const tgmm_report *r, const char *prefix) {
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
     if (system(cmd) != 0) {
       tgmm_error("report: gnuplot failed on %s", gp);
+      tgmm_out_abort(&po);
       rc = TGMM_EFAIL;
+    } else {
+      rc = tgmm_out_commit(&po);
     }
     remove(gp);
   }
@@ -280,15 +316,13 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
   for (int e = 0; e < 3; e++) {
     char path[4200];
     snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-      tgmm_error("report: cannot write %s", path);
-      return TGMM_EUSER;
-    }
+    tgmm_out o;
+    FILE *f = tgmm_out_text(&o, path); /* <path>.tmp, renamed when complete */
+    if (!f) return TGMM_EUSER;
     if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
     if (e == 1) write_csv(r, f);
     if (e == 2) write_tex(r, f);
-    fclose(f);
+    TGMM_TRY(tgmm_out_commit(&o));
   }
   return write_png(r, prefix);
 }

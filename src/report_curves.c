@@ -77,24 +77,34 @@ static int load(const char *path, curves *c) {
   return rc;
 }
 
-static FILE *open_out(const char *prefix, const char *what, const char *ext, char *path, size_t n) {
+/* PREFIX.what.ext, written through h5io's temporary-then-rename path (o); the real name in path. */
+static FILE *open_out(tgmm_out *o, const char *prefix, const char *what, const char *ext,
+                      char *path, size_t n) {
   if (snprintf(path, n, "%s.%s.%s", prefix, what, ext) >= (int)n) {
     tgmm_error("report: output prefix too long: %s", prefix);
     return NULL;
   }
-  FILE *f = fopen(path, "w");
-  if (!f) tgmm_error("report: cannot write %s", path);
-  return f;
+  return tgmm_out_text(o, path);
 }
 
-static int run_gnuplot(const char *gp) {
-  char cmd[4400];
-  snprintf(cmd, sizeof cmd, "gnuplot '%s'", gp);
+/* Run a committed script; its PNG (variable `out`, defaulting to the real name, so the script
+ * reruns as it is) goes to a temporary name first. */
+static int run_gnuplot(const char *gp, const char *prefix, const char *what) {
+  char png[4200], cmd[9000];
+  if (snprintf(png, sizeof png, "%s.%s.png", prefix, what) >= (int)sizeof png) {
+    tgmm_error("report: output prefix too long: %s", prefix);
+    return TGMM_EUSER;
+  }
+  tgmm_out o;
+  const char *tmp = tgmm_out_begin(&o, png);
+  if (!tmp) return TGMM_EUSER;
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s'", tmp, gp);
   if (system(cmd) != 0) {
     tgmm_error("report: gnuplot failed on %s", gp);
+    tgmm_out_abort(&o);
     return TGMM_EFAIL;
   }
-  return TGMM_OK;
+  return tgmm_out_commit(&o);
 }
 
 static const char *PNG_HEAD = "set terminal pngcairo size 1000,620 noenhanced font 'sans,12'\n"
@@ -102,30 +112,32 @@ static const char *PNG_HEAD = "set terminal pngcairo size 1000,620 noenhanced fo
 
 static int plot_loss(const curves *c, const char *prefix, const char *title) {
   char dat[4200], gp[4200];
-  FILE *d = open_out(prefix, "loss", "dat", dat, sizeof dat);
+  tgmm_out od, og;
+  FILE *d = open_out(&od, prefix, "loss", "dat", dat, sizeof dat);
   if (!d) return TGMM_EUSER;
   fprintf(d, "# step loss loss_weights loss_means loss_scales\n");
   for (hsize_t i = 0; i < c->n; i++)
     fprintf(d, "%lld %.9g %.9g %.9g %.9g\n", (long long)c->step[i], c->loss[0][i], c->loss[1][i],
             c->loss[2][i], c->loss[3][i]);
-  if (fclose(d) != 0) return TGMM_EFAIL;
+  TGMM_TRY(tgmm_out_commit(&od));
   int scales = 0;
   for (hsize_t i = 0; i < c->n; i++) scales |= c->loss[3][i] > 0;
-  FILE *g = open_out(prefix, "loss", "gp", gp, sizeof gp);
+  FILE *g = open_out(&og, prefix, "loss", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sset key inside top right box opaque\nset output '%s.loss.png'\nset title 'training loss: %s'\n"
+  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = '%s.loss.png'\nset output out\nset title 'training loss: %s'\n"
              "set xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\n"
              "plot '%s' using 1:2 with lines lw 2 title 'loss', "
              "'' using 1:3 with lines title 'cross-entropy of weights', "
              "'' using 1:4 with lines title 'MSE of means'%s\n",
           PNG_HEAD, prefix, title, dat, scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "");
-  if (fclose(g) != 0) return TGMM_EFAIL;
-  return run_gnuplot(gp);
+  TGMM_TRY(tgmm_out_commit(&og));
+  return run_gnuplot(gp, prefix, "loss");
 }
 
 static int plot_heldout(const curves *c, const char *prefix, const char *title) {
   char dat[4200], gp[4200];
-  FILE *d = open_out(prefix, "heldout", "dat", dat, sizeof dat);
+  tgmm_out od, og;
+  FILE *d = open_out(&od, prefix, "heldout", "dat", dat, sizeof dat);
   if (!d) return TGMM_EUSER;
   fprintf(d, "# step");
   for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " l2_means_K%d", c->K[k]);
@@ -135,10 +147,10 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
     for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " %.9g", c->l2[i * c->nc + k]);
     fprintf(d, "\n");
   }
-  if (fclose(d) != 0) return TGMM_EFAIL;
-  FILE *g = open_out(prefix, "heldout", "gp", gp, sizeof gp);
+  TGMM_TRY(tgmm_out_commit(&od));
+  FILE *g = open_out(&og, prefix, "heldout", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sset output '%s.heldout.png'\nset title 'held-out l2 error of means: %s%s'\n"
+  fprintf(g, "%sif (!exists('out')) out = '%s.heldout.png'\nset output out\nset title 'held-out l2 error of means: %s%s'\n"
              "set xlabel 'training step'\nset ylabel 'l2 error of means (mean over held-out tasks)'\n"
              "plot ", PNG_HEAD, prefix, title,
           c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "");
@@ -151,8 +163,8 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
         fprintf(g, ", %.9g with lines dt %d lw 1.5 lc %d title '%s, K = %d'", c->ref[r][k],
                 r ? 3 : 2, (int)k + 1, r ? "spectral" : "EM", c->K[k]);
   fprintf(g, "\n");
-  if (fclose(g) != 0) return TGMM_EFAIL;
-  return run_gnuplot(gp);
+  TGMM_TRY(tgmm_out_commit(&og));
+  return run_gnuplot(gp, prefix, "heldout");
 }
 
 /* The last evaluation against the references, as a Markdown table on stdout. */

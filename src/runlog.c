@@ -145,27 +145,19 @@ static int write_refs(hid_t f, const tgmm_runlog *rl) {
 }
 
 int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_size) {
-  char tmp_path[sizeof rl->path + 8];
-  snprintf(tmp_path, sizeof tmp_path, "%s.tmp", rl->path);
   int64_t rows = rl->n > rl->ne * rl->nclass ? rl->n : rl->ne * rl->nclass;
   double *tmp = tgmm_malloc(sizeof(double) * (size_t)(rows > 0 ? rows : 1));
   if (!tmp) return TGMM_ENOMEM;
-  hid_t f = H5I_INVALID_HID;
-  H5E_BEGIN_TRY { f = H5Fcreate(tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
-  H5E_END_TRY;
+  tgmm_out o;
+  hid_t f = tgmm_out_h5(&o, rl->path); /* written as <path>.tmp, renamed when complete */
   int rc = f < 0 ? TGMM_EFAIL : TGMM_OK;
-  if (f < 0) tgmm_error("cannot create %s", tmp_path);
   if (rc == TGMM_OK) rc = write_steps(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_evals(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_refs(f, rl);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(f, cfg, world_size);
-  if (f >= 0 && H5Fclose(f) < 0) rc = TGMM_EFAIL;
   free(tmp);
-  if (rc == TGMM_OK && rename(tmp_path, rl->path) != 0) {
-    tgmm_error("cannot rename %s to %s", tmp_path, rl->path);
-    rc = TGMM_EFAIL;
-  }
-  if (rc != TGMM_OK) unlink(tmp_path);
+  if (rc == TGMM_OK) return tgmm_out_commit(&o);
+  tgmm_out_abort(&o);
   return rc;
 }
 

@@ -1,4 +1,4 @@
-/* task.c — the GMM task families of ../shared/PAPER.md.
+/* task.c — the GMM task families of the paper (README "Dataset files" and the `family` key).
  *
  * Stream layout of task `id` (key = {seed, kind}):
  *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection

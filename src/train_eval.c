@@ -10,13 +10,12 @@
 
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
-#include "tgmm/metrics.h"
 #include "tgmm/rng.h"
 #include "train_impl.h"
 
 void tgmm_heldout_free(heldout *ho) {
   for (int i = 0; i < ho->n && ho->tasks; i++) tgmm_task_free(&ho->tasks[i]);
-  free(ho->tasks), free(ho->w), free(ho->mu), free(ho->sd), free(ho->labels);
+  free(ho->tasks), free(ho->w), free(ho->mu), free(ho->sd);
   tgmm_batch_buf_free(&ho->bb);
   memset(ho, 0, sizeof *ho);
 }
@@ -34,8 +33,7 @@ int tgmm_heldout_init(trainer *tr) {
   ho->w = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q);
   ho->mu = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q * (size_t)d);
   ho->sd = tgmm_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * (size_t)Q * (size_t)d);
-  ho->labels = tgmm_malloc(sizeof(int32_t) * (size_t)cfg->N);
-  if (!ho->tasks || !ho->w || !ho->mu || !ho->sd || !ho->labels) return TGMM_ENOMEM;
+  if (!ho->tasks || !ho->w || !ho->mu || !ho->sd) return TGMM_ENOMEM;
   for (int i = 0; i < n; i++) {
     int64_t id = e0 + i;
     int cls = (int)(id / cfg->train.eval_tasks);
@@ -47,17 +45,26 @@ int tgmm_heldout_init(trainer *tr) {
   return TGMM_OK;
 }
 
-/* Metrics of held-out task i from the predictions: acc[0..2] += l2 means, l2 weights, accuracy. */
-static void task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[3]) {
+/* Metrics of held-out task i from the predictions, scored like every fit (tgmm_fit_metrics):
+ * acc[0..2] += l2 means, l2 weights, accuracy. */
+static int task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[3]) {
   const tgmm_task *t = &ho->tasks[i];
   const double *w = ho->w + (size_t)i * Q, *mu = ho->mu + (size_t)i * Q * d;
-  const double *sd = aniso ? ho->sd + (size_t)i * Q * d : NULL;
-  int perm[64];
-  tgmm_align(mu, t->means, t->K, d, perm);
-  acc[0] += tgmm_l2_means(mu, t->means, perm, t->K, d);
-  acc[1] += tgmm_l2_weights(w, t->weights, perm, t->K);
-  tgmm_assign_labels(t->x, t->N, d, w, mu, sd, t->K, ho->labels);
-  acc[2] += tgmm_accuracy(ho->labels, t->z, t->N, perm);
+  tgmm_gmm g;
+  TGMM_TRY(tgmm_gmm_alloc(&g, t->K, d, aniso ? COV_DIAG : COV_IDENTITY));
+  memcpy(g.weights, w, sizeof(double) * (size_t)t->K);
+  memcpy(g.means, mu, sizeof(double) * (size_t)t->K * d);
+  if (aniso)
+    for (size_t a = 0; a < (size_t)t->K * d; a++) {
+      double v = ho->sd[(size_t)i * Q * d + a];
+      g.cov[a] = v * v;
+    }
+  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN};
+  int rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
+  tgmm_gmm_free(&g);
+  acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy;
+  return rc;
 }
 
 int tgmm_heldout_eval(trainer *tr, double *out) {
@@ -72,7 +79,7 @@ int tgmm_heldout_eval(trainer *tr, double *out) {
     rc = tgmm_model_predict(&tr->model, &ho->bb.b, ho->w, ho->mu, aniso ? ho->sd : NULL);
   for (int i = 0; i < ho->n && rc == TGMM_OK; i++) {
     double *row = sum + (size_t)ho->bb.cls[i] * (RL_EVAL_NCOL + 1);
-    task_metrics(ho, i, Q, d, aniso, row);
+    rc = task_metrics(ho, i, Q, d, aniso, row);
     row[RL_EVAL_NCOL] += 1.0;
   }
   rc = tgmm_agree(rc);

@@ -8,7 +8,10 @@
 #include <stdio.h>
 
 #include "tgmm/runlog.h"
+#include "tgmm/checkpoint.h"
 #include "tgmm/train.h"
+
+enum { FX_EXTRA = 5 }; /* bitwise sum: 4 loss terms + FLOPs after the gradient */
 
 typedef struct {
   double loss, parts[3], gnorm, lr, seconds, comm_seconds, flops;
@@ -21,7 +24,6 @@ typedef struct {
   tgmm_task *tasks; /* [n] */
   tgmm_batch_buf bb;
   double *w, *mu, *sd; /* predictions [n, Kmax], [n, Kmax, d], [n, Kmax, d] */
-  int32_t *labels;     /* [N] */
 } heldout;
 
 typedef struct {
@@ -36,7 +38,10 @@ typedef struct {
   int64_t nchunk, c0, c1;  /* bitwise mode: chunks per step; this rank's chunks [c0, c1) */
   float *chunk_grads;      /* bitwise mode: [c1 - c0, nparams] */
   double *chunk_loss;      /* bitwise mode: [c1 - c0, 4] loss, ce, means, scales */
-  double *acc;             /* bitwise mode: [nparams + 4] the ordered sum */
+  double *acc;             /* bitwise mode: [nparams + 4] (loss terms at nparams..) */
+  int64_t *iacc;           /* bitwise mode: [nparams + FX_EXTRA] the fixed-point sum */
+  double *fx_max;          /* bitwise mode: [ntensors + 2] largest magnitudes, stop flag */
+  int chain_sum;           /* TGMM_BENCH_CHAIN_SUM: the former chain sum, for comparison */
   int64_t start;           /* first step to run (0, or the resumed checkpoint's step) */
   int threads;
   int64_t inject_step, die_step; /* test hooks (-1: off) */

@@ -4,12 +4,21 @@
  * MPI_Allreduce of the float gradient buffer and of the loss terms.
  *
  * Bitwise mode (train.deterministic): the step's B tasks are cut into nchunk = ceil(B / chunk)
- * fixed chunks; rank r owns chunks [nchunk r / size, nchunk (r+1) / size) (the rank count must
- * divide nchunk). Each chunk gets its own forward/backward (so every GEMM call has the same
- * shape whatever the rank count) and its gradient is kept. The chunk gradients are then summed
- * in chunk order, in double, along the ranks: rank 0 adds its chunks to zeros and sends the
- * running sum to rank 1, which adds its chunks, ... ; the last rank rounds to float and
- * broadcasts. The sum is therefore ((0 + g_0) + g_1) + ... + g_{nchunk-1} on any rank count.
+ * fixed chunks; rank r owns chunks [nchunk r / size, nchunk (r+1) / size) (any rank count: a
+ * rank may own more chunks than another, or none). Each chunk gets its own forward/backward (so
+ * every GEMM call has the same shape whatever the rank count) and its gradient is kept. The chunk
+ * gradients are then summed exactly in fixed point, so the order of addition does not matter:
+ *  1. one small MPI_Allreduce (MAX) agrees on every tensor's largest magnitude M over all chunks
+ *     (and on the loss terms'; a non-finite value anywhere makes M infinite);
+ *  2. every chunk's values are converted to 64-bit integers at the scale 2^e chosen so that
+ *     nchunk * M * 2^e <= 2^62 (headroom for the sum of every chunk), truncating toward zero;
+ *  3. one MPI_Allreduce (SUM, MPI_INT64_T) over [nparams + 5] integers (gradient, 4 loss terms,
+ *     FLOPs): integer addition is associative, so any reduction tree gives the same integers;
+ *  4. back to float: value = integer * 2^-e (a tensor whose M is infinite becomes NaN, so the
+ *     non-finite guard names it).
+ * A value below M * 2^-(61 - log2 nchunk) in magnitude rounds to the grid; relative to the
+ * tensor's largest gradient that is far below float precision (tests/bench/bitwise_comm.sh
+ * measures the distance from the former double-precision chain sum).
  *
  * Then, in both modes: guards (non-finite loss or gradient: the step and the tensor are named,
  * nothing is written), clipping, AdamW. */
@@ -43,26 +52,28 @@ int tgmm_train_step_setup(trainer *tr) {
   if (!cfg->train.deterministic) return TGMM_OK;
   int64_t chunk = cfg->train.chunk;
   tr->nchunk = (tr->B + chunk - 1) / chunk;
-  if (tr->nchunk % tgmm_mpi.size != 0) {
-    tgmm_error0("train.deterministic: %d ranks do not divide the %lld chunks of a step "
-                "(%lld tasks per step, train.chunk = %lld); use a rank count that divides %lld "
-                "or change train.chunk", tgmm_mpi.size, (long long)tr->nchunk, (long long)tr->B,
-                (long long)chunk, (long long)tr->nchunk);
-    return TGMM_EUSER;
-  }
+  if (tr->nchunk < tgmm_mpi.size)
+    tgmm_info("train.deterministic: %lld chunks per step for %d ranks: %lld rank(s) idle",
+              (long long)tr->nchunk, tgmm_mpi.size, (long long)(tgmm_mpi.size - tr->nchunk));
   tgmm_share(tr->nchunk, tgmm_mpi.rank, tgmm_mpi.size, &tr->c0, &tr->c1);
   size_t n = tr->model.nparams, nloc = (size_t)(tr->c1 - tr->c0);
-  tr->chunk_grads = tgmm_malloc(sizeof(float) * n * nloc);
-  tr->chunk_loss = tgmm_malloc(sizeof(double) * 4 * nloc);
+  const char *chain = getenv("TGMM_BENCH_CHAIN_SUM");
+  tr->chain_sum = chain && *chain && strcmp(chain, "0") != 0;
+  tr->chunk_grads = tgmm_malloc(sizeof(float) * n * (nloc ? nloc : 1));
+  tr->chunk_loss = tgmm_malloc(sizeof(double) * 4 * (nloc ? nloc : 1));
   tr->acc = tgmm_malloc(sizeof(double) * (n + 4));
-  if (!tr->chunk_grads || !tr->chunk_loss || !tr->acc) return TGMM_ENOMEM;
+  tr->iacc = tgmm_malloc(sizeof(int64_t) * (n + FX_EXTRA));
+  tr->fx_max = tgmm_malloc(sizeof(double) * (size_t)(tr->model.ntensors + 2));
+  if (!tr->chunk_grads || !tr->chunk_loss || !tr->acc || !tr->iacc || !tr->fx_max)
+    return TGMM_ENOMEM;
   return TGMM_OK;
 }
 
 void tgmm_train_step_free(trainer *tr) {
-  free(tr->chunk_grads), free(tr->chunk_loss), free(tr->acc);
+  free(tr->chunk_grads), free(tr->chunk_loss), free(tr->acc), free(tr->iacc), free(tr->fx_max);
   tr->chunk_grads = NULL;
-  tr->chunk_loss = tr->acc = NULL;
+  tr->chunk_loss = tr->acc = tr->fx_max = NULL;
+  tr->iacc = NULL;
 }
 
 /* Test hook TGMM_TEST_INJECT_NAN=step[:rank] (step 1-based, as in every message): poison the first element of the middle tensor's
@@ -109,8 +120,11 @@ static int grads_normal(trainer *tr, int64_t s, step_stats *st) {
   return TGMM_OK;
 }
 
-/* Bitwise mode: the ordered chain sum of the chunk gradients (see the top of the file). */
-static void chain_sum(trainer *tr) {
+/* The former bitwise sum, kept for comparison (TGMM_BENCH_CHAIN_SUM=1, used by
+ * tests/bench/bitwise_comm.sh): chunk gradients added in chunk order in double along the ranks
+ * (rank 0 -> 1 -> ... -> P-1, P hops a step), then broadcast. Needs nchunk divisible by P to be
+ * rank-count independent. red = flops, stop. */
+static void chain_sum(trainer *tr, double red[2]) {
   tgmm_model *m = &tr->model;
   size_t n = m->nparams, nloc = (size_t)(tr->c1 - tr->c0);
   int rank = tgmm_mpi.rank, size = tgmm_mpi.size;
@@ -131,7 +145,88 @@ static void chain_sum(trainer *tr) {
   if (size > 1) {
     MPI_Bcast(m->grads, (int)n, MPI_FLOAT, size - 1, tgmm_mpi.comm);
     MPI_Bcast(tr->acc + n, 4, MPI_DOUBLE, size - 1, tgmm_mpi.comm);
+    MPI_Allreduce(MPI_IN_PLACE, red, 2, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
   }
+}
+
+/* Scale exponent e for values of magnitude <= M summed over nchunk chunks: nchunk * M * 2^e
+ * stays below 2^62 (M finite and > 0). */
+static int fx_exponent(double M, int64_t nchunk) {
+  int ex, lg = 0;
+  frexp(M, &ex); /* M < 2^ex */
+  while (((int64_t)1 << lg) < nchunk) lg++;
+  return 62 - ex - lg;
+}
+
+/* q += g * scale truncated toward zero (|g * scale| < 2^62: no overflow; the truncation is the
+ * same whatever rank holds the chunk). */
+static void fx_add(int64_t *q, const float *g, size_t n, double scale) {
+  for (size_t i = 0; i < n; i++) q[i] += (int64_t)((double)g[i] * scale);
+}
+
+/* Largest |g| over n values, or INFINITY when one is not finite. */
+static double max_abs(const float *g, size_t n, double mx) {
+  float m = 0, poison = 0;
+  for (size_t i = 0; i < n; i++) {
+    float a = fabsf(g[i]);
+    m = a > m ? a : m;
+    poison += g[i] * 0.0f; /* NaN once a value is NaN or infinite */
+  }
+  if (poison != 0 || isnan(poison)) return INFINITY;
+  return (double)m > mx ? (double)m : mx;
+}
+
+/* Bitwise mode: the exact fixed-point sum of the chunk gradients (see the top of the file).
+ * red = flops, stop. The result: m->grads, and tr->acc[n..n+3] the loss terms. */
+static void fixed_point_sum(trainer *tr, double red[2]) {
+  tgmm_model *m = &tr->model;
+  size_t n = m->nparams, nloc = (size_t)(tr->c1 - tr->c0);
+  int nt = m->ntensors;
+  double *M = tr->fx_max; /* [nt + 2]: tensors, loss terms, stop flag */
+  for (int j = 0; j < nt + 2; j++) M[j] = 0;
+  for (size_t c = 0; c < nloc; c++) {
+    const float *g = tr->chunk_grads + c * n;
+    for (int j = 0; j < nt; j++) M[j] = max_abs(g + m->tensors[j].off, m->tensors[j].numel, M[j]);
+    for (int k = 0; k < 4; k++) {
+      double a = fabs(tr->chunk_loss[c * 4 + (size_t)k]);
+      M[nt] = isfinite(a) ? (a > M[nt] ? a : M[nt]) : INFINITY;
+    }
+  }
+  M[nt + 1] = red[1];
+  if (tgmm_mpi.size > 1) MPI_Allreduce(MPI_IN_PLACE, M, nt + 2, MPI_DOUBLE, MPI_MAX, tgmm_mpi.comm);
+  red[1] = M[nt + 1];
+  int64_t *q = tr->iacc;
+  memset(q, 0, sizeof(int64_t) * (n + FX_EXTRA));
+  for (size_t c = 0; c < nloc; c++) {
+    const float *g = tr->chunk_grads + c * n;
+    for (int j = 0; j < nt; j++) {
+      const tgmm_tensor *t = &m->tensors[j];
+      if (isfinite(M[j]) && M[j] > 0)
+        fx_add(q + t->off, g + t->off, t->numel, ldexp(1.0, fx_exponent(M[j], tr->nchunk)));
+    }
+    if (isfinite(M[nt]) && M[nt] > 0) {
+      double sc = ldexp(1.0, fx_exponent(M[nt], tr->nchunk));
+      for (int k = 0; k < 4; k++) q[n + (size_t)k] += (int64_t)(tr->chunk_loss[c * 4 + (size_t)k] * sc);
+    }
+  }
+  q[n + 4] = llrint(red[0]); /* FLOPs: an integer count */
+  if (tgmm_mpi.size > 1)
+    MPI_Allreduce(MPI_IN_PLACE, q, (int)(n + FX_EXTRA), MPI_INT64_T, MPI_SUM, tgmm_mpi.comm);
+  for (int j = 0; j < nt; j++) {
+    const tgmm_tensor *t = &m->tensors[j];
+    float *g = m->grads + t->off;
+    if (!isfinite(M[j])) {
+      for (size_t i = 0; i < t->numel; i++) g[i] = NAN;
+    } else if (M[j] == 0) {
+      memset(g, 0, sizeof(float) * t->numel);
+    } else {
+      double inv = ldexp(1.0, -fx_exponent(M[j], tr->nchunk));
+      for (size_t i = 0; i < t->numel; i++) g[i] = (float)((double)q[t->off + i] * inv);
+    }
+  }
+  double linv = M[nt] > 0 && isfinite(M[nt]) ? ldexp(1.0, -fx_exponent(M[nt], tr->nchunk)) : 0;
+  for (int k = 0; k < 4; k++) tr->acc[n + (size_t)k] = isfinite(M[nt]) ? (double)q[n + (size_t)k] * linv : NAN;
+  red[0] = (double)q[n + 4];
 }
 
 static int grads_bitwise(trainer *tr, int64_t s, step_stats *st) {
@@ -151,8 +246,10 @@ static int grads_bitwise(trainer *tr, int64_t s, step_stats *st) {
   rc = tgmm_agree(rc);
   if (rc != TGMM_OK) return rc;
   double t = tgmm_now();
-  chain_sum(tr);
-  if (tgmm_mpi.size > 1) MPI_Allreduce(MPI_IN_PLACE, red, 2, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
+  if (tr->chain_sum)
+    chain_sum(tr, red);
+  else
+    fixed_point_sum(tr, red);
   st->comm_seconds = tgmm_now() - t;
   st->loss = tr->acc[n];
   memcpy(st->parts, tr->acc + n + 1, sizeof st->parts);

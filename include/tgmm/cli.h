@@ -22,7 +22,7 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli);
 void tgmm_cli_free(tgmm_cli *cli);
 
 /* Load the config named by the CLI (defaults + file + overrides); on success, with `print`, rank 0
- * prints the resolved config. Collective only in that every rank calls it; no communication. */
+ * prints the resolved config. Collective: rank 0 reads the file and broadcasts its text. */
 int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg, int print);
 
 #endif

@@ -47,6 +47,14 @@ void tgmm_progress(const char *what, double t_start, double *t_last, double done
 /* Collective: the largest error code over all ranks (0 when every rank succeeded). */
 int tgmm_agree(int rc);
 
+/* Collective over comm: broadcast n bytes of buf from root. MPI counts are int, so a buffer
+ * larger than `piece` bytes (0 = the default, 2^30) goes in several broadcasts. */
+void tgmm_bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm, size_t piece);
+/* Collective over comm: *text (root: a malloc'd NUL-terminated string or NULL) reaches every
+ * rank; the others receive a malloc'd copy (or NULL). TGMM_ENOMEM on every rank if a copy cannot
+ * be allocated anywhere. */
+int tgmm_bcast_text(char **text, int root, MPI_Comm comm);
+
 /* Allocation that prints and returns NULL on failure; free with free(). */
 void *tgmm_malloc(size_t bytes);
 void *tgmm_calloc(size_t n, size_t size);

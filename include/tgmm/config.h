@@ -3,7 +3,7 @@
  * Sources, in order: built-in defaults, the YAML file, then `key=value` overrides (nested keys
  * with dots, lists as `K=[2,3,4,5]`). Every error (malformed YAML, unknown key, wrong type,
  * out-of-range value) prints one message naming the file, line, column and key, and the loader
- * returns TGMM_EUSER. The key names are the contract of ../shared/DESIGN.md; README.md lists all. */
+ * returns TGMM_EUSER. The key names are a contract with job scripts, sweeps and users: never rename one; README.md lists all. */
 #ifndef TGMM_CONFIG_H
 #define TGMM_CONFIG_H
 
@@ -94,6 +94,7 @@ typedef struct {
     char methods[TGMM_MAX_LIST][32];
     int n_methods;
     int chunk; /* tasks per work unit handed to a rank */
+    bool save_predictions; /* /pred_weights, /pred_means (/pred_scales) in the results file */
     /* eval.grid: a map from a config key to the list of its values; the settings are the
      * Cartesian product (first key slowest). Values are canonical YAML scalars. */
     struct {
@@ -118,6 +119,12 @@ void tgmm_config_defaults(tgmm_config *cfg);
  * TGMM_EUSER on any problem. Pure: no MPI, no files written. */
 int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
                      char *const overrides[/* n_overrides */]);
+
+/* Read a config file into a malloc'd NUL-terminated string (local; the error, printed by this
+ * process, names the file). `tgmm` reads the file on rank 0 only and broadcasts the text
+ * (src/cli.c), then every rank parses it with tgmm_config_load_string under the file's name, so
+ * messages still point to file:line. */
+int tgmm_config_read_file(const char *path, char **text /* out, malloc'd */);
 
 /* Parse YAML text from memory (`name` is used in messages in place of a file name). */
 int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,

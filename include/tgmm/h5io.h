@@ -14,6 +14,7 @@
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tgmm/config.h"
 #include "tgmm/task.h"
@@ -33,6 +34,27 @@ int tgmm_h5_commit(tgmm_h5out *out);
 /* Close and delete the temporary file (on error paths). */
 void tgmm_h5_abort(tgmm_h5out *out);
 
+/* The same path for a file one process writes alone (local): text (report tables, plot data),
+ * a serial HDF5 file (the run's metrics.h5), or a file another program writes (gnuplot's PNG:
+ * give it the temporary name tgmm_out_begin returns). Every output of tgmm reaches its real name
+ * only through tgmm_out_commit or tgmm_h5_commit. */
+typedef struct {
+  char path[4096];
+  char tmp[4200]; /* "" once committed or aborted */
+  FILE *f;
+  hid_t h5;
+} tgmm_out;
+/* The temporary name to write (NULL, with a message, if the path is too long). */
+const char *tgmm_out_begin(tgmm_out *o, const char *path);
+/* Begin and open the temporary file as text / as a new serial HDF5 file (NULL / negative with a
+ * message on failure). */
+FILE *tgmm_out_text(tgmm_out *o, const char *path);
+hid_t tgmm_out_h5(tgmm_out *o, const char *path);
+/* Close what was opened and rename to the real name (on failure the temporary is removed). */
+int tgmm_out_commit(tgmm_out *o);
+/* Close and remove the temporary file. */
+void tgmm_out_abort(tgmm_out *o);
+
 /* Root attributes: config (text), seed, world_size, version, git_commit, openblas_core. */
 int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size);
 
@@ -45,6 +67,22 @@ int tgmm_h5_write_rows(hid_t file, const char *name, hid_t type, int ndim, const
 /* Fixed-length string dataset [n] (e.g. /status): rank writes rows row0.. from strs. */
 int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
                           hsize_t nrows, const char *const *strs);
+
+/* Like tgmm_h5_write_rows, for a rank whose rows are several blocks along dim 0: block b is rows
+ * row0[b]..row0[b]+nrows[b]-1 (blocks in increasing order, not overlapping; any rank may hold
+ * any blocks, or none), and buf holds the blocks' rows one after another. */
+int tgmm_h5_write_row_blocks(hid_t file, const char *name, hid_t type, int ndim,
+                             const hsize_t *dims, int nblk, const hsize_t *row0 /* [nblk] */,
+                             const hsize_t *nrows /* [nblk] */, const void *buf);
+/* Fixed-length strings in blocks (strs: one per row of the blocks, in order). */
+int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                const hsize_t *row0 /* [nblk] */, const hsize_t *nrows /* [nblk] */,
+                                const char *const *strs);
+
+/* The same from packed fixed-width strings: packed [rows of the blocks, width] (NUL-padded). */
+int tgmm_h5_write_packed_strings(hid_t file, const char *name, hsize_t n, int width, int nblk,
+                                 const hsize_t *row0 /* [nblk] */, const hsize_t *nrows /* [nblk] */,
+                                 const char *packed);
 
 /* Scalar attributes on an object (local to the caller's view but must be called by all ranks). */
 int tgmm_h5_attr_str(hid_t obj, const char *name, const char *value);

@@ -1,4 +1,10 @@
-/* metrics.h — Hungarian assignment and the evaluation metrics of ../shared/PAPER.md.
+/* metrics.h — Hungarian assignment and the evaluation metrics: alignment of estimated to true
+ * components, l2 errors of means and weights, accuracy and misclustering from a confusion matrix.
+ * Pure functions (no MPI, no files, no other module): callers that split a task over ranks sum
+ * the confusion matrix themselves. One place scores a fit with them: tgmm_fit_metrics
+ * (include/tgmm/baseline.h), used by `tgmm eval`, the baseline commands and training's held-out
+ * evaluation. The log-likelihood of a fitted mixture lives with the mixture type
+ * (tgmm_gmm_loglik, include/tgmm/em.h), which knows every covariance model.
  *
  * Alignment: estimated components are matched to the true ones by the Hungarian algorithm on
  * squared distances of means; perm[k] = the estimated component matched to true component k.
@@ -22,22 +28,27 @@ double tgmm_l2_means(const double *est_means /* [K, d] */, const double *true_me
 double tgmm_l2_weights(const double *est_w /* [K] */, const double *true_w /* [K] */,
                        const int *perm /* [K] */, int K);
 
-/* Mean log-likelihood (1/N) sum_n log sum_k w_k N(x_n; mu_k, diag(s_k^2)); scales NULL means
- * identity covariance. Log-sum-exp, stable for far-away samples. */
-double tgmm_loglik(const double *x /* [N, d] */, int64_t N, int d, const double *w /* [K] */,
-                   const double *means /* [K, d] */, const double *scales /* [K, d] or NULL */, int K);
+/* Alignment and l2 errors of an estimate against the truth in one call: perm as tgmm_align,
+ * *l2_weights NaN when true_w is NULL. */
+void tgmm_score_means(const double *est_w /* [K] */, const double *est_means /* [K, d] */,
+                      const double *true_w /* [K] or NULL */, const double *true_means /* [K, d] */,
+                      int K, int d, int *perm /* [K] out */, double *l2_means, double *l2_weights);
 
-/* Label of each sample: argmax_k of the responsibility under (w, means, scales). */
-void tgmm_assign_labels(const double *x /* [N, d] */, int64_t N, int d, const double *w /* [K] */,
-                        const double *means /* [K, d] */, const double *scales /* [K,d] or NULL */,
-                        int K, int32_t *labels /* [N] */);
+/* conf[z, label] += 1 for every sample whose true component z and label are both in 0..K-1.
+ * A task split over ranks: each rank adds its samples, the caller sums conf over the ranks. */
+void tgmm_confusion_add(const int32_t *z /* [n] */, const int32_t *labels /* [n] */, int64_t n,
+                        int K, double *conf /* [K, K] row = true component */);
 
-/* Share of samples with perm[true z] == predicted label (alignment from the means). */
+/* Scores from a (summed) confusion matrix: accuracy = share of samples whose label is the
+ * estimated component aligned to their true one (perm from the means; NULL: accuracy NaN);
+ * misclustering (He et al.) = 1 - max over label permutations of the share of agreement, exact
+ * by the Hungarian algorithm. Both NaN for an empty matrix. TGMM_ENOMEM on allocation failure. */
+int tgmm_score_labels(const double *conf /* [K, K] */, int K, const int *perm /* [K] or NULL */,
+                      double *accuracy, double *misclustering);
+
+/* The same from label arrays (one task on one process). */
 double tgmm_accuracy(const int32_t *labels /* [N] */, const int32_t *z /* [N] */, int64_t N,
-                     const int *perm /* [K] */);
-
-/* Misclustering rate (He et al.): 1 - max over label permutations of the share of agreement,
- * computed exactly with the Hungarian algorithm on the K x K confusion matrix. */
+                     const int *perm /* [K] */, int K);
 double tgmm_misclustering(const int32_t *labels /* [N] */, const int32_t *z /* [N] */, int64_t N,
                           int K);
 

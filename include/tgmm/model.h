@@ -1,7 +1,7 @@
 /* model.h — the TGMM model: parameters in one contiguous buffer with named views, forward and
  * backward over a batch of packed ragged tasks, loss, and inference.
  *
- * Architecture (../shared/PAPER.md): token n of task i = [x_n (d), task_embd[K_i - 1] (E)]
+ * Architecture (the paper's, README "Training"): token n of task i = [x_n (d), task_embd[K_i - 1] (E)]
  * -> read_in (linear, bias) to width C (+ pos_embd[n] when positions = learned) -> n_layer
  * pre-LayerNorm GPT-2 blocks (causal or bidirectional attention, MLP 4C with tanh-GELU) ->
  * ln_f -> the task's class read-out (attentive pooling, Kmax queries of width W) -> GMM head.

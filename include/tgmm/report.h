@@ -28,6 +28,11 @@ extern const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC];
 /* Read a results file and aggregate. Errors name the file and dataset (TGMM_EUSER). */
 int tgmm_report_load(const char *path, tgmm_report *r);
 void tgmm_report_free(tgmm_report *r);
+/* The same aggregate from sums (what `tgmm eval` reduces over its ranks): sums [ns, nm,
+ * TGMM_REPORT_NMETRIC, 4] = tasks ok with a finite value, other tasks, sum, sum of squares;
+ * label [ns], methods [nm] (nm <= 32). */
+int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
+                          const char *const *methods, const double *sums);
 
 /* A Markdown table of metrics[0..nmetric-1] (indices into tgmm_report_metric_name). */
 void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);

@@ -1,4 +1,5 @@
-/* task.h — the GMM task families of ../shared/PAPER.md, drawn from counter-based streams.
+/* task.h — the GMM task families of the paper (isotropic, anisotropic, mean shift, phase
+ * transition; README "Config reference"), drawn from counter-based streams.
  *
  * A task is determined by (seed, stream kind, global id, class, N): the class c selects K (or
  * the phase-transition a value) — class = index into cfg->K (or cfg->pt_a). Families:

@@ -8,7 +8,7 @@ if ! mpi 1 "$TGMM_BIN" train "${cfg[@]}" train.run_dir="$WORK/run" >"$WORK/train
   fail "training a tiny model failed"; cat "$WORK/train.log"; finish
 fi
 ck="$WORK/run/ckpt_00000003.h5"
-ev=("${cfg[@]}" "eval.grid={K: [2, 4], N: [16, 48]}" eval.tasks_per_setting=6 eval.chunk=4
+ev=("${cfg[@]}" "eval.grid={K: [2, 4], N: [16, 48]}" eval.tasks_per_setting=6 eval.chunk=4 eval.save_predictions=true
     "eval.methods=[tgmm, em, spectral, oracle, lloyd]" --checkpoint "$ck")
 ev_dir=("${ev[@]:0:${#ev[@]}-1}" "$WORK/run")  # --checkpoint RUN_DIR: its newest checkpoint
 for n in 1 2 3; do
@@ -48,6 +48,16 @@ acc = f["accuracy"][()]
 assert np.all((acc >= 0) & (acc <= 1))
 assert np.all(np.isfinite(f["loglik"][()][meth != "lloyd"]))  # Lloyd: -inf when a cluster is empty
 # common random numbers: task i of N=16 and N=48 share the first 16 samples -> same truth
+# eval.save_predictions: every row's mixture in the method's own order, zero beyond K
+pw, pm = f["pred_weights"][()], f["pred_means"][()]
+assert pw.shape == (R, 4) and pm.shape == (R, 4, 8), (pw.shape, pm.shape)
+assert "pred_scales" not in f  # isotropic settings, isotropic model
+K = f["K"][()]
+for r in range(R):
+    assert np.all(pw[r, K[r]:] == 0) and np.all(pm[r, K[r]:] == 0), r
+    assert abs(pw[r, :K[r]].sum() - 1) < 1e-6, (r, pw[r])
+for g in fs[1:]:
+    assert np.array_equal(g["pred_means"][()], pm) and np.array_equal(g["pred_weights"][()], pw)
 print("eval layout ok; mean l2: em %.3g oracle %.3g" % (em, orc))
 PY
 then ok "rows identical across rank counts, layout, oracle <= em"; else fail "eval results"; fi
@@ -60,6 +70,7 @@ else
 fi
 for e in md csv tex; do [[ -s $WORK/rep.$e ]] && ok "rep.$e written" || fail "rep.$e missing"; done
 if command -v gnuplot >/dev/null; then [[ -s $WORK/rep.l2_means.png ]] && ok "png plot" || fail "no png plot"; fi
+ls "$WORK"/*.tmp >/dev/null 2>&1 && fail "temporary files left behind: $(ls "$WORK"/*.tmp)" || ok "no temporary file left (outputs renamed into place)"
 if /usr/bin/python3 - "$WORK/ev.2.h5" "$WORK/rep.csv" <<'PY'
 import sys, csv, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")

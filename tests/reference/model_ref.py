@@ -65,7 +65,7 @@ def pooled(spec, p, x, K, cls):
 
 
 def task_loss(spec, O, K, w, mu, sd):
-    """Loss of one task: CE(soft targets, k < K) + means MSE (+ scales MSE), reduced per PAPER.md."""
+    """Loss of one task: CE(soft targets, k < K) + means MSE (+ scales MSE), reduced as the paper does (mean over components and coordinates)."""
     Q, d = spec.Kmax, spec.d
     logits = O[:, :Q].mean(dim=0)[:K]
     ce = -(w * torch.log_softmax(logits, dim=0)).sum()

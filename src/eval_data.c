@@ -1,0 +1,120 @@
+/* eval_data.c — `tgmm eval --data TASKS.h5`: evaluate on the tasks of a dataset file (written by
+ * `tgmm gen` or another tool: README "Dataset files") instead of drawing them.
+ *
+ * Each task keeps its own K and N. There is one setting per (eval.grid point, K present in the
+ * file), K fastest; setting (g, K) holds the file's tasks with that K, in file order, and row
+ * `task` is the file's task index. Grid keys that would redefine the tasks (anything but em.*,
+ * lloyd.*, spectral.*) are refused. Rank 0 reads the file's index and broadcasts it; every rank
+ * reads the samples (and truth) of the tasks it computes. Truth the file lacks makes the
+ * metrics that need it NaN; the oracle (EM started from the truth) then cannot run and is
+ * refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_impl.h"
+#include "tgmm/common.h"
+#include "tgmm/task.h"
+
+static int check_grid(const evaluator *ev, const char *path) {
+  const tgmm_config *cfg = ev->cfg;
+  static const char *const ok[] = {"em.", "lloyd.", "spectral."};
+  for (int g = 0; g < cfg->eval.n_grid; g++) {
+    const char *key = cfg->eval.grid[g].key;
+    int allowed = 0;
+    for (int i = 0; i < 3; i++) allowed |= !strncmp(key, ok[i], strlen(ok[i]));
+    if (!allowed) {
+      tgmm_error0("eval --data %s: eval.grid key '%s' would redefine the file's tasks; with "
+                  "--data only method keys (em.*, lloyd.*, spectral.*) may vary", path, key);
+      return TGMM_EUSER;
+    }
+  }
+  if (cfg->family == FAMILY_PHASE_TRANSITION) {
+    tgmm_error0("eval --data %s: family phase_transition draws its own tasks; set family to "
+                "isotropic or anisotropic to evaluate a file's tasks", path);
+    return TGMM_EUSER;
+  }
+  return TGMM_OK;
+}
+
+/* The distinct K of the file, ascending, and the largest N of each. */
+static int distinct_K(evaluator *ev, const char *path, int *maxN) {
+  const tgmm_dataset *ds = &ev->ds;
+  ev->nkf = 0;
+  for (int64_t t = 0; t < ds->T; t++) {
+    int K = ds->K[t], k = 0;
+    int64_t N = ds->offsets[t + 1] - ds->offsets[t];
+    if (N < 1) {
+      tgmm_error0("eval --data %s: task %lld has no samples", path, (long long)t);
+      return TGMM_EUSER;
+    }
+    while (k < ev->nkf && ev->kf[k] < K) k++;
+    if (k == ev->nkf || ev->kf[k] != K) {
+      if (ev->nkf == TGMM_MAX_LIST) {
+        tgmm_error0("eval --data %s: more than %d distinct K", path, TGMM_MAX_LIST);
+        return TGMM_EUSER;
+      }
+      memmove(ev->kf + k + 1, ev->kf + k, sizeof(int) * (size_t)(ev->nkf - k));
+      memmove(maxN + k + 1, maxN + k, sizeof(int) * (size_t)(ev->nkf - k));
+      ev->kf[k] = K;
+      maxN[k] = 0;
+      ev->nkf++;
+    }
+    if (N > maxN[k]) maxN[k] = (int)N;
+  }
+  if (ev->nkf == 0) {
+    tgmm_error0("eval --data %s: the file holds no tasks", path);
+    return TGMM_EUSER;
+  }
+  return TGMM_OK;
+}
+
+int tgmm_eval_data_setup(evaluator *ev, const char *path) {
+  const tgmm_config *cfg = ev->cfg;
+  ev->data = path;
+  TGMM_TRY(check_grid(ev, path));
+  TGMM_TRY(tgmm_dataset_open(&ev->ds, path, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
+  ev->data_ok = 1;
+  const tgmm_dataset *ds = &ev->ds;
+  for (int j = 0; j < ev->nm; j++)
+    if (ev->methods[j] == EV_ORACLE && (!ds->has_weights || !ds->has_means)) {
+      tgmm_error0("eval --data %s: eval.methods has oracle (EM from the truth), but the file has "
+                  "no /weights and /means", path);
+      return TGMM_EUSER;
+    }
+  int maxN[TGMM_MAX_LIST];
+  TGMM_TRY(distinct_K(ev, path, maxN));
+  int64_t ngp = 1;
+  for (int g = 0; g < cfg->eval.n_grid; g++) ngp *= cfg->eval.grid[g].n;
+  TGMM_TRY(tgmm_eval_alloc_settings(ev, ngp * ev->nkf));
+  int64_t count[TGMM_MAX_LIST] = {0};
+  for (int64_t t = 0; t < ds->T; t++)
+    for (int k = 0; k < ev->nkf; k++) count[k] += ds->K[t] == ev->kf[k];
+  for (int s = 0; s < ev->ns; s++) {
+    int k = s % ev->nkf;
+    char ok_[3][64], *more[4] = {ok_[0], ok_[1], ok_[2], NULL};
+    snprintf(ok_[0], sizeof ok_[0], "K=[%d]", ev->kf[k]);
+    snprintf(ok_[1], sizeof ok_[1], "d=%d", ds->d);
+    snprintf(ok_[2], sizeof ok_[2], "N=%d", maxN[k]);
+    TGMM_TRY(tgmm_eval_load_setting(ev, s, s / ev->nkf, more));
+    ev->ntask[s] = count[k];
+  }
+  TGMM_TRY(tgmm_eval_layout(ev));
+  ev->slot_task = tgmm_malloc(sizeof(int64_t) * (size_t)(ev->nslots ? ev->nslots : 1));
+  if (!ev->slot_task) return TGMM_ENOMEM;
+  for (int s = 0; s < ev->ns; s++) {
+    int64_t q = ev->slot0[s];
+    for (int64_t t = 0; t < ds->T; t++)
+      if (ds->K[t] == ev->kf[s % ev->nkf]) ev->slot_task[q++] = t;
+  }
+  tgmm_info("eval: %lld task(s) of %s, %d distinct K, truth: %s%s%s%s (eval.tasks_per_setting "
+            "is not used)", (long long)ds->T, path, ev->nkf, ds->has_weights ? "weights " : "",
+            ds->has_means ? "means " : "", ds->has_scales ? "scales " : "",
+            ds->has_z ? "labels" : "");
+  return TGMM_OK;
+}
+
+int tgmm_eval_data_task(const evaluator *ev, int64_t q, tgmm_task *t) {
+  TGMM_TRY(tgmm_dataset_read_task(&ev->ds, ev->slot_task[q], t));
+  t->cls = 0; /* the setting's K list is [K] */
+  return TGMM_OK;
+}

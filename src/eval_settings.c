@@ -1,0 +1,112 @@
+/* eval_settings.c — the settings of `tgmm eval`: the methods, the grid's settings (the base
+ * config with one value of every eval.grid key), and the layout of task slots, units and rows
+ * (src/eval_impl.h). Used by eval.c (the grid) and eval_data.c (--data); calls neither. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_impl.h"
+#include "tgmm/common.h"
+#include "tgmm/task.h"
+
+static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
+
+int tgmm_eval_parse_methods(evaluator *ev) {
+  const tgmm_config *cfg = ev->cfg;
+  ev->nm = cfg->eval.n_methods;
+  for (int i = 0; i < ev->nm; i++) {
+    ev->methods[i] = -1;
+    for (int j = 0; j < EV_NMETHODS; j++)
+      if (!strcmp(cfg->eval.methods[i], METHOD_NAMES[j])) ev->methods[i] = j;
+    if (ev->methods[i] < 0) {
+      tgmm_error0("eval.methods: unknown method '%s'", cfg->eval.methods[i]);
+      return TGMM_EUSER;
+    }
+    if (ev->methods[i] == EV_TGMM) ev->has_tgmm = 1;
+  }
+  return TGMM_OK;
+}
+
+const char *tgmm_eval_method_name(int m) { return METHOD_NAMES[m]; }
+
+
+/* Setting s: the base config with the values of grid point gp (first key slowest) and the
+ * extra overrides `more` (NULL-terminated; --data: K and d of the file). */
+int tgmm_eval_load_setting(evaluator *ev, int s, int64_t gp, char *const *more) {
+  const tgmm_config *cfg = ev->cfg;
+  char ov[TGMM_MAX_GRID + 4][160], *ovp[TGMM_MAX_GRID + 4];
+  int64_t rest = gp;
+  int len = 0, n = cfg->eval.n_grid;
+  ev->label[s][0] = '\0';
+  for (int g = cfg->eval.n_grid - 1; g >= 0; g--) {
+    int nv = cfg->eval.grid[g].n, v = (int)(rest % nv);
+    rest /= nv;
+    const char *key = cfg->eval.grid[g].key, *val = cfg->eval.grid[g].vals[v];
+    int list = tgmm_config_key_is_list(key) == 1;
+    snprintf(ov[g], sizeof ov[g], list ? "%s=[%s]" : "%s=%s", key, val);
+    ovp[g] = ov[g];
+    ev->value_idx[s][g] = v;
+  }
+  for (int i = 0; more && more[i] && n < TGMM_MAX_GRID + 4; i++) {
+    snprintf(ov[n], sizeof ov[n], "%s", more[i]);
+    ovp[n] = ov[n];
+    n++;
+  }
+  for (int g = 0; g < n; g++)
+    if (g >= cfg->eval.n_grid && strncmp(ov[g], "K=", 2)) continue; /* --data: K in the label */
+    else
+      len += snprintf(ev->label[s] + len, sizeof ev->label[s] - (size_t)len, "%s%s",
+                      len ? " " : "", ov[g]);
+  if (!len) snprintf(ev->label[s], sizeof ev->label[s], "(base config)");
+  int rc = tgmm_config_load_string(&ev->scfg[s], "eval.grid", cfg->text, n, ovp);
+  if (rc != TGMM_OK) tgmm_error0("eval.grid: setting %d (%s) is not a valid config", s, ev->label[s]);
+  return rc;
+}
+
+/* Setting s holds ntask[s] slots from slot0[s]; its units start at unit0[s]. */
+int tgmm_eval_layout(evaluator *ev) {
+  ev->unit0 = tgmm_calloc((size_t)ev->ns + 1, sizeof(int64_t));
+  if (!ev->unit0) return TGMM_ENOMEM;
+  int64_t q = 0, u = 0;
+  for (int s = 0; s < ev->ns; s++) {
+    ev->slot0[s] = q;
+    ev->unit0[s] = u;
+    q += ev->ntask[s];
+    u += (ev->ntask[s] + ev->chunk - 1) / ev->chunk;
+  }
+  ev->unit0[ev->ns] = u;
+  ev->nslots = q;
+  ev->nunits = u;
+  ev->nrows = q * ev->nm;
+  return TGMM_OK;
+}
+
+int tgmm_eval_alloc_settings(evaluator *ev, int64_t ns) {
+  if (ns > 100000) {
+    tgmm_error0("eval.grid has %lld settings; at most 100000", (long long)ns);
+    return TGMM_EUSER;
+  }
+  ev->ns = (int)ns;
+  ev->scfg = tgmm_calloc((size_t)ns, sizeof(tgmm_config));
+  ev->label = tgmm_calloc((size_t)ns, sizeof *ev->label);
+  ev->value_idx = tgmm_calloc((size_t)ns, sizeof *ev->value_idx);
+  ev->mclass = tgmm_calloc((size_t)ns, sizeof *ev->mclass);
+  ev->slot0 = tgmm_calloc((size_t)ns, sizeof(int64_t));
+  ev->ntask = tgmm_calloc((size_t)ns, sizeof(int64_t));
+  if (!ev->scfg || !ev->label || !ev->value_idx || !ev->mclass || !ev->slot0 || !ev->ntask)
+    return TGMM_ENOMEM;
+  return TGMM_OK;
+}
+
+int tgmm_eval_grid_settings(evaluator *ev) {
+  const tgmm_config *cfg = ev->cfg;
+  int64_t ns = 1;
+  for (int g = 0; g < cfg->eval.n_grid; g++) ns *= cfg->eval.grid[g].n;
+  TGMM_TRY(tgmm_eval_alloc_settings(ev, ns));
+  for (int s = 0; s < ev->ns; s++) {
+    TGMM_TRY(tgmm_eval_load_setting(ev, s, s, NULL));
+    TGMM_TRY(tgmm_task_check_feasible(&ev->scfg[s]));
+    ev->ntask[s] = cfg->eval.tasks_per_setting;
+  }
+  return tgmm_eval_layout(ev);
+}
+
