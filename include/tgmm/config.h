@@ -18,6 +18,7 @@
 typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_PHASE_TRANSITION } tgmm_family;
 typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
+typedef enum { BACKBONE_TRANSFORMER, BACKBONE_MAMBA2 } tgmm_backbone;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
 typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
 typedef enum { INIT_RANDOM, INIT_KMEANSPP, INIT_TRUTH } tgmm_init;
@@ -45,6 +46,9 @@ typedef struct {
     int n_positions, n_embd, n_layer, n_head, n_task_embd;
     tgmm_attention attention;
     tgmm_positions positions;
+    /* model.backbone and the mamba2 keys (ignored by the transformer) */
+    tgmm_backbone backbone;
+    int ssm_heads, ssm_head_dim, ssm_state, ssm_groups, conv_kernel;
   } model;
 
   struct {
@@ -130,8 +134,9 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
 
 /* Keys whose values differ between two resolved configs, ignoring those in `exempt`
  * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);
- * returns the number of differing keys (keys present in one text only count; numbers compare by
- * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
+ * returns the number of differing keys (a key present in one text only counts unless it is a
+ * schema key holding its default, so configs written before a key existed still match; numbers
+ * compare by value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
 
