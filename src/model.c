@@ -41,6 +41,7 @@ static size_t add_tensor(tgmm_model *m, size_t *off, const char *name, int ndim,
   t->ndim = ndim;
   t->shape[0] = s0;
   t->shape[1] = ndim > 1 ? s1 : 1;
+  t->shape[2] = 1;
   t->numel = (size_t)s0 * (size_t)t->shape[1];
   t->off = *off;
   *off += t->numel;

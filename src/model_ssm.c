@@ -9,7 +9,7 @@
  *
  * Tensors, in buffer order, per layer L:
  *   layers.L.norm.weight [C]; layers.L.mixer.in_proj.weight [Dp, C];
- *   layers.L.mixer.conv1d.weight [Cc, 1, k] (stored as [Cc, k]); layers.L.mixer.conv1d.bias [Cc];
+ *   layers.L.mixer.conv1d.weight [Cc, 1, k]; layers.L.mixer.conv1d.bias [Cc];
  *   layers.L.mixer.dt_bias [H]; layers.L.mixer.A_log [H]; layers.L.mixer.D [H];
  *   layers.L.mixer.norm.weight [I]; layers.L.mixer.out_proj.weight [C, I];
  * then norm_f.weight [C]. */
@@ -101,6 +101,8 @@ void tgmm_ssm_layout(tgmm_model *m, size_t *off) {
     T(normw, "norm.weight", 1, C, 1);
     T(inw, "mixer.in_proj.weight", 2, Dp, C);
     T(convw, "mixer.conv1d.weight", 2, Cc, D->sK);
+    tgmm_tensor *cw = &m->tensors[m->ntensors - 1]; /* PyTorch's Conv1d shape [Cc, 1, k] */
+    cw->ndim = 3, cw->shape[1] = 1, cw->shape[2] = D->sK;
     T(convb, "mixer.conv1d.bias", 1, Cc, 1);
     T(dtb, "mixer.dt_bias", 1, H, 1);
     T(alog, "mixer.A_log", 1, H, 1);

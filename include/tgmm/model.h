@@ -41,7 +41,7 @@ typedef struct {
 typedef struct {
   char name[64];
   int ndim;
-  int shape[2];
+  int shape[3]; /* dims beyond ndim are 1 */
   size_t off, numel; /* offset into the buffers, element count */
 } tgmm_tensor;
 

@@ -90,7 +90,7 @@ static void test_layout(void **state) {
               {"read_in.weight", 8, 6},
               {"layers.0.norm.weight", 8, 1},
               {"layers.0.mixer.in_proj.weight", 36, 8},
-              {"layers.0.mixer.conv1d.weight", 20, 3},
+              {"layers.0.mixer.conv1d.weight", 20, 1},
               {"layers.0.mixer.conv1d.bias", 20, 1},
               {"layers.1.mixer.dt_bias", 4, 1},
               {"layers.1.mixer.A_log", 4, 1},
@@ -105,6 +105,8 @@ static void test_layout(void **state) {
     assert_int_equal(t->shape[0], want[i].s0);
     assert_int_equal(t->shape[1], want[i].s1);
   }
+  const tgmm_tensor *cw = tgmm_model_find(m, "layers.1.mixer.conv1d.weight");
+  assert_true(cw->ndim == 3 && cw->shape[2] == 3 && cw->numel == 60);
   assert_null(tgmm_model_find(m, "pos_embd.weight"));
   assert_null(tgmm_model_find(m, "ln_f.weight"));
   assert_int_equal(m->ntensors, 3 + 2 * 9 + 1 + 3 * 2);
