@@ -98,18 +98,24 @@ def rel_err(a, b):
 def check_case(tmp, causal, aniso, seed):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
            f"{'anisotropic' if aniso else 'isotropic'}"
+    keys = [f"model.attention={'causal' if causal else 'bidirectional'}",
+            f"model.positions={'learned' if causal else 'none'}"]
+    keys += [f"model.{k}={v}" for k, v in MODEL.items()]
+    spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
+                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso)
+    return compare(tmp, name, aniso, seed, keys, spec, model_ref.batch_loss)
+
+
+def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
+    """Loss, every gradient and STEPS AdamW steps of `tgmm train` with the model keys
+    model_keys against batch_loss(spec, params, tasks, norm) in float64."""
     rng = np.random.default_rng(seed)
     tasks = make_tasks(rng, aniso, STEPS * B)
     data = os.path.join(tmp, f"tasks_{seed}.h5")
     write_dataset(data, tasks)
     keys = [f"d={D}", f"K=[{','.join(map(str, KLIST))}]", f"N={NMAX}",
             f"family={'anisotropic' if aniso else 'isotropic'}",
-            f"train.batch_size={BATCH}", f"seed={seed}",
-            f"model.attention={'causal' if causal else 'bidirectional'}",
-            f"model.positions={'learned' if causal else 'none'}"]
-    keys += [f"model.{k}={v}" for k, v in MODEL.items()]
-    spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
-                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso)
+            f"train.batch_size={BATCH}", f"seed={seed}"] + model_keys
     tt = torch_tasks(tasks)
 
     # 1. one step at lr = 0: /params are the parameters the gradients were taken at
@@ -120,7 +126,7 @@ def check_case(tmp, causal, aniso, seed):
         gC = model_ref.load_params(f["grads"])
         assert int(f["step"][0]) == 1
     params = {k: v.clone().requires_grad_(True) for k, v in p0.items()}
-    loss = model_ref.batch_loss(spec, params, tt[:B], B)
+    loss = batch_loss(spec, params, tt[:B], B)
     loss.backward()
     lossC = read_log(d1)[0]
     e_loss = abs(lossC - loss.item()) / abs(loss.item())
@@ -145,7 +151,7 @@ def check_case(tmp, causal, aniso, seed):
     worst_step = 0.0
     for s in range(STEPS):
         opt.zero_grad()
-        loss = model_ref.batch_loss(spec, params, tt[s * B:(s + 1) * B], B)
+        loss = batch_loss(spec, params, tt[s * B:(s + 1) * B], B)
         loss.backward()
         opt.step()
         e = abs(lossesC[s] - loss.item()) / abs(loss.item())
