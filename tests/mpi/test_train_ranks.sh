@@ -6,9 +6,12 @@
 #    and 1 rank with 2 threads too; a rank count that does not divide the chunks is refused
 #    (exit 2);
 #  - a dead rank (kill -9) makes the job fail fast.
+# The rank and thread agreement checks run for both backbones (transformer, mamba2).
 source "$(dirname "$0")/lib.sh"
 TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
       train.batch_size=6 train.lr=1e-4 train.threads=1 train.checkpoint_every=0)
+MAMBA2=(model.backbone=mamba2 model.ssm_heads=4 model.ssm_head_dim=8 model.ssm_state=4
+        model.ssm_groups=2 model.conv_kernel=4)
 
 train() { # name ranks overrides...
   local name="$1" n="$2"; shift 2
@@ -43,33 +46,41 @@ print(f"worst relative difference {worst:.3g}")
 PY
 }
 
-for n in 1 2 3; do train norm$n $n train.steps=20; done
-for n in 2 3; do
-  if close_params "$WORK/norm1/ckpt_00000020.h5" "$WORK/norm$n/ckpt_00000020.h5"; then
-    ok "normal mode: 1 vs $n ranks agree to 1e-4"
-  else fail "normal mode: 1 vs $n ranks"; fi
-done
+# Normal mode on 1/2/3 ranks, bitwise mode on 1..4 ranks and on threads: agree_on_ranks LABEL
+# PREFIX overrides...
+agree_on_ranks() {
+  local label="$1" b="$2"; shift 2
+  local extra=("$@")
+  for n in 1 2 3; do train ${b}norm$n $n train.steps=20 "${extra[@]}"; done
+  for n in 2 3; do
+    if close_params "$WORK/${b}norm1/ckpt_00000020.h5" "$WORK/${b}norm$n/ckpt_00000020.h5"; then
+      ok "${label}normal mode: 1 vs $n ranks agree to 1e-4"
+    else fail "${label}normal mode: 1 vs $n ranks"; fi
+  done
 
-# Bitwise mode: B = 12 tasks, chunk 1 -> 12 chunks (and chunk 4 -> 3 chunks with 1 and 3 ranks).
-DET=(train.deterministic=true train.chunk=1 train.steps=8 train.save_grads=true)
-for n in 1 2 3 4; do train det$n $n "${DET[@]}"; done
-for n in 2 3 4; do
-  if same_datasets "$WORK/det1/ckpt_00000008.h5" "$WORK/det$n/ckpt_00000008.h5"; then
-    ok "bitwise mode: 1 vs $n ranks identical"
-  else fail "bitwise mode: 1 vs $n ranks differ"; fi
-done
-# Chunks of 6 tasks (~140 tokens: several fixed work blocks per layer) on 1 rank x 1 thread and
-# 2 ranks x 2 threads.
-train dett1 1 train.deterministic=true train.chunk=6 train.steps=8
-train dett2 2 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2
-if same_datasets "$WORK/dett1/ckpt_00000008.h5" "$WORK/dett2/ckpt_00000008.h5"; then
-  ok "bitwise mode: 1 rank x 1 thread vs 2 ranks x 2 threads identical"
-else fail "bitwise mode: 1 x 1 vs 2 x 2 threads differ"; fi
-train detc1 1 train.deterministic=true train.chunk=4 train.steps=8
-train detc3 3 train.deterministic=true train.chunk=4 train.steps=8
-if same_datasets "$WORK/detc1/ckpt_00000008.h5" "$WORK/detc3/ckpt_00000008.h5"; then
-  ok "bitwise mode, 3 chunks: 1 vs 3 ranks identical"
-else fail "bitwise mode, 3 chunks: 1 vs 3 ranks differ"; fi
+  # Bitwise mode: B = 12 tasks, chunk 1 -> 12 chunks (and chunk 4 -> 3 chunks with 1 and 3 ranks).
+  DET=(train.deterministic=true train.chunk=1 train.steps=8 train.save_grads=true)
+  for n in 1 2 3 4; do train ${b}det$n $n "${DET[@]}" "${extra[@]}"; done
+  for n in 2 3 4; do
+    if same_datasets "$WORK/${b}det1/ckpt_00000008.h5" "$WORK/${b}det$n/ckpt_00000008.h5"; then
+      ok "${label}bitwise mode: 1 vs $n ranks identical"
+    else fail "${label}bitwise mode: 1 vs $n ranks differ"; fi
+  done
+  # Chunks of 6 tasks (~140 tokens: several fixed work blocks per layer) on 1 rank x 1 thread and
+  # 2 ranks x 2 threads.
+  train ${b}dett1 1 train.deterministic=true train.chunk=6 train.steps=8 "${extra[@]}"
+  train ${b}dett2 2 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2 "${extra[@]}"
+  if same_datasets "$WORK/${b}dett1/ckpt_00000008.h5" "$WORK/${b}dett2/ckpt_00000008.h5"; then
+    ok "${label}bitwise mode: 1 rank x 1 thread vs 2 ranks x 2 threads identical"
+  else fail "${label}bitwise mode: 1 x 1 vs 2 x 2 threads differ"; fi
+  train ${b}detc1 1 train.deterministic=true train.chunk=4 train.steps=8 "${extra[@]}"
+  train ${b}detc3 3 train.deterministic=true train.chunk=4 train.steps=8 "${extra[@]}"
+  if same_datasets "$WORK/${b}detc1/ckpt_00000008.h5" "$WORK/${b}detc3/ckpt_00000008.h5"; then
+    ok "${label}bitwise mode, 3 chunks: 1 vs 3 ranks identical"
+  else fail "${label}bitwise mode, 3 chunks: 1 vs 3 ranks differ"; fi
+}
+agree_on_ranks "" ""
+agree_on_ranks "mamba2: " m2_ "${MAMBA2[@]}"
 
 mpi 2 "$TGMM_BIN" train "${TINY[@]}" train.run_dir="$WORK/bad" train.deterministic=true train.chunk=4 \
   train.steps=2 >"$WORK/bad.log" 2>&1
