@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_math.h"
+
 #define EPS 1e-5f
 #define FIX_ROWS 256    /* rows per block of a fixed pool's row-wise layers */
 #define FIX_CHANNELS 64 /* channels per block of the conv's weight gradient */
 #define EW_MIN 65536    /* elementwise passes below this many floats stay serial */
 
-/* Compiled for AVX-512, AVX2+FMA and baseline; the loader picks the best (GCC ifunc). */
-#define TGMM_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
 static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
   *lo = n * (size_t)b / (size_t)nb;
@@ -26,6 +26,7 @@ static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
 }
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+#define sigmoid_fast nn_fast_sigmoid /* the hot loops: vectorises */
 
 /* Dot product with 8 independent partial sums (vectorises without reassociation flags). */
 static inline float dot(const float *a, const float *b, int n) {
@@ -104,11 +105,13 @@ void nn_rmsnorm_fwd(nn_par *pool, float *out, float *rstd, const float *in, cons
  * u[c] r^3 mean(w g u). Writes du (or adds it when acc), dw += g u r. */
 static inline void rms_row_bwd(float *du, int acc, float *dw, const float *g, const float *u,
                                const float *w, float r, int C) {
-  float s = 0.0f;
-  for (int c = 0; c < C; c++) {
-    s += w[c] * g[c] * u[c];
-    dw[c] += g[c] * u[c] * r;
-  }
+  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s = 0.0f;
+  int c8 = C - C % 8;
+  for (int c = 0; c < c8; c += 8) /* 8 partial sums: vectorises */
+    for (int l = 0; l < 8; l++) part[l] += w[c + l] * g[c + l] * u[c + l];
+  for (int c = c8; c < C; c++) s += w[c] * g[c] * u[c];
+  s += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (int c = 0; c < C; c++) dw[c] += g[c] * u[c] * r;
   float k = r * r * r * s / (float)C;
   if (acc)
     for (int c = 0; c < C; c++) du[c] += r * w[c] * g[c] - u[c] * k;
@@ -131,18 +134,16 @@ void nn_rmsnorm_bwd(nn_par *pool, float *din, float *dw, const float *dout, cons
 
 /* ---------------- gated RMSNorm ---------------- */
 
-static inline float silu(float x) { return x * sigmoidf(x); }
+static inline float silu(float x) { return x * sigmoid_fast(x); }
 
-static void grms_fwd_rows(const rows_job *j, size_t lo, size_t hi, float *part) {
+TGMM_CLONES static void grms_fwd_rows(const rows_job *j, size_t lo, size_t hi, float *part) {
   (void)part;
   int I = j->C;
   for (size_t i = lo; i < hi; i++) {
     const float *y = j->in + i * I, *z = j->in2 + i * (size_t)j->ld;
-    float *o = j->out + i * I, ss = 0.0f;
-    for (int c = 0; c < I; c++) {
-      o[c] = y[c] * silu(z[c]);
-      ss += o[c] * o[c];
-    }
+    float *o = j->out + i * I;
+    for (int c = 0; c < I; c++) o[c] = y[c] * silu(z[c]);
+    float ss = dot(o, o, I);
     float r = 1.0f / sqrtf(ss / (float)I + EPS);
     for (int c = 0; c < I; c++) o[c] *= r * j->w[c];
     j->out2[i] = r;
@@ -156,7 +157,7 @@ void nn_gated_rmsnorm_fwd(nn_par *pool, float *out, float *rstd, const float *y,
   rows_run(pool, &j, (size_t)M, 0, NULL);
 }
 
-static void grms_bwd_rows(const rows_job *j, size_t lo, size_t hi, float *dw) {
+TGMM_CLONES static void grms_bwd_rows(const rows_job *j, size_t lo, size_t hi, float *dw) {
   int I = j->C;
   for (size_t i = lo; i < hi; i++) {
     const float *y = j->in + i * I, *z = j->in2 + i * (size_t)j->ld, *g = j->dout + i * I;
@@ -164,7 +165,7 @@ static void grms_bwd_rows(const rows_job *j, size_t lo, size_t hi, float *dw) {
     for (int c = 0; c < I; c++) dz[c] = y[c] * silu(z[c]); /* u, then du below */
     rms_row_bwd(dy, 0, dw, g, dz, j->w, j->rstd[i], I);   /* dy := du */
     for (int c = 0; c < I; c++) {
-      float s = sigmoidf(z[c]), du = dy[c];
+      float s = sigmoid_fast(z[c]), du = dy[c];
       dy[c] = du * z[c] * s;
       dz[c] = du * y[c] * s * (1.0f + z[c] * (1.0f - s));
     }
@@ -183,13 +184,13 @@ void nn_gated_rmsnorm_bwd(nn_par *pool, float *dy, float *dz, int lddz, float *d
 
 TGMM_CLONES static void silu_fwd_rows(const rows_job *j, size_t lo, size_t hi, float *part) {
   (void)part;
-  for (size_t i = lo; i < hi; i++) j->out[i] = j->in[i] / (1.0f + expf(-j->in[i]));
+  for (size_t i = lo; i < hi; i++) j->out[i] = j->in[i] * sigmoid_fast(j->in[i]);
 }
 
 TGMM_CLONES static void silu_bwd_rows(const rows_job *j, size_t lo, size_t hi, float *part) {
   (void)part;
   for (size_t i = lo; i < hi; i++) {
-    float x = j->in[i], s = 1.0f / (1.0f + expf(-x));
+    float x = j->in[i], s = sigmoid_fast(x);
     j->out[i] = j->dout[i] * s * (1.0f + x * (1.0f - s));
   }
 }
@@ -285,6 +286,35 @@ void nn_conv_fwd(nn_par *pool, float *out, const float *in, int ldin, const floa
   free(j.wt);
 }
 
+/* dw, db of channels lo..hi-1: every channel sums its tokens in order (any split gives the
+ * same bits); the channel loops run over contiguous columns, in steps of DW_COLS. */
+#define DW_COLS 64
+TGMM_CLONES static void conv_dw_block(const conv_job *j, size_t lo, size_t hi) {
+  int k = j->k, Cc = j->Cc;
+  float dw[64 * DW_COLS], db[DW_COLS]; /* [k, cols]; k <= 64 (checked by the caller) */
+  for (size_t c0 = lo; c0 < hi; c0 += DW_COLS) {
+    int nc = (int)(hi - c0 < DW_COLS ? hi - c0 : DW_COLS);
+    memset(dw, 0, sizeof(float) * (size_t)k * DW_COLS);
+    memset(db, 0, sizeof db);
+    for (int i = 0; i < j->ntask; i++)
+      for (int t = j->off[i]; t < j->off[i + 1]; t++) {
+        const float *g = j->dout + (size_t)t * Cc + c0;
+        for (int c = 0; c < nc; c++) db[c] += g[c];
+        for (int q = 0; q < k; q++) {
+          int s = t - k + 1 + q;
+          if (s < j->off[i]) continue;
+          const float *x = j->in + (size_t)s * j->ldin + c0;
+          float *w = dw + (size_t)q * DW_COLS;
+          for (int c = 0; c < nc; c++) w[c] += g[c] * x[c];
+        }
+      }
+    for (int c = 0; c < nc; c++) {
+      for (int q = 0; q < k; q++) j->dw[(c0 + c) * k + q] += dw[(size_t)q * DW_COLS + c];
+      j->db[c0 + c] += db[c];
+    }
+  }
+}
+
 /* Items 0..ntask-1: din of a task; items ntask..: dw, db of a block of channels. */
 static void conv_bwd_item(void *arg, int item, int tid) {
   (void)tid;
@@ -306,21 +336,7 @@ static void conv_bwd_item(void *arg, int item, int tid) {
   }
   size_t lo, hi;
   block_range((size_t)Cc, item - j->ntask, j->nbc, &lo, &hi);
-  for (size_t c = lo; c < hi; c++) {
-    float dw[64], db = 0.0f; /* k <= 64 (checked by the caller) */
-    for (int q = 0; q < k; q++) dw[q] = 0.0f;
-    for (int i = 0; i < j->ntask; i++)
-      for (int t = j->off[i]; t < j->off[i + 1]; t++) {
-        float g = j->dout[(size_t)t * Cc + c];
-        db += g;
-        for (int q = 0; q < k; q++) {
-          int s = t - k + 1 + q;
-          if (s >= j->off[i]) dw[q] += g * j->in[(size_t)s * j->ldin + c];
-        }
-      }
-    for (int q = 0; q < k; q++) j->dw[c * k + q] += dw[q];
-    j->db[c] += db;
-  }
+  conv_dw_block(j, lo, hi);
 }
 
 void nn_conv_bwd(nn_par *pool, float *din, int lddin, float *dw, float *db, const float *dout,
