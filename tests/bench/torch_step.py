@@ -55,7 +55,10 @@ class TGMM(nn.Module):
         mask = causal[None, None] | ~valid[:, None, None, :]
         for blk in self.blocks:
             h = blk(h, mask)
-        h = self.ln_f(h)
+        return self.readout(self.ln_f(h), valid, cls)
+
+    def readout(self, h, valid, cls):
+        """Attentive pooling per class: O [B, Kmax, W] (padded samples masked)."""
         outs = []
         for c in range(len(self.q)):  # tasks of class c are a contiguous slice
             sl = cls == c
@@ -76,14 +79,21 @@ def loss_fn(O, K, w, mu, Kmax, d):
     return (ce + err.sum(1) / K).mean()
 
 
+KS, BATCH = [2, 3, 4, 5], 64  # 64 tasks for each K
+
+
 def main():
     threads, steps = int(sys.argv[1]), int(sys.argv[2])
     L, C, H, d, N = (int(a) for a in sys.argv[3:8]) if len(sys.argv) >= 8 else (12, 128, 4, 8, 128)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    Ks, batch = [2, 3, 4, 5], 64
+    bench(TGMM(L, C, H, d, 128, max(KS), len(KS), 4096), steps, d, N)
+
+
+def bench(model, steps, d, N):
+    """Median seconds of `steps` AdamW steps (after one warm-up) on fresh random batches."""
+    Ks, batch = KS, BATCH
     Kmax, B = max(Ks), batch * len(Ks)
-    model = TGMM(L, C, H, d, 128, Kmax, len(Ks), 4096)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
     K = torch.tensor([k for k in Ks for _ in range(batch)])
     cls = torch.arange(B) // batch
