@@ -9,7 +9,6 @@
 #include <yaml.h>
 
 #include "tgmm/common.h"
-#include "config_schema.h"
 #include "tgmm/config.h"
 
 void cy_where(const cy_src *src, int line, int col, char *buf, size_t n) {
@@ -295,21 +294,6 @@ static void add_key(char *out, int out_len, int *count, const char *key,
   (*count)++;
 }
 
-/* A key of the schema missing from one text (a config written before the key existed) compares
- * as its default: 1 if entry e holds that default, 0 if not or if the key is not in the schema. */
-static int is_default(const cy_entry *e) {
-  for (int k = 0; k < cfg_nkeys; k++) {
-    if (strcmp(cfg_keys[k].key, e->key)) continue;
-    cy_doc d;
-    cy_src src = {"default", NULL};
-    if (cy_flatten(&src, cfg_keys[k].def, e->key, &d)) return 0;
-    int same = d.n == 1 && same_value(e, &d.e[0]);
-    cy_doc_free(&d);
-    return same;
-  }
-  return 0;
-}
-
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len) {
   if (out && out_len > 0) out[0] = 0;
@@ -324,11 +308,10 @@ int tgmm_config_diff(const char *text_a, const char *text_b, const char *const e
   for (int i = 0; i < a.n; i++) {
     if (find(&a, a.e[i].key) != &a.e[i]) continue; /* repeated key: the last one counts */
     const cy_entry *o = find(&b, a.e[i].key);
-    if (o ? !same_value(&a.e[i], o) : !is_default(&a.e[i]))
-      add_key(out, out_len, &count, a.e[i].key, exempt);
+    if (!o || !same_value(&a.e[i], o)) add_key(out, out_len, &count, a.e[i].key, exempt);
   }
   for (int i = 0; i < b.n; i++)
-    if (!find(&a, b.e[i].key) && find(&b, b.e[i].key) == &b.e[i] && !is_default(&b.e[i]))
+    if (!find(&a, b.e[i].key) && find(&b, b.e[i].key) == &b.e[i])
       add_key(out, out_len, &count, b.e[i].key, exempt);
   cy_doc_free(&a);
   cy_doc_free(&b);

@@ -126,46 +126,15 @@ static int check_model_fits(evaluator *ev) {
   return TGMM_OK;
 }
 
-/* --checkpoint names a file, or a run directory whose newest checkpoint is taken. */
-static int resolve_checkpoint(evaluator *ev, const char *arg) {
-  struct stat st;
-  if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    snprintf(ev->ckpt_path, sizeof ev->ckpt_path, "%s", arg);
-    return TGMM_OK;
-  }
-  int64_t step;
-  TGMM_TRY(tgmm_checkpoint_latest(arg, &step));
-  if (step < 0) {
-    tgmm_error0("--checkpoint %s: a directory without checkpoints (ckpt_<step>.h5)", arg);
-    return TGMM_EUSER;
-  }
-  tgmm_checkpoint_path(arg, step, ev->ckpt_path, sizeof ev->ckpt_path);
-  return TGMM_OK;
-}
-
-/* The model and its training config from --checkpoint. */
+/* The model and its training config from --checkpoint (a checkpoint, an exported model, or a
+ * run directory: its newest checkpoint). */
 static int load_model(evaluator *ev) {
-  hid_t f;
-  TGMM_TRY(tgmm_h5_open_read(ev->ckpt, MPI_COMM_SELF, &f));
-  char *text = NULL;
-  int rc = tgmm_h5_read_attr_str(f, "config", &text);
-  H5Fclose(f);
-  if (rc != TGMM_OK || !text) {
-    tgmm_error0("%s: no 'config' attribute: not a tgmm checkpoint", ev->ckpt);
-    free(text);
-    return TGMM_EUSER;
-  }
-  rc = tgmm_config_load_string(&ev->tcfg, ev->ckpt, text, 0, NULL);
-  free(text);
-  tgmm_model_dims dim;
-  if (rc == TGMM_OK) rc = tgmm_model_dims_from_config(&ev->tcfg, &dim);
-  if (rc == TGMM_OK) rc = tgmm_model_create(&ev->model, &dim);
-  if (rc != TGMM_OK) return rc;
-  ev->model_ok = 1;
   int64_t step;
-  TGMM_TRY(tgmm_checkpoint_read(ev->ckpt, &ev->model, 0, &step));
-  tgmm_info("eval: model from %s (step %lld, %zu parameters)", ev->ckpt, (long long)step,
-            ev->model.nparams);
+  TGMM_TRY(tgmm_checkpoint_load_model(ev->ckpt, &ev->tcfg, &ev->model, &step));
+  ev->model_ok = 1;
+  char what[64] = "an exported model";
+  if (step > 0) snprintf(what, sizeof what, "step %lld", (long long)step);
+  tgmm_info("eval: model from %s (%s, %zu parameters)", ev->ckpt, what, ev->model.nparams);
   return TGMM_OK;
 }
 
@@ -182,7 +151,7 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
   }
   TGMM_TRY(expand_settings(ev));
   if (ev->has_tgmm) {
-    TGMM_TRY(resolve_checkpoint(ev, cli->checkpoint));
+    TGMM_TRY(tgmm_checkpoint_resolve(cli->checkpoint, ev->ckpt_path, sizeof ev->ckpt_path));
     ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
     TGMM_TRY(check_model_fits(ev));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tgmm/blas_core.h"
 #include "tgmm/common.h"
 
 /* ---------- output files ---------- */
@@ -109,6 +110,7 @@ int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size) {
   TGMM_TRY(tgmm_h5_attr_i64(file, "world_size", world_size));
   TGMM_TRY(tgmm_h5_attr_str(file, "version", TGMM_VERSION));
   TGMM_TRY(tgmm_h5_attr_str(file, "git_commit", tgmm_git_commit()));
+  TGMM_TRY(tgmm_h5_attr_str(file, "openblas_core", tgmm_blas_core()));
   return TGMM_OK;
 }
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tgmm/blas_core.h"
 #include "tgmm/cli.h"
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
@@ -44,7 +45,17 @@ static const command COMMANDS[] = {
      "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"
+     "tgmm report --data RUN_DIR [--out PREFIX]\n"
+     "  Learning curves of a training run: PREFIX.loss.png (loss and its terms) and\n"
+     "  PREFIX.heldout.png (held-out l2 of means per K, with EM's and spectral's levels when\n"
+     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+    {"export", tgmm_cmd_export, "a checkpoint's parameters alone (a model to ship or start from)",
+     "tgmm export --checkpoint CKPT.h5|RUN_DIR --out MODEL.h5\n"
+     "  Writes /params/<name> (the checkpoint's tensor names and shapes, float32) and the\n"
+     "  resolved config as the root attribute `config`; no optimizer state. `tgmm eval\n"
+     "  --checkpoint MODEL.h5` evaluates it; `train.init_from=MODEL.h5` starts a new run from\n"
+     "  it (fresh optimizer). A run directory stands for its newest checkpoint.\n", OPT_CKPT | OPT_OUT | NO_RUN_CONFIG},
     {"em", tgmm_cmd_em, "EM baseline on a dataset file",
      "tgmm em --data FILE.h5 --out OUT.h5 [CONFIG.yaml] [key=value ...]\n"
      "  Keys: em.init em.restarts em.max_iter em.tol em.covariance em.reg_covar distribute\n", OPT_DATA | OPT_OUT},
@@ -81,7 +92,8 @@ static int run(int argc, char **argv) {
     return TGMM_OK;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    if (tgmm_mpi.rank == 0) printf("tgmm %s (%s)\n", TGMM_VERSION, tgmm_git_commit());
+    if (tgmm_mpi.rank == 0)
+      printf("tgmm %s (%s), OpenBLAS core %s\n", TGMM_VERSION, tgmm_git_commit(), tgmm_blas_core());
     return TGMM_OK;
   }
   const command *cmd = NULL;
@@ -113,10 +125,12 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  tgmm_blas_core_fix(argv); /* may re-execute tgmm with OPENBLAS_CORETYPE set */
   MPI_Init(&argc, &argv);
   tgmm_mpi.comm = MPI_COMM_WORLD;
   MPI_Comm_rank(tgmm_mpi.comm, &tgmm_mpi.rank);
   MPI_Comm_size(tgmm_mpi.comm, &tgmm_mpi.size);
+  tgmm_blas_core_note();
   /* Every rank parses the same arguments and config, so user errors are detected by all
    * ranks alike; tgmm_agree makes sure the exit codes match anyway. */
   int rc = tgmm_agree(run(argc, argv));

@@ -23,6 +23,7 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->n_positions = cfg->model.positions == POS_LEARNED ? cfg->model.n_positions : 0;
   dim->causal = cfg->model.attention == ATTN_CAUSAL;
   dim->aniso = cfg->family == FAMILY_ANISOTROPIC;
+  dim->hungarian = cfg->train.matching == MATCH_HUNGARIAN;
   if (cfg->model.backbone == BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
   if (!dim->ssm && dim->C % dim->H != 0) {
     tgmm_error0("model.n_embd = %d is not divisible by model.n_head = %d", dim->C, dim->H);
@@ -131,11 +132,13 @@ static void acts_free(tgmm_acts *a) {
                  &a->att,  &a->res2, &a->ln2, &a->ln2m, &a->ln2r,     &a->fch,  &a->fchg,
                  &a->res3, &a->lnf, &a->lnfm, &a->lnfr, &a->pk,       &a->pv,   &a->pA,
                  &a->pO,   &a->dres, &a->dln, &a->d4,   &a->d3,       &a->datty, &a->dlnf,
-                 &a->pscratch, &a->dO};
+                 &a->pscratch, &a->dO, &a->tgt};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
     free(*p[i]);
     *p[i] = NULL;
   }
+  free(a->match);
+  a->match = NULL;
   a->T_cap = a->ntask_cap = a->nmax_cap = 0;
   a->att_cap = 0;
 }
@@ -252,6 +255,8 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   ok &= !!grow(&a->dres, t * C) && grow(&a->dln, t * C) && grow(&a->d4, t * 4 * C);
   ok &= !!grow(&a->d3, t * 3 * C) && grow(&a->datty, t * C) && grow(&a->dlnf, t * C);
   ok &= !!grow(&a->pscratch, Q * (size_t)nmax + 2 * (size_t)nmax * W) && grow(&a->dO, Q * W);
+  ok &= !!grow(&a->tgt, Q + 2 * Q * (size_t)D->d);
+  ok &= !!(a->match = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
   if (!ok) {
     acts_free(a);
     return TGMM_ENOMEM;

@@ -1,10 +1,12 @@
 /* model_pass.c — TGMM forward and backward over a batch of packed ragged tasks, inference
  * (see include/tgmm/model.h). Every per-token layer is one call over all tokens of the batch
  * (one big GEMM per linear map); attention and the read-out work per task. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_impl.h"
 #include "tgmm/common.h"
+#include "tgmm/metrics.h"
 #include "tgmm/model.h"
 #include "tgmm/nn.h"
 
@@ -80,14 +82,49 @@ static void readout_fwd(tgmm_model *m, const tgmm_batch *b) {
   }
 }
 
-/* Loss of task i; with dO != NULL also its gradient g * dloss/dO. */
+void tgmm_model_match(const float *O, int Q, int W, int d, int K, const float *mu, int *perm) {
+  size_t kd = (size_t)K * (size_t)d;
+  double *est = tgmm_malloc(sizeof(double) * 2 * kd), *tru = est + kd;
+  for (int k = 0; k < K; k++) perm[k] = k;
+  if (!est) return; /* out of memory: canonical order */
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < d; j++) {
+      est[(size_t)k * d + j] = O[(size_t)k * W + Q + j];
+      tru[(size_t)k * d + j] = mu[(size_t)k * d + j];
+    }
+  tgmm_align(est, tru, K, d, perm);
+  free(est);
+}
+
+/* Loss of task i; with dO != NULL also its gradient g * dloss/dO. Canonical: the targets as
+ * given. Hungarian: true component k is the target of predicted component match[k] (weight,
+ * mean and scale alike), so the loss is the canonical one on permuted targets. */
 static double task_loss(tgmm_model *m, const tgmm_batch *b, int i, float *dO, float g,
                         double parts[3]) {
   const tgmm_model_dims *D = &m->dim;
-  size_t kd = (size_t)D->Kmax * (size_t)D->d;
-  const float *sd = D->aniso && b->scales ? b->scales + (size_t)i * kd : NULL;
-  return nn_gmm_loss(dO, pooled(m, i), D->Kmax, D->d, b->K[i], b->weights + (size_t)i * D->Kmax,
-                     b->means + (size_t)i * kd, sd, g, parts);
+  size_t Q = (size_t)D->Kmax, d = (size_t)D->d, kd = Q * d;
+  const float *pi = b->weights + i * Q, *mu = b->means + i * kd;
+  const float *sd = D->aniso && b->scales ? b->scales + i * kd : NULL;
+  if (!D->hungarian)
+    return nn_gmm_loss(dO, pooled(m, i), D->Kmax, D->d, b->K[i], pi, mu, sd, g, parts);
+  float *tgt = m->a.tgt; /* [Q + 2 Q d] permuted pi | mu | sd */
+  const int *perm = m->a.match + i * Q;
+  for (int k = 0; k < b->K[i]; k++) {
+    size_t p = (size_t)perm[k];
+    tgt[p] = pi[k];
+    memcpy(tgt + Q + p * d, mu + k * d, sizeof(float) * d);
+    if (sd) memcpy(tgt + Q + kd + p * d, sd + k * d, sizeof(float) * d);
+  }
+  return nn_gmm_loss(dO, pooled(m, i), D->Kmax, D->d, b->K[i], tgt, tgt + Q, sd ? tgt + Q + kd : NULL,
+                     g, parts);
+}
+
+/* Hungarian matching of every task of the batch from this forward's read-out. */
+static void match_all(tgmm_model *m, const tgmm_batch *b) {
+  size_t Q = (size_t)m->dim.Kmax, kd = Q * (size_t)m->dim.d;
+  for (int i = 0; i < b->ntask; i++)
+    tgmm_model_match(pooled(m, i), m->dim.Kmax, m->W, m->dim.d, b->K[i], b->means + i * kd,
+                     m->a.match + i * Q);
 }
 
 static int check_batch(const tgmm_model *m, const tgmm_batch *b, int *T, int *nmax) {
@@ -130,6 +167,7 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
   readout_fwd(m, b);
   double sum = 0.0, acc[3] = {0, 0, 0};
   if (b->weights && b->means) {
+    if (m->dim.hungarian) match_all(m, b);
     for (int i = 0; i < b->ntask; i++) {
       double p[3];
       sum += task_loss(m, b, i, NULL, 0.0f, p);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
@@ -170,6 +171,31 @@ void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric,
   fflush(f);
 }
 
+void tgmm_report_verdict(const tgmm_report *r, FILE *f) {
+  int t = -1, e = -1, sp = -1, o = -1;
+  for (int j = 0; j < r->nm; j++) {
+    if (!strcmp(r->method[j], "tgmm")) t = j;
+    if (!strcmp(r->method[j], "em")) e = j;
+    if (!strcmp(r->method[j], "spectral")) sp = j;
+    if (!strcmp(r->method[j], "oracle")) o = j;
+  }
+  if (t < 0 || e < 0) return;
+  int wins = 0;
+  fprintf(f, "\nWhere TGMM beats EM (mean l2 error of means over the tasks of each setting):\n\n");
+  for (int s = 0; s < r->ns; s++) {
+    double a = cell(r, s, t)->mean[0], b = cell(r, s, e)->mean[0];
+    int win = a < b;
+    wins += win;
+    fprintf(f, "- %s: %s: TGMM %.3g vs EM %.3g (TGMM's error is %.2fx EM's)", r->label[s],
+            win ? "TGMM beats EM" : "EM beats TGMM", a, b, b > 0 ? a / b : INFINITY);
+    if (sp >= 0) fprintf(f, "; spectral %.3g", cell(r, s, sp)->mean[0]);
+    if (o >= 0) fprintf(f, "; oracle (statistical floor) %.3g", cell(r, s, o)->mean[0]);
+    fprintf(f, "\n");
+  }
+  fprintf(f, "\nTGMM beats EM in %d of %d settings.\n", wins, r->ns);
+  fflush(f);
+}
+
 static void write_csv(const tgmm_report *r, FILE *f) {
   fprintf(f, "setting,label,method,metric,mean,sd,n_ok,n_other\n");
   for (int s = 0; s < r->ns; s++)
@@ -259,7 +285,7 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
       tgmm_error("report: cannot write %s", path);
       return TGMM_EUSER;
     }
-    if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f);
+    if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
     if (e == 1) write_csv(r, f);
     if (e == 2) write_tex(r, f);
     fclose(f);
@@ -270,15 +296,19 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
   (void)cfg;
   if (!cli->data) {
-    tgmm_error0("tgmm report needs --data RESULTS.h5 (a file written by tgmm eval)");
+    tgmm_error0("tgmm report needs --data RESULTS.h5 (a file written by tgmm eval) or --data "
+                "RUN_DIR (a training run: learning curves)");
     return TGMM_EUSER;
   }
   int rc = TGMM_OK;
+  struct stat st;
+  if (stat(cli->data, &st) == 0 && S_ISDIR(st.st_mode)) /* a run directory: learning curves */
+    return tgmm_agree(tgmm_mpi.rank == 0 ? tgmm_report_curves(cli->data, cli->out) : TGMM_OK);
   if (tgmm_mpi.rank == 0) {
     tgmm_report r;
     rc = tgmm_report_load(cli->data, &r);
     static const int main_metrics[] = {0, 1, 2, 3};
-    if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout);
+    if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout), tgmm_report_verdict(&r, stdout);
     if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out);
     if (rc == TGMM_OK && cli->out)
       tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png", cli->out, cli->out,

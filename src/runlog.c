@@ -17,6 +17,8 @@ static const char *const COL_NAMES[RL_NCOL] = {
 static const char *const EVAL_NAMES[RL_EVAL_NCOL] = {"eval/l2_means", "eval/l2_weights",
                                                      "eval/accuracy"};
 
+const char *const tgmm_runlog_ref_names[RL_NREF] = {"em", "em_strong", "spectral", "oracle"};
+
 void tgmm_runlog_init(tgmm_runlog *rl, const tgmm_config *cfg) {
   memset(rl, 0, sizeof *rl);
   snprintf(rl->path, sizeof rl->path, "%s/metrics.h5", cfg->train.run_dir);
@@ -25,9 +27,9 @@ void tgmm_runlog_init(tgmm_runlog *rl, const tgmm_config *cfg) {
 }
 
 void tgmm_runlog_free(tgmm_runlog *rl) {
-  free(rl->step), free(rl->col), free(rl->estep), free(rl->ecol);
+  free(rl->step), free(rl->col), free(rl->estep), free(rl->ecol), free(rl->ref);
   rl->step = rl->estep = NULL;
-  rl->col = rl->ecol = NULL;
+  rl->col = rl->ecol = rl->ref = NULL;
   rl->n = rl->cap = rl->ne = rl->ecap = 0;
 }
 
@@ -118,6 +120,30 @@ static int write_evals(hid_t f, const tgmm_runlog *rl, double *tmp) {
   return TGMM_OK;
 }
 
+int tgmm_runlog_set_ref(tgmm_runlog *rl, const double *ref) {
+  size_t n = (size_t)RL_NREF * (size_t)rl->nclass * RL_EVAL_NCOL;
+  free(rl->ref);
+  rl->ref = tgmm_malloc(sizeof(double) * n);
+  if (!rl->ref) return TGMM_ENOMEM;
+  memcpy(rl->ref, ref, sizeof(double) * n);
+  return TGMM_OK;
+}
+
+static int write_refs(hid_t f, const tgmm_runlog *rl) {
+  hsize_t nc = (hsize_t)rl->nclass;
+  double v[TGMM_MAX_LIST];
+  for (int r = 0; r < RL_NREF && rl->ref; r++)
+    for (int j = 0; j < RL_EVAL_NCOL; j++) {
+      for (int c = 0; c < rl->nclass; c++)
+        v[c] = rl->ref[((size_t)r * rl->nclass + c) * RL_EVAL_NCOL + j];
+      char name[96];
+      snprintf(name, sizeof name, "/eval/baselines/%s/%s", tgmm_runlog_ref_names[r],
+               EVAL_NAMES[j] + 5);
+      TGMM_TRY(write_ds(f, name, H5T_NATIVE_DOUBLE, 1, &nc, v));
+    }
+  return TGMM_OK;
+}
+
 int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_size) {
   char tmp_path[sizeof rl->path + 8];
   snprintf(tmp_path, sizeof tmp_path, "%s.tmp", rl->path);
@@ -131,6 +157,7 @@ int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_s
   if (f < 0) tgmm_error("cannot create %s", tmp_path);
   if (rc == TGMM_OK) rc = write_steps(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_evals(f, rl, tmp);
+  if (rc == TGMM_OK) rc = write_refs(f, rl);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(f, cfg, world_size);
   if (f >= 0 && H5Fclose(f) < 0) rc = TGMM_EFAIL;
   free(tmp);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tgmm/commands.h"
+#include "tgmm/blas_core.h"
 #include "tgmm/common.h"
 #include "tgmm/optim.h"
 #include "train_impl.h"
@@ -94,9 +95,11 @@ static int open_logs(trainer *tr) {
   }
   rc = tgmm_agree(rc);
   if (rc == TGMM_OK && tr->log)
-    fprintf(tr->log, "# %s run: %d ranks x %d threads, %s mode, from step %lld\n",
+    fprintf(tr->log, "# %s run: %d ranks x %d threads, %s mode, %s loss, from step %lld\n",
             tr->start > 0 ? "resumed" : "new", tgmm_mpi.size, tr->threads,
-            cfg->train.deterministic ? "bitwise" : "normal", (long long)tr->start);
+            cfg->train.deterministic ? "bitwise" : "normal",
+            cfg->train.matching == MATCH_HUNGARIAN ? "hungarian (set-matched)" : "canonical-order",
+            (long long)tr->start);
   return rc;
 }
 
@@ -112,6 +115,7 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   else TGMM_TRY(tgmm_task_check_feasible(cfg));
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);
+  if (cfg->train.deterministic) TGMM_TRY(tgmm_blas_core_agree());
   tr->threads = tgmm_train_threads(cfg);
   TGMM_TRY(cfg->train.deterministic ? tgmm_model_set_threads_fixed(&tr->model, tr->threads)
                                      : tgmm_model_set_threads(&tr->model, tr->threads));
@@ -137,10 +141,27 @@ static void teardown(trainer *tr) {
   tgmm_model_free(&tr->model);
 }
 
-/* Newest checkpoint -> resume (train.resume: auto), or a fresh start. */
+/* train.init_from: a fresh run starts from another run's (or an exported model's) parameters,
+ * with a fresh optimizer; the tensors' names and shapes must match this model. */
+static int init_from(trainer *tr) {
+  const char *path = tr->cfg->train.init_from;
+  int64_t step = 0;
+  int rc = tgmm_checkpoint_read(path, &tr->model, 0, &step);
+  if (rc != TGMM_OK)
+    tgmm_error0("train.init_from = %s: cannot start from this file (it must hold every tensor "
+                "of this model with the same shape: same d, K, model.* keys)", path);
+  TGMM_TRY(tgmm_agree(rc));
+  tgmm_info("train: parameters from %s (train.init_from), fresh optimizer", path);
+  return TGMM_OK;
+}
+
+/* Newest checkpoint -> resume (train.resume: auto), or a fresh start (from train.init_from when
+ * set). */
 static int maybe_resume(trainer *tr) {
   int64_t latest = -1;
   TGMM_TRY(tgmm_checkpoint_latest(tr->cfg->train.run_dir, &latest));
+  if (latest < 0 || tr->cfg->train.resume == RESUME_NEVER)
+    if (tr->cfg->train.init_from[0]) TGMM_TRY(init_from(tr));
   if (latest < 0) return TGMM_OK;
   if (tr->cfg->train.resume == RESUME_NEVER) {
     tgmm_info("train: train.resume = never: starting afresh, ignoring the checkpoints in %s "
@@ -233,6 +254,27 @@ static int evaluate(trainer *tr, int64_t step) {
   return tgmm_runlog_add_eval(&tr->rl, step, out);
 }
 
+/* The baselines' held-out levels, once per run (train.eval_baselines): log and metrics series. */
+static int reference_levels(trainer *tr) {
+  const tgmm_config *cfg = tr->cfg;
+  if (!cfg->train.eval_baselines || cfg->train.eval_every <= 0) return TGMM_OK;
+  int nc = tgmm_config_nclass(cfg);
+  double out[RL_NREF * TGMM_MAX_LIST * RL_EVAL_NCOL];
+  TGMM_TRY(tgmm_heldout_baselines(tr, out));
+  if (tgmm_mpi.rank != 0) return TGMM_OK;
+  for (int r = 0; r < RL_NREF; r++)
+    for (int c = 0; c < nc; c++) {
+      const double *o = out + ((size_t)r * nc + c) * RL_EVAL_NCOL;
+      char line[256];
+      snprintf(line, sizeof line, "eval reference %s K %d l2_means %.6g l2_weights %.6g accuracy %.4f",
+               tgmm_runlog_ref_names[r], tgmm_config_class_K(cfg, c), o[RL_EVAL_L2_MEANS],
+               o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY]);
+      if (tr->log) fprintf(tr->log, "%s\n", line);
+      tgmm_info("%s", line);
+    }
+  return tgmm_runlog_set_ref(&tr->rl, out);
+}
+
 /* The metrics series (rank 0), then the checkpoint of `step` steps. */
 static int checkpoint(trainer *tr, int64_t step, double loss) {
   int rc = tgmm_mpi.rank == 0 ? tgmm_runlog_write(&tr->rl, tr->cfg, tgmm_mpi.size) : TGMM_OK;
@@ -315,6 +357,7 @@ int tgmm_cmd_train(const tgmm_cli *cli, const tgmm_config *cfg) {
   if (rc == TGMM_OK) rc = make_run_dir(cfg);
   if (rc == TGMM_OK) rc = maybe_resume(&tr);
   if (rc == TGMM_OK) rc = open_logs(&tr);
+  if (rc == TGMM_OK) rc = reference_levels(&tr);
   if (rc == TGMM_OK) rc = tgmm_agree(run(&tr));
   teardown(&tr);
   restore_signals(old);

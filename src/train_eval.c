@@ -2,10 +2,13 @@
  * train.eval_tasks tasks per class from the stream TGMM_STREAM_HELDOUT (so none is a training
  * task), exactly N samples each; held-out task t has class t / eval_tasks. Each rank predicts
  * its contiguous share; the TGMM metrics (after Hungarian alignment of the means) are summed
- * over ranks and averaged per class. */
+ * over ranks and averaged per class. With train.eval_baselines the baselines are fitted once on
+ * the same tasks (their reference levels). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tgmm/baseline.h"
 #include "tgmm/common.h"
 #include "tgmm/metrics.h"
 #include "tgmm/rng.h"
@@ -80,6 +83,46 @@ int tgmm_heldout_eval(trainer *tr, double *out) {
     for (int j = 0; j < RL_EVAL_NCOL; j++)
       out[c * RL_EVAL_NCOL + j] = row[RL_EVAL_NCOL] > 0 ? row[j] / row[RL_EVAL_NCOL] : 0.0;
   }
+  free(sum);
+  return rc;
+}
+
+/* Fit baseline m (with config c) on held-out task i: acc[0..2] += its metrics, acc[3] += 1 when
+ * the fit succeeded (a method that does not apply, e.g. spectral with K > d, adds nothing). */
+static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t, double acc[4]) {
+  tgmm_gmm g;
+  TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, c)));
+  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  tgmm_fit_row r = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  int rc = tgmm_baseline_fit(m, c, &lt, MPI_COMM_SELF, &g, &r);
+  tgmm_gmm_free(&g);
+  if (rc == TGMM_OK && r.status == TGMM_STATUS_OK) {
+    acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy, acc[3] += 1;
+  }
+  return rc;
+}
+
+int tgmm_heldout_baselines(trainer *tr, double *out) {
+  const tgmm_config *cfg = tr->cfg;
+  heldout *ho = &tr->ho;
+  int nc = tgmm_config_nclass(cfg), W = RL_EVAL_NCOL + 1;
+  tgmm_config strong = *cfg; /* a strong EM: k-means++ start, 10 restarts */
+  strong.em.init = INIT_KMEANSPP;
+  strong.em.restarts = 10;
+  const tgmm_config *cf[RL_NREF] = {cfg, &strong, cfg, cfg};
+  const tgmm_method me[RL_NREF] = {TGMM_METHOD_EM, TGMM_METHOD_EM, TGMM_METHOD_SPECTRAL,
+                                   TGMM_METHOD_ORACLE};
+  double *sum = tgmm_calloc((size_t)RL_NREF * nc * W, sizeof(double));
+  int rc = sum ? TGMM_OK : TGMM_ENOMEM;
+  for (int r = 0; r < RL_NREF && rc == TGMM_OK; r++)
+    for (int i = 0; i < ho->n && rc == TGMM_OK; i++)
+      rc = ref_fit(cf[r], me[r], &ho->tasks[i], sum + ((size_t)r * nc + ho->bb.cls[i]) * W);
+  rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && tgmm_mpi.size > 1)
+    MPI_Allreduce(MPI_IN_PLACE, sum, RL_NREF * nc * W, MPI_DOUBLE, MPI_SUM, tgmm_mpi.comm);
+  for (int k = 0; k < RL_NREF * nc && rc == TGMM_OK; k++)
+    for (int j = 0; j < RL_EVAL_NCOL; j++)
+      out[k * RL_EVAL_NCOL + j] = sum[k * W + RL_EVAL_NCOL] > 0 ? sum[k * W + j] / sum[k * W + RL_EVAL_NCOL] : NAN;
   free(sum);
   return rc;
 }

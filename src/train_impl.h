@@ -60,5 +60,9 @@ int tgmm_heldout_init(trainer *tr);
 void tgmm_heldout_free(heldout *ho);
 /* Collective: per-class means of l2_means, l2_weights, accuracy: out[nclass, RL_EVAL_NCOL]. */
 int tgmm_heldout_eval(trainer *tr, double *out);
+/* Collective: the baselines' levels on the same tasks (train.eval_baselines): EM as configured,
+ * a strong EM (k-means++ start, 10 restarts), spectral, the oracle;
+ * out[RL_NREF, nclass, RL_EVAL_NCOL] (NaN where a method never applies). */
+int tgmm_heldout_baselines(trainer *tr, double *out);
 
 #endif

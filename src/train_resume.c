@@ -11,8 +11,11 @@
 #include "tgmm/common.h"
 #include "train_impl.h"
 
-static const char *const EXEMPT[] = {"train.steps", "train.resume", "train.threads",
-                                     "train.run_dir", NULL};
+/* Keys that may change on resume: they do not change what the run computes (evaluation and
+ * checkpoint cadence, the start of a fresh run, where and how long it runs). */
+static const char *const EXEMPT[] = {"train.steps",      "train.resume",         "train.threads",
+                                     "train.run_dir",    "train.init_from",      "train.eval_every",
+                                     "train.checkpoint_every", "train.eval_baselines", NULL};
 
 /* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
 static int64_t ckpt_step(const char *name) {
@@ -42,27 +45,24 @@ int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
   return TGMM_OK;
 }
 
-/* Rank 0: compare the checkpoint's config attribute with ours. */
+/* Rank 0: compare the checkpoint's config (resolved: keys it lacks count as their defaults, so
+ * a checkpoint of an older version resumes) with ours. */
 static int check_config(const char *path, const tgmm_config *cfg) {
-  hid_t f;
-  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
-  char *text = NULL;
-  int rc = tgmm_h5_read_attr_str(f, "config", &text);
-  H5Fclose(f);
-  if (rc != TGMM_OK || !text) {
+  tgmm_config old;
+  if (tgmm_checkpoint_config(path, &old) != TGMM_OK) {
     tgmm_error("%s: no readable `config` attribute; cannot check that it belongs to this run",
                path);
-    free(text);
     return TGMM_EUSER;
   }
   char keys[2048] = "";
-  int nd = tgmm_config_diff(text, cfg->text, EXEMPT, keys, (int)sizeof keys);
-  free(text);
+  int nd = tgmm_config_diff(old.text, cfg->text, EXEMPT, keys, (int)sizeof keys);
+  tgmm_config_free(&old);
   if (nd == 0) return TGMM_OK;
   if (nd > 0)
     tgmm_error("cannot resume from %s: its config differs in %s (only train.steps, train.resume, "
-               "train.threads and train.run_dir may change on resume); use train.resume=never "
-               "or another train.run_dir to start a new run", path, keys);
+               "train.threads, train.run_dir, train.init_from, train.eval_every, "
+               "train.checkpoint_every and train.eval_baselines may change on resume); use "
+               "train.resume=never or another train.run_dir to start a new run", path, keys);
   return TGMM_EUSER;
 }
 

@@ -21,6 +21,7 @@ typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
 typedef enum { BACKBONE_TRANSFORMER, BACKBONE_MAMBA2 } tgmm_backbone;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
 typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
+typedef enum { MATCH_CANONICAL, MATCH_HUNGARIAN } tgmm_matching;
 typedef enum { INIT_RANDOM, INIT_KMEANSPP, INIT_TRUTH } tgmm_init;
 typedef enum { COV_IDENTITY, COV_SPHERICAL, COV_DIAG, COV_FULL } tgmm_covariance;
 typedef enum { EIG_AUTO, EIG_LAPACK, EIG_SCALAPACK } tgmm_eigensolver;
@@ -66,6 +67,9 @@ typedef struct {
     bool save_grads;
     int eval_tasks; /* held-out tasks per K for eval_every */
     double beta1, beta2, eps;
+    tgmm_matching matching;            /* loss: canonical order or Hungarian-matched */
+    char init_from[TGMM_MAX_STR];      /* exported model / checkpoint to start from ("" none) */
+    bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
   } train;
 
   struct {
@@ -134,9 +138,8 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
 
 /* Keys whose values differ between two resolved configs, ignoring those in `exempt`
  * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);
- * returns the number of differing keys (a key present in one text only counts unless it is a
- * schema key holding its default, so configs written before a key existed still match; numbers
- * compare by value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
+ * returns the number of differing keys (keys present in one text only count; numbers compare by
+ * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
 

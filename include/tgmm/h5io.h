@@ -33,7 +33,7 @@ int tgmm_h5_commit(tgmm_h5out *out);
 /* Close and delete the temporary file (on error paths). */
 void tgmm_h5_abort(tgmm_h5out *out);
 
-/* Root attributes: config (text), seed, world_size, version, git_commit. */
+/* Root attributes: config (text), seed, world_size, version, git_commit, openblas_core. */
 int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size);
 
 /* Create dataset `name` (intermediate groups created) of type `type` and global dims

@@ -33,6 +33,7 @@ typedef struct {
   int Kmax, nclass;    /* largest K; number of read-outs (classes) */
   int n_positions;     /* rows of pos_embd (0 when positions = none) */
   int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
+  int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
   /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
    * state, groups, conv kernel (src/model_ssm.c) */
   int ssm, sH, sP, sN, sG, sK;
@@ -74,6 +75,8 @@ typedef struct {
   float *xin, *h0, *ln1, *ln1m, *ln1r, *qkv, *atty, *att, *res2, *ln2, *ln2m, *ln2r, *fch, *fchg,
       *res3, *lnf, *lnfm, *lnfr, *pk, *pv, *pA, *pO;
   float *dres, *dln, *d4, *d3, *datty, *dlnf, *pscratch, *dO; /* gradient scratch */
+  float *tgt; /* [Kmax + 2 Kmax d] one task's matched targets */
+  int *match; /* [ntask, Kmax] hungarian: predicted component of true component k of task i */
 } tgmm_acts;
 
 typedef struct {
@@ -113,12 +116,21 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n);
 
 /* Forward pass; with targets, *loss = (sum over the batch's task losses) / norm, and parts[3]
  * (may be NULL) the cross-entropy, means and scales terms likewise. norm is the GLOBAL number of
- * tasks of the step (data parallel: every rank passes the same norm). */
+ * tasks of the step (data parallel: every rank passes the same norm).
+ * Matching (dim.hungarian): canonical compares predicted component k with true component k (the
+ * paper's loss); hungarian first matches each task's K predicted means to its K true means by
+ * the Hungarian algorithm on squared distances (the evaluation's alignment), from this forward's
+ * own outputs, and compares matched pairs (weights' logits and scales follow the same
+ * permutation). The match is stored in m->a.match and held fixed by the backward (as DETR). */
 int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
                        double parts[3]);
 /* Backward pass of the last forward (same batch): ACCUMULATES into m->grads. */
 void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm);
 void tgmm_model_zero_grad(tgmm_model *m);
+/* The Hungarian match of one task: perm[k] = predicted component matched to true component k
+ * (squared distances of the means O[k, Q..Q+d-1] to mu[k]). */
+void tgmm_model_match(const float *O /* [Q, W] */, int Q, int W, int d, int K,
+                      const float *mu /* [K, d] */, int *perm /* [K] */);
 
 /* Inference: weights [ntask, Kmax], means [ntask, Kmax, d], scales [ntask, Kmax, d] (may be
  * NULL; filled only for anisotropic models); entries of components k >= K_i are set to 0. */

@@ -32,4 +32,13 @@ void tgmm_report_free(tgmm_report *r);
 /* A Markdown table of metrics[0..nmetric-1] (indices into tgmm_report_metric_name). */
 void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);
 
+/* With methods tgmm and em: per setting, whether TGMM's mean l2 error of means is below EM's,
+ * with spectral's and the oracle's beside it, in plain words (Markdown list). */
+void tgmm_report_verdict(const tgmm_report *r, FILE *f);
+
+/* Learning curves of a training run (RUN_DIR/metrics.h5): PREFIX.loss.png, PREFIX.heldout.png
+ * with their .gp and .dat (PREFIX NULL: RUN_DIR/curves) and the last held-out evaluation
+ * against EM and spectral on stdout. */
+int tgmm_report_curves(const char *run_dir, const char *prefix);
+
 #endif

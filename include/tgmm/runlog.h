@@ -9,7 +9,10 @@
  *   /tasks_per_s, /seconds, /allreduce_seconds float64 [n];
  *   /eval/step int64 [ne]; /eval/K int32 [nclass];
  *   /eval/l2_means, /eval/l2_weights, /eval/accuracy float64 [ne, nclass] (means over the
- *   held-out tasks of each class). Root attributes: config, seed, world_size, version,
+ *   held-out tasks of each class);
+ *   with train.eval_baselines: /eval/baselines/<em|em_strong|spectral|oracle>/<l2_means|
+ *   l2_weights|accuracy> float64 [nclass], the baselines' levels on the same held-out tasks.
+ *   Root attributes: config, seed, world_size, version,
  *   git_commit. Local to rank 0 (serial HDF5); other ranks keep an empty log. */
 #ifndef TGMM_RUNLOG_H
 #define TGMM_RUNLOG_H
@@ -23,6 +26,9 @@ enum {
   RL_COMM_SECONDS, RL_NCOL
 };
 enum { RL_EVAL_L2_MEANS, RL_EVAL_L2_WEIGHTS, RL_EVAL_ACCURACY, RL_EVAL_NCOL };
+/* Reference baselines of the held-out evaluation (train.eval_baselines). */
+enum { RL_REF_EM, RL_REF_EM_STRONG, RL_REF_SPECTRAL, RL_REF_ORACLE, RL_NREF };
+extern const char *const tgmm_runlog_ref_names[RL_NREF]; /* "em", "em_strong", ... */
 
 typedef struct {
   char path[TGMM_MAX_STR + 32];
@@ -34,6 +40,7 @@ typedef struct {
   int64_t ne, ecap;     /* eval rows */
   int64_t *estep;       /* [ecap] */
   double *ecol;         /* [ecap, nclass, RL_EVAL_NCOL] */
+  double *ref;          /* [RL_NREF, nclass, RL_EVAL_NCOL] or NULL */
 } tgmm_runlog;
 
 /* Empty series for RUN_DIR/metrics.h5 (local). */
@@ -45,6 +52,8 @@ int tgmm_runlog_load(tgmm_runlog *rl, int64_t upto);
 /* Append one step row (values [RL_NCOL]) / one eval row (values [nclass, RL_EVAL_NCOL]). */
 int tgmm_runlog_add(tgmm_runlog *rl, int64_t step, const double *values);
 int tgmm_runlog_add_eval(tgmm_runlog *rl, int64_t step, const double *values);
+/* Keep the baselines' held-out levels (copied), written with the series. */
+int tgmm_runlog_set_ref(tgmm_runlog *rl, const double *ref /* [RL_NREF, nclass, RL_EVAL_NCOL] */);
 /* Write the whole series to <path>.tmp, then rename to <path>. Local (call on rank 0). */
 int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_size);
 

@@ -69,6 +69,20 @@ int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_conf
  * Independent reads (every rank reads the whole file). */
 int tgmm_checkpoint_read(const char *path, tgmm_model *m, int moments, int64_t *step);
 
+/* --checkpoint ARG: a file as given, or a run directory's newest checkpoint (collective). */
+int tgmm_checkpoint_resolve(const char *arg, char *out, size_t out_len);
+/* The config stored in a checkpoint or exported model, resolved: a key missing from the stored
+ * text (written by an older version) counts as its default. Local. */
+int tgmm_checkpoint_config(const char *path, tgmm_config *cfg);
+/* That config, and a model of its dimensions with the file's parameters (no moments). Local;
+ * on failure nothing is left allocated. */
+int tgmm_checkpoint_load_model(const char *path, tgmm_config *cfg, tgmm_model *m, int64_t *step);
+/* An exported model (collective): /params/<name> (float32, PyTorch shapes) and the root
+ * attributes of every output file (config, version, ...) plus exported_from and step; no
+ * optimizer state. tgmm eval --checkpoint and train.init_from read it like a checkpoint. */
+int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_config *cfg,
+                           const char *source, int64_t step);
+
 /* Highest step among DIR/ckpt_<8 digits>.h5 (-1 if none; temporary files never match).
  * Collective: rank 0 reads the directory and broadcasts. */
 int tgmm_checkpoint_latest(const char *dir, int64_t *step);

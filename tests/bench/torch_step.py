@@ -2,8 +2,12 @@
 the way a PyTorch user would (padded batch [B, N, C], key-padding + causal masks, nn.Linear,
 nn.LayerNorm, torch.optim.AdamW), for tests/bench/train_vs_torch.sh.
 
-usage: torch_step.py THREADS STEPS [L C H d N]   prints 'torch_step_seconds S' (median of the
-steps after one warm-up step) and 'torch_tokens T' (valid tokens per step)."""
+usage: torch_step.py THREADS STEPS [L C H d N [BATCH ATTENTION MATCHING]]
+  BATCH tasks per K (default 64); ATTENTION causal (with learned positions, the paper's) or
+  bidirectional (no positions, the set model); MATCHING canonical or hungarian (per task, a
+  minimum-cost matching of predicted to true means with scipy's linear_sum_assignment on detached
+  values, as DETR does). Prints 'torch_step_seconds S' (median of the steps after one warm-up
+  step) and 'torch_tokens T' (valid tokens per step)."""
 import math
 import statistics
 import sys
@@ -12,6 +16,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 
 
 class Block(nn.Module):
@@ -34,13 +39,13 @@ class Block(nn.Module):
 
 
 class TGMM(nn.Module):
-    def __init__(self, L, C, H, d, E, Kmax, nclass, n_pos):
+    def __init__(self, L, C, H, d, E, Kmax, nclass, n_pos, causal=True):
         super().__init__()
-        self.Kmax, self.d = Kmax, d
+        self.Kmax, self.d, self.causal = Kmax, d, causal
         W = Kmax + d
         self.task_embd = nn.Embedding(Kmax, E)
         self.read_in = nn.Linear(d + E, C)
-        self.pos = nn.Embedding(n_pos, C)
+        self.pos = nn.Embedding(n_pos, C) if causal else None
         self.blocks = nn.ModuleList([Block(C, H) for _ in range(L)])
         self.ln_f = nn.LayerNorm(C)
         self.q = nn.ParameterList([nn.Parameter(torch.randn(Kmax, W)) for _ in range(nclass)])
@@ -50,9 +55,11 @@ class TGMM(nn.Module):
     def forward(self, x, valid, K, cls):
         B, N, _ = x.shape
         e = self.task_embd(K - 1)[:, None, :].expand(B, N, -1)
-        h = self.read_in(torch.cat([x, e], dim=2)) + self.pos.weight[:N]
-        causal = torch.triu(torch.ones(N, N, dtype=torch.bool), diagonal=1)
-        mask = causal[None, None] | ~valid[:, None, None, :]
+        h = self.read_in(torch.cat([x, e], dim=2))
+        mask = ~valid[:, None, None, :]
+        if self.causal:
+            h = h + self.pos.weight[:N]
+            mask = mask | torch.triu(torch.ones(N, N, dtype=torch.bool), diagonal=1)[None, None]
         for blk in self.blocks:
             h = blk(h, mask)
         return self.readout(self.ln_f(h), valid, cls)
@@ -70,6 +77,20 @@ class TGMM(nn.Module):
         return torch.cat(outs)
 
 
+def match(O, K, w, mu, Kmax, d):
+    """Targets reordered per task so that predicted component j faces its matched true one."""
+    pred = O[:, :, Kmax:Kmax + d].detach()
+    w, mu = w.clone(), mu.clone()
+    for i in range(O.shape[0]):
+        k = int(K[i])
+        cost = torch.cdist(mu[i, :k], pred[i, :k]) ** 2  # [true, predicted]
+        r, c = linear_sum_assignment(cost.numpy())
+        order = torch.empty(k, dtype=torch.long)
+        order[torch.as_tensor(c)] = torch.as_tensor(r)
+        w[i, :k], mu[i, :k] = w[i, order], mu[i, order]
+    return w, mu
+
+
 def loss_fn(O, K, w, mu, Kmax, d):
     logits = O[:, :, :Kmax].mean(dim=1)
     kmask = torch.arange(Kmax)[None, :] < K[:, None]
@@ -85,14 +106,17 @@ KS, BATCH = [2, 3, 4, 5], 64  # 64 tasks for each K
 def main():
     threads, steps = int(sys.argv[1]), int(sys.argv[2])
     L, C, H, d, N = (int(a) for a in sys.argv[3:8]) if len(sys.argv) >= 8 else (12, 128, 4, 8, 128)
+    batch = int(sys.argv[8]) if len(sys.argv) > 8 else 64
+    causal = (sys.argv[9] if len(sys.argv) > 9 else "causal") == "causal"
+    hungarian = (sys.argv[10] if len(sys.argv) > 10 else "canonical") == "hungarian"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    bench(TGMM(L, C, H, d, 128, max(KS), len(KS), 4096), steps, d, N)
+    bench(TGMM(L, C, H, d, 128, max(KS), len(KS), 4096, causal), steps, d, N, batch, hungarian)
 
 
-def bench(model, steps, d, N):
+def bench(model, steps, d, N, batch=64, hungarian=False):
     """Median seconds of `steps` AdamW steps (after one warm-up) on fresh random batches."""
-    Ks, batch = KS, BATCH
+    Ks = KS
     Kmax, B = max(Ks), batch * len(Ks)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
     K = torch.tensor([k for k in Ks for _ in range(batch)])
@@ -108,7 +132,10 @@ def bench(model, steps, d, N):
         mu = torch.randn(B, Kmax, d) * 3
         t = time.perf_counter()
         opt.zero_grad()
-        loss = loss_fn(model(x, valid, K, cls), K, w, mu, Kmax, d)
+        O = model(x, valid, K, cls)
+        if hungarian:
+            w, mu = match(O, K, w, mu, Kmax, d)
+        loss = loss_fn(O, K, w, mu, Kmax, d)
         loss.backward()
         opt.step()
         if s > 0:

@@ -3,7 +3,8 @@ Mamba2 backbone (Hugging Face Mamba2 semantics), written for the reference test 
 definition, task by task (no packing) and token by token: the selective scan is the plain
 recurrence S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T, y_t = S_t C_t + D x_t, and the causal
 conv is PyTorch's Conv1d with k-1 zeros of padding. Parameters are a dict named as in tgmm's
-checkpoints (/params/<name>); the input side, read-outs and loss are model_ref's."""
+checkpoints (/params/<name>); the input side, read-outs and loss (canonical or Hungarian-matched)
+are model_ref's."""
 import torch
 import torch.nn.functional as F
 
@@ -11,8 +12,9 @@ import model_ref
 
 
 class Mamba2Spec(model_ref.ModelSpec):
-    def __init__(self, d, C, L, E, Kmax, nclass, aniso, heads, head_dim, state, groups, kernel):
-        super().__init__(d, C, L, 1, E, Kmax, nclass, False, False, aniso)
+    def __init__(self, d, C, L, E, Kmax, nclass, aniso, heads, head_dim, state, groups, kernel,
+                 hungarian=False):
+        super().__init__(d, C, L, 1, E, Kmax, nclass, False, False, aniso, hungarian)
         self.heads, self.head_dim, self.state = heads, head_dim, state
         self.groups, self.kernel = groups, kernel
 
@@ -72,6 +74,9 @@ def batch_loss(spec, p, tasks, norm):
     tot = torch.zeros((), dtype=torch.float64)
     for t in tasks:
         O = pooled(spec, p, t["x"], t["K"], t["cls"])
-        ce, lm, ls = model_ref.task_loss(spec, O, t["K"], t["w"], t["mu"], t["sd"])
+        w, mu, sd = t["w"], t["mu"], t["sd"]
+        if spec.hungarian:
+            w, mu, sd = model_ref.matched_targets(spec, O, t["K"], w, mu, sd)
+        ce, lm, ls = model_ref.task_loss(spec, O, t["K"], w, mu, sd)
         tot = tot + ce + lm + ls
     return tot / norm

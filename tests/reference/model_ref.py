@@ -1,5 +1,5 @@
-"""model_ref.py — an independent PyTorch (float64) implementation of the TGMM model and loss of
-../shared/PAPER.md, written for the reference test. It works task by task (no packing), from a
+"""model_ref.py — an independent PyTorch (float64) implementation of the TGMM model and loss
+(README, "The model"), written for the reference test. It works task by task (no packing), from a
 dict of parameters named as in tgmm's checkpoints (/params/<name>), so a checkpoint loads with
 h5py in a few lines:
 
@@ -10,10 +10,12 @@ import math
 
 import torch
 import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 
 
 class ModelSpec:
-    def __init__(self, d, C, L, H, E, Kmax, nclass, causal, learned, aniso):
+    def __init__(self, d, C, L, H, E, Kmax, nclass, causal, learned, aniso, hungarian=False):
+        self.hungarian = hungarian
         self.d, self.C, self.L, self.H, self.E = d, C, L, H, E
         self.Kmax, self.nclass = Kmax, nclass
         self.causal, self.learned, self.aniso = causal, learned, aniso
@@ -76,11 +78,29 @@ def task_loss(spec, O, K, w, mu, sd):
     return ce, lm, ls
 
 
+def matched_targets(spec, O, K, w, mu, sd):
+    """Set loss (train.matching = hungarian): the targets reordered so that predicted component j
+    faces the true component assigned to it by a minimum-cost matching on squared distances of
+    the means (computed on detached values, then held fixed, as DETR does)."""
+    Q, d = spec.Kmax, spec.d
+    pred = O[:K, Q:Q + d].detach().numpy()
+    cost = ((mu.numpy()[:, None, :] - pred[None, :, :]) ** 2).sum(-1)  # [true k, predicted j]
+    rows, cols = linear_sum_assignment(cost)
+    order = [0] * K
+    for k, j in zip(rows, cols):
+        order[j] = k  # predicted j <- true k
+    order = torch.tensor(order)
+    return w[order], mu[order], sd[order]
+
+
 def batch_loss(spec, p, tasks, norm):
     """Mean loss over tasks (sum / norm); each task: dict x, K, cls, w, mu, sd (torch float64)."""
     tot = torch.zeros((), dtype=torch.float64)
     for t in tasks:
         O = pooled(spec, p, t["x"], t["K"], t["cls"])
-        ce, lm, ls = task_loss(spec, O, t["K"], t["w"], t["mu"], t["sd"])
+        w, mu, sd = t["w"], t["mu"], t["sd"]
+        if spec.hungarian:
+            w, mu, sd = matched_targets(spec, O, t["K"], w, mu, sd)
+        ce, lm, ls = task_loss(spec, O, t["K"], w, mu, sd)
         tot = tot + ce + lm + ls
     return tot / norm

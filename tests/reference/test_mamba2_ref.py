@@ -2,8 +2,8 @@
 PyTorch float64 recurrence of mamba2_ref.py, in the transformer's tolerances (test_model_ref.py,
 whose comparison this reuses): loss and every parameter gradient of one step (per tensor
 max|C - torch| / max|torch| <= 1e-4), then the losses of 10 AdamW steps agree to 1e-4 relative.
-Cases: isotropic and anisotropic; ragged N (so packed tasks of different lengths); two groups of
-two heads each; two K classes.
+Cases: isotropic and anisotropic, and the Hungarian-matched loss (train.matching); ragged N (so
+packed tasks of different lengths); two groups of two heads each; two K classes.
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
 import os
@@ -25,14 +25,16 @@ def main():
     ok = True
     keys = ["model.backbone=mamba2"] + [f"model.{k}={v}" for k, v in MODEL.items()]
     with tempfile.TemporaryDirectory() as tmp:
-        for i, aniso in enumerate([0, 1]):
+        for i, (aniso, hungarian) in enumerate([(0, 0), (1, 0), (0, 1)]):
             spec = mamba2_ref.Mamba2Spec(ref.D, MODEL["n_embd"], MODEL["n_layer"],
                                          MODEL["n_task_embd"], max(ref.KLIST), len(ref.KLIST),
                                          aniso, MODEL["ssm_heads"], MODEL["ssm_head_dim"],
                                          MODEL["ssm_state"], MODEL["ssm_groups"],
-                                         MODEL["conv_kernel"])
-            name = f"mamba2, {'anisotropic' if aniso else 'isotropic'}"
-            ok &= ref.compare(tmp, name, aniso, 21 + i, keys, spec, mamba2_ref.batch_loss)
+                                         MODEL["conv_kernel"], hungarian)
+            name = f"mamba2, {'anisotropic' if aniso else 'isotropic'}" \
+                   f"{', hungarian' if hungarian else ''}"
+            match = [f"train.matching={'hungarian' if hungarian else 'canonical'}"]
+            ok &= ref.compare(tmp, name, aniso, 31 + i, keys + match, spec, mamba2_ref.batch_loss)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

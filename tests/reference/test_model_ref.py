@@ -2,9 +2,11 @@
 (model_ref.py): loss and every parameter gradient of one step (per tensor
 max|C - torch| / max|torch| <= 1e-4), then the losses of 10 AdamW steps (torch.optim.AdamW)
 agree to 1e-4 relative. Cases: causal + learned positions and bidirectional + no positions,
-each isotropic and anisotropic; ragged N; two K classes (two read-outs).
+each isotropic and anisotropic; ragged N; two K classes (two read-outs); and the Hungarian-matched
+set loss (train.matching = hungarian) in two of them, checked to permute some task's match.
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
+import copy
 import os
 import subprocess
 import sys
@@ -95,20 +97,22 @@ def rel_err(a, b):
     return e / m if m > 0 else e
 
 
-def check_case(tmp, causal, aniso, seed):
+def check_case(tmp, causal, aniso, seed, hungarian=False):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
-           f"{'anisotropic' if aniso else 'isotropic'}"
+           f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}"
     keys = [f"model.attention={'causal' if causal else 'bidirectional'}",
-            f"model.positions={'learned' if causal else 'none'}"]
+            f"model.positions={'learned' if causal else 'none'}",
+            f"train.matching={'hungarian' if hungarian else 'canonical'}"]
     keys += [f"model.{k}={v}" for k, v in MODEL.items()]
     spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
-                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso)
+                               MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso,
+                               hungarian)
     return compare(tmp, name, aniso, seed, keys, spec, model_ref.batch_loss)
 
 
 def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
-    """Loss, every gradient and STEPS AdamW steps of `tgmm train` with the model keys
-    model_keys against batch_loss(spec, params, tasks, norm) in float64."""
+    """Loss, every gradient and STEPS AdamW steps of `tgmm train` with the keys model_keys
+    (model and train.matching) against batch_loss(spec, params, tasks, norm) in float64."""
     rng = np.random.default_rng(seed)
     tasks = make_tasks(rng, aniso, STEPS * B)
     data = os.path.join(tmp, f"tasks_{seed}.h5")
@@ -129,6 +133,14 @@ def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
     loss = batch_loss(spec, params, tt[:B], B)
     loss.backward()
     lossC = read_log(d1)[0]
+    if spec.hungarian:  # the case must exercise a non-trivial match, else it tests nothing new
+        canon = copy.copy(spec)
+        canon.hungarian = False
+        lc = batch_loss(canon, p0, tt[:B], B).item()
+        print(f"{name}: canonical loss {lc:.6g} vs matched {loss.item():.6g}")
+        if not lc > loss.item() + 1e-6:
+            print(f"  FAIL {name}: the match permutes no task (matched loss = canonical)")
+            return False
     e_loss = abs(lossC - loss.item()) / abs(loss.item())
     assert set(gC) == set(params), f"{name}: tensor names differ: {set(gC) ^ set(params)}"
     worst = max(((rel_err(gC[k], params[k].grad), k) for k in params))
@@ -172,6 +184,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for i, (causal, aniso) in enumerate([(1, 0), (1, 1), (0, 0), (0, 1)]):
             ok &= check_case(tmp, causal, aniso, seed=11 + i)
+        for i, (causal, aniso) in enumerate([(0, 0), (1, 1)]):
+            ok &= check_case(tmp, causal, aniso, seed=21 + i, hungarian=True)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -2,7 +2,8 @@
  * deterministic GPT-2 initialisation, every parameter's gradient against central finite
  * differences (causal+learned and bidirectional+none, isotropic and anisotropic, ragged N),
  * data-parallel additivity (two half batches with the global norm = the full batch),
- * inference output. */
+ * inference output; the Hungarian-matched loss: gradients with the match held fixed, the match a
+ * permutation, and equal to the canonical loss when predictions are in canonical order. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,8 +42,9 @@ static float *randv(size_t n, double mean, double std, uint64_t id) {
   return p;
 }
 
-static void fixture_init(fixture *f, int causal, int aniso) {
+static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
   tgmm_model_dims d = tiny_dims(causal, aniso);
+  d.hungarian = hungarian;
   assert_int_equal(tgmm_model_create(&f->m, &d), 0);
   tgmm_model_init(&f->m, 42);
   /* larger random parameters than GPT-2's init, so that every gradient is well above the
@@ -59,6 +61,8 @@ static void fixture_init(fixture *f, int causal, int aniso) {
                   .means = f->mu, .scales = aniso ? f->sd : NULL};
   f->b = b;
 }
+
+static void fixture_init(fixture *f, int causal, int aniso) { fixture_init_m(f, causal, aniso, 0); }
 
 static void fixture_free(fixture *f) {
   tgmm_model_free(&f->m);
@@ -138,13 +142,24 @@ static double loss_of(fixture *f) {
   return L;
 }
 
-static void grad_check(int causal, int aniso) {
+/* Is some task's match not the identity (so that the matched loss differs from canonical)? */
+static int match_permutes(const tgmm_model *m) {
+  for (int i = 0; i < NT; i++)
+    for (int k = 0; k < KS[i]; k++)
+      if (m->a.match[i * m->dim.Kmax + k] != k) return 1;
+  return 0;
+}
+
+static void grad_check(int causal, int aniso, int hungarian) {
   fixture f;
-  fixture_init(&f, causal, aniso);
+  fixture_init_m(&f, causal, aniso, hungarian);
   tgmm_model *m = &f.m;
   loss_of(&f);
   tgmm_model_zero_grad(m);
   tgmm_model_backward(m, &f.b, NT);
+  int match0[NT * 3];
+  memcpy(match0, m->a.match, sizeof match0);
+  if (hungarian) assert_true(match_permutes(m));
   const float eps = 5e-3f;
   double worst = 0;
   for (int j = 0; j < m->ntensors; j++) {
@@ -154,9 +169,12 @@ static void grad_check(int causal, int aniso) {
       float *p = m->params + t->off + i, p0 = *p;
       *p = p0 + eps;
       double lp = loss_of(&f);
+      if (hungarian) assert_memory_equal(m->a.match, match0, sizeof match0);
       *p = p0 - eps;
       double lm = loss_of(&f);
       *p = p0;
+      /* the match is held fixed: no perturbation may change it (else the check is void) */
+      if (hungarian) assert_memory_equal(m->a.match, match0, sizeof match0);
       double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
       gmax = fmax(gmax, fabs(num));
       emax = fmax(emax, fabs(num - an));
@@ -169,22 +187,106 @@ static void grad_check(int causal, int aniso) {
     assert_true(gmax > 1e-3);
     worst = fmax(worst, emax / (gmax + 1e-12));
   }
-  print_message("causal=%d aniso=%d: %d tensors, worst relative error %.2e\n", causal, aniso,
-                m->ntensors, worst);
+  print_message("causal=%d aniso=%d hungarian=%d: %d tensors, worst relative error %.2e\n", causal,
+                aniso, hungarian, m->ntensors, worst);
   fixture_free(&f);
 }
 
 static void test_grad_causal_learned_iso(void **state) {
   (void)state;
-  grad_check(1, 0);
+  grad_check(1, 0, 0);
 }
 static void test_grad_bidir_none_aniso(void **state) {
   (void)state;
-  grad_check(0, 1);
+  grad_check(0, 1, 0);
 }
 static void test_grad_causal_learned_aniso(void **state) {
   (void)state;
-  grad_check(1, 1);
+  grad_check(1, 1, 0);
+}
+
+static void test_grad_hungarian_iso(void **state) {
+  (void)state;
+  grad_check(0, 0, 1);
+}
+static void test_grad_hungarian_aniso(void **state) {
+  (void)state;
+  grad_check(0, 1, 1);
+}
+
+/* tgmm_model_match: a permutation; the identity for means in canonical order; the inverse of a
+ * known shuffle. */
+static void test_match_permutation(void **state) {
+  (void)state;
+  enum { Q = 5, D = 3, W = Q + D };
+  float O[Q * W], mu[Q * D];
+  int shuffle[Q] = {3, 0, 4, 1, 2}, perm[Q];
+  tgmm_rng r;
+  tgmm_rng_init(&r, 9, 77, 0, 0);
+  for (int k = 0; k < Q * D; k++) mu[k] = (float)(5 * tgmm_rng_normal(&r));
+  for (int k = 0; k < Q; k++) /* predicted component k = true component k + small noise */
+    for (int j = 0; j < D; j++) O[k * W + Q + j] = mu[k * D + j] + (float)(0.01 * tgmm_rng_normal(&r));
+  tgmm_model_match(O, Q, W, D, Q, mu, perm);
+  for (int k = 0; k < Q; k++) assert_int_equal(perm[k], k);
+  for (int k = 0; k < Q; k++) /* predicted component shuffle[k] = true component k */
+    for (int j = 0; j < D; j++) O[shuffle[k] * W + Q + j] = mu[k * D + j];
+  tgmm_model_match(O, Q, W, D, Q, mu, perm);
+  for (int k = 0; k < Q; k++) assert_int_equal(perm[k], shuffle[k]);
+  int seen[Q] = {0}; /* K = 4 < Q: a permutation of 0..3 */
+  tgmm_model_match(O, Q, W, D, 4, mu, perm);
+  for (int k = 0; k < 4; k++) {
+    assert_true(perm[k] >= 0 && perm[k] < 4);
+    seen[perm[k]]++;
+  }
+  for (int k = 0; k < 4; k++) assert_int_equal(seen[k], 1);
+}
+
+/* With predictions already in canonical order (true means := predicted means + noise), the
+ * hungarian loss and gradients equal the canonical ones. */
+static void test_hungarian_equals_canonical(void **state) {
+  (void)state;
+  fixture c, h;
+  fixture_init_m(&c, 0, 1, 0);
+  fixture_init_m(&h, 0, 1, 1);
+  double w[NT * 3], mu[NT * 6];
+  for (int r = 0; r < 2; r++) { /* spread the predicted means apart: a swap is then visible */
+    const tgmm_tensor *t = tgmm_model_find(&c.m, r ? "readout.1.wv" : "readout.0.wv");
+    for (size_t i = 0; i < t->numel; i++) c.m.params[t->off + i] *= 30.0f;
+  }
+  memcpy(h.m.params, c.m.params, sizeof(float) * c.m.nparams);
+  assert_int_equal(tgmm_model_predict(&c.m, &c.b, w, mu, NULL), 0);
+  for (int i = 0; i < NT * 6; i++) c.mu[i] = h.mu[i] = (float)mu[i] + 0.01f * (float)((i % 3) - 1);
+  double Lc, Lh;
+  assert_int_equal(tgmm_model_forward(&c.m, &c.b, NT, &Lc, NULL), 0);
+  tgmm_model_zero_grad(&c.m);
+  tgmm_model_backward(&c.m, &c.b, NT);
+  assert_int_equal(tgmm_model_forward(&h.m, &h.b, NT, &Lh, NULL), 0);
+  tgmm_model_zero_grad(&h.m);
+  tgmm_model_backward(&h.m, &h.b, NT);
+  assert_false(match_permutes(&h.m));
+  assert_true(Lc == Lh);
+  assert_memory_equal(c.m.grads, h.m.grads, sizeof(float) * c.m.nparams);
+  /* and a shuffled truth changes the canonical loss but not the matched one */
+  for (int j = 0; j < 2; j++) { /* swap components 0 and 1 of task 0 (K = 2) */
+    float t = c.mu[j];
+    c.mu[j] = c.mu[2 + j];
+    c.mu[2 + j] = t;
+  }
+  memcpy(h.mu, c.mu, sizeof(float) * NT * 6);
+  float sw = c.w[0];
+  c.w[0] = c.w[1], c.w[1] = sw;
+  h.w[0] = c.w[0], h.w[1] = c.w[1];
+  float ss[4];
+  memcpy(ss, c.sd, sizeof ss); /* scales of task 0 follow its components */
+  for (int j = 0; j < 2; j++) c.sd[j] = ss[2 + j], c.sd[2 + j] = ss[j];
+  memcpy(h.sd, c.sd, sizeof ss);
+  double Lc2, Lh2;
+  assert_int_equal(tgmm_model_forward(&c.m, &c.b, NT, &Lc2, NULL), 0);
+  assert_int_equal(tgmm_model_forward(&h.m, &h.b, NT, &Lh2, NULL), 0);
+  assert_true(Lc2 > Lc + 0.1);
+  assert_true(fabs(Lh2 - Lh) < 1e-6 * fabs(Lh));
+  fixture_free(&c);
+  fixture_free(&h);
 }
 
 /* Loss and gradients of the batch = sums over two half batches normalised by the global B. */
@@ -243,6 +345,10 @@ int main(void) {
       cmocka_unit_test(test_grad_causal_learned_iso),
       cmocka_unit_test(test_grad_bidir_none_aniso),
       cmocka_unit_test(test_grad_causal_learned_aniso),
+      cmocka_unit_test(test_grad_hungarian_iso),
+      cmocka_unit_test(test_grad_hungarian_aniso),
+      cmocka_unit_test(test_match_permutation),
+      cmocka_unit_test(test_hungarian_equals_canonical),
       cmocka_unit_test(test_split_batch),
       cmocka_unit_test(test_predict),
   };

@@ -1,0 +1,192 @@
+/* report_curves.c — `tgmm report --data RUN_DIR`: learning curves of a training run from its
+ * metrics.h5 (see include/tgmm/runlog.h): PREFIX.loss.png (the loss and each of its terms
+ * against steps) and PREFIX.heldout.png (held-out l2 error of means per K against steps, with
+ * EM's and spectral's levels on the same tasks as dashed and dotted lines of the same colour when
+ * the run stored them: train.eval_baselines). The gnuplot scripts (.gp) and data (.dat) stay
+ * beside the PNGs so that a plot can be restyled. Rank 0 only. */
+#define _GNU_SOURCE
+#include "tgmm/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/h5io.h"
+
+typedef struct {
+  hsize_t n, ne, nc;
+  int64_t *step, *estep; /* [n], [ne] */
+  double *loss[4];       /* [n]: loss, loss_weights, loss_means, loss_scales */
+  double *l2;            /* [ne, nc] held-out l2 of means */
+  int32_t *K;            /* [nc] */
+  double ref[2][64];     /* EM, spectral levels per class (NaN: not stored) */
+  int has_ref;
+} curves;
+
+static void curves_free(curves *c) {
+  free(c->step), free(c->estep), free(c->l2), free(c->K);
+  for (int j = 0; j < 4; j++) free(c->loss[j]);
+}
+
+static int read_vec(hid_t f, const char *path, const char *name, hid_t type, hsize_t *n,
+                    void **buf, size_t elem) {
+  hsize_t d[2] = {0, 0};
+  int nd = strstr(name, "l2_means") && !strstr(name, "baselines") ? 2 : 1;
+  TGMM_TRY(tgmm_h5_dims(f, path, name, nd, type == H5T_NATIVE_DOUBLE ? H5T_FLOAT : H5T_INTEGER, d));
+  *n = d[0];
+  size_t cnt = (size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1);
+  *buf = tgmm_malloc(elem * (cnt ? cnt : 1));
+  if (!*buf) return TGMM_ENOMEM;
+  return cnt ? tgmm_h5_read_all(f, path, name, type, *buf) : TGMM_OK;
+}
+
+static int load(const char *path, curves *c) {
+  static const char *const LOSS[4] = {"/loss", "/loss_weights", "/loss_means", "/loss_scales"};
+  memset(c, 0, sizeof *c);
+  hid_t f;
+  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
+  hsize_t n;
+  int rc = read_vec(f, path, "/step", H5T_NATIVE_INT64, &c->n, (void **)&c->step, sizeof(int64_t));
+  for (int j = 0; j < 4 && rc == TGMM_OK; j++) {
+    rc = read_vec(f, path, LOSS[j], H5T_NATIVE_DOUBLE, &n, (void **)&c->loss[j], sizeof(double));
+    if (rc == TGMM_OK && n != c->n) rc = TGMM_EUSER;
+  }
+  if (rc == TGMM_OK && tgmm_h5_exists(f, "/eval/step")) {
+    rc = read_vec(f, path, "/eval/step", H5T_NATIVE_INT64, &c->ne, (void **)&c->estep, sizeof(int64_t));
+    if (rc == TGMM_OK)
+      rc = read_vec(f, path, "/eval/K", H5T_NATIVE_INT32, &c->nc, (void **)&c->K, sizeof(int32_t));
+    if (rc == TGMM_OK && c->nc > 64) rc = TGMM_EUSER;
+    if (rc == TGMM_OK)
+      rc = read_vec(f, path, "/eval/l2_means", H5T_NATIVE_DOUBLE, &n, (void **)&c->l2, sizeof(double));
+  }
+  static const char *const REF[2] = {"/eval/baselines/em/l2_means", "/eval/baselines/spectral/l2_means"};
+  for (int r = 0; r < 2 && rc == TGMM_OK; r++) {
+    for (int k = 0; k < 64; k++) c->ref[r][k] = NAN;
+    if (!tgmm_h5_exists(f, REF[r])) continue;
+    double *v = NULL;
+    rc = read_vec(f, path, REF[r], H5T_NATIVE_DOUBLE, &n, (void **)&v, sizeof(double));
+    if (rc == TGMM_OK && n == c->nc) {
+      memcpy(c->ref[r], v, sizeof(double) * (size_t)n);
+      c->has_ref = 1;
+    }
+    free(v);
+  }
+  H5Fclose(f);
+  if (rc != TGMM_OK) tgmm_error("%s: not a metrics file of tgmm train (or a damaged one)", path);
+  return rc;
+}
+
+static FILE *open_out(const char *prefix, const char *what, const char *ext, char *path, size_t n) {
+  if (snprintf(path, n, "%s.%s.%s", prefix, what, ext) >= (int)n) {
+    tgmm_error("report: output prefix too long: %s", prefix);
+    return NULL;
+  }
+  FILE *f = fopen(path, "w");
+  if (!f) tgmm_error("report: cannot write %s", path);
+  return f;
+}
+
+static int run_gnuplot(const char *gp) {
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "gnuplot '%s'", gp);
+  if (system(cmd) != 0) {
+    tgmm_error("report: gnuplot failed on %s", gp);
+    return TGMM_EFAIL;
+  }
+  return TGMM_OK;
+}
+
+static const char *PNG_HEAD = "set terminal pngcairo size 1000,620 noenhanced font 'sans,12'\n"
+                              "set grid\nset key outside right top\nset logscale y\nset format y '%g'\n";
+
+static int plot_loss(const curves *c, const char *prefix, const char *title) {
+  char dat[4200], gp[4200];
+  FILE *d = open_out(prefix, "loss", "dat", dat, sizeof dat);
+  if (!d) return TGMM_EUSER;
+  fprintf(d, "# step loss loss_weights loss_means loss_scales\n");
+  for (hsize_t i = 0; i < c->n; i++)
+    fprintf(d, "%lld %.9g %.9g %.9g %.9g\n", (long long)c->step[i], c->loss[0][i], c->loss[1][i],
+            c->loss[2][i], c->loss[3][i]);
+  if (fclose(d) != 0) return TGMM_EFAIL;
+  int scales = 0;
+  for (hsize_t i = 0; i < c->n; i++) scales |= c->loss[3][i] > 0;
+  FILE *g = open_out(prefix, "loss", "gp", gp, sizeof gp);
+  if (!g) return TGMM_EUSER;
+  fprintf(g, "%sset key inside top right box opaque\nset output '%s.loss.png'\nset title 'training loss: %s'\n"
+             "set xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\n"
+             "plot '%s' using 1:2 with lines lw 2 title 'loss', "
+             "'' using 1:3 with lines title 'cross-entropy of weights', "
+             "'' using 1:4 with lines title 'MSE of means'%s\n",
+          PNG_HEAD, prefix, title, dat, scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "");
+  if (fclose(g) != 0) return TGMM_EFAIL;
+  return run_gnuplot(gp);
+}
+
+static int plot_heldout(const curves *c, const char *prefix, const char *title) {
+  char dat[4200], gp[4200];
+  FILE *d = open_out(prefix, "heldout", "dat", dat, sizeof dat);
+  if (!d) return TGMM_EUSER;
+  fprintf(d, "# step");
+  for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " l2_means_K%d", c->K[k]);
+  fprintf(d, "\n");
+  for (hsize_t i = 0; i < c->ne; i++) {
+    fprintf(d, "%lld", (long long)c->estep[i]);
+    for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " %.9g", c->l2[i * c->nc + k]);
+    fprintf(d, "\n");
+  }
+  if (fclose(d) != 0) return TGMM_EFAIL;
+  FILE *g = open_out(prefix, "heldout", "gp", gp, sizeof gp);
+  if (!g) return TGMM_EUSER;
+  fprintf(g, "%sset output '%s.heldout.png'\nset title 'held-out l2 error of means: %s%s'\n"
+             "set xlabel 'training step'\nset ylabel 'l2 error of means (mean over held-out tasks)'\n"
+             "plot ", PNG_HEAD, prefix, title,
+          c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "");
+  for (hsize_t k = 0; k < c->nc; k++)
+    fprintf(g, "%s'%s' using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
+            k ? ", " : "", dat, (int)k + 2, (int)k + 1, c->K[k]);
+  for (int r = 0; r < 2; r++)
+    for (hsize_t k = 0; k < c->nc; k++)
+      if (isfinite(c->ref[r][k]))
+        fprintf(g, ", %.9g with lines dt %d lw 1.5 lc %d title '%s, K = %d'", c->ref[r][k],
+                r ? 3 : 2, (int)k + 1, r ? "spectral" : "EM", c->K[k]);
+  fprintf(g, "\n");
+  if (fclose(g) != 0) return TGMM_EFAIL;
+  return run_gnuplot(gp);
+}
+
+/* The last evaluation against the references, as a Markdown table on stdout. */
+static void print_last(const curves *c) {
+  if (c->ne == 0) {
+    printf("no held-out evaluations in this run (train.eval_every = 0)\n");
+    return;
+  }
+  hsize_t i = c->ne - 1;
+  printf("held-out l2 error of means after %lld steps\n\n| K | TGMM | EM | spectral |\n|---|---|---|---|\n",
+         (long long)c->estep[i]);
+  for (hsize_t k = 0; k < c->nc; k++)
+    printf("| %d | %.4g | %.4g | %.4g |\n", c->K[k], c->l2[i * c->nc + k], c->ref[0][k], c->ref[1][k]);
+}
+
+int tgmm_report_curves(const char *run_dir, const char *prefix) {
+  char path[4200], def[4200];
+  snprintf(path, sizeof path, "%s/metrics.h5", run_dir);
+  if (!prefix) {
+    snprintf(def, sizeof def, "%s/curves", run_dir);
+    prefix = def;
+  }
+  curves c;
+  int rc = load(path, &c);
+  if (rc == TGMM_OK) print_last(&c);
+  if (rc == TGMM_OK && system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
+  } else if (rc == TGMM_OK) {
+    rc = plot_loss(&c, prefix, run_dir);
+    if (rc == TGMM_OK && c.ne > 0) rc = plot_heldout(&c, prefix, run_dir);
+    if (rc == TGMM_OK)
+      tgmm_info("report: wrote %s.loss.png%s (with their .gp and .dat)", prefix,
+                c.ne > 0 ? " and .heldout.png" : "");
+  }
+  curves_free(&c);
+  return rc;
+}
