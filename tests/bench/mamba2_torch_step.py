@@ -5,7 +5,8 @@ does not change the valid tokens; the read-out masks it, as torch_step.py), nn.L
 torch.optim.AdamW; the scan vectorised over tasks and heads as Hugging Face's Mamba2
 torch_forward computes it (the SSD form: one chunk per task, since N <= its chunk size 256,
 written with einsum as state-spaces/mamba's ssd_minimal rather than with HF's broadcast sums,
-which would need gigabytes here). The input side, read-outs and loss are torch_step.py's.
+which would need gigabytes here). To bound memory a step runs in slices of MICRO tasks with the
+gradients accumulated. The input side, read-outs and loss are torch_step.py's.
 
 usage: mamba2_torch_step.py THREADS STEPS [L C d N H P S G k]   prints 'torch_step_seconds S'."""
 import sys
@@ -15,6 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import torch_step
+
+MICRO = 32  # tasks per forward/backward slice of a step (gradients accumulated): the full batch's
+            # [tasks, heads, N, N] scan intermediates would need ~17 GB, 32 tasks need ~2 GB
 
 
 def rms_norm(x, w, eps=1e-5):
@@ -89,7 +93,7 @@ def main():
     torch.manual_seed(0)
     Ks = torch_step.KS
     model = Mamba2TGMM(L, C, d, 128, max(Ks), len(Ks), H, P, S, G, k)
-    torch_step.bench(model, steps, d, N)
+    torch_step.bench(model, steps, d, N, micro=MICRO)
 
 
 if __name__ == "__main__":

@@ -114,8 +114,9 @@ def main():
     bench(TGMM(L, C, H, d, 128, max(KS), len(KS), 4096, causal), steps, d, N, batch, hungarian)
 
 
-def bench(model, steps, d, N, batch=64, hungarian=False):
-    """Median seconds of `steps` AdamW steps (after one warm-up) on fresh random batches."""
+def bench(model, steps, d, N, batch=64, hungarian=False, micro=0):
+    """Median seconds of `steps` AdamW steps (after one warm-up) on fresh random batches; with
+    micro > 0 each step accumulates the gradients of slices of `micro` tasks (to bound memory)."""
     Ks = KS
     Kmax, B = max(Ks), batch * len(Ks)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
@@ -132,11 +133,14 @@ def bench(model, steps, d, N, batch=64, hungarian=False):
         mu = torch.randn(B, Kmax, d) * 3
         t = time.perf_counter()
         opt.zero_grad()
-        O = model(x, valid, K, cls)
-        if hungarian:
-            w, mu = match(O, K, w, mu, Kmax, d)
-        loss = loss_fn(O, K, w, mu, Kmax, d)
-        loss.backward()
+        for a in range(0, B, micro or B):
+            sl = slice(a, min(B, a + (micro or B)))
+            O = model(x[sl], valid[sl], K[sl], cls[sl])
+            ws, mus = w[sl], mu[sl]
+            if hungarian:
+                ws, mus = match(O, K[sl], ws, mus, Kmax, d)
+            loss = loss_fn(O, K[sl], ws, mus, Kmax, d) * (O.shape[0] / B)
+            loss.backward()
         opt.step()
         if s > 0:
             times.append(time.perf_counter() - t)
