@@ -405,6 +405,16 @@ void nn_scan_fwd(nn_par *pool, float *y, const float *xbc, const float *dt, cons
   free(scratch);
 }
 
+/* The state update alone (the backward pass's recomputation): So = dA Si + dt x B^T. */
+TGMM_CLONES static void scan_state(float *So, const float *Si, const float *x, const float *B,
+                                   float dA, float dtv, int P, int N) {
+  for (int n = 0; n < N; n++) {
+    float *so = So + (size_t)n * P, bn = dtv * B[n];
+    const float *si = Si + (size_t)n * P;
+    for (int p = 0; p < P; p++) so[p] = dA * si[p] + bn * x[p];
+  }
+}
+
 size_t nn_scan_scratch(const nn_par *pool, int nmax, int ntask, int H, int P, int N) {
   size_t per = ((size_t)nmax + 1) * P * N + 2 * (size_t)P;
   return per * (size_t)nn_par_threads(pool) + 2 * (size_t)ntask * H;
@@ -442,7 +452,7 @@ static void scan_bwd_item(void *arg, int item, int tid) {
   int HP = H * P, ld = HP + 2 * G * N, o = j->off[i], e = j->off[i + 1];
   size_t PN = (size_t)P * N;
   float *St = j->scratch + (size_t)tid * j->per_thread; /* [N_i, N, P] states */
-  float *Gs = St + (size_t)j->nmax * PN, *GB = Gs + PN, *xd = GB + P;
+  float *Gs = St + (size_t)j->nmax * PN, *GB = Gs + PN;
   for (int t = o; t < e; t++) { /* zero dB, dC of the group */
     float *r = j->dxbc + (size_t)t * ld + HP;
     memset(r + g * N, 0, sizeof(float) * (size_t)N);
@@ -450,17 +460,14 @@ static void scan_bwd_item(void *arg, int item, int tid) {
   }
   for (int h = g * hpg; h < (g + 1) * hpg; h++) {
     float A = -expf(j->A_log[h]), Dh = j->D[h];
-    /* recompute the states S_t of the task */
-    memset(St, 0, sizeof(float) * PN);
+    /* recompute the states S_t of the task (from the zero state in Gs) */
+    memset(Gs, 0, sizeof(float) * PN);
     for (int t = o; t < e; t++) {
       const float *row = j->xbc + (size_t)t * ld;
       float dtv = j->dt[(size_t)t * H + h];
       float *S = St + (size_t)(t - o) * PN;
-      if (t > o) memcpy(S, S - PN, sizeof(float) * PN);
-      scan_token(S, xd, row + h * P, row + HP + g * N, row + HP + G * N + g * N, expf(dtv * A),
-                 dtv, Dh, P, N);
+      scan_state(S, t > o ? S - PN : Gs, row + h * P, row + HP + g * N, expf(dtv * A), dtv, P, N);
     }
-    memset(Gs, 0, sizeof(float) * PN);
     double sA = 0.0, sD = 0.0;
     for (int t = e - 1; t >= o; t--) {
       const float *row = j->xbc + (size_t)t * ld, *x = row + h * P;
