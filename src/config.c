@@ -53,7 +53,7 @@ const keydef cfg_keys[] = {
     {"model.ssm_state", T_INT, FLD(model.ssm_state), "16", 1, 4096, NULL, "mamba2: state size"},
     {"model.ssm_groups", T_INT, FLD(model.ssm_groups), "2", 1, 4096, NULL,
      "mamba2: B/C groups (divides ssm_heads)"},
-    {"model.conv_kernel", T_INT, FLD(model.conv_kernel), "4", 1, 1024, NULL,
+    {"model.conv_kernel", T_INT, FLD(model.conv_kernel), "4", 1, 64, NULL,
      "mamba2: causal conv width"},
     {"train.steps", T_INT, FLD(train.steps), "10000", 0, BIG, NULL, "optimizer steps"},
     {"train.batch_size", T_INT, FLD(train.batch_size), "64", 1, 1e7, NULL, "tasks per K per step"},

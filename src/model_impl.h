@@ -22,7 +22,8 @@ void tgmm_ssm_free(struct tgmm_ssm *s);
 void tgmm_ssm_layout(tgmm_model *m, size_t *off);
 /* Its initialisation (after the generic one of tgmm_model_init). */
 void tgmm_ssm_init(tgmm_model *m, uint32_t seed);
-/* m->a.h0 [T,C] -> the layers -> norm_f -> m->a.lnf [T,C] (m->a.T etc. are set). */
+/* m->a.h0 [T,C] -> the layers -> norm_f -> m->a.lnf [T,C] (m->a.T etc. are set). With targets
+ * in b (a training pass) it also reserves what tgmm_ssm_backward needs. */
 int tgmm_ssm_forward(tgmm_model *m, const tgmm_batch *b);
 /* m->a.dlnf [T,C] -> m->a.dres = dL/dh0 [T,C] (overwritten); parameter gradients +=. */
 void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b);

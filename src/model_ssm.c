@@ -53,7 +53,7 @@ int tgmm_ssm_dims(const tgmm_config *cfg, tgmm_model_dims *dim) {
     tgmm_error0("model.ssm_heads = %d is not a multiple of model.ssm_groups = %d", dim->sH, dim->sG);
     return TGMM_EUSER;
   }
-  if (dim->sK > 64) {
+  if (dim->sK > 64) { /* the config's range; the conv's weight-gradient buffer */
     tgmm_error0("model.conv_kernel = %d: the mamba2 backbone supports kernels up to 64", dim->sK);
     return TGMM_EUSER;
   }
@@ -151,16 +151,18 @@ static float *grow(float **p, size_t n) {
   return *p;
 }
 
-static int reserve(tgmm_model *m, int T, int ntask, int nmax) {
+/* Activations of a batch; with bwd also the scan's backward scratch (the states of the longest
+ * task per thread: not needed for inference, where tasks may be long). */
+static int reserve(tgmm_model *m, int T, int ntask, int nmax, int bwd) {
   struct tgmm_ssm *s = m->ssm;
   const tgmm_model_dims *D = &m->dim;
-  size_t need = nn_scan_scratch(m->pool, nmax, ntask, D->sH, D->sP, D->sN);
+  size_t need = bwd ? nn_scan_scratch(m->pool, nmax, ntask, D->sH, D->sP, D->sN) : 0;
   if (T <= s->T_cap && ntask <= s->ntask_cap && nmax <= s->nmax_cap && need <= s->scan_cap)
     return TGMM_OK;
   if (T < s->T_cap) T = s->T_cap;
   if (ntask < s->ntask_cap) ntask = s->ntask_cap;
   if (nmax < s->nmax_cap) nmax = s->nmax_cap;
-  need = nn_scan_scratch(m->pool, nmax, ntask, D->sH, D->sP, D->sN);
+  if (need < s->scan_cap) need = s->scan_cap;
   acts_free(s);
   size_t t = (size_t)T, L = (size_t)D->L, C = (size_t)D->C, H = (size_t)D->sH;
   size_t I = H * (size_t)D->sP, GN = (size_t)D->sG * (size_t)D->sN;
@@ -233,7 +235,7 @@ static void layer_fwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in
 }
 
 int tgmm_ssm_forward(tgmm_model *m, const tgmm_batch *b) {
-  TGMM_TRY(reserve(m, m->a.T, b->ntask, m->a.nmax));
+  TGMM_TRY(reserve(m, m->a.T, b->ntask, m->a.nmax, b->weights && b->means));
   const float *in = m->a.h0;
   for (int l = 0; l < m->dim.L; l++) {
     layer_fwd(m, b, l, in);
@@ -269,6 +271,12 @@ static void layer_bwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in
 
 void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b) {
   tgmm_acts *a = &m->a;
+  const tgmm_model_dims *D = &m->dim;
+  /* the forward pass with targets reserved the scan's scratch */
+  if (nn_scan_scratch(m->pool, a->nmax, b->ntask, D->sH, D->sP, D->sN) > m->ssm->scan_cap) {
+    tgmm_error("internal: mamba2 backward pass without a forward pass with targets");
+    abort();
+  }
   int T = a->T, C = m->dim.C, L = m->dim.L;
   memset(a->dres, 0, sizeof(float) * (size_t)T * C);
   const float *top = L > 0 ? view(m, L - 1).hout : a->h0;
