@@ -573,6 +573,11 @@ static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_over
   if (yaml) {
     const cy_src src = {name ? name : "config", NULL};
     rc = cy_flatten(&src, yaml, NULL, &doc);
+    if (!rc && doc.n == 0) {
+      tgmm_error0("%s: an empty config (no keys): give at least one key, or no config file to run "
+                  "on the built-in defaults (the paper's setting)", src.name);
+      rc = TGMM_EUSER;
+    }
     for (int i = 0; !rc && i < doc.n; i++) rc = apply(L, cfg, &src, &doc.e[i], 1);
     cy_doc_free(&doc);
   }

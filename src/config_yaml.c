@@ -3,6 +3,7 @@
 #include "config_yaml.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,12 @@ void cy_doc_free(cy_doc *d) {
   d->n = d->cap = 0;
 }
 
+/* Deepest nesting of maps accepted (the schema needs 2; the reader recurses once a level). */
+#define CY_MAX_DEPTH 64
+
 typedef struct {
   const cy_src *src;
+  const char *text; /* the whole input (positions of encoding errors) */
   yaml_parser_t p;
   cy_doc *doc;
 } ctx;
@@ -56,9 +61,26 @@ static int err_at(const ctx *c, yaml_mark_t m, const char *key, const char *what
   return TGMM_EUSER;
 }
 
-/* Next event; on a libyaml error prints "malformed YAML" at libyaml's mark. */
+/* Line and column (0-based) of byte `off` of the input. */
+static yaml_mark_t mark_of_offset(const char *text, size_t off) {
+  yaml_mark_t m = {off, 0, 0};
+  for (size_t i = 0; i < off && text[i]; i++) {
+    if (text[i] == '\n') m.line++, m.column = 0;
+    else if (((unsigned char)text[i] & 0xC0) != 0x80) m.column++; /* count characters */
+  }
+  return m;
+}
+
+/* Next event; on a libyaml error prints "malformed YAML" at libyaml's mark (for an encoding
+ * error, at the offending byte: libyaml gives only its offset). */
 static int next(ctx *c, yaml_event_t *ev) {
   if (yaml_parser_parse(&c->p, ev)) return 0;
+  if (c->p.error == YAML_READER_ERROR) {
+    char what[512];
+    snprintf(what, sizeof what, "not valid UTF-8 text: %s (byte 0x%02x)",
+             c->p.problem ? c->p.problem : "error", (unsigned)(c->p.problem_value & 0xff));
+    return err_at(c, mark_of_offset(c->text, c->p.problem_offset), NULL, what);
+  }
   char what[512];
   if (c->p.context)
     snprintf(what, sizeof what, "malformed YAML: %s %s", c->p.problem ? c->p.problem : "error",
@@ -113,8 +135,51 @@ static cy_entry *new_entry(ctx *c, const char *key, yaml_mark_t km, yaml_mark_t 
   return e;
 }
 
-/* One node whose first event is *ev (owned by the caller), the value of `key`. */
-static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km) {
+/* The keys of one map, for the duplicate check in linear time: an open-addressing hash set of
+ * borrowed names (they live in the events, freed after the check). */
+typedef struct {
+  char **slot;
+  size_t cap, n;
+} keyset;
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* 1 if `name` was already in the set, 0 if added, -1 when out of memory. */
+static int keyset_add(keyset *k, const char *name) {
+  if (2 * (k->n + 1) > k->cap) {
+    size_t cap = k->cap ? 2 * k->cap : 64;
+    char **slot = calloc(cap, sizeof *slot);
+    if (!slot) return -1;
+    for (size_t i = 0; i < k->cap; i++)
+      if (k->slot[i]) {
+        size_t j = hash_str(k->slot[i]) & (cap - 1);
+        while (slot[j]) j = (j + 1) & (cap - 1);
+        slot[j] = k->slot[i];
+      }
+    free(k->slot);
+    k->slot = slot;
+    k->cap = cap;
+  }
+  size_t j = hash_str(name) & (k->cap - 1);
+  for (; k->slot[j]; j = (j + 1) & (k->cap - 1))
+    if (!strcmp(k->slot[j], name)) return 1;
+  if (!(k->slot[j] = strdup(name))) return -1;
+  k->n++;
+  return 0;
+}
+
+static void keyset_free(keyset *k) {
+  for (size_t i = 0; i < k->cap; i++) free(k->slot[i]);
+  free(k->slot);
+}
+
+/* One node whose first event is *ev (owned by the caller), the value of `key`, `depth` maps
+ * deep. */
+static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km, int depth) {
   int rc = 0;
   if (ev->type == YAML_ALIAS_EVENT) return err_at(c, ev->start_mark, key, "aliases are not supported");
   if (ev->type == YAML_SCALAR_EVENT) {
@@ -147,9 +212,13 @@ static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km) {
   }
   if (ev->type != YAML_MAPPING_START_EVENT)
     return err_at(c, ev->start_mark, key, "unexpected YAML element");
+  if (depth >= CY_MAX_DEPTH) {
+    char what[128];
+    snprintf(what, sizeof what, "maps nested deeper than %d levels", CY_MAX_DEPTH);
+    return err_at(c, ev->start_mark, key, what);
+  }
   /* A map: keys flatten under `key`. Keys seen in this map, for the duplicate check. */
-  char **seen = NULL;
-  int nseen = 0;
+  keyset seen = {NULL, 0, 0};
   for (;;) {
     yaml_event_t k, v;
     if ((rc = next(c, &k))) break;
@@ -172,29 +241,23 @@ static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km) {
       rc = oom();
       break;
     }
-    for (int i = 0; i < nseen && !rc; i++)
-      if (!strcmp(seen[i], name)) rc = err_at(c, k.start_mark, full, "duplicate key");
-    if (!rc) {
-      char **s = realloc(seen, (size_t)(nseen + 1) * sizeof *s);
-      if (!s || !(s[nseen] = strdup(name))) rc = oom();
-      if (s) seen = s;
-      if (!rc) nseen++;
-    }
+    int dup = keyset_add(&seen, name);
+    if (dup < 0) rc = oom();
+    if (dup > 0) rc = err_at(c, k.start_mark, full, "duplicate key");
     if (!rc && !(rc = next(c, &v))) {
-      rc = node(c, &v, full, k.start_mark);
+      rc = node(c, &v, full, k.start_mark, depth + 1);
       yaml_event_delete(&v);
     }
     free(full);
     yaml_event_delete(&k);
     if (rc) break;
   }
-  for (int i = 0; i < nseen; i++) free(seen[i]);
-  free(seen);
+  keyset_free(&seen);
   return rc;
 }
 
 int cy_flatten(const cy_src *src, const char *text, const char *prefix, cy_doc *out) {
-  ctx c = {.src = src, .doc = out};
+  ctx c = {.src = src, .text = text, .doc = out};
   memset(out, 0, sizeof *out);
   if (!yaml_parser_initialize(&c.p)) return oom();
   yaml_parser_set_input_string(&c.p, (const unsigned char *)text, strlen(text));
@@ -217,7 +280,7 @@ int cy_flatten(const cy_src *src, const char *text, const char *prefix, cy_doc *
                  kind_name(t));
         rc = err_at(&c, ev.start_mark, NULL, what);
       } else {
-        rc = node(&c, &ev, prefix, ev.start_mark);
+        rc = node(&c, &ev, prefix, ev.start_mark, 0);
       }
     }
     yaml_event_delete(&ev);

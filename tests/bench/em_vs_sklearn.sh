@@ -12,6 +12,11 @@ N=${N:-1000000} D=${D:-32} K=${K:-8} ITERS=${ITERS:-5}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 cmake --build "$build" --target em_bench >/dev/null
+# the same OpenBLAS kernels for tgmm and for NumPy/scikit-learn (which link the same OpenBLAS)
+core=$("$build/tgmm" --version | sed -n 's/.*OpenBLAS core //p')
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores"
+echo "OpenBLAS core: $core (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for C and scikit-learn); load $(cut -d' ' -f1-3 /proc/loadavg)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/tgmm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

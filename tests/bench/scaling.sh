@@ -12,6 +12,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TGMM_BIN="${TGMM_BIN:-$here/build/tgmm}"
 STEPS="${1:-5}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+core=$("$TGMM_BIN" --version | sed -n 's/.*OpenBLAS core //p')
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores"
+echo "OpenBLAS core: $core; load $(cut -d' ' -f1-3 /proc/loadavg)"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tgmm-scaling.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 PAPER=(d=8 K=[2,3,4,5] N=128 model.n_embd=128 model.n_layer=12 model.n_head=4

@@ -241,10 +241,44 @@ static void test_load_file(void **state) {
   assert_non_null(strstr(c.text, "  init: kmeans++\n"));
   tgmm_config_free(&c);
 
-  /* an empty file is the defaults */
-  load_ok(&c, "", 0, NULL);
+  /* no config file at all is the defaults; an empty one is an error (a typo'd or truncated
+   * file must not run silently on the defaults) */
+  load_ok(&c, NULL, 0, NULL);
   assert_int_equal(c.d, 8);
   tgmm_config_free(&c);
+  expect_error("", 0, NULL, "file.yaml", "an empty config", NULL);
+  expect_error("# only comments\n\n", 0, NULL, "file.yaml", "an empty config", NULL);
+}
+
+/* Hostile input: deep nesting is refused at its line (no stack overflow), a large map is read
+ * in linear time (its duplicate check too), an encoding error is reported where it stands. */
+static void test_hostile_yaml(void **state) {
+  (void)state;
+  enum { DEEP = 5000 };
+  char *deep = malloc(6 * DEEP + 32);
+  assert_non_null(deep);
+  char *p = deep + sprintf(deep, "d: 8\nx: ");
+  for (int i = 0; i < DEEP; i++) p += sprintf(p, "{a: ");
+  p += sprintf(p, "1");
+  for (int i = 0; i < DEEP; i++) *p++ = '}';
+  strcpy(p, "\n");
+  expect_error(deep, 0, NULL, "file.yaml:2:", "nested deeper than 64 levels", NULL);
+  free(deep);
+  /* 200,000 keys with one duplicate at the end: found, and fast (was quadratic: minutes) */
+  enum { MANY = 200000 };
+  char *big = malloc((size_t)MANY * 24 + 64);
+  assert_non_null(big);
+  p = big + sprintf(big, "eval:\n  grid:\n");
+  for (int i = 0; i < MANY; i++) p += sprintf(p, "    k%d: [1]\n", i);
+  sprintf(p, "    k17: [2]\n");
+  double t0 = tgmm_now();
+  expect_error(big, 0, NULL, "file.yaml:200003:", "eval.grid.k17", "duplicate key", NULL);
+  double dt = tgmm_now() - t0;
+  print_message("200,000 keys read in %.2f s\n", dt);
+  assert_true(dt < 30.0); /* generous for a loaded machine; quadratic took minutes */
+  free(big);
+  expect_error("d: 8\nN: \xff 64\n", 0, NULL, "file.yaml:2:4:", "not valid UTF-8", NULL);
+  expect_error("d: 8\nseed: 1\nN: 64 \xc3\n", 0, NULL, "file.yaml:3:", "not valid UTF-8", NULL);
 }
 
 static void test_error_malformed(void **state) {
@@ -570,6 +604,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),        cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_error_malformed), cmocka_unit_test(test_error_unknown),
+      cmocka_unit_test(test_hostile_yaml),
       cmocka_unit_test(test_error_type),      cmocka_unit_test(test_error_range),
       cmocka_unit_test(test_error_enum_dup_top), cmocka_unit_test(test_overrides),
       cmocka_unit_test(test_bad_overrides),   cmocka_unit_test(test_cross_key),
