@@ -4,7 +4,7 @@
 # preempted) -> eval (jobs/tgmm.sbatch eval, after the training job succeeded) -> report.
 #   jobs/reproduce.sh EXPERIMENT [--ntasks N] [--time HH:MM:SS] [--dry-run] [key=value ...]
 # EXPERIMENT: rq1 | sample_shift | mean_shift | anisotropic | phase_transition | backbone_size |
-#             he_misclustering | loss_matching | all
+#             backbone_mamba2 | he_misclustering | loss_matching | all
 # Extra key=value arguments override the experiment's config (e.g. train.steps=100000).
 # Results: runs/<experiment>/<run>/{ckpt_*.h5, train.log, metrics.h5, eval.h5, report.*}
 set -euo pipefail
@@ -54,10 +54,12 @@ run_exp() {
     phase_transition) chain phase_transition $p/phase_transition.yaml ;;
     backbone_size) for L in 3 6 12; do for C in 64 128 256; do
            chain "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
+    backbone_mamba2) for b in mamba2 transformer; do
+           chain "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
     he_misclustering) chain he_misclustering $p/he_misclustering.yaml ;;
     loss_matching) for m in canonical hungarian; do
            chain "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
-    all) for e in rq1 sample_shift mean_shift anisotropic phase_transition backbone_size he_misclustering loss_matching; do run_exp $e; done ;;
+    all) for e in rq1 sample_shift mean_shift anisotropic phase_transition backbone_size backbone_mamba2 he_misclustering loss_matching; do run_exp $e; done ;;
     *) sed -n '2,10p' "$0" >&2; exit 2 ;;
   esac
 }
