@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -112,14 +113,14 @@ static int reserve_space(const char *tmp, hsize_t bytes) {
 enum { META_SLACK = 32 * 1024 };
 
 /* Rank 0 of the file reserves its current size + `more` bytes + slack; every rank agrees. */
-static int reserve_agree(hid_t file, MPI_Comm comm, const char *tmp, hsize_t more,
+static int reserve_agree(MPI_Comm comm, const char *tmp, hsize_t more,
                          const char *what) {
   int rank = 0;
   if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
   int err = -1;
   if (rank == 0) {
-    hsize_t size = 0;
-    if (H5Fget_filesize(file, &size) < 0) size = 0;
+    struct stat st; /* what is written so far; the slack covers allocated metadata */
+    hsize_t size = stat(tmp, &st) == 0 ? (hsize_t)st.st_size : 0;
     err = reserve_space(tmp, size + more + META_SLACK);
   }
   return io_agree(comm != MPI_COMM_NULL ? comm : MPI_COMM_SELF, err, tmp, what, 1);
@@ -165,7 +166,7 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
 static int close_agree(tgmm_h5out *out, int report) {
   int err = -1;
   if (report && out->file >= 0) {
-    int rc = reserve_agree(out->file, out->comm, out->tmp, 0, "closing the file");
+    int rc = reserve_agree(out->comm, out->tmp, 0, "closing the file");
     if (rc != TGMM_OK) return rc; /* the file stays open: the caller aborts */
   }
   if (out->file >= 0) {
@@ -370,7 +371,7 @@ static int write_blocks(hid_t file, const char *name, hid_t type, int ndim, cons
   snprintf(what, sizeof what, "dataset %s", name);
   hsize_t bytes = H5Tget_size(type);
   for (int i = 0; i < ndim; i++) bytes *= dims[i];
-  int rc = reserve_agree(file, comm, fname, bytes, what);
+  int rc = reserve_agree(comm, fname, bytes, what);
   if (rc != TGMM_OK) {
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
     return rc;
