@@ -154,6 +154,9 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   if (f < 0) {
     err = io_errno(err, out->tmp);
     tgmm_error0("cannot create output file %s: %s", out->tmp, strerror(err));
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) unlink(out->tmp); /* HDF5 may have created it before failing */
     out->tmp[0] = 0; /* nothing of ours to remove */
     return err == ENOSPC || err == EIO || err == EDQUOT ? TGMM_EIO : TGMM_EUSER;
   }
@@ -240,6 +243,7 @@ hid_t tgmm_out_h5(tgmm_out *o, const char *path) {
   if (o->h5 < 0) {
     int e = io_errno(errno, o->tmp);
     tgmm_error("cannot create %s: %s", o->tmp, strerror(e));
+    unlink(o->tmp); /* HDF5 may have created it before failing */
     o->tmp[0] = 0;
   }
   return o->h5;

@@ -139,7 +139,7 @@ int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_s
   if (!tmp) return TGMM_ENOMEM;
   tgmm_out o;
   hid_t f = tgmm_out_h5(&o, rl->path); /* written as <path>.tmp, renamed when complete */
-  int rc = f < 0 ? TGMM_EFAIL : TGMM_OK;
+  int rc = f < 0 ? TGMM_EIO : TGMM_OK;
   if (rc == TGMM_OK) rc = write_steps(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_evals(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_refs(f, rl);
