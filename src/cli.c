@@ -90,7 +90,11 @@ static int load_broadcast(const tgmm_cli *cli, tgmm_config *cfg) {
     tgmm_config_defaults(cfg);
     return rc;
   }
-  rc = tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides, cli->overrides);
+  int no_model = cli->command && strcmp(cli->command, "gen") == 0; /* gen ignores model.* */
+  rc = no_model ? tgmm_config_load_string_no_model(cfg, cli->config_path, text, cli->n_overrides,
+                                                   cli->overrides)
+                : tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides,
+                                          cli->overrides);
   free(text);
   return rc;
 }

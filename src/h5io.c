@@ -348,6 +348,19 @@ int tgmm_h5_read_attr_str(hid_t file, const char *name, char **out) {
       free(s);
     }
     H5Tclose(mtype);
+  } else if (H5Tget_class(ftype) == H5T_STRING) { /* variable length: what h5py writes for a str */
+    hid_t space = H5Aget_space(a);
+    hid_t mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mtype, H5T_VARIABLE);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));
+    char *v = NULL;
+    if (H5Sget_simple_extent_npoints(space) == 1 && H5Aread(a, mtype, &v) >= 0) {
+      *out = v ? strdup(v) : NULL;
+      rc = *out ? TGMM_OK : TGMM_EFAIL;
+      if (v) H5free_memory(v);
+    }
+    H5Tclose(mtype);
+    H5Sclose(space);
   }
   H5Tclose(ftype);
   H5Aclose(a);

@@ -73,4 +73,31 @@ sys.exit(0 if s == ['failed'] * 3 else f'status {s}')" && ok "$cmd: degenerate t
   done
 done
 [[ -e o.h5 ]] && fail "o.h5 was written"
+
+# Checkpoints: a variable-length `config` string (what h5py writes for a str) is read; NaN
+# parameters are refused; a resume from a checkpoint with a malformed config names the file.
+/usr/bin/python3 - <<'PY' || fail "writing the hostile checkpoints"
+import h5py, numpy as np, shutil, os
+shutil.copy("run/ckpt_00000002.h5", "vl.h5")
+with h5py.File("vl.h5", "a") as f:
+    c = f.attrs["config"]; c = c.decode() if isinstance(c, bytes) else str(c)
+    del f.attrs["config"]; f.attrs["config"] = c
+shutil.copy("run/ckpt_00000002.h5", "nanp.h5")
+with h5py.File("nanp.h5", "a") as f:
+    d = f["params/blocks.0.attn.proj.weight"]; v = d[()]; v.flat[3] = np.nan; d[...] = v
+os.makedirs("badrun", exist_ok=True)
+shutil.copy("run/ckpt_00000002.h5", "badrun/ckpt_00000002.h5")
+with h5py.File("badrun/ckpt_00000002.h5", "a") as f:
+    del f.attrs["config"]; f.attrs["config"] = np.bytes_(b"seed: 42\nd: [\n")
+PY
+run_all 0 2 - "vl.h5" eval --checkpoint vl.h5 --out vl_e.h5 N=64 eval.tasks_per_setting=2 "eval.methods=[tgmm]"
+for n in 1 2; do
+  run_all 2 $n o.h5 "nanp.h5" eval --checkpoint nanp.h5 --out o.h5 N=64 eval.tasks_per_setting=2 "eval.methods=[tgmm]"
+  said "nanp.h5: dataset /params/blocks.0.attn.proj.weight has a non-finite"
+  run_all 2 $n o.h5 "nanp.h5" export --checkpoint nanp.h5 --out o.h5; said "non-finite"
+  run_all 2 $n - "badrun/ckpt_00000002.h5" train "$CFG" "${TINY[@]}" train.steps=3 train.batch_size=2 train.run_dir=badrun
+  said "badrun/ckpt_00000002.h5:3:1: malformed YAML"
+done
+# gen ignores the model keys it does not use (model.n_positions < N).
+run_all 0 1 n200.h5 "" gen "$CFG" N=200 tasks=2 --out n200.h5
 finish
