@@ -109,6 +109,16 @@ static int reserve_space(const char *tmp, hsize_t bytes) {
   return err;
 }
 
+/* Give back what reserve_space reserved beyond the file's end (local, after the file is closed). */
+static void release_space(const char *tmp) {
+  int fd = open(tmp, O_WRONLY);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0)
+    (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, 1 << 30);
+  close(fd);
+}
+
 /* Slack for the metadata a collective step adds (object headers, the heap, the superblock). */
 enum { META_SLACK = 32 * 1024 };
 
@@ -188,6 +198,7 @@ int tgmm_h5_commit(tgmm_h5out *out) {
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);
+    if (rank == 0) release_space(out->tmp);
     int rrc = rank == 0 ? rename_into_place(out->tmp, out->path) : TGMM_OK;
     MPI_Bcast(&rrc, 1, MPI_INT, 0, out->comm);
     rc = rrc;
@@ -270,6 +281,7 @@ int tgmm_out_commit(tgmm_out *o) {
     tgmm_out_abort(o);
     return TGMM_EIO;
   }
+  release_space(o->tmp);
   int rc = rename_into_place(o->tmp, o->path);
   o->tmp[0] = 0;
   return rc;
