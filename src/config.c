@@ -285,6 +285,10 @@ static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
 /* Apply one flattened entry. L may be NULL (built-in defaults). */
 static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
   if (!strncmp(e->key, "eval.grid.", 10)) return apply_grid(cfg, src, e);
+  if (!strcmp(e->key, "eval.grid"))
+    return user_error(src, e->kline, e->kcol, e->key,
+                      "must be a map from a config key to a list of values, e.g. "
+                      "{K: [2, 3, 4, 5], N: [32, 64]}");
   int r = find_key(e->key);
   if (r < 0) return unknown_key(src, e);
   const keydef *k = &KEYS[r];

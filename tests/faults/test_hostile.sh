@@ -98,6 +98,9 @@ for n in 1 2; do
   run_all 2 $n - "badrun/ckpt_00000002.h5" train "$CFG" "${TINY[@]}" train.steps=3 train.batch_size=2 train.run_dir=badrun
   said "badrun/ckpt_00000002.h5:3:1: malformed YAML"
 done
+# A scalar eval.grid is located and explained (not "unknown key").
+printf 'eval: {grid: 5}\n' > g5.yaml
+run_all 2 2 o.h5 "g5.yaml" eval g5.yaml --out o.h5; said "g5.yaml:1:8: key 'eval.grid': must be a map"
 # gen ignores the model keys it does not use (model.n_positions < N).
 run_all 0 1 n200.h5 "" gen "$CFG" N=200 tasks=2 --out n200.h5
 finish
