@@ -85,6 +85,10 @@ with h5py.File("vl.h5", "a") as f:
 shutil.copy("run/ckpt_00000002.h5", "nanp.h5")
 with h5py.File("nanp.h5", "a") as f:
     d = f["params/blocks.0.attn.proj.weight"]; v = d[()]; v.flat[3] = np.nan; d[...] = v
+os.makedirs("deeprun", exist_ok=True)   # 5,000 nested flow maps: once a stack overflow
+shutil.copy("run/ckpt_00000002.h5", "deeprun/ckpt_00000002.h5")
+with h5py.File("deeprun/ckpt_00000002.h5", "a") as f:
+    del f.attrs["config"]; f.attrs["config"] = np.bytes_(("x: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n").encode())
 os.makedirs("badrun", exist_ok=True)
 shutil.copy("run/ckpt_00000002.h5", "badrun/ckpt_00000002.h5")
 with h5py.File("badrun/ckpt_00000002.h5", "a") as f:
@@ -101,6 +105,12 @@ done
 # A scalar eval.grid is located and explained (not "unknown key").
 printf 'eval: {grid: 5}\n' > g5.yaml
 run_all 2 2 o.h5 "g5.yaml" eval g5.yaml --out o.h5; said "g5.yaml:1:8: key 'eval.grid': must be a map"
+# A checkpoint whose stored config nests 5,000 maps: exit 2 on every rank, for eval and resume.
+for n in 1 3; do
+  run_all 2 $n o.h5 "deeprun/ckpt_00000002.h5" eval --checkpoint deeprun --out o.h5 "eval.methods=[tgmm]"
+  said "deeprun/ckpt_00000002.h5:1:.*nest"
+  run_all 2 $n - "deeprun/ckpt_00000002.h5" train "$CFG" "${TINY[@]}" train.steps=3 train.batch_size=2 train.run_dir=deeprun
+done
 # gen ignores the model keys it does not use (model.n_positions < N).
 run_all 0 1 n200.h5 "" gen "$CFG" N=200 tasks=2 --out n200.h5
 finish
