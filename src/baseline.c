@@ -2,6 +2,7 @@
  * k-means++, truth) with restarts, EM / Lloyd / spectral, and the truth metrics. Shared by the
  * `tgmm em|lloyd|spectral` commands (baseline_cmd.c) and `tgmm eval`. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,8 @@ static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm,
   return rc;
 }
 
+static const char *const METHOD_NAMES[] = {"em", "lloyd", "spectral", "oracle"};
+
 int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
                       MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row) {
   int nranks;
@@ -166,6 +169,24 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
   if (m == TGMM_METHOD_ORACLE && (!lt->tm || !lt->tw)) {
     tgmm_error("the oracle (EM from the truth) needs the true weights and means");
     return TGMM_EUSER;
+  }
+  /* Degenerate tasks are not fitted: status failed, the reason in a log line naming the task. */
+  long long n = lt->n, N = n;
+  if (nranks > 1) MPI_Allreduce(&n, &N, 1, MPI_LONG_LONG, MPI_SUM, comm);
+  const char *why = N == 0 ? "it has no samples"
+                    : lt->K > TGMM_BASELINE_MAX_K ? "K is beyond the limit of 64"
+                    : N < lt->K ? "it has fewer samples than components"
+                                : NULL;
+  if (why) {
+    int r = 0;
+    MPI_Comm_rank(comm, &r);
+    if (r == 0)
+      fprintf(stderr, "tgmm: task %lld (N = %lld, K = %d): %s: status failed (%s)\n",
+              (long long)lt->id, N, lt->K, why, METHOD_NAMES[m]);
+    row->status = TGMM_STATUS_FAILED;
+    row->iterations = 0;
+    row->loglik = row->l2_means = row->l2_weights = row->accuracy = row->misclustering = NAN;
+    return TGMM_OK;
   }
   if (m == TGMM_METHOD_EM || m == TGMM_METHOD_ORACLE)
     rc = run_em(cfg, m == TGMM_METHOD_ORACLE, lt, comm, g, &res, &status);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,6 +80,13 @@ static int read_group(hid_t f, const char *path, const char *group, tgmm_model *
       return TGMM_EUSER;
     }
     TGMM_TRY(tgmm_h5_read_all(f, path, name, H5T_NATIVE_FLOAT, buf + t->off));
+    size_t n = (size_t)t->shape[0] * (size_t)(t->ndim > 1 ? t->shape[1] : 1);
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(buf[t->off + i])) {
+        tgmm_error("%s: dataset %s has a non-finite value (NaN or infinity) at entry %zu: the "
+                   "checkpoint is not usable", path, name, i);
+        return TGMM_EUSER;
+      }
   }
   return TGMM_OK;
 }

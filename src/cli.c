@@ -26,6 +26,15 @@ static int is_opt(const char *arg, const char *opt) {
   return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
+/* Any option given twice is an error (the last one silently winning hides a typo), except
+ * --data for report, which reads several results files. */
+static int once(const char *prev, const char *opt, const char *command) {
+  if (!prev || (strcmp(opt, "--data") == 0 && command && strcmp(command, "report") == 0))
+    return TGMM_OK;
+  tgmm_error0("option %s is given twice (first as '%s')", opt, prev);
+  return TGMM_EUSER;
+}
+
 int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
   memset(cli, 0, sizeof *cli);
   cli->command = argc > 1 ? argv[1] : NULL;
@@ -37,11 +46,14 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       cli->help = 1;
     } else if (is_opt(a, "--out")) {
-      rc = take_value(argc, argv, &i, "--out", &cli->out);
+      rc = once(cli->out, "--out", cli->command);
+      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--out", &cli->out);
     } else if (is_opt(a, "--data")) {
-      rc = take_value(argc, argv, &i, "--data", &cli->data);
+      rc = once(cli->data, "--data", cli->command);
+      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--data", &cli->data);
     } else if (is_opt(a, "--checkpoint")) {
-      rc = take_value(argc, argv, &i, "--checkpoint", &cli->checkpoint);
+      rc = once(cli->checkpoint, "--checkpoint", cli->command);
+      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--checkpoint", &cli->checkpoint);
     } else if (a[0] == '-' && a[1] == '-') {
       tgmm_error0("unknown option '%s' (try 'tgmm %s --help')", a, cli->command);
       rc = TGMM_EUSER;
@@ -78,7 +90,11 @@ static int load_broadcast(const tgmm_cli *cli, tgmm_config *cfg) {
     tgmm_config_defaults(cfg);
     return rc;
   }
-  rc = tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides, cli->overrides);
+  int no_model = cli->command && strcmp(cli->command, "gen") == 0; /* gen ignores model.* */
+  rc = no_model ? tgmm_config_load_string_no_model(cfg, cli->config_path, text, cli->n_overrides,
+                                                   cli->overrides)
+                : tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides,
+                                          cli->overrides);
   free(text);
   return rc;
 }

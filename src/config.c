@@ -27,6 +27,7 @@ typedef struct {
   int order[CFG_MAX_KEYS]; /* 0: default; else sequence number of the assignment */
   int seq;
   unsigned char seen[CFG_MAX_KEYS]; /* in the current file (duplicate check) */
+  int no_model; /* the command builds no model: the model.* cross-checks are skipped */
 } loader;
 
 static int find_key(const char *key) {
@@ -284,6 +285,10 @@ static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
 /* Apply one flattened entry. L may be NULL (built-in defaults). */
 static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
   if (!strncmp(e->key, "eval.grid.", 10)) return apply_grid(cfg, src, e);
+  if (!strcmp(e->key, "eval.grid"))
+    return user_error(src, e->kline, e->kcol, e->key,
+                      "must be a map from a config key to a list of values, e.g. "
+                      "{K: [2, 3, 4, 5], N: [32, 64]}");
   int r = find_key(e->key);
   if (r < 0) return unknown_key(src, e);
   const keydef *k = &KEYS[r];
@@ -432,6 +437,7 @@ static int finish(loader *L) {
     c->K[0] = 2;
     c->nK = 1;
   }
+  if (L->no_model) return 0;
   TGMM_TRY(check_backbone(L));
   if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
     return cross_error(L, (const char *const[]){"model.n_embd", "model.n_head", NULL},
@@ -450,11 +456,12 @@ static int finish(loader *L) {
 
 
 static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
-                char *const overrides[]) {
+                char *const overrides[], int no_model) {
   tgmm_config_defaults(cfg);
   loader *L = calloc(1, sizeof *L);
   if (!L) return TGMM_ENOMEM;
   L->cfg = cfg;
+  L->no_model = no_model;
   int rc = 0;
   cy_doc doc;
   if (yaml) {
@@ -493,7 +500,12 @@ static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_over
 
 int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
                             char *const overrides[]) {
-  return load(cfg, name, yaml, n_overrides, overrides);
+  return load(cfg, name, yaml, n_overrides, overrides, 0);
+}
+
+int tgmm_config_load_string_no_model(tgmm_config *cfg, const char *name, const char *yaml,
+                                     int n_overrides, char *const overrides[]) {
+  return load(cfg, name, yaml, n_overrides, overrides, 1);
 }
 
 int tgmm_config_read_file(const char *path, char **text_out) {
@@ -539,11 +551,11 @@ int tgmm_config_read_file(const char *path, char **text_out) {
 
 int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
                      char *const overrides[]) {
-  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides);
+  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides, 0);
   tgmm_config_defaults(cfg);
   char *text = NULL;
   TGMM_TRY(tgmm_config_read_file(path, &text));
-  int rc = load(cfg, path, text, n_overrides, overrides);
+  int rc = load(cfg, path, text, n_overrides, overrides, 0);
   free(text);
   return rc;
 }

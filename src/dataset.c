@@ -1,4 +1,5 @@
 /* dataset.c — the reader of task dataset files (layout in include/tgmm/h5io.h and README). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,10 @@ static int read_index(tgmm_dataset *ds, int default_K) {
   ds->S = (int64_t)xd[0];
   ds->d = (int)xd[1];
   ds->T = (int64_t)od[0] - 1;
+  if (ds->T == 0) {
+    tgmm_error0("%s: the file holds no tasks (dataset /offsets has a single entry)", ds->path);
+    return TGMM_EUSER;
+  }
   ds->offsets = tgmm_malloc(sizeof(int64_t) * (size_t)(ds->T + 1));
   ds->K = tgmm_malloc(sizeof(int32_t) * (size_t)(ds->T ? ds->T : 1));
   if (!ds->offsets || !ds->K) return TGMM_ENOMEM;
@@ -106,6 +111,42 @@ static int open_impl(tgmm_dataset *ds, int default_K) {
   return TGMM_OK;
 }
 
+/* Every value of /x is finite: each rank scans its share of the rows (independent reads of
+ * blocks of rows), and the first non-finite row over all ranks is reported by rank 0 naming the
+ * file, the dataset, the row and its task. Collective over comm. */
+static int check_finite(tgmm_dataset *ds, MPI_Comm comm) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int64_t r0 = ds->S * rank / size, r1 = ds->S * (rank + 1) / size;
+  int64_t blk = ds->d > 0 ? (1 << 20) / ds->d + 1 : 1;
+  double *x = tgmm_malloc(sizeof(double) * (size_t)blk * (size_t)ds->d);
+  int64_t bad = x ? INT64_MAX : -1;
+  int rc = x ? TGMM_OK : TGMM_ENOMEM;
+  for (int64_t r = r0; rc == TGMM_OK && bad == INT64_MAX && r < r1; r += blk) {
+    int64_t n = r1 - r < blk ? r1 - r : blk;
+    rc = tgmm_dataset_read_samples(ds, r, n, x, NULL);
+    for (int64_t i = 0; rc == TGMM_OK && i < n * ds->d; i++)
+      if (!isfinite(x[i])) {
+        bad = r + i / ds->d;
+        break;
+      }
+  }
+  free(x);
+  int all = rc;
+  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, comm);
+  if (all != TGMM_OK) return all;
+  int64_t first = bad;
+  MPI_Allreduce(&bad, &first, 1, MPI_INT64_T, MPI_MIN, comm);
+  if (first == INT64_MAX) return TGMM_OK;
+  int64_t t = 0;
+  while (t + 1 < ds->T && ds->offsets[t + 1] <= first) t++;
+  tgmm_error0("%s: dataset /x has a non-finite value (NaN or infinity) in row %lld (task %lld, "
+              "its sample %lld); the data must be finite", ds->path, (long long)first,
+              (long long)t, (long long)(first - ds->offsets[t]));
+  return TGMM_EUSER;
+}
+
 /* Every rank opens the file (the sample arrays are read by hyperslab, collectively or not);
  * rank 0 alone reads and checks the index (/offsets, /K, the shapes) and broadcasts it. */
 int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K) {
@@ -145,6 +186,7 @@ int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int def
     tgmm_bcast_bytes(ds->K, sizeof(int32_t) * (size_t)ds->T, 0, comm, 0);
     rc = tgmm_h5_open_read(path, comm, &ds->file);
   }
+  if (rc == TGMM_OK) rc = check_finite(ds, comm);
   if (rc != TGMM_OK) tgmm_dataset_close(ds);
   return rc;
 }

@@ -2,9 +2,13 @@
 #define _GNU_SOURCE
 #include "tgmm/h5io.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "tgmm/blas_core.h"
@@ -34,11 +38,110 @@ static int tmp_name(const char *path, char *dst, size_t dst_len, char *tmp, size
   return TGMM_OK;
 }
 
+/* The system's reason for a failed write: errno if the library left one, else ENOSPC when the
+ * file system of `path` has no free block left, else EIO. */
+static int io_errno(int saved, const char *path) {
+  if (saved != 0) return saved;
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+  struct statvfs vfs;
+  if (dir[0] && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0) return ENOSPC;
+  return EIO;
+}
+
+/* The final name of a file whose temporary is `tmp` ("<path>.tmp" -> "<path>"). */
+static void final_name(const char *tmp, char *dst, size_t len) {
+  snprintf(dst, len, "%s", tmp);
+  size_t n = strlen(dst);
+  if (n > 4 && strcmp(dst + n - 4, ".tmp") == 0) dst[n - 4] = 0;
+}
+
+/* The I/O-failure agreement, after every collective step of a parallel output file (creating
+ * a dataset and writing it, closing the file): every rank of `comm` learns whether any failed.
+ * The lowest failing rank prints the one message (path, what failed, the system's reason);
+ * every rank returns TGMM_EIO, so all abandon the file together. `err` is this rank's errno of
+ * the failure, or -1 for no failure. */
+static int io_agree(MPI_Comm comm, int err, const char *path, const char *what, int report) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int mine = err >= 0 ? rank : size, first = mine;
+  if (size > 1) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return TGMM_OK;
+  if (first == rank && report) {
+    char fin[4200];
+    final_name(path, fin, sizeof fin);
+    tgmm_error("cannot write %s (%s): %s; the output is abandoned and its temporary %s "
+               "removed", fin, what, strerror(io_errno(err, path)), path);
+  }
+  return TGMM_EIO;
+}
+
+/* The communicator of a parallel (MPI-IO) file; MPI_COMM_NULL for a file one process writes.
+ * Free a returned communicator with MPI_Comm_free. Collective for a parallel file. */
+static MPI_Comm file_comm(hid_t file) {
+  MPI_Comm comm = MPI_COMM_NULL;
+  hid_t fapl = H5Fget_access_plist(file);
+  if (fapl < 0) return comm;
+  if (H5Pget_driver(fapl) == H5FD_MPIO) {
+    MPI_Info info = MPI_INFO_NULL;
+    if (H5Pget_fapl_mpio(fapl, &comm, &info) < 0) comm = MPI_COMM_NULL;
+    if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+  }
+  H5Pclose(fapl);
+  return comm;
+}
+
+/* Reserve disk space for the file to grow to `bytes` (rank 0 of the file, before a collective
+ * step): a full disk then shows here, in a step of our own, rather than inside HDF5's collective
+ * writes and metadata flush, which cannot fail on one rank without leaving the others waiting.
+ * Returns -1 when reserved (or when the file system cannot reserve: best effort), else errno. */
+static int reserve_space(const char *tmp, hsize_t bytes) {
+  int fd = open(tmp, O_WRONLY);
+  if (fd < 0) return errno;
+  int err = -1;
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0 && errno != EOPNOTSUPP &&
+      errno != ENOSYS)
+    err = errno;
+  close(fd);
+  return err;
+}
+
+/* Give back what reserve_space reserved beyond the file's end (local, after the file is closed). */
+static void release_space(const char *tmp) {
+  int fd = open(tmp, O_WRONLY);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0)
+    (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, 1 << 30);
+  close(fd);
+}
+
+/* Slack for the metadata a collective step adds (object headers, the heap, the superblock). */
+enum { META_SLACK = 32 * 1024 };
+
+/* Rank 0 of the file reserves its current size + `more` bytes + slack; every rank agrees. */
+static int reserve_agree(MPI_Comm comm, const char *tmp, hsize_t more,
+                         const char *what) {
+  int rank = 0;
+  if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
+  int err = -1;
+  if (rank == 0) {
+    struct stat st; /* what is written so far; the slack covers allocated metadata */
+    hsize_t size = stat(tmp, &st) == 0 ? (hsize_t)st.st_size : 0;
+    err = reserve_space(tmp, size + more + META_SLACK);
+  }
+  return io_agree(comm != MPI_COMM_NULL ? comm : MPI_COMM_SELF, err, tmp, what, 1);
+}
+
 static int rename_into_place(const char *tmp, const char *path) {
   if (rename(tmp, path) == 0) return TGMM_OK;
-  tgmm_error("cannot rename %s to %s", tmp, path);
+  int e = errno;
+  tgmm_error("cannot rename %s to %s: %s", tmp, path, strerror(e));
   unlink(tmp);
-  return TGMM_EFAIL;
+  return e == EISDIR || e == ENOTDIR || e == EACCES || e == EPERM ? TGMM_EUSER : TGMM_EIO;
 }
 
 int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
@@ -53,27 +156,49 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   }
   hid_t fapl = mpio_fapl(comm);
   hid_t f = H5I_INVALID_HID;
+  errno = 0;
   H5E_BEGIN_TRY { f = H5Fcreate(out->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
   H5E_END_TRY;
+  int err = errno;
   H5Pclose(fapl);
   if (f < 0) {
-    tgmm_error0("cannot create output file %s (is the directory there and writable?)", out->tmp);
-    return TGMM_EUSER;
+    err = io_errno(err, out->tmp);
+    tgmm_error0("cannot create output file %s: %s", out->tmp, strerror(err));
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) unlink(out->tmp); /* HDF5 may have created it before failing */
+    out->tmp[0] = 0; /* nothing of ours to remove */
+    return err == ENOSPC || err == EIO || err == EDQUOT ? TGMM_EIO : TGMM_EUSER;
   }
   out->file = f;
   return TGMM_OK;
 }
 
-int tgmm_h5_commit(tgmm_h5out *out) {
-  int rc = TGMM_OK;
-  if (out->file >= 0 && H5Fclose(out->file) < 0) rc = TGMM_EFAIL;
+/* Close the file on every rank (H5Fclose is collective: a full disk may first show there, when
+ * the metadata is flushed) and agree on the result. */
+static int close_agree(tgmm_h5out *out, int report) {
+  int err = -1;
+  if (report && out->file >= 0) {
+    int rc = reserve_agree(out->comm, out->tmp, 0, "closing the file");
+    if (rc != TGMM_OK) return rc; /* the file stays open: the caller aborts */
+  }
+  if (out->file >= 0) {
+    herr_t e;
+    errno = 0;
+    H5E_BEGIN_TRY { e = H5Fclose(out->file); }
+    H5E_END_TRY;
+    if (e < 0) err = errno;
+  }
   out->file = H5I_INVALID_HID;
-  int all = rc;
-  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, out->comm); /* the file's ranks only */
-  rc = all;
+  return io_agree(out->comm, err, out->tmp, "closing the file", report);
+}
+
+int tgmm_h5_commit(tgmm_h5out *out) {
+  int rc = close_agree(out, 1);
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);
+    if (rank == 0) release_space(out->tmp);
     int rrc = rank == 0 ? rename_into_place(out->tmp, out->path) : TGMM_OK;
     MPI_Bcast(&rrc, 1, MPI_INT, 0, out->comm);
     rc = rrc;
@@ -83,14 +208,20 @@ int tgmm_h5_commit(tgmm_h5out *out) {
 }
 
 void tgmm_h5_abort(tgmm_h5out *out) {
-  if (out->file >= 0) {
-    H5E_BEGIN_TRY { H5Fclose(out->file); }
-    H5E_END_TRY;
-  }
-  out->file = H5I_INVALID_HID;
+  /* Every rank calls abort together; the failure that led here was already reported. The
+   * contents are abandoned, so rank 0 first empties the temporary: on a full disk that frees
+   * the space the (collective) close needs to flush the file's metadata, which HDF5 cannot
+   * fail on one rank alone without leaving the others waiting. */
   int rank = 0;
   MPI_Comm_rank(out->comm, &rank);
+  if (out->file >= 0) {
+    if (rank == 0 && out->tmp[0]) (void)truncate(out->tmp, 0);
+    MPI_Barrier(out->comm);
+    (void)close_agree(out, 0);
+  }
+  out->file = H5I_INVALID_HID;
   if (rank == 0 && out->tmp[0]) unlink(out->tmp);
+  out->tmp[0] = 0;
 }
 
 const char *tgmm_out_begin(tgmm_out *o, const char *path) {
@@ -108,7 +239,8 @@ FILE *tgmm_out_text(tgmm_out *o, const char *path) {
   if (!tgmm_out_begin(o, path)) return NULL;
   o->f = fopen(o->tmp, "w");
   if (!o->f) {
-    tgmm_error("cannot write %s", o->tmp);
+    int e = errno;
+    tgmm_error("cannot write %s: %s", o->tmp, strerror(e));
     o->tmp[0] = 0;
   }
   return o->f;
@@ -116,28 +248,56 @@ FILE *tgmm_out_text(tgmm_out *o, const char *path) {
 
 hid_t tgmm_out_h5(tgmm_out *o, const char *path) {
   if (!tgmm_out_begin(o, path)) return H5I_INVALID_HID;
+  errno = 0;
   H5E_BEGIN_TRY { o->h5 = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
   H5E_END_TRY;
   if (o->h5 < 0) {
-    tgmm_error("cannot create %s", o->tmp);
+    int e = io_errno(errno, o->tmp);
+    tgmm_error("cannot create %s: %s", o->tmp, strerror(e));
+    unlink(o->tmp); /* HDF5 may have created it before failing */
     o->tmp[0] = 0;
   }
   return o->h5;
 }
 
+/* A PNG another program wrote (gnuplot) is whole: it ends with the IEND chunk. Local. */
+static int png_whole(const char *path) {
+  static const unsigned char iend[8] = {'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  unsigned char tail[8];
+  FILE *f = fopen(path, "rb");
+  int ok = f && fseek(f, -8, SEEK_END) == 0 && fread(tail, 1, 8, f) == 8 &&
+           memcmp(tail, iend, 8) == 0;
+  if (f) fclose(f);
+  return ok;
+}
+
 int tgmm_out_commit(tgmm_out *o) {
-  int rc = TGMM_OK;
-  if (o->f && fclose(o->f) != 0) rc = TGMM_EFAIL;
-  if (o->h5 >= 0 && H5Fclose(o->h5) < 0) rc = TGMM_EFAIL;
+  int err = -1;
+  size_t n = strlen(o->path);
+  if (!o->f && o->h5 < 0 && o->tmp[0] && n > 4 && strcmp(o->path + n - 4, ".png") == 0 &&
+      !png_whole(o->tmp))
+    err = 0; /* written by gnuplot, which may not report a full disk */
+  errno = 0;
+  if (o->f && (ferror(o->f) || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)) err = errno;
+  if (o->f && fclose(o->f) != 0 && err < 0) err = errno;
+  if (o->h5 >= 0) {
+    herr_t e;
+    errno = 0;
+    H5E_BEGIN_TRY { e = H5Fclose(o->h5); }
+    H5E_END_TRY;
+    if (e < 0) err = errno;
+  }
   o->f = NULL;
   o->h5 = H5I_INVALID_HID;
-  if (!o->tmp[0]) return TGMM_EFAIL;
-  if (rc != TGMM_OK) {
-    tgmm_error("cannot finish writing %s", o->tmp);
+  if (!o->tmp[0]) return TGMM_EIO;
+  if (err >= 0) {
+    tgmm_error("cannot write %s: %s; its temporary %s is removed", o->path,
+               strerror(io_errno(err, o->tmp)), o->tmp);
     tgmm_out_abort(o);
-    return rc;
+    return TGMM_EIO;
   }
-  rc = rename_into_place(o->tmp, o->path);
+  release_space(o->tmp);
+  int rc = rename_into_place(o->tmp, o->path);
   o->tmp[0] = 0;
   return rc;
 }
@@ -215,6 +375,19 @@ int tgmm_h5_read_attr_str(hid_t file, const char *name, char **out) {
       free(s);
     }
     H5Tclose(mtype);
+  } else if (H5Tget_class(ftype) == H5T_STRING) { /* variable length: what h5py writes for a str */
+    hid_t space = H5Aget_space(a);
+    hid_t mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mtype, H5T_VARIABLE);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));
+    char *v = NULL;
+    if (H5Sget_simple_extent_npoints(space) == 1 && H5Aread(a, mtype, &v) >= 0) {
+      *out = v ? strdup(v) : NULL;
+      rc = *out ? TGMM_OK : TGMM_EFAIL;
+      if (v) H5free_memory(v);
+    }
+    H5Tclose(mtype);
+    H5Sclose(space);
   }
   H5Tclose(ftype);
   H5Aclose(a);
@@ -230,53 +403,75 @@ static hid_t lcpl_with_parents(void) {
   return lcpl;
 }
 
-/* Create dataset `name` [dims] and write this rank's blocks of rows (collective). */
+/* Create dataset `name` [dims] and write this rank's blocks of rows: collective over the
+ * file's communicator, followed by the I/O-failure agreement (io_agree), so that every rank
+ * returns the same code. A file one process writes (no MPI-IO) just writes. */
 static int write_blocks(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,
                         int nblk, const hsize_t *row0, const hsize_t *nrows, const void *buf) {
+  MPI_Comm comm = file_comm(file);
+  char fname[4200] = "";
+  H5Fget_name(file, fname, sizeof fname);
+  char what[300];
+  snprintf(what, sizeof what, "dataset %s", name);
+  hsize_t bytes = H5Tget_size(type);
+  for (int i = 0; i < ndim; i++) bytes *= dims[i];
+  int rc = reserve_agree(comm, fname, bytes, what);
+  if (rc != TGMM_OK) {
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    return rc;
+  }
   hid_t fspace = H5Screate_simple(ndim, dims, NULL);
   hid_t lcpl = lcpl_with_parents();
-  hid_t ds = H5Dcreate2(file, name, type, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t ds;
+  errno = 0;
+  H5E_BEGIN_TRY { ds = H5Dcreate2(file, name, type, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT); }
+  H5E_END_TRY;
+  int err = ds < 0 ? errno : -1;
   H5Pclose(lcpl);
-  if (ds < 0) {
-    H5Sclose(fspace);
-    tgmm_error("cannot create dataset %s", name);
-    return TGMM_EFAIL;
-  }
-  hsize_t start[8] = {0}, count[8], total = 0;
-  for (int i = 0; i < ndim; i++) count[i] = dims[i];
-  H5Sselect_none(fspace);
-  for (int b = 0; b < nblk; b++) {
-    if (nrows[b] == 0) continue;
-    /* consecutive blocks that touch are one hyperslab */
-    hsize_t r0 = row0[b], n = nrows[b];
-    while (b + 1 < nblk && row0[b + 1] == r0 + n) n += nrows[++b];
-    start[0] = r0;
-    count[0] = n;
-    H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL);
-    total += n;
-  }
-  hid_t mspace;
-  if (total == 0 || dims[0] == 0) {
+  herr_t e = -1;
+  if (ds >= 0) {
+    hsize_t start[8] = {0}, count[8], total = 0;
+    for (int i = 0; i < ndim; i++) count[i] = dims[i];
     H5Sselect_none(fspace);
-    hsize_t one = 1;
-    mspace = H5Screate_simple(1, &one, NULL);
-    H5Sselect_none(mspace);
-  } else {
-    count[0] = total;
-    mspace = H5Screate_simple(ndim, count, NULL);
+    for (int b = 0; b < nblk; b++) {
+      if (nrows[b] == 0) continue;
+      /* consecutive blocks that touch are one hyperslab */
+      hsize_t r0 = row0[b], n = nrows[b];
+      while (b + 1 < nblk && row0[b + 1] == r0 + n) n += nrows[++b];
+      start[0] = r0;
+      count[0] = n;
+      H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL);
+      total += n;
+    }
+    hid_t mspace;
+    if (total == 0 || dims[0] == 0) {
+      H5Sselect_none(fspace);
+      hsize_t one = 1;
+      mspace = H5Screate_simple(1, &one, NULL);
+      H5Sselect_none(mspace);
+    } else {
+      count[0] = total;
+      mspace = H5Screate_simple(ndim, count, NULL);
+    }
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (comm != MPI_COMM_NULL) H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    errno = 0;
+    H5E_BEGIN_TRY { e = H5Dwrite(ds, type, mspace, fspace, dxpl, buf); }
+    H5E_END_TRY;
+    if (e < 0) err = errno;
+    H5Pclose(dxpl);
+    H5Sclose(mspace);
+    H5E_BEGIN_TRY { H5Dclose(ds); }
+    H5E_END_TRY;
   }
-  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  herr_t e = H5Dwrite(ds, type, mspace, fspace, dxpl, buf);
-  H5Pclose(dxpl);
-  H5Sclose(mspace);
   H5Sclose(fspace);
-  H5Dclose(ds);
-  if (e < 0) {
-    tgmm_error("cannot write dataset %s", name);
-    return TGMM_EFAIL;
+  if (comm != MPI_COMM_NULL) {
+    rc = io_agree(comm, err, fname, what, 1);
+    MPI_Comm_free(&comm);
+  } else {
+    rc = io_agree(MPI_COMM_SELF, err, fname, what, 1);
   }
-  return TGMM_OK;
+  return rc;
 }
 
 int tgmm_h5_write_rows(hid_t file, const char *name, hid_t type, int ndim, const hsize_t *dims,

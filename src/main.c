@@ -7,6 +7,7 @@
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
 #include "tgmm/config.h"
+#include "tgmm/outpath.h"
 
 enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8 };
 
@@ -120,6 +121,9 @@ static int run(int argc, char **argv) {
   } else if (rc == TGMM_OK) {
     tgmm_config cfg;
     rc = tgmm_cli_load_config(&cli, &cfg, !(cmd->options & NO_RUN_CONFIG));
+    /* every output path is checked (rank 0, stat()) before any work */
+    if (rc == TGMM_OK)
+      rc = tgmm_outpath_check_cli(cmd->name, cli.config_path, cli.out, cli.data, cli.checkpoint);
     if (rc == TGMM_OK) rc = cmd->run(&cli, &cfg);
     tgmm_config_free(&cfg);
   }

@@ -266,27 +266,40 @@ static int write_png(const tgmm_report *r, const char *prefix) {
   char dat[4200], cmd[8600];
   snprintf(dat, sizeof dat, "%s.plot.dat", prefix);
   FILE *f = fopen(dat, "w");
-  if (!f) return TGMM_EFAIL;
+  if (!f) {
+    tgmm_error("cannot write %s", dat);
+    return TGMM_EIO;
+  }
   for (int s = 0; s < r->ns; s++) {
     fprintf(f, "%d \"%s\"", s, r->label[s]);
     for (int j = 0; j < r->nm; j++)
       for (int c = 0; c < 4; c++) fprintf(f, " %.9g %.9g", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
     fprintf(f, "\n");
   }
-  fclose(f);
+  if (ferror(f) | fclose(f)) { /* a full disk: nothing for gnuplot to plot */
+    tgmm_error("cannot write %s (is the disk full?)", dat);
+    remove(dat);
+    return TGMM_EIO;
+  }
   int rc = TGMM_OK;
   for (int c = 0; c < 4 && rc == TGMM_OK; c++) {
     char gp[4200];
     snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
     FILE *g = fopen(gp, "w");
-    if (!g) return TGMM_EFAIL;
+    if (!g) {
+      tgmm_error("cannot write %s", gp);
+      rc = TGMM_EIO;
+      break;
+    }
     char png[4200];
     snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
     tgmm_out po;
     const char *png_tmp = tgmm_out_begin(&po, png); /* gnuplot writes it, then the rename */
     if (!png_tmp) {
       fclose(g);
-      return TGMM_EUSER;
+      remove(gp);
+      rc = TGMM_EUSER;
+      break;
     }
     fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s'\nset title '%s'\n"
                "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
@@ -295,9 +308,14 @@ static int write_png(const tgmm_report *r, const char *prefix) {
       fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
               3 + 2 * (j * 4 + c), r->method[j]);
     fprintf(g, "\n");
-    fclose(g);
+    if (ferror(g) | fclose(g)) {
+      tgmm_error("cannot write %s (is the disk full?)", gp);
+      tgmm_out_abort(&po);
+      rc = TGMM_EIO;
+    }
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
-    if (system(cmd) != 0) {
+    if (rc != TGMM_OK) {
+    } else if (system(cmd) != 0) {
       tgmm_error("report: gnuplot failed on %s", gp);
       tgmm_out_abort(&po);
       rc = TGMM_EFAIL;
@@ -307,6 +325,11 @@ static int write_png(const tgmm_report *r, const char *prefix) {
     remove(gp);
   }
   remove(dat);
+  for (int c = 0; rc != TGMM_OK && c < 4; c++) { /* all the plots or none */
+    char png[4200];
+    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
+    remove(png);
+  }
   return rc;
 }
 
@@ -318,13 +341,26 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
     snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
     tgmm_out o;
     FILE *f = tgmm_out_text(&o, path); /* <path>.tmp, renamed when complete */
-    if (!f) return TGMM_EUSER;
-    if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
-    if (e == 1) write_csv(r, f);
-    if (e == 2) write_tex(r, f);
-    TGMM_TRY(tgmm_out_commit(&o));
+    int rc = f ? TGMM_OK : TGMM_EIO;
+    if (f && e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
+    if (f && e == 1) write_csv(r, f);
+    if (f && e == 2) write_tex(r, f);
+    if (f) rc = tgmm_out_commit(&o); /* checks every write (a full disk shows here) */
+    if (rc != TGMM_OK) { /* all the tables or none: remove the ones this run wrote */
+      for (int k = 0; k < e; k++) {
+        snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
+        remove(path);
+      }
+      return rc;
+    }
   }
-  return write_png(r, prefix);
+  int rc = write_png(r, prefix);
+  for (int k = 0; rc != TGMM_OK && k < 3; k++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
+    remove(path);
+  }
+  return rc;
 }
 
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {

@@ -71,19 +71,8 @@ int tgmm_runlog_add_eval(tgmm_runlog *rl, int64_t step, const double *values) {
 
 static int write_ds(hid_t f, const char *name, hid_t type, int ndim, const hsize_t *dims,
                     const void *buf) {
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t space = H5Screate_simple(ndim, dims, NULL);
-  hid_t ds = H5Dcreate2(f, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t e = ds < 0 ? -1 : 0;
-  int empty = 0;
-  for (int i = 0; i < ndim; i++) empty |= dims[i] == 0;
-  if (ds >= 0 && !empty) e = H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  H5Pclose(lcpl);
-  if (e < 0) tgmm_error("cannot write dataset %s of the metrics file", name);
-  return e < 0 ? TGMM_EFAIL : TGMM_OK;
+  /* the one write path: a failure names the file, the dataset and the system's reason */
+  return tgmm_h5_write_rows(f, name, type, ndim, dims, 0, dims[0], buf);
 }
 
 /* Column j of a row-major [rows, width] table, as a contiguous vector. */
@@ -150,7 +139,7 @@ int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_s
   if (!tmp) return TGMM_ENOMEM;
   tgmm_out o;
   hid_t f = tgmm_out_h5(&o, rl->path); /* written as <path>.tmp, renamed when complete */
-  int rc = f < 0 ? TGMM_EFAIL : TGMM_OK;
+  int rc = f < 0 ? TGMM_EIO : TGMM_OK;
   if (rc == TGMM_OK) rc = write_steps(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_evals(f, rl, tmp);
   if (rc == TGMM_OK) rc = write_refs(f, rl);

@@ -1,4 +1,5 @@
 # Registers every test with CTest. Labels: unit (cmocka), mpi (tgmm under mpirun, 1-3 ranks),
+# faults (tests/faults: full disk, hostile input),
 # reference (Debian /usr/bin/python3 with numpy/scipy/sklearn/torch), slurm (one-node Slurm).
 tgmm_require_pkg(CMOCKA cmocka libcmocka-dev)
 
@@ -41,6 +42,16 @@ foreach(src ${TGMM_MPI_TESTS})
   # exit 77 = skipped (the strace, memory and timing tests in the sanitizer build)
   set_tests_properties(mpi.${name} PROPERTIES LABELS mpi ENVIRONMENT "${TGMM_TEST_ENV}" TIMEOUT 900
                        SKIP_RETURN_CODE 77)
+endforeach()
+
+# Fault tests: tests/faults/test_<name>.sh (full disk, hostile input, mistyped outputs). Label
+# faults; they run in both builds (a test skips its timing-dependent parts under the sanitizers).
+file(GLOB TGMM_FAULT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/faults/test_*.sh)
+foreach(src ${TGMM_FAULT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME faults.${name} COMMAND bash ${src} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(faults.${name} PROPERTIES LABELS faults ENVIRONMENT "${TGMM_TEST_ENV}"
+                       TIMEOUT 600 SKIP_RETURN_CODE 77)
 endforeach()
 
 # Reference tests: tests/reference/test_<name>.py under Debian's /usr/bin/python3.

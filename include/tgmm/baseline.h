@@ -12,6 +12,9 @@
 #include "tgmm/em.h"
 
 typedef enum { TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL, TGMM_METHOD_ORACLE } tgmm_method;
+/* The largest K a baseline fits (the config's limit on K); a task of a dataset file with a larger
+ * K, with no samples or with fewer samples than K gets status failed, never ok. */
+#define TGMM_BASELINE_MAX_K 64
 typedef enum { TGMM_STATUS_OK, TGMM_STATUS_NA, TGMM_STATUS_FAILED } tgmm_status;
 extern const char *const tgmm_status_name[3]; /* "ok", "not_applicable", "failed" */
 

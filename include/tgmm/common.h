@@ -18,6 +18,8 @@ enum {
   TGMM_EUSER = 2,    /* bad input: config, CLI, dataset file — exit code 2 */
   TGMM_ENOMEM = 3,   /* allocation failed */
   TGMM_ENUM = 4,     /* non-finite loss or gradient */
+  TGMM_EIO = 74,     /* an output could not be written (full disk, I/O error): every rank
+                        abandoned the file together, its temporary is removed (EX_IOERR) */
   TGMM_REQUEUE = 75, /* checkpointed after SIGUSR1/SIGTERM: "requeue me" (EX_TEMPFAIL) */
 };
 

@@ -133,6 +133,10 @@ int tgmm_config_read_file(const char *path, char **text /* out, malloc'd */);
 /* Parse YAML text from memory (`name` is used in messages in place of a file name). */
 int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
                             char *const overrides[/* n_overrides */]);
+/* The same for a command that builds no model (gen): the model.* keys are read and checked one by
+ * one, but not against the data keys (model.n_positions >= N and the like). */
+int tgmm_config_load_string_no_model(tgmm_config *cfg, const char *name, const char *yaml,
+                                     int n_overrides, char *const overrides[]);
 
 void tgmm_config_free(tgmm_config *cfg);
 
