@@ -257,60 +257,7 @@ static void write_tex(const tgmm_report *r, FILE *f) {
   }
 }
 
-/* PNG per metric: one line per method over the settings (gnuplot, if installed). */
-static int write_png(const tgmm_report *r, const char *prefix) {
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
-    return TGMM_OK;
-  }
-  char dat[4200], cmd[8600];
-  snprintf(dat, sizeof dat, "%s.plot.dat", prefix);
-  FILE *f = fopen(dat, "w");
-  if (!f) return TGMM_EFAIL;
-  for (int s = 0; s < r->ns; s++) {
-    fprintf(f, "%d \"%s\"", s, r->label[s]);
-    for (int j = 0; j < r->nm; j++)
-      for (int c = 0; c < 4; c++) fprintf(f, " %.9g %.9g", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
-    fprintf(f, "\n");
-  }
-  fclose(f);
-  int rc = TGMM_OK;
-  for (int c = 0; c < 4 && rc == TGMM_OK; c++) {
-    char gp[4200];
-    snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
-    FILE *g = fopen(gp, "w");
-    if (!g) return TGMM_EFAIL;
-    char png[4200];
-    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
-    tgmm_out po;
-    const char *png_tmp = tgmm_out_begin(&po, png); /* gnuplot writes it, then the rename */
-    if (!png_tmp) {
-      fclose(g);
-      return TGMM_EUSER;
-    }
-    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s'\nset title '%s'\n"
-               "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
-               "plot ", png_tmp, tgmm_report_metric_name[c], c < 2 ? "set logscale y\n" : "");
-    for (int j = 0; j < r->nm; j++)
-      fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
-              3 + 2 * (j * 4 + c), r->method[j]);
-    fprintf(g, "\n");
-    fclose(g);
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
-    if (system(cmd) != 0) {
-      tgmm_error("report: gnuplot failed on %s", gp);
-      tgmm_out_abort(&po);
-      rc = TGMM_EFAIL;
-    } else {
-      rc = tgmm_out_commit(&po);
-    }
-    remove(gp);
-  }
-  remove(dat);
-  return rc;
-}
-
-static int write_outputs(const tgmm_report *r, const char *prefix) {
+static int write_outputs(const tgmm_report *r, const char *prefix, int ci95, const char *src) {
   static const char *const ext[] = {"md", "csv", "tex"};
   static const int all[] = {0, 1, 2, 3, 4, 5};
   for (int e = 0; e < 3; e++) {
@@ -324,11 +271,10 @@ static int write_outputs(const tgmm_report *r, const char *prefix) {
     if (e == 2) write_tex(r, f);
     TGMM_TRY(tgmm_out_commit(&o));
   }
-  return write_png(r, prefix);
+  return tgmm_report_plot(r, prefix, ci95, src);
 }
 
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
-  (void)cfg;
   if (!cli->data) {
     tgmm_error0("tgmm report needs --data RESULTS.h5 (a file written by tgmm eval) or --data "
                 "RUN_DIR (a training run: learning curves)");
@@ -343,10 +289,10 @@ int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
     rc = tgmm_report_load(cli->data, &r);
     static const int main_metrics[] = {0, 1, 2, 3};
     if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout), tgmm_report_verdict(&r, stdout);
-    if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out);
+    if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out, cfg->report.error_bars == 1, cli->data);
     if (rc == TGMM_OK && cli->out)
-      tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png", cli->out, cli->out,
-                cli->out, cli->out);
+      tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png (.gp, .dat)", cli->out,
+                cli->out, cli->out, cli->out);
     tgmm_report_free(&r);
   }
   return tgmm_agree(rc);

@@ -46,4 +46,30 @@ void tgmm_report_verdict(const tgmm_report *r, FILE *f);
  * against EM and spectral on stdout. */
 int tgmm_report_curves(const char *run_dir, const char *prefix);
 
+/* The grid keys of a report's settings, parsed from their labels ("K=[2] N=64"): nkey keys in
+ * label order and each setting's values (one-element lists bare: "[2]" -> "2"); nkey = 0 when
+ * the labels do not share one key=value structure. val [ns][TGMM_REPORT_MAXKEY]. */
+#define TGMM_REPORT_MAXKEY 16
+typedef struct {
+  int nkey;
+  char key[TGMM_REPORT_MAXKEY][64];
+  char (*val)[TGMM_REPORT_MAXKEY][64];
+} tgmm_report_keys;
+int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k);
+void tgmm_report_keys_free(tgmm_report_keys *k);
+/* "[3]" -> "3"; anything else unchanged. */
+void tgmm_report_bare_value(const char *v, char *out, size_t n);
+/* Plain-words title of metric c ("l2 error of means"). */
+const char *tgmm_report_metric_title(int c);
+/* Error bar of metric c in a cell: the sd over tasks, or (ci95) the half-width of the 95%
+ * interval of the mean (Student's t); 0 with fewer than 2 tasks. */
+double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
+
+/* PREFIX.<metric>.png for l2_means, l2_weights, accuracy, misclustering, each with its gnuplot
+ * script PREFIX.<metric>.gp and data PREFIX.<metric>.dat (kept). x: the grid key with the most
+ * distinct values; one panel per combination of the other keys; one line per method with error
+ * bars (ci95: 95% interval of the mean, else sd). subtitle: added to the titles (may be NULL).
+ * Without gnuplot: a note, no plots, TGMM_OK. */
+int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
+
 #endif
