@@ -198,3 +198,36 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
   evaluator_free(&ev);
   return rc;
 }
+
+/* `tgmm check`: the config as train and eval would take it (its keys and values were checked
+ * when it was loaded): the model it trains, its task family, eval's methods and every grid
+ * setting, each fitting that model (same d, a read-out for every K or pt.a, N within the
+ * positions). Rank 0 prints the resolved config on stdout. Creates nothing. */
+int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
+  evaluator ev;
+  memset(&ev, 0, sizeof ev);
+  ev.cfg = cfg;
+  ev.chunk = cfg->eval.chunk;
+  int rc = tgmm_model_dims_from_config(cfg, &ev.model.dim);
+  if (rc == TGMM_OK) rc = tgmm_task_check_feasible(cfg);
+  if (rc == TGMM_OK) rc = tgmm_eval_parse_methods(&ev);
+  if (rc == TGMM_OK) rc = tgmm_eval_grid_settings(&ev);
+  if (rc == TGMM_OK && ev.has_tgmm) {
+    ev.tcfg = *cfg; /* borrowed: cleared before evaluator_free */
+    ev.ckpt = "this config (the model it trains)";
+    rc = check_model_fits(&ev);
+  }
+  memset(&ev.tcfg, 0, sizeof ev.tcfg);
+  int ns = ev.ns;
+  evaluator_free(&ev);
+  rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && tgmm_mpi.rank == 0) {
+    size_t n = strlen(cfg->text);
+    printf("%s%s", cfg->text, n && cfg->text[n - 1] == '\n' ? "" : "\n");
+    fflush(stdout);
+    tgmm_info("check: %s%s is valid for train and eval (%d evaluation setting(s))",
+              cli->config_path ? cli->config_path : "the built-in config",
+              cli->n_overrides ? " with its overrides" : "", ns);
+  }
+  return rc;
+}

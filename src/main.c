@@ -53,6 +53,13 @@ static const command COMMANDS[] = {
      "  Learning curves of a training run: PREFIX.loss.png (loss and its terms) and\n"
      "  PREFIX.heldout.png (held-out l2 of means per K, with EM's and spectral's levels when\n"
      "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+    {"check", tgmm_cmd_check, "validate a config as train and eval would; print it resolved",
+     "tgmm check [CONFIG.yaml] [key=value ...]\n"
+     "  Loads the config with its overrides (every key known, every value in range), checks the\n"
+     "  model it trains, its task family, eval.methods and every eval.grid setting (each must\n"
+     "  fit that model: same d, a read-out for every K or pt.a, N within the positions), then\n"
+     "  prints the resolved config on stdout. Exit 0: valid; 2: the error names the key (and\n"
+     "  file:line). Creates nothing; job scripts run it before submitting.\n", NO_RUN_CONFIG},
     {"export", tgmm_cmd_export, "a checkpoint's parameters alone (a model to ship or start from)",
      "tgmm export --checkpoint CKPT.h5|RUN_DIR --out MODEL.h5\n"
      "  Writes /params/<name> (the checkpoint's tensor names and shapes, float32) and the\n"
