@@ -30,7 +30,8 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
   memset(cli, 0, sizeof *cli);
   cli->command = argc > 1 ? argv[1] : NULL;
   cli->overrides = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
-  if (!cli->overrides) return TGMM_ENOMEM;
+  cli->datas = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+  if (!cli->overrides || !cli->datas) return TGMM_ENOMEM;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     int rc = TGMM_OK;
@@ -39,7 +40,12 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
     } else if (is_opt(a, "--out")) {
       rc = take_value(argc, argv, &i, "--out", &cli->out);
     } else if (is_opt(a, "--data")) {
-      rc = take_value(argc, argv, &i, "--data", &cli->data);
+      const char *v = NULL;
+      rc = take_value(argc, argv, &i, "--data", &v);
+      if (rc == TGMM_OK && !cli->data) cli->data = v;
+      if (rc == TGMM_OK) cli->datas[cli->n_data++] = (char *)v;
+    } else if (is_opt(a, "--rows")) {
+      rc = take_value(argc, argv, &i, "--rows", &cli->rows);
     } else if (is_opt(a, "--checkpoint")) {
       rc = take_value(argc, argv, &i, "--checkpoint", &cli->checkpoint);
     } else if (a[0] == '-' && a[1] == '-') {
@@ -60,8 +66,8 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
 }
 
 void tgmm_cli_free(tgmm_cli *cli) {
-  free(cli->overrides);
-  cli->overrides = NULL;
+  free(cli->overrides), free(cli->datas);
+  cli->overrides = NULL, cli->datas = NULL;
 }
 
 /* Rank 0 alone opens the config file (a thousand ranks opening one small file at once is the

@@ -62,6 +62,7 @@ static int check_model_fits(evaluator *ev) {
 static int load_model(evaluator *ev) {
   int64_t step;
   TGMM_TRY(tgmm_checkpoint_load_model(ev->ckpt, &ev->tcfg, &ev->model, &step));
+  ev->step = step;
   ev->model_ok = 1;
   char what[64] = "an exported model";
   if (step > 0) snprintf(what, sizeof what, "step %lld", (long long)step);

@@ -47,6 +47,7 @@ typedef struct {
   char ckpt_path[4200];   /* --checkpoint, or the newest checkpoint of that directory */
   tgmm_config tcfg;       /* the model's training config */
   tgmm_model model;
+  int64_t step;           /* the checkpoint's step (0: an exported model) */
   int model_ok;
   int chunk;
   int64_t nunits, nslots, nrows;

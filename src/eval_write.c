@@ -14,7 +14,8 @@
  *   is not ok holds NaN in its first K components.
  *   /settings/label string [S]; /settings/<grid key> string [S] (the key's value per setting);
  *   with --data also /settings/K.
- * Root attributes: config, seed, world_size, version, git_commit, checkpoint, data.
+ * Root attributes: config, seed, world_size, version, git_commit, checkpoint, step (the
+ * checkpoint's training step; 0 for an exported model or without tgmm), data.
  *
  * Every rank writes the rows it computed (collective hyperslab writes; a rank with none selects
  * none), so no rank ever holds all rows; the file is the same for any rank count. The summary is
@@ -198,6 +199,7 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
   free(buf);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, ev->cfg, tgmm_mpi.size);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "checkpoint", ev->ckpt ? ev->ckpt : "");
+  if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", ev->step);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "data", ev->data ? ev->data : "");
   rc = tgmm_agree(rc);
   if (rc != TGMM_OK) {

@@ -8,7 +8,7 @@
 #include "tgmm/common.h"
 #include "tgmm/config.h"
 
-enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8 };
+enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8, OPT_ROWS = 16, OPT_MANY_DATA = 32 };
 
 typedef struct {
   const char *name;
@@ -45,14 +45,19 @@ static const command COMMANDS[] = {
      "  the file; eval.grid may then vary only em.*, lloyd.*, spectral.* keys).\n"
      "  eval.save_predictions=true also stores every row's fitted mixture.\n", OPT_CKPT | OPT_OUT | OPT_DATA},
     {"report", tgmm_cmd_report, "results of tgmm eval -> Markdown, CSV, LaTeX tables, PNG plots",
-     "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
+     "tgmm report --data RESULTS.h5 [--data MORE.h5 ...] [--out PREFIX] [--rows ROWS.csv]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png with its\n"
+     "  .gp and .dat (gnuplot; report.error_bars: sd | ci95). --data repeated: the files are\n"
+     "  merged, the config keys in which the runs differ become columns, and the papers'\n"
+     "  tables are written (rows: every key but K, columns: K, methods side by side).\n"
+     "  --rows ROWS.csv: every row of every file, one line per (run, setting, task, method),\n"
+     "  for pandas.read_csv. Every report starts with what produced it.\n"
      "tgmm report --data RUN_DIR [--out PREFIX]\n"
      "  Learning curves of a training run: PREFIX.loss.png (loss and its terms) and\n"
      "  PREFIX.heldout.png (held-out l2 of means per K, with EM's and spectral's levels when\n"
-     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | OPT_ROWS | OPT_MANY_DATA | NO_RUN_CONFIG},
     {"check", tgmm_cmd_check, "validate a config as train and eval would; print it resolved",
      "tgmm check [CONFIG.yaml] [key=value ...]\n"
      "  Loads the config with its overrides (every key known, every value in range), checks the\n"
@@ -116,8 +121,13 @@ static int run(int argc, char **argv) {
   tgmm_cli cli;
   int rc = tgmm_cli_parse(argc, argv, &cli);
   const struct { const char *name; int bit; const char *val; } given[] = {
-      {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint}};
-  for (int i = 0; rc == TGMM_OK && i < 3; i++)
+      {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint},
+      {"--rows", OPT_ROWS, cli.rows}};
+  if (rc == TGMM_OK && cli.n_data > 1 && !(cmd->options & OPT_MANY_DATA)) {
+    tgmm_error0("tgmm %s takes --data once (only report merges several files)", cmd->name);
+    rc = TGMM_EUSER;
+  }
+  for (int i = 0; rc == TGMM_OK && i < 4; i++)
     if (given[i].val && !(cmd->options & given[i].bit)) {
       tgmm_error0("tgmm %s does not take %s (try 'tgmm %s --help')", cmd->name, given[i].name, cmd->name);
       rc = TGMM_EUSER;

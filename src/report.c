@@ -242,7 +242,8 @@ static void tex_escape(const char *s, FILE *f) {
 
 static void write_tex(const tgmm_report *r, FILE *f) {
   for (int c = 0; c < 4; c++) {
-    fprintf(f, "%% %s: mean $\\pm$ sd over tasks\n\\begin{tabular}{l", tgmm_report_metric_name[c]);
+    fprintf(f, "\\begin{table}[ht]\n\\centering\\small\n\\caption{%s per setting: mean $\\pm$ sd over "
+               "tasks.}\n\\begin{tabular}{l", tgmm_report_metric_title(c));
     for (int j = 0; j < r->nm; j++) fprintf(f, "r");
     fprintf(f, "}\n\\hline\nsetting");
     for (int j = 0; j < r->nm; j++) fprintf(f, " & %s", r->method[j]);
@@ -253,11 +254,13 @@ static void write_tex(const tgmm_report *r, FILE *f) {
         fprintf(f, " & $%.3g \\pm %.2g$", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
       fprintf(f, " \\\\\n");
     }
-    fprintf(f, "\\hline\n\\end{tabular}\n\n");
+    fprintf(f, "\\hline\n\\end{tabular}\n\\end{table}\n\n");
   }
 }
 
-static int write_outputs(const tgmm_report *r, const char *prefix, int ci95, const char *src) {
+int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle,
+                             const char *md_head, const char *md_tail, const char *tex_head,
+                             const char *tex_tail) {
   static const char *const ext[] = {"md", "csv", "tex"};
   static const int all[] = {0, 1, 2, 3, 4, 5};
   for (int e = 0; e < 3; e++) {
@@ -266,12 +269,17 @@ static int write_outputs(const tgmm_report *r, const char *prefix, int ci95, con
     tgmm_out o;
     FILE *f = tgmm_out_text(&o, path); /* <path>.tmp, renamed when complete */
     if (!f) return TGMM_EUSER;
-    if (e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
+    if (e == 0) {
+      fputs(md_head ? md_head : "", f);
+      fprintf(f, "\n## Per setting\n");
+      tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
+      fputs(md_tail ? md_tail : "", f);
+    }
     if (e == 1) write_csv(r, f);
-    if (e == 2) write_tex(r, f);
+    if (e == 2) fputs(tex_head ? tex_head : "", f), write_tex(r, f), fputs(tex_tail ? tex_tail : "", f);
     TGMM_TRY(tgmm_out_commit(&o));
   }
-  return tgmm_report_plot(r, prefix, ci95, src);
+  return tgmm_report_plot(r, prefix, ci95, subtitle);
 }
 
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
@@ -282,18 +290,13 @@ int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
   }
   int rc = TGMM_OK;
   struct stat st;
-  if (stat(cli->data, &st) == 0 && S_ISDIR(st.st_mode)) /* a run directory: learning curves */
-    return tgmm_agree(tgmm_mpi.rank == 0 ? tgmm_report_curves(cli->data, cli->out) : TGMM_OK);
+  if (stat(cli->data, &st) == 0 && S_ISDIR(st.st_mode) && cli->n_data == 1 && !cli->rows)
+    return /* a run directory: learning curves */ tgmm_agree(tgmm_mpi.rank == 0 ? tgmm_report_curves(cli->data, cli->out) : TGMM_OK);
   if (tgmm_mpi.rank == 0) {
-    tgmm_report r;
-    rc = tgmm_report_load(cli->data, &r);
-    static const int main_metrics[] = {0, 1, 2, 3};
-    if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout), tgmm_report_verdict(&r, stdout);
-    if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out, cfg->report.error_bars == 1, cli->data);
+    rc = tgmm_report_files(cli, cfg->report.error_bars == 1);
     if (rc == TGMM_OK && cli->out)
       tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png (.gp, .dat)", cli->out,
                 cli->out, cli->out, cli->out);
-    tgmm_report_free(&r);
   }
   return tgmm_agree(rc);
 }

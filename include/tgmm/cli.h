@@ -10,7 +10,10 @@
 typedef struct {
   const char *command;
   const char *config_path; /* NULL = built-in defaults only */
-  const char *out, *data, *checkpoint;
+  const char *out, *data, *checkpoint; /* data: the first --data */
+  const char *rows;  /* --rows FILE.csv (report) */
+  int n_data;        /* --data given n_data times (only report takes more than one) */
+  char **datas;      /* [n_data], pointers into argv */
   int help;
   int n_overrides;
   char **overrides; /* [n_overrides], pointers into argv */

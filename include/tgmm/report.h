@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tgmm/cli.h"
+
 #define TGMM_REPORT_NMETRIC 6 /* l2_means l2_weights accuracy misclustering loglik seconds */
 
 /* Per (setting, method): mean and sample standard deviation of every metric over the tasks
@@ -71,5 +73,16 @@ double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
  * bars (ci95: 95% interval of the mean, else sd). subtitle: added to the titles (may be NULL).
  * Without gnuplot: a note, no plots, TGMM_OK. */
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
+
+/* Write PREFIX.md (md_head, the per-setting tables and verdict, md_tail), PREFIX.csv (every
+ * metric, long format), PREFIX.tex (tex_head, one table environment per metric, tex_tail) and the
+ * plots (tgmm_report_plot). Heads and tails may be NULL. */
+int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle,
+                            const char *md_head, const char *md_tail, const char *tex_head,
+                            const char *tex_tail);
+
+/* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
+ * files merged (src/report_merge.c); tables on stdout, files with --out, rows with --rows. */
+int tgmm_report_files(const tgmm_cli *cli, int ci95);
 
 #endif
