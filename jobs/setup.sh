@@ -12,7 +12,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_pkgs=(build-essential cmake pkg-config git libopenmpi-dev openmpi-bin
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev libhdf5-openmpi-dev hdf5-tools
   librandom123-dev libyaml-dev libcmocka-dev gnuplot-nox)
-test_pkgs=(python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch strace time
+test_pkgs=(python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch python3-pandas
+  python3-yaml strace time
   slurmctld slurmd slurm-client munge)
 
 with_tests=0 build=1

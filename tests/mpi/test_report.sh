@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# tgmm report as a researcher uses it: plots of a 2-key grid (title, axis labels, error bars,
+# one panel per value of the second key, .gp and .dat kept, PNG exists; ci95 bars narrower
+# than sd bars), several results files merged (differing keys as columns, the papers' pivot
+# tables, LaTeX table environments, a provenance header), a results file written before the
+# step attribute still read, --rows read by pandas as it is; tgmm check on a typo; --data twice
+# refused by other commands; jobs/reproduce.sh --dry-run creating nothing.
+source "$(dirname "$0")/lib.sh"
+cd "$WORK"
+ev=(eval.tasks_per_setting=6 "eval.methods=[em,spectral,oracle]" "eval.grid={K: [2, 3], N: [32, 64]}")
+for d in 2 4; do
+  mpi 2 "$TGMM_BIN" eval d=$d N=64 "${ev[@]}" --out "r$d.h5" >"ev$d.log" 2>&1 || { fail "eval d=$d"; cat "ev$d.log"; finish; }
+done
+
+# 1. plots of a 2-key grid
+if "$TGMM_BIN" report --data r2.h5 --out one >one.log 2>&1; then ok "report on a 2-key grid"; else fail "report"; cat one.log; fi
+for m in l2_means l2_weights accuracy misclustering; do
+  for e in png gp dat; do [[ -s one.$m.$e ]] || fail "one.$m.$e missing"; done
+done
+gp=one.l2_means.gp
+if grep -q "^set xlabel 'K'" $gp && grep -q "^set ylabel 'l2 error of means'" $gp &&
+   grep -q "yerrorlines" $gp && grep -q "set multiplot layout" $gp && grep -q "^set title 'N=64'" $gp &&
+   grep -q "l2 error of means by K (mean; bars: sd over tasks)" $gp; then
+  ok "gp: axis labels, title, error bars, one panel per N"
+else fail "gp content"; cat $gp; fi
+[[ $(grep -c '^# panel' one.l2_means.dat) == 2 ]] && ok "dat: one block per panel" || fail "dat blocks"
+if command -v gnuplot >/dev/null; then
+  rm -f rerun.png
+  gnuplot -e "out='rerun.png'" $gp && [[ -s rerun.png ]] && ok "the kept .gp reruns" || fail "gp rerun"
+fi
+"$TGMM_BIN" report --data r2.h5 --out ci report.error_bars=ci95 >/dev/null 2>&1
+if /usr/bin/python3 - one.l2_means.dat ci.l2_means.dat <<'PY'
+import sys, numpy as np
+def bars(p):  # error bars and task counts
+    rows = [l.split() for l in open(p) if l.strip() and not l.startswith("#")]
+    e = np.array([[np.nan if x == "?" else float(x) for x in r[3::3]] for r in rows])
+    n = np.array([[int(x) for x in r[4::3]] for r in rows])
+    return e, n
+(sd, n), (ci, n2) = bars(sys.argv[1]), bars(sys.argv[2])
+assert (n == n2).all()
+six = (n == 6) & (sd > 0)
+assert six.sum() >= 6, six.sum()
+# 6 tasks: t(0.975, 5) / sqrt(6) = 2.571 / 2.449
+assert np.allclose(ci[six] / sd[six], 2.571 / np.sqrt(6), rtol=1e-6)
+PY
+then ok "report.error_bars=ci95: the 95% interval of the mean"; else fail "ci95 bars"; fi
+grep -q "^# tgmm report" one.md && grep -q "Produced by \`tgmm report --data r2.h5 --out one\`" one.md &&
+  grep -q "| 0 | r2.h5 | (none) | 0 | 6 | 4 |" one.md && ok "report starts with what produced it" ||
+  { fail "provenance"; head -12 one.md; }
+grep -q '\\begin{table}' one.tex && grep -q '\\caption{' one.tex && ok "LaTeX table environments with captions" || fail "tex tables"
+
+# 2. merged report and rows; a file written before the step attribute
+cp r4.h5 old4.h5
+/usr/bin/python3 -c "import h5py; f = h5py.File('old4.h5', 'r+'); del f.attrs['step']"
+if "$TGMM_BIN" report --data r2.h5 --data old4.h5 --out merged --rows rows.csv >merged.log 2>&1; then
+  ok "merged report of two runs"
+else fail "merged report"; cat merged.log; fi
+grep -q "2 runs; they differ in: \`d\`" merged.md && grep -q "| 1 | old4.h5 | (none) | (not stored) |" merged.md &&
+  ok "header: differing keys, a file without step" || { fail "merged header"; head -12 merged.md; }
+if grep -q "^| d | N | K=2 em | K=2 spectral | K=2 oracle | K=3 em |" merged.md &&
+   [[ $(grep -c '^| [24] | [36][24] | ' merged.md) == 16 ]]; then
+  ok "papers' tables: rows d x N, columns K x methods (4 metrics)"
+else fail "pivot tables"; grep -A6 "papers" merged.md; fi
+grep -q 'multicolumn{3}{c}{$K = 2$}' merged.tex && ok "LaTeX pivot" || fail "LaTeX pivot"
+if /usr/bin/python3 - rows.csv r2.h5 r4.h5 <<'PY'
+import sys
+import pandas as pd
+import h5py, numpy as np
+rows = pd.read_csv(sys.argv[1])
+assert len(rows) == 2 * 4 * 6 * 3, len(rows)
+for c in ["method", "status", "task", "l2_means", "accuracy", "K", "N", "d"]:
+    assert c in rows.columns, (c, list(rows.columns))
+assert rows["K"].dtype.kind == "i" and rows["N"].dtype.kind == "i" and rows["d"].dtype.kind == "i"
+m = rows.groupby(["d", "N", "K", "method"])["l2_means"].mean()
+for d, path in [(2, sys.argv[2]), (4, sys.argv[3])]:
+    f = h5py.File(path, "r")
+    lab = f["settings/label"][()].astype(str)
+    meth = f["method"][()].astype(str); s = f["setting"][()]; v = f["l2_means"][()]
+    for i, l in enumerate(lab):
+        K = int(l.split("K=[")[1].split("]")[0]); N = int(l.split("N=")[1])
+        sel = (s == i) & (meth == "em")
+        assert abs(m[(d, N, K, "em")] - v[sel].mean()) < 1e-12, (d, N, K)
+print("pandas: %d rows, columns %s" % (len(rows), ",".join(rows.columns)))
+PY
+then ok "rows CSV: pandas.read_csv as it is; numbers are numbers; means match the files"; else fail "rows CSV"; fi
+
+# 3. tgmm check, --data twice, reproduce --dry-run
+"$TGMM_BIN" check "$TGMM_SRC/configs/paper/rq1_grid.yaml" train.stpes=10 >out.txt 2>err.txt; rc=$?
+[[ $rc == 2 ]] && grep -q "train.stpes" err.txt && ok "check: a typo exits 2 naming the key" || { fail "check typo rc=$rc"; cat err.txt; }
+"$TGMM_BIN" check "$TGMM_SRC/configs/paper/rq1_grid.yaml" "eval.grid.K=[2,6]" >/dev/null 2>err.txt; rc=$?
+[[ $rc == 2 ]] && grep -q "no read-out for K = 6" err.txt && ok "check: a grid setting the model cannot fit exits 2" || { fail "check grid rc=$rc"; cat err.txt; }
+for cfg in "$TGMM_SRC"/configs/paper/*.yaml "$TGMM_SRC"/configs/*.yaml; do
+  "$TGMM_BIN" check "$cfg" >out.txt 2>err.txt || fail "check $(basename "$cfg")"
+done
+grep -q "^  error_bars: sd" out.txt && ok "check prints the resolved config (every config of configs/ valid)" || fail "check output"
+mpi 2 "$TGMM_BIN" eval --data r2.h5 --data r4.h5 --out x.h5 >/dev/null 2>err.txt; rc=$?
+[[ $rc == 2 ]] && grep -q "takes --data once" err.txt && ok "eval refuses --data twice" || fail "eval --data twice rc=$rc"
+mkdir dry && (cd dry && touch before && TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" --dry-run rq1 --runs "$WORK/dry/runs" train.steps=3 >../dry.out 2>&1); rc=$?
+if [[ $rc == 0 && $(ls -A dry) == before ]] && grep -q -- "--array=0-11" dry.out &&
+   grep -q "afterok:TRAIN" dry.out && grep -q "#   11 rq1/d128_N128" dry.out; then
+  ok "reproduce.sh --dry-run (option after the name): 12 combinations, array lines, nothing created"
+else fail "dry run rc=$rc"; cat dry.out; ls -A dry; fi
+(cd dry && TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" rq1 train.stpes=3 --runs "$WORK/dry/runs" >../dry2.out 2>&1); rc=$?
+[[ $rc == 2 && $(ls -A dry) == before ]] && grep -q "train.stpes" dry2.out && ok "reproduce.sh: a typo is refused before anything is submitted" || { fail "reproduce typo rc=$rc"; cat dry2.out; }
+for e in "$TGMM_SRC"/configs/paper/*.yaml; do
+  n=$(basename "$e" .yaml); [[ $n == rq1_grid ]] && n=rq1
+  TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" "$n" --dry-run >/dev/null 2>&1 || fail "reproduce.sh --dry-run $n"
+done
+ok "reproduce.sh --dry-run accepts every experiment of configs/paper"
+finish
