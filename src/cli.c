@@ -29,6 +29,7 @@ static int is_opt(const char *arg, const char *opt) {
 int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
   memset(cli, 0, sizeof *cli);
   cli->command = argc > 1 ? argv[1] : NULL;
+  cli->verbosity = 1;
   cli->overrides = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
   cli->datas = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
   if (!cli->overrides || !cli->datas) return TGMM_ENOMEM;
@@ -37,6 +38,10 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
     int rc = TGMM_OK;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       cli->help = 1;
+    } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+      cli->verbosity = 0;
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+      cli->verbosity = 2;
     } else if (is_opt(a, "--out")) {
       rc = take_value(argc, argv, &i, "--out", &cli->out);
     } else if (is_opt(a, "--data")) {

@@ -189,6 +189,8 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
     tgmm_info("eval: %d setting(s), %lld task(s) x %d method(s) = %lld rows, %lld units of <= %d "
               "tasks over %d rank(s)%s", ev.ns, (long long)ev.nslots, ev.nm, (long long)ev.nrows,
               (long long)ev.nunits, ev.chunk, tgmm_mpi.size, ev.data ? " from --data" : "");
+    for (int s = 0; s < ev.ns; s++)
+      tgmm_detail("eval: setting %d: %s, %lld task(s)", s, ev.label[s], (long long)ev.ntask[s]);
     double t0 = tgmm_now();
     rc = tgmm_agree(run_units(&ev));
     if (rc == TGMM_OK) rc = tgmm_eval_write(&ev, cli->out);

@@ -88,11 +88,12 @@ static void usage(FILE *f) {
   fprintf(f,
           "tgmm %s — transformers vs EM and spectral on Gaussian mixtures, at cluster scale\n\n"
           "usage: tgmm <command> [CONFIG.yaml] [key=value ...] [--out FILE] [--data FILE] "
-          "[--help]\n\ncommands:\n",
+          "[--quiet | --verbose] [--help]\n\ncommands:\n",
           TGMM_VERSION);
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-  fprintf(f, "\nRun under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
+  fprintf(f, "\nEvery command prints the resolved config once (--quiet: only errors and results;\n"
+             "--verbose: more detail). Run under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
              "'tgmm --keys' lists every config key (also in README.md).\n");
 }
 
@@ -120,6 +121,7 @@ static int run(int argc, char **argv) {
   }
   tgmm_cli cli;
   int rc = tgmm_cli_parse(argc, argv, &cli);
+  tgmm_mpi.verbosity = cli.verbosity;
   const struct { const char *name; int bit; const char *val; } given[] = {
       {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint},
       {"--rows", OPT_ROWS, cli.rows}};

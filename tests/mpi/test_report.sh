@@ -107,4 +107,28 @@ for e in "$TGMM_SRC"/configs/paper/*.yaml; do
   TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" "$n" --dry-run >/dev/null 2>&1 || fail "reproduce.sh --dry-run $n"
 done
 ok "reproduce.sh --dry-run accepts every experiment of configs/paper"
+
+# 4. quiet by default; train writes RUN_DIR/config.yaml; grid values and baseline files
+tiny=(model.n_layer=1 model.n_embd=8 model.n_head=2 model.n_task_embd=4 model.n_positions=32 N=32 d=2
+      "K=[2,3]" train.steps=2 train.batch_size=2 train.checkpoint_every=0 train.resume=never)
+mpi 2 "$TGMM_BIN" train "${tiny[@]}" train.run_dir="$WORK/run" >train.out 2>train.err || { fail "train"; cat train.err; }
+[[ $(grep -c "^# resolved config" train.err) == 1 ]] && ok "train prints the resolved config once" || fail "config printed $(grep -c '^# resolved config' train.err) times"
+"$TGMM_BIN" check "${tiny[@]}" train.run_dir="$WORK/run" >check.yaml 2>/dev/null
+if diff <(grep -v '^#' run/config.yaml) check.yaml >/dev/null; then ok "RUN_DIR/config.yaml: the resolved config"; else fail "config.yaml"; diff <(grep -v '^#' run/config.yaml) check.yaml; fi
+/usr/bin/python3 -c "import yaml; c = yaml.safe_load(open('run/config.yaml')); assert c['train']['steps'] == 2 and c['K'] == [2, 3]" &&
+  ok "config.yaml loads with PyYAML" || fail "config.yaml yaml"
+mpi 2 "$TGMM_BIN" eval "${tiny[@]}" eval.tasks_per_setting=2 "eval.methods=[em]" "eval.grid={K: [2, 3], sigma_p: [0, 0.5]}" --out q.h5 --quiet >q.out 2>q.err
+[[ $? == 0 && ! -s q.err ]] && ok "--quiet: nothing on stderr" || { fail "--quiet"; cat q.err; }
+mpi 2 "$TGMM_BIN" eval "${tiny[@]}" eval.tasks_per_setting=2 "eval.methods=[em]" "eval.grid={K: [2, 3], sigma_p: [0, 0.5]}" --out v.h5 --verbose >v.out 2>v.err
+grep -q "eval: setting 3: K=\[3\] sigma_p=0.5, 2 task(s)" v.err && ok "--verbose: every setting listed" || { fail "--verbose"; cat v.err; }
+"$TGMM_BIN" gen "${tiny[@]}" tasks=5 --out g.h5 --quiet && mpi 2 "$TGMM_BIN" em "${tiny[@]}" --data g.h5 --out gem.h5 --quiet >/dev/null
+if /usr/bin/python3 - <<'PY'
+import h5py
+f = h5py.File("q.h5", "r")
+assert list(f["settings/K"][()]) == [2, 2, 3, 3] and f["settings/K"].dtype.kind == "i"
+assert list(f["settings/sigma_p"][()]) == [0, 0.5, 0, 0.5] and f["settings/sigma_p"].dtype.kind == "f"
+g = h5py.File("gem.h5", "r")
+assert list(g["K"][()]) == [2, 3, 2, 3, 2] and list(g["task"][()]) == [0, 1, 2, 3, 4]
+PY
+then ok "grid values stored as numbers; baseline files have /K and /task"; else fail "numbers, /K, /task"; fi
 finish
