@@ -111,7 +111,7 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
   tgmm_local_task view = {lt.id, lt.row0, lt.n, lt.K, lt.d, lt.x, lt.z, lt.tw, lt.tm, lt.ts};
   tgmm_gmm g;
   rc = tgmm_gmm_alloc(&g, lt.K, lt.d, tgmm_method_covariance(meth, cfg));
-  tgmm_fit_row row = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_fit_row row = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   if (rc == TGMM_OK) rc = tgmm_baseline_fit(meth, cfg, &view, comm, &g, &row);
   if (rc == TGMM_OK && store) {
     int Km = R->Kmax, d = R->d, K = lt.K, ok = row.status == TGMM_STATUS_OK;

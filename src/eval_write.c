@@ -5,7 +5,9 @@
  *   /setting int32 [R], /task int64 [R] (the task's index: within its setting on a grid, in the
  *   file with --data), /method string [R], /K int32 [R], /N int32 [R],
  *   /status string [R] (ok | not_applicable | failed), /iterations int32 [R],
- *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds float64 [R]
+ *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds, /l2_scales float64 [R]
+ *   (l2_scales: of the aligned standard deviations, for fits with a covariance: tgmm on an
+ *   anisotropic model, EM/oracle with em.covariance other than identity, spectral)
  *   (a truth metric the data cannot give, e.g. --data without /means, is NaN);
  *   with eval.save_predictions: /pred_weights float64 [R, Kmax], /pred_means [R, Kmax, d],
  *   /pred_scales [R, Kmax, d] (standard deviations; when a setting is anisotropic or the model
@@ -66,12 +68,12 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   int32_t *ic = buf;
   int64_t *lc = buf;
   static const char *const fnames[] = {"/loglik", "/l2_means", "/l2_weights", "/accuracy",
-                                       "/misclustering", "/seconds"};
-  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC};
+                                       "/misclustering", "/seconds", "/l2_scales"};
+  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_L2S};
   static const char *const inames[] = {"/K", "/N", "/iterations"};
 
   int rc = TGMM_OK;
-  for (int c = 0; c < 6 && rc == TGMM_OK; c++) {
+  for (int c = 0; c < 7 && rc == TGMM_OK; c++) {
     for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r].f[fcols[c]];
     rc = write_col(f, ev, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, col);
   }
@@ -205,10 +207,10 @@ static int summary(const evaluator *ev) {
     const char *names[EV_NMETHODS + TGMM_MAX_LIST];
     for (int j = 0; j < ev->nm; j++) names[j] = tgmm_eval_method_name(ev->methods[j]);
     tgmm_report r;
-    static const int metrics[] = {0, 1, 2, 3};
+    static const int metrics[] = {0, 1, 2, 3, 6};
     if (tgmm_report_from_sums(&r, ev->ns, ev->nm, (const char(*)[512])ev->label, names, sum) ==
         TGMM_OK)
-      tgmm_report_markdown(&r, metrics, 4, stdout);
+      tgmm_report_markdown(&r, metrics, 4 + tgmm_report_has_metric(&r, 6), stdout);
     tgmm_report_free(&r);
   }
   free(sum);

@@ -13,7 +13,7 @@
 #include "tgmm/h5io.h"
 
 const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC] = {
-    "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds"};
+    "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds", "l2_scales"};
 
 /* Fixed-length string dataset [n] -> n strings of `width` bytes (NUL-terminated). */
 static int read_strings(hid_t f, const char *path, const char *name, hsize_t n, int width,
@@ -66,6 +66,10 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);
+    if (c == 6 && !tgmm_h5_exists(f, name)) { /* a file written before l2_scales */
+      for (hsize_t i = 0; i < w->R; i++) w->col[c][i] = NAN;
+      continue;
+    }
     TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_FLOAT, d));
     if (d[0] != w->R) {
       tgmm_error("%s: dataset %s has %llu rows, /setting has %llu", path, name,
@@ -172,6 +176,12 @@ void tgmm_report_free(tgmm_report *r) {
   memset(r, 0, sizeof *r);
 }
 
+int tgmm_report_has_metric(const tgmm_report *r, int c) {
+  for (int a = 0; a < r->ns * 32; a++)
+    if (r->cell[a].n_ok[c]) return 1;
+  return 0;
+}
+
 static const tgmm_report_cell *cell(const tgmm_report *r, int s, int j) { return &r->cell[s * 32 + j]; }
 
 void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f) {
@@ -262,7 +272,9 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
                              const char *md_head, const char *md_tail, const char *tex_head,
                              const char *tex_tail) {
   static const char *const ext[] = {"md", "csv", "tex"};
-  static const int all[] = {0, 1, 2, 3, 4, 5};
+  int all[TGMM_REPORT_NMETRIC], nall = 0; /* l2_scales only when some row has it */
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++)
+    if (c != 6 || tgmm_report_has_metric(r, c)) all[nall++] = c;
   for (int e = 0; e < 3; e++) {
     char path[4200];
     snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
@@ -272,7 +284,7 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
     if (e == 0) {
       fputs(md_head ? md_head : "", f);
       fprintf(f, "\n## Per setting\n");
-      tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
+      tgmm_report_markdown(r, all, nall, f), tgmm_report_verdict(r, f);
       fputs(md_tail ? md_tail : "", f);
     }
     if (e == 1) write_csv(r, f);

@@ -236,9 +236,10 @@ static void pivot(const tgmm_report *m, FILE *md, FILE *tex) {
     if (r == nr) rep[nr++] = s;
     row[s] = r;
   }
-  static const int metrics[] = {0, 1, 2, 3};
-  for (int q = 0; q < 4; q++) {
+  static const int metrics[] = {0, 1, 2, 3, 6};
+  for (int q = 0; q < 5; q++) {
     int c = metrics[q];
+    if (q == 4 && !tgmm_report_has_metric(m, c)) break;
     fprintf(md, "\n### %s by K (mean ± sd over tasks (tasks))\n\n|", tgmm_report_metric_title(c));
     for (int g = 0; g < k.nkey; g++)
       if (g != kc) fprintf(md, " %s |", k.key[g]);
@@ -398,7 +399,10 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
   for (int c = 0; c < TGMM_REPORT_NMETRIC && rc == TGMM_OK && R; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);
-    rc = tgmm_h5_read_all(f, u->path, name, H5T_NATIVE_DOUBLE, col[c]);
+    if (c == 6 && !tgmm_h5_exists(f, name)) /* a file written before l2_scales */
+      for (hsize_t i = 0; i < R; i++) col[c][i] = NAN;
+    else
+      rc = tgmm_h5_read_all(f, u->path, name, H5T_NATIVE_DOUBLE, col[c]);
   }
   H5Fclose(f);
   int gidx[64];
@@ -481,8 +485,8 @@ int tgmm_report_files(const tgmm_cli *cli, int ci95) {
   if (rs.n > 1) find_diff(&rs);
   tgmm_report m;
   rc = merge(&rs, &m);
-  static const int main_metrics[] = {0, 1, 2, 3};
-  if (rc == TGMM_OK) tgmm_report_markdown(&m, main_metrics, 4, stdout), tgmm_report_verdict(&m, stdout);
+  static const int main_metrics[] = {0, 1, 2, 3, 6};
+  if (rc == TGMM_OK) tgmm_report_markdown(&m, main_metrics, 4 + tgmm_report_has_metric(&m, 6), stdout), tgmm_report_verdict(&m, stdout);
   if (rc == TGMM_OK && cli->out) {
     char *head = NULL, *tail = NULL, *thead = NULL, *ttail = NULL;
     size_t n1, n2, n3, n4;

@@ -18,7 +18,7 @@
 const char *tgmm_report_metric_title(int c) {
   static const char *const T[TGMM_REPORT_NMETRIC] = {
       "l2 error of means", "l2 error of weights", "clustering accuracy",
-      "misclustering rate",  "mean log-likelihood", "seconds per task"};
+      "misclustering rate",  "mean log-likelihood", "seconds per task", "l2 error of scales"};
   return c >= 0 && c < TGMM_REPORT_NMETRIC ? T[c] : "?";
 }
 
@@ -286,9 +286,10 @@ int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const c
   memset(&L, 0, sizeof L);
   int rc = tgmm_report_keys_parse(r, &k);
   if (rc == TGMM_OK) rc = make_layout(r, &k, &L);
-  static const int metrics[] = {0, 1, 2, 3};
-  for (int q = 0; q < 4 && rc == TGMM_OK; q++)
-    rc = plot_metric(r, &k, &L, metrics[q], prefix, ci95, subtitle);
+  static const int metrics[] = {0, 1, 2, 3, 6};
+  for (int q = 0; q < 5 && rc == TGMM_OK; q++)
+    if (q < 4 || tgmm_report_has_metric(r, metrics[q]))
+      rc = plot_metric(r, &k, &L, metrics[q], prefix, ci95, subtitle);
   layout_free(&L);
   tgmm_report_keys_free(&k);
   return rc;

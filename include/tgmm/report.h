@@ -8,7 +8,8 @@
 
 #include "tgmm/cli.h"
 
-#define TGMM_REPORT_NMETRIC 6 /* l2_means l2_weights accuracy misclustering loglik seconds */
+#define TGMM_REPORT_NMETRIC 7 /* l2_means l2_weights accuracy misclustering loglik seconds
+                                 l2_scales (absent from older files: NaN) */
 
 /* Per (setting, method): mean and sample standard deviation of every metric over the tasks
  * whose status is ok and whose value is finite; n_ok and n_other (failed, not_applicable or a
@@ -30,6 +31,8 @@ extern const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC];
 /* Read a results file and aggregate. Errors name the file and dataset (TGMM_EUSER). */
 int tgmm_report_load(const char *path, tgmm_report *r);
 void tgmm_report_free(tgmm_report *r);
+/* Whether some (setting, method) has a value of metric c. */
+int tgmm_report_has_metric(const tgmm_report *r, int c);
 /* The same aggregate from sums (what `tgmm eval` reduces over its ranks): sums [ns, nm,
  * TGMM_REPORT_NMETRIC, 4] = tasks ok with a finite value, other tasks, sum, sum of squares;
  * label [ns], methods [nm] (nm <= 32). */

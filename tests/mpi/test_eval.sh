@@ -76,7 +76,7 @@ import sys, csv, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 meth = f["method"][()].astype(str); st = f["status"][()].astype(str); s = f["setting"][()]
 rows = list(csv.DictReader(open(sys.argv[2])))
-assert len(rows) == 4 * 5 * 6, len(rows)
+assert len(rows) == 4 * 5 * 7, len(rows)  # settings x methods x metrics
 for r in rows:
     sel = (s == int(r["setting"])) & (meth == r["method"])
     v = f[r["metric"]][()][sel]

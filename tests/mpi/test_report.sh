@@ -58,8 +58,8 @@ else fail "merged report"; cat merged.log; fi
 grep -q "2 runs; they differ in: \`d\`" merged.md && grep -q "| 1 | old4.h5 | (none) | (not stored) |" merged.md &&
   ok "header: differing keys, a file without step" || { fail "merged header"; head -12 merged.md; }
 if grep -q "^| d | N | K=2 em | K=2 spectral | K=2 oracle | K=3 em |" merged.md &&
-   [[ $(grep -c '^| [24] | [36][24] | ' merged.md) == 16 ]]; then
-  ok "papers' tables: rows d x N, columns K x methods (4 metrics)"
+   [[ $(grep -c '^| [24] | [36][24] | ' merged.md) == 20 ]] && grep -q "^### l2 error of scales by K" merged.md; then
+  ok "papers' tables: rows d x N, columns K x methods (5 metrics: spectral has scales)"
 else fail "pivot tables"; grep -A6 "papers" merged.md; fi
 grep -q 'multicolumn{3}{c}{$K = 2$}' merged.tex && ok "LaTeX pivot" || fail "LaTeX pivot"
 if /usr/bin/python3 - rows.csv r2.h5 r4.h5 <<'PY'
@@ -131,4 +131,32 @@ g = h5py.File("gem.h5", "r")
 assert list(g["K"][()]) == [2, 3, 2, 3, 2] and list(g["task"][()]) == [0, 1, 2, 3, 4]
 PY
 then ok "grid values stored as numbers; baseline files have /K and /task"; else fail "numbers, /K, /task"; fi
+
+# 5. anisotropic: scales scored (l2_scales), u drawn with the cosine filter
+an=(family=anisotropic d=4 N=64 "K=[2,3]" em.covariance=diag eval.tasks_per_setting=6 "eval.methods=[em,oracle,spectral]" "eval.grid={K: [2, 3]}")
+mpi 2 "$TGMM_BIN" eval "${an[@]}" --out an.h5 --quiet >/dev/null && "$TGMM_BIN" gen "${an[@]}" tasks=40 --out ang.h5 --quiet &&
+  "$TGMM_BIN" report --data an.h5 --out an >/dev/null 2>&1
+if /usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+f = h5py.File("an.h5", "r")
+m = f["method"][()].astype(str); v = f["l2_scales"][()]; st = f["status"][()].astype(str)
+for meth in ["em", "oracle"]:
+    sel = (m == meth) & (st == "ok")
+    assert sel.sum() >= 10 and np.isfinite(v[sel]).all(), meth
+assert v[(m == "oracle") & (st == "ok")].mean() < 0.2, v[m == "oracle"]
+g = h5py.File("ang.h5", "r")
+S = g["scales"][()]; K = g["K"][()] if "K" in g else None
+n = 0
+for t in range(S.shape[0]):
+    k = int(K[t]) if K is not None else S.shape[1]
+    u = 5 * np.log(np.expm1(S[t, :k] / 2))          # 2*softplus(u/5) inverted
+    assert (np.abs(u) <= 5 + 1e-9).all()
+    un = u / np.linalg.norm(u, axis=1, keepdims=True)
+    c = un @ un.T - 2 * np.eye(k)
+    assert c.max() < 0.8, (t, c.max()); n += 1
+print("l2_scales: em %.3g oracle %.3g; %d tasks' u pass the cosine filter" % (
+    v[m == "em"].mean(), v[m == "oracle"].mean(), n))
+PY
+then ok "anisotropic rows have l2_scales (em diag, oracle); u drawn with the cosine filter"; else fail "l2_scales / u filter"; fi
+[[ -s an.l2_scales.png ]] && grep -q "l2 error of scales" an.md && ok "report: l2_scales table and plot" || fail "l2_scales in report"
 finish
