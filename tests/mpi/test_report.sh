@@ -83,6 +83,11 @@ for d, path in [(2, sys.argv[2]), (4, sys.argv[3])]:
 print("pandas: %d rows, columns %s" % (len(rows), ",".join(rows.columns)))
 PY
 then ok "rows CSV: pandas.read_csv as it is; numbers are numbers; means match the files"; else fail "rows CSV"; fi
+# README's pandas snippet, as printed there, on this rows file
+awk '/^Rows for pandas/ {f = 1} f && /^```python/ {p = 1; next} p && /^```/ {exit} p' "$TGMM_SRC/README.md" |
+  sed 's|runs/rq1/rows.csv|rows.csv|' >snippet.py
+[[ $(wc -l <snippet.py) == 3 ]] && /usr/bin/python3 snippet.py >snippet.out 2>&1 && grep -q "oracle" snippet.out &&
+  ok "README's three-line pandas snippet runs" || { fail "README snippet"; cat snippet.py snippet.out; }
 
 # 3. tgmm check, --data twice, reproduce --dry-run
 "$TGMM_BIN" check "$TGMM_SRC/configs/paper/rq1_grid.yaml" train.stpes=10 >out.txt 2>err.txt; rc=$?
