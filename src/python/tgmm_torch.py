@@ -9,7 +9,8 @@ The model is built from the file's stored config (the root attribute `config`, Y
 tensors (/params/<name>, PyTorch names and shapes: include/tgmm/model.h) are loaded with
 load_state_dict(strict=True), so a tensor missing, left over or of another shape is an error.
 Backbones: transformer (pre-LayerNorm GPT-2 blocks, causal or bidirectional attention, learned
-or no position embeddings). Heads: the mixture head (weights, means; anisotropic: scales).
+or no position embeddings) and mamba2 (Hugging Face Mamba2 layers: RMSNorm, in_proj, causal
+depthwise conv, selective scan, gated RMSNorm, out_proj; a final RMSNorm). Heads: the mixture head (weights, means; anisotropic: scales).
 Anything else stored in a config (another backbone or head) raises NotImplementedError naming
 it. Needs Debian's python3-torch, python3-h5py and python3-yaml.
 """
@@ -57,6 +58,66 @@ class Block(nn.Module):
         return h + self.mlp.proj(F.gelu(self.mlp.fc(self.ln2(h)), approximate="tanh"))
 
 
+class RMSNorm(nn.Module):
+    def __init__(self, n, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(n))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
+
+
+class Mixer(nn.Module):
+    """Mamba2 mixer: [z | xBC | dt] = in_proj(u); xBC = silu(causal depthwise conv(xBC));
+    selective scan S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T, y_t = S_t C_t + D x_t (per head;
+    head h reads B, C of group h // (H / G)); out_proj(rmsnorm(y * silu(z)))."""
+
+    def __init__(self, C, H, P, S, G, k):
+        super().__init__()
+        self.H, self.P, self.S, self.G = H, P, S, G
+        I, Cc = H * P, H * P + 2 * G * S
+        self.in_proj = nn.Linear(C, 2 * I + 2 * G * S + H, bias=False)
+        self.conv1d = nn.Conv1d(Cc, Cc, k, groups=Cc, padding=k - 1)
+        self.dt_bias = nn.Parameter(torch.zeros(H))
+        self.A_log = nn.Parameter(torch.zeros(H))
+        self.D = nn.Parameter(torch.ones(H))
+        self.norm = RMSNorm(I)
+        self.out_proj = nn.Linear(I, C, bias=False)
+
+    def forward(self, u):  # u [B, N, C]; causal, so padding at the end changes no valid token
+        Bn, N, _ = u.shape
+        H, P, S, G = self.H, self.P, self.S, self.G
+        I = H * P
+        z, xBC, dt = self.in_proj(u).split([I, I + 2 * G * S, H], dim=-1)
+        xBC = F.silu(self.conv1d(xBC.transpose(1, 2))[..., :N].transpose(1, 2))
+        x, Bm, Cm = xBC.split([I, G * S, G * S], dim=-1)
+        dt = F.softplus(dt + self.dt_bias)  # [B, N, H]
+        A = -torch.exp(self.A_log)  # [H]
+        x = x.reshape(Bn, N, H, P)
+        Bm = Bm.reshape(Bn, N, G, S).repeat_interleave(H // G, dim=2)  # [B, N, H, S]
+        Cm = Cm.reshape(Bn, N, G, S).repeat_interleave(H // G, dim=2)
+        state = torch.zeros(Bn, H, P, S, dtype=u.dtype)
+        ys = []
+        for t in range(N):
+            dtt = dt[:, t]  # [B, H]
+            state = (torch.exp(dtt * A)[..., None, None] * state
+                     + (dtt[..., None] * x[:, t])[..., None] * Bm[:, t, :, None, :])
+            ys.append((state @ Cm[:, t, :, :, None])[..., 0] + self.D[:, None] * x[:, t])
+        y = torch.stack(ys, dim=1).reshape(Bn, N, I)
+        return self.out_proj(self.norm(y * F.silu(z)))
+
+
+class MambaLayer(nn.Module):
+    def __init__(self, C, H, P, S, G, k):
+        super().__init__()
+        self.norm = RMSNorm(C)
+        self.mixer = Mixer(C, H, P, S, G, k)
+
+    def forward(self, h, pad):
+        return h + self.mixer(self.norm(h))
+
+
 class Readout(nn.Module):
     """Attentive pooling of one class: Kmax learned queries, softmax over the samples of
     k q^T (no scaling, padding masked); output O [Kmax, W]."""
@@ -85,9 +146,10 @@ class TGMM(nn.Module):
         super().__init__()
         model = _section(cfg, "model")
         backbone = model.get("backbone", "transformer")
-        if backbone != "transformer":
+        if backbone not in ("transformer", "mamba2"):
             raise NotImplementedError(f"tgmm_torch: model.backbone = {backbone} is not supported "
-                                      "by this loader (it knows: transformer)")
+                                      "by this loader (it knows: transformer, mamba2)")
+        self.ssm = backbone == "mamba2"
         head = model.get("head", "mixture")
         if head != "mixture":
             raise NotImplementedError(f"tgmm_torch: model.head = {head} is not supported by this "
@@ -103,18 +165,24 @@ class TGMM(nn.Module):
         self.L, self.H = int(model["n_layer"]), int(model["n_head"])
         self.E = int(model["n_task_embd"])
         self.causal = model.get("attention", "causal") == "causal"
-        self.learned = model.get("positions", "learned") == "learned"
+        self.learned = model.get("positions", "learned") == "learned" and not self.ssm
         self.aniso = self.family == "anisotropic"
         self.W = self.Kmax + self.d * (2 if self.aniso else 1)
-        if self.C % self.H:
+        if self.C % self.H and not self.ssm:
             raise ValueError(f"model.n_embd = {self.C} is not divisible by model.n_head = {self.H}")
         self.task_embd = nn.Embedding(self.Kmax, self.E)
         self.read_in = nn.Linear(self.d + self.E, self.C)
         self.n_positions = int(model["n_positions"]) if self.learned else 0
         if self.learned:
             self.pos_embd = nn.Embedding(self.n_positions, self.C)
-        self.blocks = nn.ModuleList(Block(self.C, self.H, self.causal) for _ in range(self.L))
-        self.ln_f = nn.LayerNorm(self.C, eps=1e-5)
+        if self.ssm:
+            ssm = [int(model[k]) for k in ("ssm_heads", "ssm_head_dim", "ssm_state", "ssm_groups",
+                                           "conv_kernel")]
+            self.layers = nn.ModuleList(MambaLayer(self.C, *ssm) for _ in range(self.L))
+            self.norm_f = RMSNorm(self.C)
+        else:
+            self.blocks = nn.ModuleList(Block(self.C, self.H, self.causal) for _ in range(self.L))
+            self.ln_f = nn.LayerNorm(self.C, eps=1e-5)
         self.readout = nn.ModuleList(Readout(self.Kmax, self.W, self.C) for _ in self.classes)
 
     def class_of(self, K=None, a=None):
@@ -137,9 +205,14 @@ class TGMM(nn.Module):
         h = self.read_in(torch.cat([x, te], dim=2))
         if self.learned:
             h = h + self.pos_embd.weight[:N][None]
-        for blk in self.blocks:
-            h = blk(h, pad)
-        h = self.ln_f(h)
+        if self.ssm:
+            for layer in self.layers:
+                h = layer(h, pad)
+            h = self.norm_f(h)
+        else:
+            for blk in self.blocks:
+                h = blk(h, pad)
+            h = self.ln_f(h)
         cls = torch.as_tensor(cls, dtype=torch.long).reshape(B)
         out = torch.empty(B, self.Kmax, self.W, dtype=h.dtype)
         for c in cls.unique().tolist():

@@ -71,6 +71,9 @@ def main():
         tgmm("eval", *cfg, "eval.methods=[tgmm,em]", "eval.save_predictions=true",
              "--checkpoint", p("run"), "--data", p("an.h5"), "--out", p("an_res.h5"))
         agree("anisotropic set model (checkpoint, run directory)", p("run"), p("an.h5"), p("an_res.h5"))
+        with h5py.File(p("an_res.h5"), "r") as r:  # its scales are scored too
+            sel = r["method"][()].astype(str) == "tgmm"
+            assert np.isfinite(r["l2_scales"][()][sel]).all(), r["l2_scales"][()]
     # 3. what the loader does not know
     cfg = tgmm_torch.read_config(model)
     for key, val in [("backbone", "rwkv"), ("head", "labels_only")]:
