@@ -176,10 +176,12 @@ static int merge(const runset *rs, tgmm_report *m) {
     }
     for (int i = 0; i < a->ns; i++, s++) {
       int len = 0;
-      for (int d = 0; d < rs->ndiff; d++)
+      for (int d = 0; d < rs->ndiff && len < 511; d++) {
         len += snprintf(m->label[s] + len, 512 - (size_t)len, "%s%s=%s", len ? " " : "",
                         rs->dcol[d], rs->dval[r][d]);
-      if (strcmp(a->label[i], "(base config)") || !len)
+        if (len > 511) len = 511; /* truncated: the label is for display */
+      }
+      if ((strcmp(a->label[i], "(base config)") || !len) && len < 511)
         snprintf(m->label[s] + len, 512 - (size_t)len, "%s%s", len ? " " : "", a->label[i]);
       for (int k = 0; k < 32; k++) { /* methods a file lacks: no tasks (NaN) */
         tgmm_report_cell *cl = &m->cell[s * 32 + k];
@@ -197,7 +199,8 @@ static void md_cell(FILE *f, const tgmm_report_cell *cl, int c) {
     else fprintf(f, " – |");
     return;
   }
-  fprintf(f, " %.3g ± %.2g (%d", cl->mean[c], cl->sd[c], cl->n_ok[c]);
+  if (isfinite(cl->sd[c])) fprintf(f, " %.3g ± %.2g (%d", cl->mean[c], cl->sd[c], cl->n_ok[c]);
+  else fprintf(f, " %.3g (%d", cl->mean[c], cl->n_ok[c]);
   if (cl->n_other[c]) fprintf(f, "; %d not ok", cl->n_other[c]);
   fprintf(f, ") |");
 }
@@ -220,7 +223,11 @@ static void pivot(const tgmm_report *m, FILE *md, FILE *tex) {
   int *col = tgmm_calloc((size_t)(m->ns ? m->ns : 1), sizeof(int));
   int *rep = tgmm_calloc((size_t)(m->ns ? m->ns : 1), sizeof(int)); /* first setting of a row */
   char(*cv)[64] = tgmm_calloc((size_t)(m->ns ? m->ns : 1), 64);
-  if (kc < 0 || !row || !col || !rep || !cv) goto done;
+  if (kc < 0) {
+    fprintf(md, "\n(The settings have no grid key K: see the tables per setting above.)\n");
+    goto done;
+  }
+  if (!row || !col || !rep || !cv) goto done;
   int nr = 0, nc = 0;
   for (int s = 0; s < m->ns; s++) {
     int c = 0;

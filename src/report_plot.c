@@ -4,7 +4,7 @@
  * on a numeric axis, logarithmic when they span a decade; other values as categories); one panel
  * per combination of the other grid keys; one line per method with error bars (sd over tasks or
  * the 95% interval of the mean), each method's markers offset a little so that lines at a bound
- * (accuracy 1, error 0) stay visible; a logarithmic y axis when the means span two decades.
+ * (accuracy 1, error 0) stay visible; a logarithmic y axis when the means (all > 0) span a factor 20.
  * Rank 0 only. */
 #define _GNU_SOURCE
 #include <math.h>
@@ -202,7 +202,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     }
   }
   TGMM_TRY(tgmm_out_commit(&od));
-  int logy = !nonpos && hi > 0 && hi / lo >= 100;
+  int logy = !nonpos && hi > 0 && hi / lo >= 20;
   int cols = (int)ceil(sqrt((double)L->np)), rows = (L->np + cols - 1) / cols;
   int W = L->np == 1 ? 1000 : 120 + 460 * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
   FILE *g = tgmm_out_text(&og, gp);
