@@ -5,9 +5,9 @@
 #   eval array: `tgmm report --data RUN/eval.h5 ...`, the experiment's tables across its runs).
 #
 #   jobs/reproduce.sh EXPERIMENT [options] [key=value ...]      (options may stand anywhere)
-# EXPERIMENT: rq1 | sample_shift | backbone_size | loss_matching | all | the name of any
-#             configs/paper/NAME.yaml (one run: mean_shift, anisotropic, phase_transition,
-#             he_misclustering, ...)
+# EXPERIMENT: rq1 | sample_shift | backbone_size | backbone_mamba2 | loss_matching | all | the
+#             name of any configs/paper/NAME.yaml (one run: mean_shift, anisotropic,
+#             phase_transition, he_misclustering, ...)
 # Options:
 #   --dry-run          validate, print the combinations and the sbatch lines; create nothing
 #   --only REGEX       only the combinations whose run name matches REGEX (e.g. d2_N32)
@@ -62,6 +62,8 @@ experiment() {
            add sample_shift "sample_shift/N$N" $p/sample_shift.yaml N=$N "eval.grid.N=[$N,128]"; done ;;
     backbone_size) for L in 3 6 12; do for C in 64 128 256; do
            add backbone_size "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
+    backbone_mamba2) for b in mamba2 transformer; do
+           add backbone_mamba2 "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
     loss_matching) for m in canonical hungarian; do
            add loss_matching "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
     all) local f n

@@ -23,7 +23,7 @@ static int write_group(hid_t f, const char *group, const tgmm_model *m, const fl
     const tgmm_tensor *t = &m->tensors[j];
     char name[160];
     snprintf(name, sizeof name, "/%s/%s", group, t->name);
-    hsize_t dims[2] = {(hsize_t)t->shape[0], (hsize_t)t->shape[1]};
+    hsize_t dims[3] = {(hsize_t)t->shape[0], (hsize_t)t->shape[1], (hsize_t)t->shape[2]};
     hsize_t rows = tgmm_mpi.rank == 0 ? dims[0] : 0;
     TGMM_TRY(tgmm_h5_write_rows(f, name, H5T_NATIVE_FLOAT, t->ndim, dims, 0, rows, buf + t->off));
   }
@@ -64,13 +64,18 @@ static int read_group(hid_t f, const char *path, const char *group, tgmm_model *
     const tgmm_tensor *t = &m->tensors[j];
     char name[160];
     snprintf(name, sizeof name, "/%s/%s", group, t->name);
-    hsize_t dims[2] = {0, 0};
+    hsize_t dims[3] = {0, 0, 0};
     TGMM_TRY(tgmm_h5_dims(f, path, name, t->ndim, H5T_FLOAT, dims));
-    if (dims[0] != (hsize_t)t->shape[0] || (t->ndim > 1 && dims[1] != (hsize_t)t->shape[1])) {
-      tgmm_error0("%s: dataset %s has shape [%llu%s%llu], the model needs [%d%s%d]", path, name,
-                  (unsigned long long)dims[0], t->ndim > 1 ? ", " : "",
-                  t->ndim > 1 ? (unsigned long long)dims[1] : 0ULL, t->shape[0],
-                  t->ndim > 1 ? ", " : "", t->ndim > 1 ? t->shape[1] : 0);
+    int same = 1;
+    char got[80] = "", want[80] = "";
+    for (int k = 0; k < t->ndim; k++) {
+      same &= dims[k] == (hsize_t)t->shape[k];
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", k ? ", " : "",
+               (unsigned long long)dims[k]);
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", k ? ", " : "", t->shape[k]);
+    }
+    if (!same) {
+      tgmm_error0("%s: dataset %s has shape [%s], the model needs [%s]", path, name, got, want);
       return TGMM_EUSER;
     }
     TGMM_TRY(tgmm_h5_read_all(f, path, name, H5T_NATIVE_FLOAT, buf + t->off));

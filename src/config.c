@@ -370,6 +370,43 @@ static const char *set_at(const loader *L, const char *key) {
   return r >= 0 && L->order[r] ? L->where[r] : NULL;
 }
 
+/* model.backbone: the keys of the other backbone are ignored, with one note listing those set to
+ * a non-default value (not when the text is an already resolved config, which sets every key:
+ * it was noted when first resolved); mamba2's shapes must fit. */
+static int check_backbone(const loader *L) {
+  const tgmm_config *c = L->cfg;
+  tgmm_config d;
+  tgmm_config_defaults(&d);
+  int resolved = 1;
+  for (int i = 0; i < NKEYS; i++) resolved &= L->order[i] != 0;
+  int mamba = c->model.backbone == BACKBONE_MAMBA2;
+  struct {
+    const char *key;
+    int differs, mamba_key;
+  } k[] = {{"model.n_head", c->model.n_head != d.model.n_head, 0},
+           {"model.attention", c->model.attention != d.model.attention, 0},
+           {"model.positions", c->model.positions != d.model.positions, 0},
+           {"model.n_positions", c->model.n_positions != d.model.n_positions, 0},
+           {"model.ssm_heads", c->model.ssm_heads != d.model.ssm_heads, 1},
+           {"model.ssm_head_dim", c->model.ssm_head_dim != d.model.ssm_head_dim, 1},
+           {"model.ssm_state", c->model.ssm_state != d.model.ssm_state, 1},
+           {"model.ssm_groups", c->model.ssm_groups != d.model.ssm_groups, 1},
+           {"model.conv_kernel", c->model.conv_kernel != d.model.conv_kernel, 1}};
+  char list[400] = "";
+  for (size_t i = 0; !resolved && i < sizeof k / sizeof k[0]; i++)
+    if (k[i].mamba_key != mamba && k[i].differs && set_at(L, k[i].key))
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
+               k[i].key);
+  if (list[0])
+    tgmm_info("tgmm: note: %s %s ignored by model.backbone = %s", list,
+              strchr(list, ',') ? "are" : "is", mamba ? "mamba2" : "transformer");
+  if (mamba && c->model.ssm_heads % c->model.ssm_groups)
+    return cross_error(L, (const char *const[]){"model.ssm_heads", "model.ssm_groups", NULL},
+                       "model.ssm_heads = %d is not a multiple of model.ssm_groups = %d",
+                       c->model.ssm_heads, c->model.ssm_groups);
+  return 0;
+}
+
 static int finish(loader *L) {
   tgmm_config *c = L->cfg;
   if (c->family == FAMILY_PHASE_TRANSITION) {
@@ -395,11 +432,13 @@ static int finish(loader *L) {
     c->K[0] = 2;
     c->nK = 1;
   }
-  if (c->model.n_embd % c->model.n_head)
+  TGMM_TRY(check_backbone(L));
+  if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
     return cross_error(L, (const char *const[]){"model.n_embd", "model.n_head", NULL},
                        "model.n_embd = %d is not a multiple of model.n_head = %d",
                        c->model.n_embd, c->model.n_head);
-  if (c->model.positions == POS_LEARNED && c->model.n_positions < c->N)
+  if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.positions == POS_LEARNED &&
+      c->model.n_positions < c->N)
     return cross_error(L,
                        (const char *const[]){"model.n_positions", "N", "pt.n", "model.positions",
                                              NULL},

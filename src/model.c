@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_impl.h"
 #include "tgmm/common.h"
 #include "tgmm/rng.h"
 
@@ -23,7 +24,8 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->causal = cfg->model.attention == ATTN_CAUSAL;
   dim->aniso = cfg->family == FAMILY_ANISOTROPIC;
   dim->hungarian = cfg->train.matching == MATCH_HUNGARIAN;
-  if (dim->C % dim->H != 0) {
+  if (cfg->model.backbone == BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
+  if (!dim->ssm && dim->C % dim->H != 0) {
     tgmm_error0("model.n_embd = %d is not divisible by model.n_head = %d", dim->C, dim->H);
     return TGMM_EUSER;
   }
@@ -40,10 +42,16 @@ static size_t add_tensor(tgmm_model *m, size_t *off, const char *name, int ndim,
   t->ndim = ndim;
   t->shape[0] = s0;
   t->shape[1] = ndim > 1 ? s1 : 1;
+  t->shape[2] = 1;
   t->numel = (size_t)s0 * (size_t)t->shape[1];
   t->off = *off;
   *off += t->numel;
   return t->off;
+}
+
+size_t tgmm_model_add_tensor(tgmm_model *m, size_t *off, const char *name, int ndim, int s0,
+                             int s1) {
+  return add_tensor(m, off, name, ndim, s0, s1);
 }
 
 static void layout_block(tgmm_model *m, size_t *off, int l) {
@@ -75,10 +83,14 @@ static void layout(tgmm_model *m) {
   m->task_embd = add_tensor(m, &off, "task_embd.weight", 2, D->Kmax, D->E);
   m->read_in_w = add_tensor(m, &off, "read_in.weight", 2, D->C, D->d + D->E);
   m->read_in_b = add_tensor(m, &off, "read_in.bias", 1, D->C, 1);
-  if (D->n_positions > 0) m->pos = add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
-  for (int l = 0; l < D->L; l++) layout_block(m, &off, l);
-  m->lnfw = add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
-  m->lnfb = add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
+  if (D->ssm) {
+    tgmm_ssm_layout(m, &off);
+  } else {
+    if (D->n_positions > 0) m->pos = add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
+    for (int l = 0; l < D->L; l++) layout_block(m, &off, l);
+    m->lnfw = add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
+    m->lnfb = add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
+  }
   for (int i = 0; i < D->nclass; i++) {
     snprintf(n, sizeof n, "readout.%d.q", i);
     m->readout[i].q = add_tensor(m, &off, n, 2, D->Kmax, m->W);
@@ -98,7 +110,8 @@ int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim) {
   m->tensors = tgmm_calloc((size_t)cap, sizeof(tgmm_tensor));
   m->blocks = tgmm_calloc((size_t)(dim->L > 0 ? dim->L : 1), sizeof(tgmm_block_off));
   m->readout = tgmm_calloc((size_t)dim->nclass, sizeof(tgmm_readout_off));
-  if (!m->tensors || !m->blocks || !m->readout) {
+  if (dim->ssm) m->ssm = tgmm_ssm_new(dim);
+  if (!m->tensors || !m->blocks || !m->readout || (dim->ssm && !m->ssm)) {
     tgmm_model_free(m);
     return TGMM_ENOMEM;
   }
@@ -159,6 +172,7 @@ int tgmm_model_set_threads_fixed(tgmm_model *m, int n) {
 void tgmm_model_free(tgmm_model *m) {
   nn_par_free(m->pool);
   acts_free(&m->a);
+  tgmm_ssm_free(m->ssm);
   free(m->tensors), free(m->blocks), free(m->readout);
   free(m->params), free(m->grads), free(m->m), free(m->v);
   memset(m, 0, sizeof *m);
@@ -198,6 +212,7 @@ void tgmm_model_init(tgmm_model *m, uint32_t seed) {
     tgmm_rng_init(&r, seed, TGMM_STREAM_INIT, (uint64_t)j, 0);
     for (size_t i = 0; i < t->numel; i++) p[i] = (float)(std * tgmm_rng_normal(&r));
   }
+  if (m->ssm) tgmm_ssm_init(m, seed);
   memset(m->m, 0, sizeof(float) * m->nparams);
   memset(m->v, 0, sizeof(float) * m->nparams);
   tgmm_model_zero_grad(m);
@@ -223,7 +238,9 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   if (att_n < a->att_cap) att_n = a->att_cap;
   acts_free(a);
   const tgmm_model_dims *D = &m->dim;
-  size_t t = (size_t)T, C = (size_t)D->C, L = (size_t)D->L, W = (size_t)m->W, Q = (size_t)D->Kmax;
+  /* L: transformer blocks (mamba2 keeps its layers' activations in m->ssm) */
+  size_t t = (size_t)T, C = (size_t)D->C, L = D->ssm ? 0 : (size_t)D->L, W = (size_t)m->W,
+         Q = (size_t)D->Kmax;
   size_t ok = 1;
   ok &= !!grow(&a->xin, t * (size_t)(D->d + D->E));
   ok &= !!grow(&a->h0, t * C);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_impl.h"
 #include "tgmm/common.h"
 #include "tgmm/metrics.h"
 #include "tgmm/model.h"
@@ -146,19 +147,23 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
                        double parts[3]) {
   int T, nmax;
   TGMM_TRY(check_batch(m, b, &T, &nmax));
-  size_t att_n = nn_attention_size(b->off, b->ntask, m->dim.H);
+  size_t att_n = m->ssm ? 0 : nn_attention_size(b->off, b->ntask, m->dim.H);
   TGMM_TRY(tgmm_model_reserve(m, T, b->ntask, nmax, att_n));
   m->a.T = T;
   m->a.ntask = b->ntask;
   m->a.nmax = nmax;
   m->a.att_n = att_n;
   embed_fwd(m, b);
-  const float *in = m->a.h0;
-  for (int l = 0; l < m->dim.L; l++) {
-    block_fwd(m, b, l, in);
-    in = layer_view(m, l).res3;
+  if (m->ssm) {
+    TGMM_TRY(tgmm_ssm_forward(m, b)); /* h0 -> lnf */
+  } else {
+    const float *in = m->a.h0;
+    for (int l = 0; l < m->dim.L; l++) {
+      block_fwd(m, b, l, in);
+      in = layer_view(m, l).res3;
+    }
+    nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   }
-  nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   readout_fwd(m, b);
   double sum = 0.0, acc[3] = {0, 0, 0};
   if (b->weights && b->means) {
@@ -232,6 +237,11 @@ void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
   tgmm_acts *a = &m->a;
   int T = a->T, C = m->dim.C, L = m->dim.L;
   readout_bwd(m, b, norm);
+  if (m->ssm) {
+    tgmm_ssm_backward(m, b); /* dlnf -> dres */
+    embed_bwd(m, b);
+    return;
+  }
   memset(a->dres, 0, sizeof(float) * (size_t)T * C);
   const float *top = L > 0 ? layer_view(m, L - 1).res3 : a->h0;
   nn_layernorm_bwd(m->pool, a->dres, G(m, m->lnfw), G(m, m->lnfb), a->dlnf, top, P(m, m->lnfw), a->lnfm,
@@ -258,6 +268,7 @@ int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, doub
 }
 
 double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask) {
+  if (m->ssm) return tgmm_ssm_step_flops(m, off, ntask);
   const tgmm_model_dims *D = &m->dim;
   double T = off[ntask], C = D->C, att = 0.0, W = m->W;
   for (int i = 0; i < ntask; i++) {

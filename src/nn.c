@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_math.h"
+
 /* Fixed block sizes of a fixed pool (nn_par_create_fixed): rows of a linear map, columns of a
  * weight gradient, rows of layernorm's backward partial sums. */
 #define FIX_ROWS 128
@@ -186,24 +188,6 @@ void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const floa
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-/* tanh as a rational function (Eigen's float approximation, |error| < 4e-7 on all of R);
- * branch-free so that the loops below vectorise. */
-static inline float fast_tanh(float x) {
-  const float lim = 7.90531110763549805f;
-  x = x > lim ? lim : (x < -lim ? -lim : x);
-  float x2 = x * x;
-  float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-  p = p * x2 + -8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
-  float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
-  return p * x / q;
-}
-
 typedef struct {
   float *out;
   const float *in, *dout;
@@ -211,20 +195,18 @@ typedef struct {
   int nb, op; /* 0 gelu fwd, 1 gelu bwd, 2 add */
 } ew_job;
 
-/* Compiled for AVX-512, AVX2+FMA and baseline; the loader picks the best (GCC ifunc). */
-#define TGMM_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
 TGMM_CLONES static void gelu_fwd_range(float *out, const float *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float x = in[i];
-    out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+    out[i] = 0.5f * x * (1.0f + nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
   }
 }
 
 TGMM_CLONES static void gelu_bwd_range(float *din, const float *dout, const float *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float x = in[i];
-    float t = fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
+    float t = nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
     float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
     din[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
   }

@@ -56,7 +56,8 @@ static int open_data(trainer *tr, const char *path) {
   for (int64_t t = 0; t < need; t++) {
     int n = (int)(tr->ds.offsets[t + 1] - tr->ds.offsets[t]);
     if (tgmm_class_of(cfg, tr->ds.K[t], t) < 0 || n < 1 ||
-        (cfg->model.positions == POS_LEARNED && n > cfg->model.n_positions)) {
+        (cfg->model.backbone == BACKBONE_TRANSFORMER && cfg->model.positions == POS_LEARNED &&
+         n > cfg->model.n_positions)) {
       tgmm_error0("%s: task %lld (K = %d, N = %d) does not fit the model (K list, "
                   "model.n_positions)", path, (long long)t, tr->ds.K[t], n);
       return TGMM_EUSER;

@@ -18,6 +18,7 @@
 typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_PHASE_TRANSITION } tgmm_family;
 typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
+typedef enum { BACKBONE_TRANSFORMER, BACKBONE_MAMBA2 } tgmm_backbone;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
 typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
 typedef enum { MATCH_CANONICAL, MATCH_HUNGARIAN } tgmm_matching;
@@ -46,6 +47,9 @@ typedef struct {
     int n_positions, n_embd, n_layer, n_head, n_task_embd;
     tgmm_attention attention;
     tgmm_positions positions;
+    /* model.backbone and the mamba2 keys (ignored by the transformer) */
+    tgmm_backbone backbone;
+    int ssm_heads, ssm_head_dim, ssm_state, ssm_groups, conv_kernel;
   } model;
 
   struct {

@@ -14,7 +14,11 @@
  *   blocks.L.attn.proj.weight [C, C], .bias [C]; blocks.L.ln2.weight/bias [C];
  *   blocks.L.mlp.fc.weight [4C, C], .bias [4C]; blocks.L.mlp.proj.weight [C, 4C], .bias [C];
  *   ln_f.weight/bias [C]; readout.i.q [Kmax, W]; readout.i.wk [W, C]; readout.i.wv [W, C].
- * Gradients and the AdamW moments m, v use the same layout in buffers of their own. */
+ * Gradients and the AdamW moments m, v use the same layout in buffers of their own.
+ *
+ * model.backbone = mamba2 replaces pos_embd, blocks and ln_f by n_layer Mamba2 layers and a final
+ * RMSNorm (layers.L.* and norm_f.weight; see src/model_ssm.c); the input side and read-outs are
+ * the same. */
 #ifndef TGMM_MODEL_H
 #define TGMM_MODEL_H
 
@@ -30,12 +34,15 @@ typedef struct {
   int n_positions;     /* rows of pos_embd (0 when positions = none) */
   int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
   int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
+  /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
+   * state, groups, conv kernel (src/model_ssm.c) */
+  int ssm, sH, sP, sN, sG, sK;
 } tgmm_model_dims;
 
 typedef struct {
   char name[64];
   int ndim;
-  int shape[2];
+  int shape[3]; /* dims beyond ndim are 1 */
   size_t off, numel; /* offset into the buffers, element count */
 } tgmm_tensor;
 
@@ -83,6 +90,7 @@ typedef struct {
   tgmm_block_off *blocks;                                   /* [L] */
   tgmm_readout_off *readout;                                /* [nclass] */
   nn_par *pool; /* the layers' thread pool (NULL: serial); see tgmm_model_set_threads */
+  struct tgmm_ssm *ssm; /* mamba2 backbone: its layout and activations (model_ssm.c), or NULL */
   tgmm_acts a;
 } tgmm_model;
 

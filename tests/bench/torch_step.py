@@ -62,7 +62,10 @@ class TGMM(nn.Module):
             mask = mask | torch.triu(torch.ones(N, N, dtype=torch.bool), diagonal=1)[None, None]
         for blk in self.blocks:
             h = blk(h, mask)
-        h = self.ln_f(h)
+        return self.readout(self.ln_f(h), valid, cls)
+
+    def readout(self, h, valid, cls):
+        """Attentive pooling per class: O [B, Kmax, W] (padded samples masked)."""
         outs = []
         for c in range(len(self.q)):  # tasks of class c are a contiguous slice
             sl = cls == c
@@ -97,6 +100,9 @@ def loss_fn(O, K, w, mu, Kmax, d):
     return (ce + err.sum(1) / K).mean()
 
 
+KS, BATCH = [2, 3, 4, 5], 64  # 64 tasks for each K
+
+
 def main():
     threads, steps = int(sys.argv[1]), int(sys.argv[2])
     L, C, H, d, N = (int(a) for a in sys.argv[3:8]) if len(sys.argv) >= 8 else (12, 128, 4, 8, 128)
@@ -105,9 +111,14 @@ def main():
     hungarian = (sys.argv[10] if len(sys.argv) > 10 else "canonical") == "hungarian"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    Ks = [2, 3, 4, 5]
+    bench(TGMM(L, C, H, d, 128, max(KS), len(KS), 4096, causal), steps, d, N, batch, hungarian)
+
+
+def bench(model, steps, d, N, batch=64, hungarian=False, micro=0):
+    """Median seconds of `steps` AdamW steps (after one warm-up) on fresh random batches; with
+    micro > 0 each step accumulates the gradients of slices of `micro` tasks (to bound memory)."""
+    Ks = KS
     Kmax, B = max(Ks), batch * len(Ks)
-    model = TGMM(L, C, H, d, 128, Kmax, len(Ks), 4096, causal)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
     K = torch.tensor([k for k in Ks for _ in range(batch)])
     cls = torch.arange(B) // batch
@@ -122,11 +133,14 @@ def main():
         mu = torch.randn(B, Kmax, d) * 3
         t = time.perf_counter()
         opt.zero_grad()
-        O = model(x, valid, K, cls)
-        if hungarian:
-            w, mu = match(O, K, w, mu, Kmax, d)
-        loss = loss_fn(O, K, w, mu, Kmax, d)
-        loss.backward()
+        for a in range(0, B, micro or B):
+            sl = slice(a, min(B, a + (micro or B)))
+            O = model(x[sl], valid[sl], K[sl], cls[sl])
+            ws, mus = w[sl], mu[sl]
+            if hungarian:
+                ws, mus = match(O, K[sl], ws, mus, Kmax, d)
+            loss = loss_fn(O, K[sl], ws, mus, Kmax, d) * (O.shape[0] / B)
+            loss.backward()
         opt.step()
         if s > 0:
             times.append(time.perf_counter() - t)

@@ -7,9 +7,12 @@
 #    grads, step); 1 rank x 1 thread = 2 ranks x 2 threads = 1 rank x 2 threads; 3 chunks on 2
 #    ranks (uneven) and on 4 ranks (one idle) = 1 rank;
 #  - a dead rank (kill -9) makes the job fail fast.
+# The rank and thread agreement checks run for both backbones (transformer, mamba2).
 source "$(dirname "$0")/lib.sh"
 TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
       train.batch_size=6 train.lr=1e-4 train.threads=1 train.checkpoint_every=0)
+MAMBA2=(model.backbone=mamba2 model.ssm_heads=4 model.ssm_head_dim=8 model.ssm_state=4
+        model.ssm_groups=2 model.conv_kernel=4)
 
 train() { # name ranks overrides...
   local name="$1" n="$2"; shift 2
@@ -44,37 +47,45 @@ print(f"worst relative difference {worst:.3g}")
 PY
 }
 
-for n in 1 2 3; do train norm$n $n train.steps=20; done
-for n in 2 3; do
-  if close_params "$WORK/norm1/ckpt_00000020.h5" "$WORK/norm$n/ckpt_00000020.h5"; then
-    ok "normal mode: 1 vs $n ranks agree to 1e-4"
-  else fail "normal mode: 1 vs $n ranks"; fi
-done
+# Normal mode on 1/2/3 ranks, bitwise mode on 1..4 ranks and on threads: agree_on_ranks LABEL
+# PREFIX overrides...
+agree_on_ranks() {
+  local label="$1" b="$2"; shift 2
+  local extra=("$@")
+  for n in 1 2 3; do train ${b}norm$n $n train.steps=20 "${extra[@]}"; done
+  for n in 2 3; do
+    if close_params "$WORK/${b}norm1/ckpt_00000020.h5" "$WORK/${b}norm$n/ckpt_00000020.h5"; then
+      ok "${label}normal mode: 1 vs $n ranks agree to 1e-4"
+    else fail "${label}normal mode: 1 vs $n ranks"; fi
+  done
 
-# Bitwise mode: B = 12 tasks, chunk 1 -> 12 chunks (and chunk 4 -> 3 chunks).
-DET=(train.deterministic=true train.chunk=1 train.steps=8 train.save_grads=true)
-for n in 1 2 3 4 8; do train det$n $n "${DET[@]}"; done
-for n in 2 3 4 8; do
-  if same_datasets "$WORK/det1/ckpt_00000008.h5" "$WORK/det$n/ckpt_00000008.h5"; then
-    ok "bitwise mode: 1 vs $n ranks identical"
-  else fail "bitwise mode: 1 vs $n ranks differ"; fi
-done
-# Chunks of 6 tasks (~140 tokens: several fixed work blocks per layer) on 1 rank x 1 thread,
-# 2 ranks x 2 threads and 1 rank x 2 threads.
-train dett1 1 train.deterministic=true train.chunk=6 train.steps=8
-train dett2 2 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2
-train dett3 1 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2
-for v in dett2 dett3; do
-  if same_datasets "$WORK/dett1/ckpt_00000008.h5" "$WORK/$v/ckpt_00000008.h5"; then
-    ok "bitwise mode: 1 rank x 1 thread vs $v identical"
-  else fail "bitwise mode: 1 x 1 vs $v differ"; fi
-done
-for n in 1 2 4; do train detc$n $n train.deterministic=true train.chunk=4 train.steps=8; done
-for n in 2 4; do
-  if same_datasets "$WORK/detc1/ckpt_00000008.h5" "$WORK/detc$n/ckpt_00000008.h5"; then
-    ok "bitwise mode, 3 chunks: 1 vs $n ranks identical (uneven shares / an idle rank)"
-  else fail "bitwise mode, 3 chunks: 1 vs $n ranks differ"; fi
-done
+  # Bitwise mode: B = 12 tasks, chunk 1 -> 12 chunks (and chunk 4 -> 3 chunks).
+  DET=(train.deterministic=true train.chunk=1 train.steps=8 train.save_grads=true)
+  for n in 1 2 3 4 8; do train ${b}det$n $n "${DET[@]}" "${extra[@]}"; done
+  for n in 2 3 4 8; do
+    if same_datasets "$WORK/${b}det1/ckpt_00000008.h5" "$WORK/${b}det$n/ckpt_00000008.h5"; then
+      ok "${label}bitwise mode: 1 vs $n ranks identical"
+    else fail "${label}bitwise mode: 1 vs $n ranks differ"; fi
+  done
+  # Chunks of 6 tasks (~140 tokens: several fixed work blocks per layer) on 1 rank x 1 thread,
+  # 2 ranks x 2 threads and 1 rank x 2 threads.
+  train ${b}dett1 1 train.deterministic=true train.chunk=6 train.steps=8 "${extra[@]}"
+  train ${b}dett2 2 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2 "${extra[@]}"
+  train ${b}dett3 1 train.deterministic=true train.chunk=6 train.steps=8 train.threads=2 "${extra[@]}"
+  for v in dett2 dett3; do
+    if same_datasets "$WORK/${b}dett1/ckpt_00000008.h5" "$WORK/${b}$v/ckpt_00000008.h5"; then
+      ok "${label}bitwise mode: 1 rank x 1 thread vs $v identical"
+    else fail "${label}bitwise mode: 1 x 1 vs $v differ"; fi
+  done
+  for n in 1 2 4; do train ${b}detc$n $n train.deterministic=true train.chunk=4 train.steps=8 "${extra[@]}"; done
+  for n in 2 4; do
+    if same_datasets "$WORK/${b}detc1/ckpt_00000008.h5" "$WORK/${b}detc$n/ckpt_00000008.h5"; then
+      ok "${label}bitwise mode, 3 chunks: 1 vs $n ranks identical (uneven shares / an idle rank)"
+    else fail "${label}bitwise mode, 3 chunks: 1 vs $n ranks differ"; fi
+  done
+}
+agree_on_ranks "" ""
+agree_on_ranks "mamba2: " m2_ "${MAMBA2[@]}"
 
 # A rank killed with -9 mid-run: mpirun must exit non-zero soon, not hang.
 timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$TGMM_BIN" train "${TINY[@]}" \

@@ -7,28 +7,45 @@
 #  - a NaN injected into a gradient (TGMM_TEST_INJECT_NAN) stops the run naming step and tensor,
 #    exit non-zero, the last checkpoint untouched and no newer one written;
 #  - resuming with a changed key is refused naming it (exit 2); a changed train.steps is accepted.
+# The kill -9 / resume checks run for both backbones (transformer, mamba2).
 source "$(dirname "$0")/lib.sh"
 TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
       train.batch_size=6 train.lr=1e-3 train.threads=1 train.checkpoint_every=5 train.eval_every=5
       train.eval_tasks=3)
+MAMBA2=(model.backbone=mamba2 model.ssm_heads=4 model.ssm_head_dim=8 model.ssm_state=4
+        model.ssm_groups=2 model.conv_kernel=4)
 run() { # ranks run_dir log overrides... ; sets rc
   local n="$1" dir="$2" log="$3"; shift 3
   mpi "$n" "$TGMM_BIN" train "${TINY[@]}" train.run_dir="$dir" "$@" >"$log" 2>&1
   rc=$?
 }
 
-# ---- kill -9 mid-run, resume, same final state ----
-run 2 "$WORK/full" "$WORK/full.log" train.steps=20
-[[ $rc == 0 ]] || { fail "uninterrupted run (rc $rc)"; cat "$WORK/full.log"; }
-TGMM_TEST_DIE_AT=13:1 run 2 "$WORK/kill" "$WORK/kill1.log" train.steps=20
-if [[ $rc != 0 && -e $WORK/kill/ckpt_00000010.h5 && ! -e $WORK/kill/ckpt_00000015.h5 ]]; then
-  ok "rank 1 killed after step 13: job failed (rc $rc), newest checkpoint is step 10"
-else fail "kill at step 13: rc $rc"; ls "$WORK/kill"; fi
-run 2 "$WORK/kill" "$WORK/kill2.log" train.steps=20
-if [[ $rc == 0 ]] && grep -q "resuming from .*ckpt_00000010.h5" "$WORK/kill2.log" &&
-   same_datasets "$WORK/full/ckpt_00000020.h5" "$WORK/kill/ckpt_00000020.h5"; then
-  ok "resumed run ends bitwise identical to the uninterrupted one"
-else fail "resume after kill (rc $rc)"; cat "$WORK/kill2.log"; fi
+# ---- kill -9 mid-run, resume, same final state: kill_resume LABEL PREFIX overrides... ----
+kill_resume() {
+  local label="$1" b="$2"; shift 2
+  local extra=("$@")
+  run 2 "$WORK/${b}full" "$WORK/${b}full.log" train.steps=20 "${extra[@]}"
+  [[ $rc == 0 ]] || { fail "${label}uninterrupted run (rc $rc)"; cat "$WORK/${b}full.log"; }
+  TGMM_TEST_DIE_AT=13:1 run 2 "$WORK/${b}kill" "$WORK/${b}kill1.log" train.steps=20 "${extra[@]}"
+  if [[ $rc != 0 && -e $WORK/${b}kill/ckpt_00000010.h5 && ! -e $WORK/${b}kill/ckpt_00000015.h5 ]]; then
+    ok "${label}rank 1 killed after step 13: job failed (rc $rc), newest checkpoint is step 10"
+  else fail "${label}kill at step 13: rc $rc"; ls "$WORK/${b}kill"; fi
+  run 2 "$WORK/${b}kill" "$WORK/${b}kill2.log" train.steps=20 "${extra[@]}"
+  if [[ $rc == 0 ]] && grep -q "resuming from .*ckpt_00000010.h5" "$WORK/${b}kill2.log" &&
+     same_datasets "$WORK/${b}full/ckpt_00000020.h5" "$WORK/${b}kill/ckpt_00000020.h5"; then
+    ok "${label}resumed run ends bitwise identical to the uninterrupted one"
+  else fail "${label}resume after kill (rc $rc)"; cat "$WORK/${b}kill2.log"; fi
+
+  # Bitwise mode: killed on 3 ranks, resumed on 2 (12 chunks), equals an uninterrupted 1-rank run.
+  DET=(train.deterministic=true train.chunk=1 train.steps=12)
+  run 1 "$WORK/${b}dfull" "$WORK/${b}dfull.log" "${DET[@]}" "${extra[@]}"
+  TGMM_TEST_DIE_AT=8:2 run 3 "$WORK/${b}dkill" "$WORK/${b}dkill1.log" "${DET[@]}" "${extra[@]}"
+  run 2 "$WORK/${b}dkill" "$WORK/${b}dkill2.log" "${DET[@]}" "${extra[@]}"
+  if [[ $rc == 0 ]] && same_datasets "$WORK/${b}dfull/ckpt_00000012.h5" "$WORK/${b}dkill/ckpt_00000012.h5"; then
+    ok "${label}bitwise mode: killed on 3 ranks, resumed on 2 = uninterrupted on 1"
+  else fail "${label}bitwise resume across rank counts (rc $rc)"; cat "$WORK/${b}dkill2.log"; fi
+}
+kill_resume "" ""
 if /usr/bin/python3 - "$WORK/kill/metrics.h5" "$WORK/full/metrics.h5" <<'PY'
 import sys, h5py, numpy as np
 f, g = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
@@ -44,14 +61,7 @@ PY
 then ok "metrics series: each step once, same values as the uninterrupted run"
 else fail "metrics series after resume"; fi
 
-# Bitwise mode: killed on 3 ranks, resumed on 2 (12 chunks), equals an uninterrupted 1-rank run.
-DET=(train.deterministic=true train.chunk=1 train.steps=12)
-run 1 "$WORK/dfull" "$WORK/dfull.log" "${DET[@]}"
-TGMM_TEST_DIE_AT=8:2 run 3 "$WORK/dkill" "$WORK/dkill1.log" "${DET[@]}"
-run 2 "$WORK/dkill" "$WORK/dkill2.log" "${DET[@]}"
-if [[ $rc == 0 ]] && same_datasets "$WORK/dfull/ckpt_00000012.h5" "$WORK/dkill/ckpt_00000012.h5"; then
-  ok "bitwise mode: killed on 3 ranks, resumed on 2 = uninterrupted on 1"
-else fail "bitwise resume across rank counts (rc $rc)"; cat "$WORK/dkill2.log"; fi
+kill_resume "mamba2: " m2_ "${MAMBA2[@]}"
 
 # ---- SIGUSR1: checkpoint, exit 75, resume ----
 timeout 300 mpirun --oversubscribe --bind-to none -np 2 "$TGMM_BIN" train "${TINY[@]}" \
@@ -95,6 +105,22 @@ run 3 "$WORK/nan" "$WORK/cfg3.log" train.steps=8 train.threads=2
 if [[ $rc == 0 && -e $WORK/nan/ckpt_00000008.h5 ]]; then
   ok "changed train.steps/train.threads and rank count accepted"
 else fail "exempt keys on resume (rc $rc)"; cat "$WORK/cfg3.log"; fi
+# A checkpoint written before model.backbone existed (its config lacks the key and the mamba2
+# keys): the missing keys count as their defaults, so it still resumes.
+/usr/bin/python3 - "$WORK/nan/ckpt_00000008.h5" <<'PY'
+import re, sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    t = f.attrs["config"]
+    t = t.decode() if isinstance(t, bytes) else str(t)
+    old = "\n".join(l for l in t.split("\n")
+                    if not re.match(r"\s+(backbone|ssm_\w+|conv_kernel):", l))
+    assert old != t and "backbone" not in old
+    f.attrs["config"] = np.bytes_(old.encode())
+PY
+run 1 "$WORK/nan" "$WORK/cfg5.log" train.steps=9
+if [[ $rc == 0 && -e $WORK/nan/ckpt_00000009.h5 ]]; then
+  ok "checkpoint whose config predates model.backbone resumes"
+else fail "old checkpoint without model.backbone (rc $rc)"; cat "$WORK/cfg5.log"; fi
 run 1 "$WORK/nan" "$WORK/cfg4.log" train.steps=8
 if [[ $rc == 0 ]] && grep -q "nothing to do" "$WORK/cfg4.log"; then ok "finished run: nothing to do"
 else fail "finished run resumed (rc $rc)"; cat "$WORK/cfg4.log"; fi

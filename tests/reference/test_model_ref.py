@@ -6,6 +6,7 @@ each isotropic and anisotropic; ragged N; two K classes (two read-outs); and the
 set loss (train.matching = hungarian) in two of them, checked to permute some task's match.
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
+import copy
 import os
 import subprocess
 import sys
@@ -99,20 +100,26 @@ def rel_err(a, b):
 def check_case(tmp, causal, aniso, seed, hungarian=False):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
            f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}"
-    rng = np.random.default_rng(seed)
-    tasks = make_tasks(rng, aniso, STEPS * B)
-    data = os.path.join(tmp, f"tasks_{seed}.h5")
-    write_dataset(data, tasks)
-    keys = [f"d={D}", f"K=[{','.join(map(str, KLIST))}]", f"N={NMAX}",
-            f"family={'anisotropic' if aniso else 'isotropic'}",
-            f"train.batch_size={BATCH}", f"seed={seed}",
-            f"model.attention={'causal' if causal else 'bidirectional'}",
+    keys = [f"model.attention={'causal' if causal else 'bidirectional'}",
             f"model.positions={'learned' if causal else 'none'}",
             f"train.matching={'hungarian' if hungarian else 'canonical'}"]
     keys += [f"model.{k}={v}" for k, v in MODEL.items()]
     spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
                                MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso,
                                hungarian)
+    return compare(tmp, name, aniso, seed, keys, spec, model_ref.batch_loss)
+
+
+def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
+    """Loss, every gradient and STEPS AdamW steps of `tgmm train` with the keys model_keys
+    (model and train.matching) against batch_loss(spec, params, tasks, norm) in float64."""
+    rng = np.random.default_rng(seed)
+    tasks = make_tasks(rng, aniso, STEPS * B)
+    data = os.path.join(tmp, f"tasks_{seed}.h5")
+    write_dataset(data, tasks)
+    keys = [f"d={D}", f"K=[{','.join(map(str, KLIST))}]", f"N={NMAX}",
+            f"family={'anisotropic' if aniso else 'isotropic'}",
+            f"train.batch_size={BATCH}", f"seed={seed}"] + model_keys
     tt = torch_tasks(tasks)
 
     # 1. one step at lr = 0: /params are the parameters the gradients were taken at
@@ -123,13 +130,13 @@ def check_case(tmp, causal, aniso, seed, hungarian=False):
         gC = model_ref.load_params(f["grads"])
         assert int(f["step"][0]) == 1
     params = {k: v.clone().requires_grad_(True) for k, v in p0.items()}
-    loss = model_ref.batch_loss(spec, params, tt[:B], B)
+    loss = batch_loss(spec, params, tt[:B], B)
     loss.backward()
     lossC = read_log(d1)[0]
-    if hungarian:  # the case must exercise a non-trivial match, else it tests nothing new
-        canon = model_ref.ModelSpec(*[getattr(spec, a) for a in ("d", "C", "L", "H", "E", "Kmax",
-                                      "nclass", "causal", "learned", "aniso")])
-        lc = model_ref.batch_loss(canon, p0, tt[:B], B).item()
+    if spec.hungarian:  # the case must exercise a non-trivial match, else it tests nothing new
+        canon = copy.copy(spec)
+        canon.hungarian = False
+        lc = batch_loss(canon, p0, tt[:B], B).item()
         print(f"{name}: canonical loss {lc:.6g} vs matched {loss.item():.6g}")
         if not lc > loss.item() + 1e-6:
             print(f"  FAIL {name}: the match permutes no task (matched loss = canonical)")
@@ -156,7 +163,7 @@ def check_case(tmp, causal, aniso, seed, hungarian=False):
     worst_step = 0.0
     for s in range(STEPS):
         opt.zero_grad()
-        loss = model_ref.batch_loss(spec, params, tt[s * B:(s + 1) * B], B)
+        loss = batch_loss(spec, params, tt[s * B:(s + 1) * B], B)
         loss.backward()
         opt.step()
         e = abs(lossesC[s] - loss.item()) / abs(loss.item())

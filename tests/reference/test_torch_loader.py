@@ -2,7 +2,8 @@
 predicted and stored (eval --data TASKS.h5, eval.save_predictions) on the same tasks, to float32
 tolerance: the shipped pretrained model (an exported model: causal, learned positions) on
 isotropic tasks, and a freshly trained anisotropic set model (a checkpoint: bidirectional, no
-positions, scales head) on ragged tasks. A config naming a backbone or head the loader does not
+positions, scales head) on ragged tasks, and a trained Mamba2 model (exported) on ragged
+tasks. A config naming a backbone or head the loader does not
 know raises NotImplementedError naming it.
 
 Needs TGMM_BIN; run by Debian's /usr/bin/python3 (torch, h5py, PyYAML)."""
@@ -74,7 +75,19 @@ def main():
         with h5py.File(p("an_res.h5"), "r") as r:  # its scales are scored too
             sel = r["method"][()].astype(str) == "tgmm"
             assert np.isfinite(r["l2_scales"][()][sel]).all(), r["l2_scales"][()]
-    # 3. what the loader does not know
+        # 3. a trained Mamba2 model (model.backbone = mamba2), exported, on ragged tasks
+        cfg = ["d=4", "K=[2,3,4]", "N=20", "model.backbone=mamba2", "model.n_embd=16",
+               "model.n_layer=2", "model.n_task_embd=8", "model.ssm_heads=4", "model.ssm_head_dim=4",
+               "model.ssm_state=6", "model.ssm_groups=2", "model.conv_kernel=3", "train.steps=3",
+               "train.batch_size=3", "train.lr=0.01", "train.checkpoint_every=0",
+               "train.resume=never", "train.run_dir=" + p("mrun")]
+        tgmm("train", *cfg)
+        tgmm("export", "--checkpoint", p("mrun"), "--out", p("mamba2.h5"))
+        tgmm("gen", *cfg, "tasks=9", "ragged=true", "--out", p("m.h5"))
+        tgmm("eval", *cfg, "eval.methods=[tgmm]", "eval.save_predictions=true",
+             "--checkpoint", p("mamba2.h5"), "--data", p("m.h5"), "--out", p("m_res.h5"))
+        agree("mamba2 (exported)", p("mamba2.h5"), p("m.h5"), p("m_res.h5"))
+    # 4. what the loader does not know
     cfg = tgmm_torch.read_config(model)
     for key, val in [("backbone", "rwkv"), ("head", "labels_only")]:
         bad = dict(cfg, model=dict(cfg["model"], **{key: val}))

@@ -473,6 +473,34 @@ static void test_cross_key(void **state) {
   assert_non_null(strstr(err, "N = 64 is ignored"));
   assert_null(strstr(err, "error"));
   tgmm_config_free(&c);
+
+  /* model.backbone: the other backbone's keys draw one note; mamba2's shapes must fit; the
+   * transformer's n_embd / n_head and positions checks do not apply to mamba2 */
+  cap_begin(&cp);
+  rc = tgmm_config_load(&c, write_yaml("N: 5000\nmodel: {backbone: mamba2, n_embd: 130, "
+                                       "n_head: 3, attention: bidirectional}\n"), 0, NULL);
+  err = cap_end(&cp);
+  assert_int_equal(rc, 0);
+  assert_int_equal(c.model.backbone, BACKBONE_MAMBA2);
+  assert_non_null(strstr(err, "note: model.n_head, model.attention are ignored by "
+                              "model.backbone = mamba2"));
+  cap_begin(&cp); /* the resolved text (every key set) loads again without the note */
+  tgmm_config c2;
+  rc = tgmm_config_load_string(&c2, "resolved", c.text, 0, NULL);
+  err = cap_end(&cp);
+  assert_int_equal(rc, 0);
+  assert_null(strstr(err, "note"));
+  tgmm_config_free(&c2);
+  tgmm_config_free(&c);
+  cap_begin(&cp);
+  rc = tgmm_config_load(&c, write_yaml("model: {ssm_heads: 6}\n"), 0, NULL);
+  err = cap_end(&cp);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(err, "note: model.ssm_heads is ignored by model.backbone = transformer"));
+  tgmm_config_free(&c);
+  expect_error("model: {backbone: mamba2, ssm_heads: 6, ssm_groups: 4}\n", 0, NULL,
+               "file.yaml:1:41:", "key 'model.ssm_groups'",
+               "model.ssm_heads = 6 is not a multiple of model.ssm_groups = 4", NULL);
 }
 
 static void same_config(const tgmm_config *a, const tgmm_config *b) {
