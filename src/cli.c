@@ -48,7 +48,7 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
       const char *v = NULL;
       rc = take_value(argc, argv, &i, "--data", &v);
       if (rc == TGMM_OK && !cli->data) cli->data = v;
-      if (rc == TGMM_OK) cli->datas[cli->n_data++] = (char *)v;
+      if (rc == TGMM_OK) cli->datas[cli->n_data++] = v;
     } else if (is_opt(a, "--rows")) {
       rc = take_value(argc, argv, &i, "--rows", &cli->rows);
     } else if (is_opt(a, "--checkpoint")) {
@@ -71,7 +71,7 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
 }
 
 void tgmm_cli_free(tgmm_cli *cli) {
-  free(cli->overrides), free(cli->datas);
+  free(cli->overrides), free((void *)cli->datas);
   cli->overrides = NULL, cli->datas = NULL;
 }
 

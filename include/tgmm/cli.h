@@ -14,7 +14,7 @@ typedef struct {
   const char *out, *data, *checkpoint; /* data: the first --data */
   const char *rows;  /* --rows FILE.csv (report) */
   int n_data;        /* --data given n_data times (only report takes more than one) */
-  char **datas;      /* [n_data], pointers into argv */
+  const char **datas; /* [n_data], pointers into argv */
   int help;
   int verbosity; /* --quiet 0, default 1, --verbose 2 */
   int n_overrides;

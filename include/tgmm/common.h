@@ -34,8 +34,8 @@ extern volatile sig_atomic_t tgmm_stop_signal;
 
 #define TGMM_VERSION "0.1.0"
 
-/* Rank-0 informational output to stderr (progress, resolved config). */
-/* Rank 0, to stderr, unless --quiet. tgmm_detail: only with --verbose. */
+/* Rank-0 informational output to stderr (progress, resolved config), unless --quiet;
+ * tgmm_detail: only with --verbose. */
 void tgmm_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tgmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error message to stderr from this rank, prefixed "tgmm: error: ". */
