@@ -106,6 +106,15 @@ static int load_run(run *u, const char *path) {
     tgmm_error("%s: unreadable attributes (not a results file of tgmm eval?)", path);
     return rc;
   }
+  /* The config resolved as tgmm reads it today, so that a key the file predates counts as its
+   * default rather than as a difference (the stored text as it is if it no longer loads). */
+  tgmm_config c;
+  memset(&c, 0, sizeof c);
+  if (u->config && tgmm_config_load_string(&c, path, u->config, 0, NULL) == TGMM_OK && c.text) {
+    char *t = strdup(c.text);
+    if (t) free(u->config), u->config = t;
+  }
+  tgmm_config_free(&c);
   for (int s = 0; s < u->r.ns; s++)
     if (u->r.nm) {
       const tgmm_report_cell *cl = &u->r.cell[s * 32];

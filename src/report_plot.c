@@ -179,6 +179,11 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   fprintf(d, "\n");
   double lo = INFINITY, hi = 0, ylo = INFINITY, yhi = -INFINITY; /* means > 0; bars */
   int nonpos = 0;
+  char *has = tgmm_calloc((size_t)L->np * 32, 1); /* [np, 32]: a method has a value in a panel */
+  if (!has) {
+    tgmm_out_abort(&od);
+    return TGMM_ENOMEM;
+  }
   for (int p = 0; p < L->np; p++) {
     fprintf(d, "%s# panel %d: %s\n", p ? "\n\n" : "", p, L->pl[p][0] ? L->pl[p] : "(all settings)");
     for (int i = 0; i < L->nx; i++) {
@@ -193,6 +198,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
         }
         double m = cl->mean[c];
         double e = tgmm_report_errbar(cl, c, ci95);
+        has[p * 32 + j] = 1;
         if (m > 0) lo = fmin(lo, m), hi = fmax(hi, m);
         else nonpos = 1;
         ylo = fmin(ylo, m - e), yhi = fmax(yhi, m + e);
@@ -201,19 +207,30 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
       fprintf(d, "\n");
     }
   }
-  TGMM_TRY(tgmm_out_commit(&od));
+  int rc = tgmm_out_commit(&od);
+  if (rc != TGMM_OK) {
+    free(has);
+    return rc;
+  }
   int logy = !nonpos && hi > 0 && hi / lo >= 20;
   int cols = (int)ceil(sqrt((double)L->np)), rows = (L->np + cols - 1) / cols;
-  int W = L->np == 1 ? 1000 : 120 + 460 * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
+  size_t tl = 0; /* panels wide enough for their titles */
+  for (int p = 0; p < L->np; p++) tl = strlen(L->pl[p]) > tl ? strlen(L->pl[p]) : tl;
+  int pw = (int)(7 * tl + 40) > 460 ? (int)(7 * tl + 40) : 460;
+  if (pw > 1000) pw = 1000;
+  int W = L->np == 1 ? 1000 : 120 + pw * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
   FILE *g = tgmm_out_text(&og, gp);
-  if (!g) return TGMM_EUSER;
+  if (!g) {
+    free(has);
+    return TGMM_EUSER;
+  }
   fprintf(g, "# %s; rerun with: gnuplot %s (or gnuplot -e \"out='other.png'\" %s)\n",
           tgmm_report_metric_title(c), gp, gp);
   fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
              "if (!exists('out')) out = ", W, H);
   gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n"
-             "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n");
+             "set offsets 0, 0, graph 0.08, graph 0.08\nset lmargin 10\nset rmargin 3\n");
   fprintf(g, "set xlabel ");
   gp_quote(g, L->xkey >= 0 ? k->key[L->xkey] : "setting");
   fprintf(g, "\nset ylabel ");
@@ -226,11 +243,20 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   }
   fprintf(g, ")%s\n", !L->numeric && L->nx > 6 ? " rotate by 30 right" : "");
   if (L->logx) fprintf(g, "set logscale x 2\n");
+  { /* one x range for every panel, with room for the offset markers */
+    double x0 = L->xv[0], x1 = L->xv[0];
+    for (int i = 1; i < L->nx; i++) x0 = fmin(x0, L->xv[i]), x1 = fmax(x1, L->xv[i]);
+    double sp = L->nx > 1 ? (L->logx ? log(x1 / x0) : x1 - x0) / (L->nx - 1) : 1;
+    if (L->logx) fprintf(g, "set xrange [%.9g:%.9g]\n", x0 / exp(0.4 * sp), x1 * exp(0.4 * sp));
+    else fprintf(g, "set xrange [%.9g:%.9g]\n", x0 - 0.4 * sp, x1 + 0.4 * sp);
+  }
   /* one y range for every panel, so that panels compare at a glance */
   if (logy)
     fprintf(g, "set logscale y\nset format y '%%g'\nset yrange [%.6g:%.6g]\n", lo / 3, yhi * 8);
   else if (isfinite(ylo) && yhi > ylo)
     fprintf(g, "set yrange [%.6g:%.6g]\n", ylo - 0.06 * (yhi - ylo), yhi + 0.3 * (yhi - ylo));
+  else if (!isfinite(ylo)) /* no value at all (e.g. a truth metric of data without truth) */
+    fprintf(g, "set yrange [0:1]\n");
   /* offsets of the methods' markers: a share of the x spacing (a factor on a log axis) */
   double span = L->nx > 1 ? (L->logx ? log(L->xv[L->nx - 1] / L->xv[0]) : L->xv[L->nx - 1] - L->xv[0]) / (L->nx - 1) : 1;
   if (!isfinite(span) || span <= 0) span = 1;
@@ -244,14 +270,26 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     gp_quote(g, ttl);
     fprintf(g, "\n");
   }
+  int keyed = 0;
   for (int p = 0; p < L->np; p++) {
     fprintf(g, "set title ");
     gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
-    fprintf(g, "\n%s", p == 0 ? "set key top left box opaque samplen 2\n" : "unset key\n");
+    int any = 0;
+    for (int j = 0; j < r->nm; j++) any |= has[p * 32 + j];
+    /* the key once, in the first panel with data */
+    fprintf(g, "\n%s", any && !keyed ? "set key top left box opaque samplen 2\n" : "unset key\n");
+    keyed |= any;
+    if (!any) { /* nothing to draw here (e.g. a metric an older file lacks): an empty panel */
+      fprintf(g, "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n");
+      continue;
+    }
     fprintf(g, "plot ");
+    int first = 1;
     for (int j = 0; j < r->nm; j++) {
+      if (!has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
       double off = 0.06 * span * (j - (r->nm - 1) / 2.0);
-      fprintf(g, "%s", j ? ", \\\n     " : "");
+      fprintf(g, "%s", first ? "" : ", \\\n     ");
+      first = 0;
       gp_quote(g, dat);
       if (L->logx)
         fprintf(g, " index %d using ($1*%.6g):%d:%d", p, exp(off), 3 + 3 * j, 4 + 3 * j);
@@ -263,6 +301,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     fprintf(g, "\n");
   }
   if (L->np > 1) fprintf(g, "unset multiplot\n");
+  free(has);
   TGMM_TRY(tgmm_out_commit(&og));
   const char *tmp = tgmm_out_begin(&op, png);
   if (!tmp) return TGMM_EUSER;
