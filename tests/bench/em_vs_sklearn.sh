@@ -15,7 +15,7 @@ cmake --build "$build" --target em_bench >/dev/null
 # the same OpenBLAS kernels for tgmm and for NumPy/scikit-learn (which link the same OpenBLAS)
 core=$("$build/tgmm" --version | sed -n 's/.*OpenBLAS core //p')
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc --all) cores"
 echo "OpenBLAS core: $core (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for C and scikit-learn); load $(cut -d' ' -f1-3 /proc/loadavg)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/tgmm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -17,7 +17,7 @@ BIN=$BUILD/tgmm
 [[ -x $BIN ]] || { echo "missing $BIN: cmake --build $BUILD" >&2; exit 2; }
 OUT=${SWEEP_DIR:-$(mktemp -d)}
 mkdir -p "$OUT"
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc --all) cores"
 echo "OpenBLAS core: $("$BIN" --version | sed -n 's/.*OpenBLAS core //p')"
 echo "load before the sweep: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -23,7 +23,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 CORE=$("$BIN" --version | sed -n 's/.*OpenBLAS core //p')
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$CORE}
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') (family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' '); $(grep -m1 '^flags' /proc/cpuinfo | grep -o -w 'avx512f\|amx_tile\|avx512_fp16' | tr '\n' ' ')); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') (family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' '); $(grep -m1 '^flags' /proc/cpuinfo | grep -o -w 'avx512f\|amx_tile\|avx512_fp16' | tr '\n' ' ')); $(nproc --all) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OpenBLAS core: tgmm $CORE; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for tgmm and PyTorch $("$PY" -c 'import torch; print(torch.__version__)')"
 echo "(side by side on a shared machine: other jobs' load slows both programs alike)"
 

@@ -14,7 +14,7 @@ STEPS="${1:-5}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 core=$("$TGMM_BIN" --version | sed -n 's/.*OpenBLAS core //p')
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc --all) cores"
 echo "OpenBLAS core: $core; load $(cut -d' ' -f1-3 /proc/loadavg)"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tgmm-scaling.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -38,7 +38,7 @@ print(f"{B / sec.mean():.2f} {sec.mean():.3f} {comm.sum() / sec.sum():.4f}")
 PY
 }
 
-echo "tgmm train scaling: paper model, $STEPS steps per run (first not counted), $(nproc) cores"
+echo "tgmm train scaling: paper model, $STEPS steps per run (first not counted), $(nproc --all) cores"
 bench r1t1 1 1
 bench r1t2 1 2
 bench r2t1 2 1

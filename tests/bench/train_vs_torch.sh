@@ -29,7 +29,7 @@ trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 CORE=$("$BIN" --version | sed -n 's/.*OpenBLAS core //p')
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$CORE}
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc --all) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OpenBLAS core: tgmm $CORE; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for tgmm, sgemm_rate and PyTorch $("$PY" -c 'import torch; print(torch.__version__)')"
 
 echo "== cblas_sgemm rate, $THREADS thread(s)"
