@@ -14,14 +14,18 @@ if [[ $rc == 0 ]] && grep -q -- "--array=0-0" sub.out && grep -q "submitted rq1:
   ok "submitted: train array -> eval array -> report"
 else fail "reproduce.sh rc=$rc"; cat sub.out; finish; fi
 rid=$(grep -- "jobs/tgmm.sbatch report" sub.out | sed 's/.*-> //')
-for _ in $(seq 900); do
-  [[ -z $(squeue -h 2>/dev/null) ]] && break
+# until the report job has ended (its state, not an empty squeue: a client call may fail under load)
+[[ $rid =~ ^[0-9]+$ ]] || { fail "no report job id in: $(grep report sub.out)"; finish; }
+for _ in $(seq 1200); do
+  st=$(scontrol show job "$rid" -o 2>/dev/null | grep -o 'JobState=[A-Z_]*')
+  [[ $st =~ COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY ]] && break
   sleep 0.5
 done
+echo "report job $rid: $st"
 r=runs/rq1
 if [[ -s $r/d2_N32/eval.h5 && -s $r/report.md && -s $r/rows.csv ]]; then
   ok "the chain ran: checkpoint, eval.h5, merged report (job $rid)"
-else fail "chain"; ls -R runs | head -30; tail -5 runs/rq1/*.out; tail -5 slurm/slurmctld.log; finish; fi
+else fail "chain"; ls -R runs | head -30; for o in runs/rq1/*.out; do tail -n 5 "$o"; done; tail -n 5 slurm/slurmctld.log; finish; fi
 grep -q "^## The papers' tables" $r/report.md && grep -q "^| N | K=2 tgmm | K=2 em |" $r/report.md &&
   grep -q "| 0 | $WORK/runs/rq1/d2_N32/eval.h5 | $WORK/runs/rq1/d2_N32/ckpt_00000002.h5 | 2 | 2 | 12 |" $r/report.md &&
   ok "report: provenance (checkpoint, step 2, 2 tasks, 12 settings: K x N = 32, 64, 128) and the papers' table" ||
