@@ -1,67 +1,131 @@
 #!/usr/bin/env bash
-# jobs/reproduce.sh — submit the Slurm chains that reproduce the papers' experiments:
-# for every training run, train (jobs/train.sbatch: checkpoints, requeues itself when
-# preempted) -> eval (jobs/tgmm.sbatch eval, after the training job succeeded) -> report.
-#   jobs/reproduce.sh EXPERIMENT [--ntasks N] [--time HH:MM:SS] [--dry-run] [key=value ...]
-# EXPERIMENT: rq1 | sample_shift | mean_shift | anisotropic | phase_transition | backbone_size |
-#             backbone_mamba2 | he_misclustering | loss_matching | all
+# jobs/reproduce.sh — reproduce the papers' experiments on Slurm, as job arrays:
+#   one train array (jobs/array.sbatch train: checkpoints, requeues itself when preempted)
+#   -> one eval array (afterok on the train array) -> one merged report job (afterok on the
+#   eval array: `tgmm report --data RUN/eval.h5 ...`, the experiment's tables across its runs).
+#
+#   jobs/reproduce.sh EXPERIMENT [options] [key=value ...]      (options may stand anywhere)
+# EXPERIMENT: rq1 | sample_shift | backbone_size | backbone_mamba2 | loss_matching | all | the
+#             name of any configs/paper/NAME.yaml (one run: mean_shift, anisotropic,
+#             phase_transition, he_misclustering, ...)
+# Options:
+#   --dry-run          validate, print the combinations and the sbatch lines; create nothing
+#   --only REGEX       only the combinations whose run name matches REGEX (e.g. d2_N32)
+#   --ntasks N         ranks per train/eval job (16)      --time HH:MM:SS  limit per job (24:00:00)
+#   --runs DIR         where the runs go (runs)
 # Extra key=value arguments override the experiment's config (e.g. train.steps=100000).
-# Results: runs/<experiment>/<run>/{ckpt_*.h5, train.log, metrics.h5, eval.h5, report.*}
+# Every combination is validated with `tgmm check` before anything is submitted (exit 2 on the
+# first invalid one, naming the key). Results: DIR/<experiment>/<run>/{ckpt_*.h5, train.log,
+# metrics.h5, eval.h5}, DIR/<experiment>/{runs.tsv, report.*, rows.csv}.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-exp="${1:-}"; shift || true
-ntasks=16 time_limit=24:00:00 dry=0 extra=()
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+exp="" ntasks=16 time_limit=24:00:00 dry=0 only="" runs=runs extra=()
 while (($#)); do
   case "$1" in
-    --ntasks) ntasks="$2"; shift 2 ;;
-    --time) time_limit="$2"; shift 2 ;;
+    --ntasks) ntasks="${2:?--ntasks needs a value}"; shift 2 ;;
+    --time) time_limit="${2:?--time needs a value}"; shift 2 ;;
+    --only) only="${2:?--only needs a value}"; shift 2 ;;
+    --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
     --dry-run) dry=1; shift ;;
+    -h|--help) usage ;;
+    --*) echo "reproduce.sh: unknown option '$1'" >&2; exit 2 ;;
     *=*) extra+=("$1"); shift ;;
-    *) echo "reproduce.sh: unknown argument '$1'" >&2; exit 2 ;;
+    *) if [[ -z $exp ]]; then exp="$1"; shift
+       else echo "reproduce.sh: a second experiment '$1' (one at a time, or 'all')" >&2; exit 2; fi ;;
   esac
 done
+[[ -n $exp ]] || usage
+TGMM="${TGMM:-$here/build/tgmm}"
+if [[ ! -x $TGMM ]]; then
+  if ((dry)); then echo "reproduce.sh: $TGMM not built (run jobs/setup.sh first)" >&2; exit 2; fi
+  jobs/setup.sh
+fi
 
-submit() { # prints the job id
-  if ((dry)); then echo "sbatch $*" >&2; echo "DRY$RANDOM"; else sbatch --parsable "$@"; fi
-}
-
-# One chain: NAME CONFIG [key=value ...]
-chain() {
-  local name="$1" cfg="$2"; shift 2
-  local dir="runs/$name"
-  mkdir -p "$dir"
-  local args=("$cfg" "$@" "${extra[@]}" train.run_dir="$dir")
-  local tid eid
-  tid=$(submit --job-name="train-$name" --ntasks="$ntasks" --time="$time_limit" \
-    --output="$dir/train-%j.out" jobs/train.sbatch "${args[@]}")
-  eid=$(submit --job-name="eval-$name" --ntasks="$ntasks" --time="$time_limit" \
-    --dependency=afterok:"$tid" --output="$dir/eval-%j.out" \
-    jobs/tgmm.sbatch eval "${args[@]}" --checkpoint "$dir" --out "$dir/eval.h5")
-  submit --job-name="report-$name" --ntasks=1 --dependency=afterok:"$eid" \
-    --output="$dir/report-%j.out" jobs/tgmm.sbatch report --data "$dir/eval.h5" --out "$dir/report" >/dev/null
-  echo "submitted $name: train $tid -> eval $eid -> report ($dir)"
-}
-
+# The combinations: lines "EXPERIMENT<TAB>RUN<TAB>CONFIG<TAB>key=value<TAB>..."
 p=configs/paper
-run_exp() {
+combos=()
+add() { # EXPERIMENT RUN CONFIG [key=value ...]
+  local e="$1" r="$2"
+  [[ -z $only || $r =~ $only ]] || return 0
+  local line="$e"$'\t'"$r" a
+  shift 2
+  for a in "$@" "${extra[@]}"; do line+=$'\t'"$a"; done
+  combos+=("$line")
+}
+experiment() {
   case "$1" in
     rq1) for d in 2 8 32 128; do for N in 32 64 128; do
-           chain "rq1/d${d}_N${N}" $p/rq1_grid.yaml d=$d N=$N; done; done ;;
-    sample_shift) for N in 32 64; do chain "sample_shift/N$N" $p/sample_shift.yaml N=$N "eval.grid.N=[$N,128]"; done ;;
-    mean_shift) chain mean_shift $p/mean_shift.yaml ;;
-    anisotropic) chain anisotropic $p/anisotropic.yaml ;;
-    phase_transition) chain phase_transition $p/phase_transition.yaml ;;
+           add rq1 "rq1/d${d}_N${N}" $p/rq1_grid.yaml d=$d N=$N; done; done ;;
+    sample_shift) for N in 32 64; do
+           add sample_shift "sample_shift/N$N" $p/sample_shift.yaml N=$N "eval.grid.N=[$N,128]"; done ;;
     backbone_size) for L in 3 6 12; do for C in 64 128 256; do
-           chain "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
+           add backbone_size "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
     backbone_mamba2) for b in mamba2 transformer; do
-           chain "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
-    he_misclustering) chain he_misclustering $p/he_misclustering.yaml ;;
+           add backbone_mamba2 "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
     loss_matching) for m in canonical hungarian; do
-           chain "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
-    all) for e in rq1 sample_shift mean_shift anisotropic phase_transition backbone_size backbone_mamba2 he_misclustering loss_matching; do run_exp $e; done ;;
-    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+           add loss_matching "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
+    all) local f n
+         for f in $p/*.yaml; do
+           n=$(basename "$f" .yaml); [[ $n == rq1_grid ]] && n=rq1
+           experiment "$n"
+         done ;;
+    *) if [[ -f $p/$1.yaml ]]; then add "$1" "$1" "$p/$1.yaml"
+       else echo "reproduce.sh: unknown experiment '$1' (rq1, sample_shift, backbone_size, loss_matching, all, or one of: $(ls $p | sed 's/\.yaml$//' | tr '\n' ' '))" >&2; exit 2; fi ;;
   esac
 }
-[[ -x build/tgmm ]] || jobs/setup.sh
-run_exp "$exp"
+experiment "$exp"
+((${#combos[@]})) || { echo "reproduce.sh: no combination of '$exp' matches --only '$only'" >&2; exit 2; }
+
+# Validate every combination as train and eval will take it, before submitting anything.
+echo "# $exp: ${#combos[@]} combination(s), each validated with tgmm check"
+i=0
+for line in "${combos[@]}"; do
+  IFS=$'\t' read -r -a f <<<"$line"
+  if ! msg=$("$TGMM" check "${f[@]:2}" train.run_dir="$runs/${f[1]}" 2>&1 >/dev/null); then
+    echo "$msg" >&2
+    echo "reproduce.sh: combination $i (${f[1]}) is not valid: nothing submitted" >&2; exit 2
+  fi
+  echo "#   $i ${f[1]}: ${f[*]:2}"
+  i=$((i + 1))
+done
+
+# One experiment at a time: a train array, an eval array, a merged report.
+submit_experiment() { # EXPERIMENT: the combinations of that experiment
+  local e="$1" list="$runs/$1/runs.tsv" n=0 line sel=()
+  for line in "${combos[@]}"; do [[ ${line%%$'\t'*} == "$e" ]] && sel+=("$line"); done
+  n=${#sel[@]}
+  ((n)) || return 0
+  local arr="--array=0-$((n - 1))" tid eid rid data=()
+  for line in "${sel[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"; data+=(--data "$runs/${f[1]}/eval.h5")
+  done
+  local tl=(sbatch --parsable --job-name="train-$e" "$arr" --ntasks="$ntasks" --time="$time_limit"
+            --output="$runs/$e/train-%A_%a.out" jobs/array.sbatch train "$list")
+  local el=(sbatch --parsable --job-name="eval-$e" "$arr" --ntasks="$ntasks" --time="$time_limit"
+            --dependency=afterok:TRAIN --output="$runs/$e/eval-%A_%a.out" jobs/array.sbatch eval "$list")
+  local rl=(sbatch --parsable --job-name="report-$e" --ntasks=1 --dependency=afterok:EVAL
+            --output="$runs/$e/report-%j.out" jobs/tgmm.sbatch report "${data[@]}"
+            --out "$runs/$e/report" --rows "$runs/$e/rows.csv")
+  if ((dry)); then
+    echo "${tl[*]}"; echo "${el[*]}"; echo "${rl[*]}"
+    return 0
+  fi
+  mkdir -p "$runs/$e"
+  printf '%s\n' "${sel[@]}" | while IFS=$'\t' read -r -a f; do
+    mkdir -p "$runs/${f[1]}"; printf '%s\t' "${f[@]:1}"; printf 'train.run_dir=%s\n' "$runs/${f[1]}"
+  done >"$list"
+  tid=$("${tl[@]}")
+  el=("${el[@]/afterok:TRAIN/afterok:$tid}"); eid=$("${el[@]}")
+  rl=("${rl[@]/afterok:EVAL/afterok:$eid}"); rid=$("${rl[@]}")
+  echo "${tl[*]}  -> $tid"; echo "${el[*]}  -> $eid"; echo "${rl[*]}  -> $rid"
+  echo "submitted $e: train array $tid ($n runs) -> eval array $eid -> report $rid ($runs/$e/report.md)"
+}
+done_exps=" "
+for line in "${combos[@]}"; do
+  e=${line%%$'\t'*}
+  [[ $done_exps == *" $e "* ]] && continue
+  done_exps+="$e "
+  submit_experiment "$e"
+done

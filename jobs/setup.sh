@@ -3,8 +3,9 @@
 # into build/. Idempotent: a second run installs nothing and rebuilds only what changed.
 #   jobs/setup.sh               build dependencies, then configure + build (Release)
 #   jobs/setup.sh --with-tests  also the test dependencies (PyTorch, scikit-learn, SciPy,
-#                               h5py, Slurm + munge for the one-node Slurm test)
+#                               h5py, pandas, PyYAML, Slurm + munge for the one-node Slurm test)
 #   jobs/setup.sh --no-build    packages only
+#   jobs/setup.sh --tgmm-only   build only the tgmm binary (not the test programs)
 # Environment: BUILD_DIR (default build), CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,15 +13,17 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_pkgs=(build-essential cmake pkg-config git libopenmpi-dev openmpi-bin
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev libhdf5-openmpi-dev hdf5-tools
   librandom123-dev libyaml-dev libcmocka-dev gnuplot-nox)
-test_pkgs=(python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch strace time
+test_pkgs=(python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch python3-pandas
+  python3-yaml strace time
   slurmctld slurmd slurm-client munge)
 
-with_tests=0 build=1
+with_tests=0 build=1 target=()
 for arg in "$@"; do
   case "$arg" in
     --with-tests) with_tests=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --tgmm-only) target=(--target tgmm) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +51,6 @@ if [[ $build == 1 ]]; then
   bdir="${BUILD_DIR:-$here/build}"
   # shellcheck disable=SC2086
   cmake -S "$here" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DTGMM_WERROR=ON ${CMAKE_ARGS:-} >/dev/null
-  cmake --build "$bdir" -j"$(nproc)"
+  cmake --build "$bdir" -j"$(nproc)" "${target[@]}"
   echo "setup: built $bdir/tgmm"
 fi

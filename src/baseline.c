@@ -19,7 +19,7 @@ tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg) {
   return cfg->em.covariance;
 }
 
-static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]);
+static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[5]);
 
 /* Covariance of the truth start from the true scales (standard deviations). */
 static void truth_cov(const tgmm_local_task *lt, tgmm_gmm *g) {
@@ -132,15 +132,16 @@ static int run_spectral(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_C
  * pure functions of metrics.h, with the confusion matrix of true vs predicted labels summed over
  * comm (a task split by samples). */
 int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, tgmm_fit_row *row) {
-  double met[4];
+  double met[5];
   int rc = metrics4(lt, g, comm, met);
   row->l2_means = met[0], row->l2_weights = met[1], row->accuracy = met[2], row->misclustering = met[3];
+  row->l2_scales = met[4];
   return rc;
 }
 
-static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[4]) {
+static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[5]) {
   int K = lt->K;
-  met[0] = met[1] = met[2] = met[3] = NAN;
+  met[0] = met[1] = met[2] = met[3] = met[4] = NAN;
   if (!lt->tm) return TGMM_OK; /* no truth: every truth metric unavailable */
   int *perm = tgmm_malloc(sizeof(int) * (size_t)K);
   int32_t *lab = tgmm_malloc(sizeof(int32_t) * (size_t)(lt->n > 0 ? lt->n : 1));
@@ -148,6 +149,16 @@ static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm,
   int rc = perm && lab && conf ? TGMM_OK : TGMM_ENOMEM;
   if (rc == TGMM_OK)
     tgmm_score_means(g->weights, g->means, lt->tw, lt->tm, K, lt->d, perm, &met[0], &met[1]);
+  if (rc == TGMM_OK && lt->ts && g->type != COV_IDENTITY) { /* scales aligned like the means */
+    double *sd = tgmm_malloc(sizeof(double) * (size_t)K * (size_t)lt->d);
+    if (sd) {
+      tgmm_gmm_scales(g, sd);
+      met[4] = tgmm_l2_means(sd, lt->ts, perm, K, lt->d);
+      free(sd);
+    } else {
+      rc = TGMM_ENOMEM;
+    }
+  }
   if (rc == TGMM_OK && lt->z) {
     rc = tgmm_gmm_labels(lt->x, lt->n, g, lab);
     if (rc == TGMM_OK) tgmm_confusion_add(lt->z, lab, lt->n, K, conf);
@@ -195,7 +206,7 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
   row->status = (tgmm_status)status;
   row->iterations = res.iterations;
   row->loglik = status == TGMM_STATUS_OK ? res.loglik : NAN;
-  row->l2_means = row->l2_weights = row->accuracy = row->misclustering = NAN;
+  row->l2_means = row->l2_weights = row->accuracy = row->misclustering = row->l2_scales = NAN;
   if (rc == TGMM_OK && status == TGMM_STATUS_OK) rc = tgmm_fit_metrics(lt, g, comm, row);
   return rc;
 }

@@ -6,7 +6,8 @@
  * EM/Lloyd reduce their statistics and the spectral method its moments over all ranks.
  * Output (one row per task, written collectively into "<out>.tmp", renamed on success):
  * /weights [T,Kmax], /means [T,Kmax,d], /scales [T,Kmax,d] (EM with spherical/diag/full),
- * /loglik, /iterations, /seconds, /status ("ok", "not_applicable", "failed") [T], and with the
+ * /loglik, /iterations, /seconds, /status ("ok", "not_applicable", "failed"), /K (int32: the
+ * task's component count), /task (int64: its index in the dataset file) [T], and with the
  * truth in the input: /l2_means, /l2_weights, /accuracy, /misclustering [T]. */
 #include <math.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
   tgmm_local_task view = {lt.id, lt.row0, lt.n, lt.K, lt.d, lt.x, lt.z, lt.tw, lt.tm, lt.ts};
   tgmm_gmm g;
   rc = tgmm_gmm_alloc(&g, lt.K, lt.d, tgmm_method_covariance(meth, cfg));
-  tgmm_fit_row row = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_fit_row row = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   if (rc == TGMM_OK) rc = tgmm_baseline_fit(meth, cfg, &view, comm, &g, &row);
   if (rc == TGMM_OK && store) {
     int Km = R->Kmax, d = R->d, K = lt.K, ok = row.status == TGMM_STATUS_OK;
@@ -149,6 +150,12 @@ static int write_results(hid_t f, method_t m, const tgmm_config *cfg, const tgmm
   TGMM_TRY(tgmm_h5_write_rows(f, "/iterations", H5T_NATIVE_INT32, 1, d1, r0, nr, R->iters));
   TGMM_TRY(tgmm_h5_write_rows(f, "/seconds", H5T_NATIVE_DOUBLE, 1, d1, r0, nr, R->seconds));
   TGMM_TRY(tgmm_h5_write_strings(f, "/status", T, 16, r0, nr, R->status));
+  TGMM_TRY(tgmm_h5_write_rows(f, "/K", H5T_NATIVE_INT32, 1, d1, r0, nr, ds->K + r0));
+  int64_t *task = tgmm_malloc(sizeof(int64_t) * (nr ? nr : 1));
+  for (hsize_t i = 0; task && i < nr; i++) task[i] = (int64_t)(r0 + i);
+  int rc = task ? tgmm_h5_write_rows(f, "/task", H5T_NATIVE_INT64, 1, d1, r0, nr, task) : TGMM_ENOMEM;
+  free(task);
+  TGMM_TRY(rc);
   if (ds->has_means) {
     TGMM_TRY(tgmm_h5_write_rows(f, "/l2_means", H5T_NATIVE_DOUBLE, 1, d1, r0, nr, R->l2m));
     if (ds->has_weights)

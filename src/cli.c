@@ -38,19 +38,31 @@ static int once(const char *prev, const char *opt, const char *command) {
 int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
   memset(cli, 0, sizeof *cli);
   cli->command = argc > 1 ? argv[1] : NULL;
+  cli->verbosity = 1;
   cli->overrides = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
-  if (!cli->overrides) return TGMM_ENOMEM;
+  cli->datas = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+  if (!cli->overrides || !cli->datas) return TGMM_ENOMEM;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     int rc = TGMM_OK;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       cli->help = 1;
+    } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+      cli->verbosity = 0;
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+      cli->verbosity = 2;
     } else if (is_opt(a, "--out")) {
       rc = once(cli->out, "--out", cli->command);
       if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--out", &cli->out);
     } else if (is_opt(a, "--data")) {
+      const char *v = NULL;
       rc = once(cli->data, "--data", cli->command);
-      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--data", &cli->data);
+      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--data", &v);
+      if (rc == TGMM_OK && !cli->data) cli->data = v;
+      if (rc == TGMM_OK) cli->datas[cli->n_data++] = v;
+    } else if (is_opt(a, "--rows")) {
+      rc = once(cli->rows, "--rows", cli->command);
+      if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--rows", &cli->rows);
     } else if (is_opt(a, "--checkpoint")) {
       rc = once(cli->checkpoint, "--checkpoint", cli->command);
       if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--checkpoint", &cli->checkpoint);
@@ -72,8 +84,8 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
 }
 
 void tgmm_cli_free(tgmm_cli *cli) {
-  free(cli->overrides);
-  cli->overrides = NULL;
+  free(cli->overrides), free((void *)cli->datas);
+  cli->overrides = NULL, cli->datas = NULL;
 }
 
 /* Rank 0 alone opens the config file (a thousand ranks opening one small file at once is the

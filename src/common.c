@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1};
+tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1};
 volatile sig_atomic_t tgmm_stop_signal = 0;
 
 #ifndef TGMM_GIT_COMMIT
@@ -24,8 +24,16 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap) {
   fflush(stderr);
 }
 
+void tgmm_detail(const char *fmt, ...) {
+  if (tgmm_mpi.rank != 0 || tgmm_mpi.verbosity < 2) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("", fmt, ap);
+  va_end(ap);
+}
+
 void tgmm_info(const char *fmt, ...) {
-  if (tgmm_mpi.rank != 0) return;
+  if (tgmm_mpi.rank != 0 || tgmm_mpi.verbosity < 1) return;
   va_list ap;
   va_start(ap, fmt);
   vmessage("", fmt, ap);

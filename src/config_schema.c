@@ -98,6 +98,8 @@ const keydef cfg_keys[] = {
      0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
     {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,
      "store each row's fitted mixture"},
+    {"report.error_bars", T_ENUM, FLD(report.error_bars), "sd", 0, 0, "sd|ci95",
+     "plots' error bars: sd over tasks or the 95% interval of the mean"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 _Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");

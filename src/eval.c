@@ -62,6 +62,7 @@ static int check_model_fits(evaluator *ev) {
 static int load_model(evaluator *ev) {
   int64_t step;
   TGMM_TRY(tgmm_checkpoint_load_model(ev->ckpt, &ev->tcfg, &ev->model, &step));
+  ev->step = step;
   ev->model_ok = 1;
   char what[64] = "an exported model";
   if (step > 0) snprintf(what, sizeof what, "step %lld", (long long)step);
@@ -188,6 +189,8 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
     tgmm_info("eval: %d setting(s), %lld task(s) x %d method(s) = %lld rows, %lld units of <= %d "
               "tasks over %d rank(s)%s", ev.ns, (long long)ev.nslots, ev.nm, (long long)ev.nrows,
               (long long)ev.nunits, ev.chunk, tgmm_mpi.size, ev.data ? " from --data" : "");
+    for (int s = 0; s < ev.ns; s++)
+      tgmm_detail("eval: setting %d: %s, %lld task(s)", s, ev.label[s], (long long)ev.ntask[s]);
     double t0 = tgmm_now();
     rc = tgmm_agree(run_units(&ev));
     if (rc == TGMM_OK) rc = tgmm_eval_write(&ev, cli->out);
@@ -196,5 +199,38 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
                 tgmm_now() - t0);
   }
   evaluator_free(&ev);
+  return rc;
+}
+
+/* `tgmm check`: the config as train and eval would take it (its keys and values were checked
+ * when it was loaded): the model it trains, its task family, eval's methods and every grid
+ * setting, each fitting that model (same d, a read-out for every K or pt.a, N within the
+ * positions). Rank 0 prints the resolved config on stdout. Creates nothing. */
+int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
+  evaluator ev;
+  memset(&ev, 0, sizeof ev);
+  ev.cfg = cfg;
+  ev.chunk = cfg->eval.chunk;
+  int rc = tgmm_model_dims_from_config(cfg, &ev.model.dim);
+  if (rc == TGMM_OK) rc = tgmm_task_check_feasible(cfg);
+  if (rc == TGMM_OK) rc = tgmm_eval_parse_methods(&ev);
+  if (rc == TGMM_OK) rc = tgmm_eval_grid_settings(&ev);
+  if (rc == TGMM_OK && ev.has_tgmm) {
+    ev.tcfg = *cfg; /* borrowed: cleared before evaluator_free */
+    ev.ckpt = "this config (the model it trains)";
+    rc = check_model_fits(&ev);
+  }
+  memset(&ev.tcfg, 0, sizeof ev.tcfg);
+  int ns = ev.ns;
+  evaluator_free(&ev);
+  rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && tgmm_mpi.rank == 0) {
+    size_t n = strlen(cfg->text);
+    printf("%s%s", cfg->text, n && cfg->text[n - 1] == '\n' ? "" : "\n");
+    fflush(stdout);
+    tgmm_info("check: %s%s is valid for train and eval (%d evaluation setting(s))",
+              cli->config_path ? cli->config_path : "the built-in config",
+              cli->n_overrides ? " with its overrides" : "", ns);
+  }
   return rc;
 }

@@ -20,10 +20,10 @@
 
 enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_NMETHODS };
 
-/* One result row as a rank holds it until the write (64 bytes): the float columns in the order
+/* One result row as a rank holds it until the write (72 bytes): the float columns in the order
  * C_* (also the order of the metrics in the summary: l2_means, l2_weights, accuracy,
- * misclustering, loglik, seconds), then K, N, iterations, status (tgmm_status). */
-enum { C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC, EV_NF };
+ * misclustering, loglik, seconds, l2_scales), then K, N, iterations, status (tgmm_status). */
+enum { C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC, C_L2S, EV_NF };
 typedef struct {
   double f[EV_NF];
   int32_t K, N, iterations, status;
@@ -47,6 +47,7 @@ typedef struct {
   char ckpt_path[4200];   /* --checkpoint, or the newest checkpoint of that directory */
   tgmm_config tcfg;       /* the model's training config */
   tgmm_model model;
+  int64_t step;           /* the checkpoint's step (0: an exported model) */
   int model_ok;
   int chunk;
   int64_t nunits, nslots, nrows;

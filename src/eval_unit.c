@@ -96,6 +96,7 @@ static void store_row(evaluator *ev, int64_t r, const tgmm_fit_row *fr, double s
   row->f[C_ACC] = fr->accuracy;
   row->f[C_MIS] = fr->misclustering;
   row->f[C_SEC] = sec;
+  row->f[C_L2S] = fr->l2_scales;
   row->K = t->K;
   row->N = t->N;
   if (!ev->save_pred) return;
@@ -154,7 +155,7 @@ static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks
         g.cov[a] = v * v;
       }
     tgmm_local_task lt = local_of(ev, t);
-    tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN};
+    tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
     r.loglik = tgmm_gmm_loglik(t->x, t->N, MPI_COMM_SELF, &g);
     rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
     if (rc == TGMM_OK) store_row(ev, base + (int64_t)k * ev->nm + j, &r, sec, t, &g);
@@ -170,7 +171,7 @@ static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, const tg
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, sc)));
   tgmm_local_task lt = local_of(ev, t);
-  tgmm_fit_row fr = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_fit_row fr = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   double t0 = tgmm_now();
   int rc = tgmm_baseline_fit(m, sc, &lt, MPI_COMM_SELF, &g, &fr);
   if (rc == TGMM_OK) store_row(ev, r, &fr, tgmm_now() - t0, t, &g);

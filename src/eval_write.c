@@ -5,16 +5,20 @@
  *   /setting int32 [R], /task int64 [R] (the task's index: within its setting on a grid, in the
  *   file with --data), /method string [R], /K int32 [R], /N int32 [R],
  *   /status string [R] (ok | not_applicable | failed), /iterations int32 [R],
- *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds float64 [R]
+ *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds, /l2_scales float64 [R]
+ *   (l2_scales: of the aligned standard deviations, for fits with a covariance: tgmm on an
+ *   anisotropic model, EM/oracle with em.covariance other than identity, spectral)
  *   (a truth metric the data cannot give, e.g. --data without /means, is NaN);
  *   with eval.save_predictions: /pred_weights float64 [R, Kmax], /pred_means [R, Kmax, d],
  *   /pred_scales [R, Kmax, d] (standard deviations; when a setting is anisotropic or the model
  *   predicts scales): each row's fitted mixture in the method's own component order, not aligned
  *   to the truth; components beyond the row's K (and coordinates beyond its d) are 0; a row that
  *   is not ok holds NaN in its first K components.
- *   /settings/label string [S]; /settings/<grid key> string [S] (the key's value per setting);
- *   with --data also /settings/K.
- * Root attributes: config, seed, world_size, version, git_commit, checkpoint, data.
+ *   /settings/label string [S]; /settings/<grid key> [S] (the key's value per setting: int64 or
+ *   float64 when every value is a number or a one-element list of one, else strings);
+ *   with --data also /settings/K int32.
+ * Root attributes: config, seed, world_size, version, git_commit, checkpoint, step (the
+ * checkpoint's training step; 0 for an exported model or without tgmm), data.
  *
  * Every rank writes the rows it computed (collective hyperslab writes; a rank with none selects
  * none), so no rank ever holds all rows; the file is the same for any rank count. The summary is
@@ -64,12 +68,12 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   int32_t *ic = buf;
   int64_t *lc = buf;
   static const char *const fnames[] = {"/loglik", "/l2_means", "/l2_weights", "/accuracy",
-                                       "/misclustering", "/seconds"};
-  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC};
+                                       "/misclustering", "/seconds", "/l2_scales"};
+  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_L2S};
   static const char *const inames[] = {"/K", "/N", "/iterations"};
 
   int rc = TGMM_OK;
-  for (int c = 0; c < 6 && rc == TGMM_OK; c++) {
+  for (int c = 0; c < 7 && rc == TGMM_OK; c++) {
     for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r].f[fcols[c]];
     rc = write_col(f, ev, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, col);
   }
@@ -101,6 +105,39 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   return rc;
 }
 
+/* /settings/<key>: a number per setting when every value of the key is one (int64 when all
+ * are integers, else float64; a one-element list [3] counts as 3), else the values as strings. */
+static int write_grid_values(hid_t f, const evaluator *ev, int g, const char *name, const char **s) {
+  hsize_t S = (hsize_t)ev->ns, ns = tgmm_mpi.rank == 0 ? S : 0;
+  double *x = tgmm_calloc(S ? S : 1, sizeof(double));
+  int64_t *iv = tgmm_calloc(S ? S : 1, sizeof(int64_t));
+  if (!x || !iv) {
+    free(x), free(iv);
+    return TGMM_ENOMEM;
+  }
+  int numeric = 1, integral = 1;
+  for (int v = 0; v < ev->cfg->eval.grid[g].n; v++) { /* the same answer on every rank */
+    char bare[64], *end;
+    tgmm_report_bare_value(ev->cfg->eval.grid[g].vals[v], bare, sizeof bare);
+    double y = strtod(bare, &end);
+    numeric &= bare[0] && !*end && isfinite(y);
+    integral &= numeric && y == floor(y) && fabs(y) < 9e15;
+  }
+  for (hsize_t i = 0; i < ns; i++) {
+    const char *val = ev->cfg->eval.grid[g].vals[ev->value_idx[i][g]];
+    char bare[64];
+    tgmm_report_bare_value(val, bare, sizeof bare);
+    x[i] = numeric ? strtod(bare, NULL) : 0;
+    iv[i] = (int64_t)x[i];
+    s[i] = val;
+  }
+  int rc = !numeric ? tgmm_h5_write_strings(f, name, S, 64, 0, ns, s)
+           : integral ? tgmm_h5_write_rows(f, name, H5T_NATIVE_INT64, 1, &S, 0, ns, iv)
+                      : tgmm_h5_write_rows(f, name, H5T_NATIVE_DOUBLE, 1, &S, 0, ns, x);
+  free(x), free(iv);
+  return rc;
+}
+
 /* buf: 16 bytes a local row, reused for /method and /status. */
 static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   hsize_t R = (hsize_t)ev->nrows, S = (hsize_t)ev->ns, ns = tgmm_mpi.rank == 0 ? S : 0;
@@ -116,24 +153,21 @@ static int write_strings(hid_t f, const evaluator *ev, char *buf) {
     rc = tgmm_h5_write_packed_strings(f, "/status", R, 16, ev->nblk, ev->blk_row0,
                                       ev->blk_nrows, buf);
   const char **s = tgmm_malloc(sizeof(char *) * (S ? S : 1));
-  char (*kv)[16] = tgmm_calloc(S ? S : 1, 16);
-  if (!s || !kv) rc = TGMM_ENOMEM;
+  if (!s) rc = TGMM_ENOMEM;
   for (hsize_t i = 0; rc == TGMM_OK && i < ns; i++) s[i] = ev->label[i];
   if (rc == TGMM_OK) rc = tgmm_h5_write_strings(f, "/settings/label", S, 512, 0, ns, s);
   for (int g = 0; g < ev->cfg->eval.n_grid && rc == TGMM_OK; g++) {
     char name[128];
     snprintf(name, sizeof name, "/settings/%s", ev->cfg->eval.grid[g].key);
-    for (hsize_t i = 0; i < ns; i++) s[i] = ev->cfg->eval.grid[g].vals[ev->value_idx[i][g]];
-    rc = tgmm_h5_write_strings(f, name, S, 64, 0, ns, s);
+    rc = write_grid_values(f, ev, g, name, s);
   }
   if (rc == TGMM_OK && ev->slot_task) {
-    for (hsize_t i = 0; i < ns; i++) {
-      snprintf(kv[i], 16, "%d", ev->scfg[i].K[0]);
-      s[i] = kv[i];
-    }
-    rc = tgmm_h5_write_strings(f, "/settings/K", S, 16, 0, ns, s);
+    int32_t *K = tgmm_calloc(S ? S : 1, sizeof(int32_t));
+    for (hsize_t i = 0; K && i < ns; i++) K[i] = ev->scfg[i].K[0];
+    rc = K ? tgmm_h5_write_rows(f, "/settings/K", H5T_NATIVE_INT32, 1, &S, 0, ns, K) : TGMM_ENOMEM;
+    free(K);
   }
-  free(s), free(kv);
+  free(s);
   return rc;
 }
 
@@ -173,10 +207,10 @@ static int summary(const evaluator *ev) {
     const char *names[EV_NMETHODS + TGMM_MAX_LIST];
     for (int j = 0; j < ev->nm; j++) names[j] = tgmm_eval_method_name(ev->methods[j]);
     tgmm_report r;
-    static const int metrics[] = {0, 1, 2, 3};
+    static const int metrics[] = {0, 1, 2, 3, 6};
     if (tgmm_report_from_sums(&r, ev->ns, ev->nm, (const char(*)[512])ev->label, names, sum) ==
         TGMM_OK)
-      tgmm_report_markdown(&r, metrics, 4, stdout);
+      tgmm_report_markdown(&r, metrics, 4 + tgmm_report_has_metric(&r, 6), stdout);
     tgmm_report_free(&r);
   }
   free(sum);
@@ -198,6 +232,7 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
   free(buf);
   if (rc == TGMM_OK) rc = tgmm_h5_write_meta(out.file, ev->cfg, tgmm_mpi.size);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "checkpoint", ev->ckpt ? ev->ckpt : "");
+  if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", ev->step);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "data", ev->data ? ev->data : "");
   rc = tgmm_agree(rc);
   if (rc != TGMM_OK) {

@@ -9,7 +9,7 @@
 #include "tgmm/config.h"
 #include "tgmm/outpath.h"
 
-enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8 };
+enum { OPT_OUT = 1, OPT_DATA = 2, OPT_CKPT = 4, NO_RUN_CONFIG = 8, OPT_ROWS = 16, OPT_MANY_DATA = 32 };
 
 typedef struct {
   const char *name;
@@ -46,14 +46,26 @@ static const command COMMANDS[] = {
      "  the file; eval.grid may then vary only em.*, lloyd.*, spectral.* keys).\n"
      "  eval.save_predictions=true also stores every row's fitted mixture.\n", OPT_CKPT | OPT_OUT | OPT_DATA},
     {"report", tgmm_cmd_report, "results of tgmm eval -> Markdown, CSV, LaTeX tables, PNG plots",
-     "tgmm report --data RESULTS.h5 [--out PREFIX]\n"
+     "tgmm report --data RESULTS.h5 [--data MORE.h5 ...] [--out PREFIX] [--rows ROWS.csv]\n"
      "  Prints mean ± sd of l2 means, l2 weights, accuracy and misclustering per setting and\n"
      "  method (tasks not ok are counted, never dropped). With --out also writes PREFIX.md,\n"
-     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png (gnuplot).\n"
+     "  PREFIX.csv (every metric, long format), PREFIX.tex and PREFIX.<metric>.png with its\n"
+     "  .gp and .dat (gnuplot; report.error_bars: sd | ci95). --data repeated: the files are\n"
+     "  merged, the config keys in which the runs differ become columns, and the papers'\n"
+     "  tables are written (rows: every key but K, columns: K, methods side by side).\n"
+     "  --rows ROWS.csv: every row of every file, one line per (run, setting, task, method),\n"
+     "  for pandas.read_csv. Every report starts with what produced it.\n"
      "tgmm report --data RUN_DIR [--out PREFIX]\n"
      "  Learning curves of a training run: PREFIX.loss.png (loss and its terms) and\n"
      "  PREFIX.heldout.png (held-out l2 of means per K, with EM's and spectral's levels when\n"
-     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | NO_RUN_CONFIG},
+     "  the run had train.eval_baselines), their .gp and .dat; PREFIX defaults to RUN_DIR/curves.\n", OPT_DATA | OPT_OUT | OPT_ROWS | OPT_MANY_DATA | NO_RUN_CONFIG},
+    {"check", tgmm_cmd_check, "validate a config as train and eval would; print it resolved",
+     "tgmm check [CONFIG.yaml] [key=value ...]\n"
+     "  Loads the config with its overrides (every key known, every value in range), checks the\n"
+     "  model it trains, its task family, eval.methods and every eval.grid setting (each must\n"
+     "  fit that model: same d, a read-out for every K or pt.a, N within the positions), then\n"
+     "  prints the resolved config on stdout. Exit 0: valid; 2: the error names the key (and\n"
+     "  file:line). Creates nothing; job scripts run it before submitting.\n", NO_RUN_CONFIG},
     {"export", tgmm_cmd_export, "a checkpoint's parameters alone (a model to ship or start from)",
      "tgmm export --checkpoint CKPT.h5|RUN_DIR --out MODEL.h5\n"
      "  Writes /params/<name> (the checkpoint's tensor names and shapes, float32) and the\n"
@@ -77,11 +89,12 @@ static void usage(FILE *f) {
   fprintf(f,
           "tgmm %s — transformers vs EM and spectral on Gaussian mixtures, at cluster scale\n\n"
           "usage: tgmm <command> [CONFIG.yaml] [key=value ...] [--out FILE] [--data FILE] "
-          "[--help]\n\ncommands:\n",
+          "[--quiet | --verbose] [--help]\n\ncommands:\n",
           TGMM_VERSION);
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-  fprintf(f, "\nRun under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
+  fprintf(f, "\nEvery command prints the resolved config once (--quiet: only errors and results;\n"
+             "--verbose: more detail). Run under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
              "'tgmm --keys' lists every config key (also in README.md).\n");
 }
 
@@ -109,9 +122,15 @@ static int run(int argc, char **argv) {
   }
   tgmm_cli cli;
   int rc = tgmm_cli_parse(argc, argv, &cli);
+  tgmm_mpi.verbosity = cli.verbosity;
   const struct { const char *name; int bit; const char *val; } given[] = {
-      {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint}};
-  for (int i = 0; rc == TGMM_OK && i < 3; i++)
+      {"--out", OPT_OUT, cli.out}, {"--data", OPT_DATA, cli.data}, {"--checkpoint", OPT_CKPT, cli.checkpoint},
+      {"--rows", OPT_ROWS, cli.rows}};
+  if (rc == TGMM_OK && cli.n_data > 1 && !(cmd->options & OPT_MANY_DATA)) {
+    tgmm_error0("tgmm %s takes --data once (only report merges several files)", cmd->name);
+    rc = TGMM_EUSER;
+  }
+  for (int i = 0; rc == TGMM_OK && i < 4; i++)
     if (given[i].val && !(cmd->options & given[i].bit)) {
       tgmm_error0("tgmm %s does not take %s (try 'tgmm %s --help')", cmd->name, given[i].name, cmd->name);
       rc = TGMM_EUSER;

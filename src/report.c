@@ -13,7 +13,7 @@
 #include "tgmm/h5io.h"
 
 const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC] = {
-    "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds"};
+    "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds", "l2_scales"};
 
 /* Fixed-length string dataset [n] -> n strings of `width` bytes (NUL-terminated). */
 static int read_strings(hid_t f, const char *path, const char *name, hsize_t n, int width,
@@ -66,6 +66,10 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);
+    if (c == 6 && !tgmm_h5_exists(f, name)) { /* a file written before l2_scales */
+      for (hsize_t i = 0; i < w->R; i++) w->col[c][i] = NAN;
+      continue;
+    }
     TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_FLOAT, d));
     if (d[0] != w->R) {
       tgmm_error("%s: dataset %s has %llu rows, /setting has %llu", path, name,
@@ -172,6 +176,12 @@ void tgmm_report_free(tgmm_report *r) {
   memset(r, 0, sizeof *r);
 }
 
+int tgmm_report_has_metric(const tgmm_report *r, int c) {
+  for (int a = 0; a < r->ns * 32; a++)
+    if (r->cell[a].n_ok[c]) return 1;
+  return 0;
+}
+
 static const tgmm_report_cell *cell(const tgmm_report *r, int s, int j) { return &r->cell[s * 32 + j]; }
 
 void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f) {
@@ -242,7 +252,8 @@ static void tex_escape(const char *s, FILE *f) {
 
 static void write_tex(const tgmm_report *r, FILE *f) {
   for (int c = 0; c < 4; c++) {
-    fprintf(f, "%% %s: mean $\\pm$ sd over tasks\n\\begin{tabular}{l", tgmm_report_metric_name[c]);
+    fprintf(f, "\\begin{table}[ht]\n\\centering\\small\n\\caption{%s per setting: mean $\\pm$ sd over "
+               "tasks.}\n\\begin{tabular}{l", tgmm_report_metric_title(c));
     for (int j = 0; j < r->nm; j++) fprintf(f, "r");
     fprintf(f, "}\n\\hline\nsetting");
     for (int j = 0; j < r->nm; j++) fprintf(f, " & %s", r->method[j]);
@@ -253,118 +264,59 @@ static void write_tex(const tgmm_report *r, FILE *f) {
         fprintf(f, " & $%.3g \\pm %.2g$", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
       fprintf(f, " \\\\\n");
     }
-    fprintf(f, "\\hline\n\\end{tabular}\n\n");
+    fprintf(f, "\\hline\n\\end{tabular}\n\\end{table}\n\n");
   }
 }
 
-/* PNG per metric: one line per method over the settings (gnuplot, if installed). */
-static int write_png(const tgmm_report *r, const char *prefix) {
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
-    return TGMM_OK;
-  }
-  char dat[4200], cmd[8600];
-  snprintf(dat, sizeof dat, "%s.plot.dat", prefix);
-  FILE *f = fopen(dat, "w");
-  if (!f) {
-    tgmm_error("cannot write %s", dat);
-    return TGMM_EIO;
-  }
-  for (int s = 0; s < r->ns; s++) {
-    fprintf(f, "%d \"%s\"", s, r->label[s]);
-    for (int j = 0; j < r->nm; j++)
-      for (int c = 0; c < 4; c++) fprintf(f, " %.9g %.9g", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
-    fprintf(f, "\n");
-  }
-  if (ferror(f) | fclose(f)) { /* a full disk: nothing for gnuplot to plot */
-    tgmm_error("cannot write %s (is the disk full?)", dat);
-    remove(dat);
-    return TGMM_EIO;
-  }
-  int rc = TGMM_OK;
-  for (int c = 0; c < 4 && rc == TGMM_OK; c++) {
-    char gp[4200];
-    snprintf(gp, sizeof gp, "%s.%s.gp", prefix, tgmm_report_metric_name[c]);
-    FILE *g = fopen(gp, "w");
-    if (!g) {
-      tgmm_error("cannot write %s", gp);
-      rc = TGMM_EIO;
-      break;
-    }
-    char png[4200];
-    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
-    tgmm_out po;
-    const char *png_tmp = tgmm_out_begin(&po, png); /* gnuplot writes it, then the rename */
-    if (!png_tmp) {
-      fclose(g);
-      remove(gp);
-      rc = TGMM_EUSER;
-      break;
-    }
-    fprintf(g, "set terminal png size 1000,600 noenhanced\nset output '%s'\nset title '%s'\n"
-               "set xtics rotate by 30 right\nset bmargin 7\nset lmargin 14\nset key outside\nset grid\n%s"
-               "plot ", png_tmp, tgmm_report_metric_name[c], c < 2 ? "set logscale y\n" : "");
-    for (int j = 0; j < r->nm; j++)
-      fprintf(g, "%s'%s' using 1:%d:xtic(2) with linespoints title '%s'", j ? ", " : "", dat,
-              3 + 2 * (j * 4 + c), r->method[j]);
-    fprintf(g, "\n");
-    if (ferror(g) | fclose(g)) {
-      tgmm_error("cannot write %s (is the disk full?)", gp);
-      tgmm_out_abort(&po);
-      rc = TGMM_EIO;
-    }
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);
-    if (rc != TGMM_OK) {
-    } else if (system(cmd) != 0) {
-      tgmm_error("report: gnuplot failed on %s", gp);
-      tgmm_out_abort(&po);
-      rc = TGMM_EFAIL;
-    } else {
-      rc = tgmm_out_commit(&po);
-    }
-    remove(gp);
-  }
-  remove(dat);
-  for (int c = 0; rc != TGMM_OK && c < 4; c++) { /* all the plots or none */
-    char png[4200];
-    snprintf(png, sizeof png, "%s.%s.png", prefix, tgmm_report_metric_name[c]);
-    remove(png);
-  }
-  return rc;
-}
-
-static int write_outputs(const tgmm_report *r, const char *prefix) {
+/* Remove what a failed report wrote: the tables and every metric's plot, data and script. */
+static void remove_outputs(const char *prefix) {
   static const char *const ext[] = {"md", "csv", "tex"};
-  static const int all[] = {0, 1, 2, 3, 4, 5};
+  char path[4300];
+  for (int k = 0; k < 3; k++) {
+    snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
+    remove(path);
+  }
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++)
+    for (int k = 0; k < 3; k++) {
+      static const char *const pe[] = {"png", "gp", "dat"};
+      snprintf(path, sizeof path, "%s.%s.%s", prefix, tgmm_report_metric_name[c], pe[k]);
+      remove(path);
+    }
+}
+
+int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle,
+                             const char *md_head, const char *md_tail, const char *tex_head,
+                             const char *tex_tail) {
+  static const char *const ext[] = {"md", "csv", "tex"};
+  int all[TGMM_REPORT_NMETRIC], nall = 0; /* l2_scales only when some row has it */
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++)
+    if (c != 6 || tgmm_report_has_metric(r, c)) all[nall++] = c;
   for (int e = 0; e < 3; e++) {
     char path[4200];
     snprintf(path, sizeof path, "%s.%s", prefix, ext[e]);
     tgmm_out o;
     FILE *f = tgmm_out_text(&o, path); /* <path>.tmp, renamed when complete */
     int rc = f ? TGMM_OK : TGMM_EIO;
-    if (f && e == 0) tgmm_report_markdown(r, all, TGMM_REPORT_NMETRIC, f), tgmm_report_verdict(r, f);
+    if (f && e == 0) {
+      fputs(md_head ? md_head : "", f);
+      fprintf(f, "\n## Per setting\n");
+      tgmm_report_markdown(r, all, nall, f), tgmm_report_verdict(r, f);
+      fputs(md_tail ? md_tail : "", f);
+    }
     if (f && e == 1) write_csv(r, f);
-    if (f && e == 2) write_tex(r, f);
+    if (f && e == 2) fputs(tex_head ? tex_head : "", f), write_tex(r, f), fputs(tex_tail ? tex_tail : "", f);
     if (f) rc = tgmm_out_commit(&o); /* checks every write (a full disk shows here) */
-    if (rc != TGMM_OK) { /* all the tables or none: remove the ones this run wrote */
-      for (int k = 0; k < e; k++) {
-        snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
-        remove(path);
-      }
+    if (rc != TGMM_OK) { /* all the tables and plots or none */
+      remove_outputs(prefix);
       return rc;
     }
   }
-  int rc = write_png(r, prefix);
-  for (int k = 0; rc != TGMM_OK && k < 3; k++) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
-    remove(path);
-  }
+  int rc = tgmm_report_plot(r, prefix, ci95, subtitle);
+  if (rc != TGMM_OK) remove_outputs(prefix);
   return rc;
 }
 
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
-  (void)cfg;
   if (!cli->data) {
     tgmm_error0("tgmm report needs --data RESULTS.h5 (a file written by tgmm eval) or --data "
                 "RUN_DIR (a training run: learning curves)");
@@ -372,18 +324,13 @@ int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg) {
   }
   int rc = TGMM_OK;
   struct stat st;
-  if (stat(cli->data, &st) == 0 && S_ISDIR(st.st_mode)) /* a run directory: learning curves */
-    return tgmm_agree(tgmm_mpi.rank == 0 ? tgmm_report_curves(cli->data, cli->out) : TGMM_OK);
+  if (stat(cli->data, &st) == 0 && S_ISDIR(st.st_mode) && cli->n_data == 1 && !cli->rows)
+    return /* a run directory: learning curves */ tgmm_agree(tgmm_mpi.rank == 0 ? tgmm_report_curves(cli->data, cli->out) : TGMM_OK);
   if (tgmm_mpi.rank == 0) {
-    tgmm_report r;
-    rc = tgmm_report_load(cli->data, &r);
-    static const int main_metrics[] = {0, 1, 2, 3};
-    if (rc == TGMM_OK) tgmm_report_markdown(&r, main_metrics, 4, stdout), tgmm_report_verdict(&r, stdout);
-    if (rc == TGMM_OK && cli->out) rc = write_outputs(&r, cli->out);
+    rc = tgmm_report_files(cli, cfg->report.error_bars == 1);
     if (rc == TGMM_OK && cli->out)
-      tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png", cli->out, cli->out,
-                cli->out, cli->out);
-    tgmm_report_free(&r);
+      tgmm_info("report: wrote %s.md, %s.csv, %s.tex and %s.<metric>.png (.gp, .dat)", cli->out,
+                cli->out, cli->out, cli->out);
   }
   return tgmm_agree(rc);
 }

@@ -2,7 +2,8 @@
  *
  * Stream layout of task `id` (key = {seed, kind}):
  *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection
- *                   loop (K*d uniforms per attempt), then the anisotropic scales (K*d uniforms).
+ *                   loop (K*d uniforms per attempt), then the anisotropic scales' u (the same
+ *                   rejection loop, cosine filter included: K*d uniforms per attempt).
  *                   phase_transition: u (d normals), then the common offset (d normals).
  *   sub 0xFFFFFFFE  mean_shift noise (K*d normals per attempt, in step with the attempts), so a
  *                   mean_shift task shares its weights and base means with the isotropic task.
@@ -75,10 +76,18 @@ static void draw_weights(tgmm_rng *r, int K, double *w /* [K] */) {
   for (int k = 0; k < K; k++) w[k] /= sum;
 }
 
-static void draw_scales(const tgmm_config *cfg, tgmm_rng *r, int K, int d, double *s /* [K, d] */) {
-  for (int i = 0; i < K * d; i++)
-    s[i] = cfg->family == FAMILY_ANISOTROPIC ? 2.0 * softplus(tgmm_rng_uniform_range(r, -5, 5) / 5.0)
-                                             : 1.0;
+/* Standard deviations: 1, or (anisotropic) 2*softplus(u/5) with u [K, d] drawn as the means
+ * are, by the same sampler, cosine filter included (as the authors' sampler does). Returns 0
+ * when no draw of u passed the filter. */
+static long draw_scales(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
+                        double *s /* [K, d] */) {
+  if (cfg->family != FAMILY_ANISOTROPIC) {
+    for (int i = 0; i < K * d; i++) s[i] = 1.0;
+    return 1;
+  }
+  long a = draw_means(cfg, r, noise, K, d, s); /* u: no mean-shift noise in this family */
+  for (int i = 0; i < K * d; i++) s[i] = 2.0 * softplus(s[i] / 5.0);
+  return a;
 }
 
 /* Phase transition (Ndaoud): means offset +- (delta/2) u, weights 1/2, scales 1. */
@@ -139,7 +148,13 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
     tgmm_task_free(t);
     return TGMM_EUSER;
   }
-  draw_scales(cfg, &r, t->K, t->d, t->scales);
+  if (draw_scales(cfg, &r, &noise, t->K, t->d, t->scales) == 0) {
+    tgmm_error("task %lld: no draw of the K = %d scale vectors u in d = %d has all pairwise "
+               "cosines < %.1f after %ld attempts", (long long)id, t->K, t->d, TASK_MAX_COS,
+               TASK_MAX_ATTEMPTS);
+    tgmm_task_free(t);
+    return TGMM_EUSER;
+  }
   return TGMM_OK;
 }
 

@@ -14,6 +14,7 @@
 #include "tgmm/commands.h"
 #include "tgmm/blas_core.h"
 #include "tgmm/common.h"
+#include "tgmm/h5io.h"
 #include "tgmm/optim.h"
 #include "train_impl.h"
 
@@ -71,6 +72,25 @@ static int make_run_dir(const tgmm_config *cfg) {
   if (tgmm_mpi.rank == 0 && mkdir_p(cfg->train.run_dir) != 0) {
     tgmm_error("cannot create train.run_dir '%s': %s", cfg->train.run_dir, strerror(errno));
     rc = TGMM_EUSER;
+  }
+  return tgmm_agree(rc);
+}
+
+/* Rank 0: RUN_DIR/config.yaml, the resolved config of the run (as Hydra users expect; a
+ * resumed run has the same config, train.steps and the other keys resuming ignores aside). */
+static int write_config_yaml(const tgmm_config *cfg) {
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    char path[TGMM_MAX_STR + 32];
+    snprintf(path, sizeof path, "%s/config.yaml", cfg->train.run_dir);
+    tgmm_out o;
+    FILE *f = tgmm_out_text(&o, path);
+    rc = f ? TGMM_OK : TGMM_EUSER;
+    if (f) {
+      fprintf(f, "# resolved config of this run (tgmm %s, %s)\n%s", TGMM_VERSION, tgmm_git_commit(),
+              cfg->text);
+      rc = tgmm_out_commit(&o);
+    }
   }
   return tgmm_agree(rc);
 }
@@ -356,6 +376,7 @@ int tgmm_cmd_train(const tgmm_cli *cli, const tgmm_config *cfg) {
   int rc = tgmm_agree(setup(&tr, cli));
   if (rc == TGMM_OK) rc = make_run_dir(cfg);
   if (rc == TGMM_OK) rc = maybe_resume(&tr);
+  if (rc == TGMM_OK) rc = write_config_yaml(cfg);
   if (rc == TGMM_OK) rc = open_logs(&tr);
   if (rc == TGMM_OK) rc = reference_levels(&tr);
   if (rc == TGMM_OK) rc = tgmm_agree(run(&tr));

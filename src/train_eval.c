@@ -60,7 +60,7 @@ static int task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[
       g.cov[a] = v * v;
     }
   tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
-  tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   int rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
   tgmm_gmm_free(&g);
   acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy;
@@ -100,7 +100,7 @@ static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t, doub
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, c)));
   tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
-  tgmm_fit_row r = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN};
+  tgmm_fit_row r = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   int rc = tgmm_baseline_fit(m, c, &lt, MPI_COMM_SELF, &g, &r);
   tgmm_gmm_free(&g);
   if (rc == TGMM_OK && r.status == TGMM_STATUS_OK) {

@@ -35,6 +35,8 @@ typedef struct {
   int iterations;
   double loglik; /* mean log-likelihood of the fitted mixture */
   double l2_means, l2_weights, accuracy, misclustering;
+  double l2_scales; /* mean over k, coordinates of the squared error of the aligned standard
+                       deviations; NaN without true scales or for an identity-covariance fit */
 } tgmm_fit_row;
 
 /* Covariance model of a method's fitted mixture: em.covariance for EM and the oracle, spherical

@@ -1,5 +1,6 @@
 /* cli.h — the command-line grammar shared by every subcommand:
- *   tgmm <command> [config.yaml] [key=value ...] [--out FILE] [--data FILE] [--checkpoint FILE] [--help]
+ *   tgmm <command> [config.yaml] [key=value ...] [--out FILE] [--data FILE] [--checkpoint FILE]
+ *        [--rows FILE] [--quiet | --verbose] [--help]
  * Options may stand anywhere after the command; the first other argument without '=' is the
  * config file; every key=value argument overrides a config key. */
 #ifndef TGMM_CLI_H
@@ -10,8 +11,12 @@
 typedef struct {
   const char *command;
   const char *config_path; /* NULL = built-in defaults only */
-  const char *out, *data, *checkpoint;
+  const char *out, *data, *checkpoint; /* data: the first --data */
+  const char *rows;  /* --rows FILE.csv (report) */
+  int n_data;        /* --data given n_data times (only report takes more than one) */
+  const char **datas; /* [n_data], pointers into argv */
   int help;
+  int verbosity; /* --quiet 0, default 1, --verbose 2 */
   int n_overrides;
   char **overrides; /* [n_overrides], pointers into argv */
 } tgmm_cli;

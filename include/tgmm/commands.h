@@ -14,6 +14,7 @@ int tgmm_cmd_lloyd(const tgmm_cli *cli, const tgmm_config *cfg);    /* src/basel
 int tgmm_cmd_spectral(const tgmm_cli *cli, const tgmm_config *cfg); /* src/baseline_cmd.c */
 int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg);     /* src/eval.c */
 int tgmm_cmd_report(const tgmm_cli *cli, const tgmm_config *cfg);   /* src/report.c */
+int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg);    /* src/eval.c */
 int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg);   /* src/checkpoint.c */
 
 #endif

@@ -27,6 +27,7 @@ enum {
 typedef struct {
   MPI_Comm comm;
   int rank, size;
+  int verbosity; /* 0: --quiet (errors and results only), 1: default, 2: --verbose */
 } tgmm_mpi_ctx;
 extern tgmm_mpi_ctx tgmm_mpi;
 
@@ -35,7 +36,9 @@ extern volatile sig_atomic_t tgmm_stop_signal;
 
 #define TGMM_VERSION "0.1.0"
 
-/* Rank-0 informational output to stderr (progress, resolved config). */
+/* Rank-0 informational output to stderr (progress, resolved config), unless --quiet;
+ * tgmm_detail: only with --verbose. */
+void tgmm_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tgmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error message to stderr from this rank, prefixed "tgmm: error: ". */
 void tgmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

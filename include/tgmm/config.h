@@ -109,6 +109,10 @@ typedef struct {
     int n_grid;
   } eval;
 
+  struct {
+    int error_bars; /* 0: sd over tasks, 1: ci95 (95% interval of the mean) */
+  } report;
+
   /* The resolved configuration as YAML text (every key, final values); owned, NUL-terminated.
    * Printed at start by rank 0 and stored in every output file. */
   char *text;

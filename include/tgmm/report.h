@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TGMM_REPORT_NMETRIC 6 /* l2_means l2_weights accuracy misclustering loglik seconds */
+#include "tgmm/cli.h"
+
+#define TGMM_REPORT_NMETRIC 7 /* l2_means l2_weights accuracy misclustering loglik seconds
+                                 l2_scales (absent from older files: NaN) */
 
 /* Per (setting, method): mean and sample standard deviation of every metric over the tasks
  * whose status is ok and whose value is finite; n_ok and n_other (failed, not_applicable or a
@@ -28,6 +31,8 @@ extern const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC];
 /* Read a results file and aggregate. Errors name the file and dataset (TGMM_EUSER). */
 int tgmm_report_load(const char *path, tgmm_report *r);
 void tgmm_report_free(tgmm_report *r);
+/* Whether some (setting, method) has a value of metric c. */
+int tgmm_report_has_metric(const tgmm_report *r, int c);
 /* The same aggregate from sums (what `tgmm eval` reduces over its ranks): sums [ns, nm,
  * TGMM_REPORT_NMETRIC, 4] = tasks ok with a finite value, other tasks, sum, sum of squares;
  * label [ns], methods [nm] (nm <= 32). */
@@ -45,5 +50,42 @@ void tgmm_report_verdict(const tgmm_report *r, FILE *f);
  * with their .gp and .dat (PREFIX NULL: RUN_DIR/curves) and the last held-out evaluation
  * against EM and spectral on stdout. */
 int tgmm_report_curves(const char *run_dir, const char *prefix);
+
+/* The grid keys of a report's settings, parsed from their labels ("K=[2] N=64"): nkey keys in
+ * label order and each setting's values (one-element lists bare: "[2]" -> "2"); nkey = 0 when
+ * the labels do not share one key=value structure. val [ns][TGMM_REPORT_MAXKEY]. */
+#define TGMM_REPORT_MAXKEY 16
+typedef struct {
+  int nkey;
+  char key[TGMM_REPORT_MAXKEY][64];
+  char (*val)[TGMM_REPORT_MAXKEY][64];
+} tgmm_report_keys;
+int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k);
+void tgmm_report_keys_free(tgmm_report_keys *k);
+/* "[3]" -> "3"; anything else unchanged. */
+void tgmm_report_bare_value(const char *v, char *out, size_t n);
+/* Plain-words title of metric c ("l2 error of means"). */
+const char *tgmm_report_metric_title(int c);
+/* Error bar of metric c in a cell: the sd over tasks, or (ci95) the half-width of the 95%
+ * interval of the mean (Student's t); 0 with fewer than 2 tasks. */
+double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
+
+/* PREFIX.<metric>.png for l2_means, l2_weights, accuracy, misclustering, each with its gnuplot
+ * script PREFIX.<metric>.gp and data PREFIX.<metric>.dat (kept). x: the grid key with the most
+ * distinct values; one panel per combination of the other keys; one line per method with error
+ * bars (ci95: 95% interval of the mean, else sd). subtitle: added to the titles (may be NULL).
+ * Without gnuplot: a note, no plots, TGMM_OK. */
+int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
+
+/* Write PREFIX.md (md_head, the per-setting tables and verdict, md_tail), PREFIX.csv (every
+ * metric, long format), PREFIX.tex (tex_head, one table environment per metric, tex_tail) and the
+ * plots (tgmm_report_plot). Heads and tails may be NULL. */
+int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle,
+                            const char *md_head, const char *md_tail, const char *tex_head,
+                            const char *tex_tail);
+
+/* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
+ * files merged (src/report_merge.c); tables on stdout, files with --out, rows with --rows. */
+int tgmm_report_files(const tgmm_cli *cli, int ci95);
 
 #endif

@@ -37,7 +37,7 @@ for g in fs[1:]:  # identical except the timings
 meth = f["method"][()].astype(str)
 assert list(meth[:5]) == ["tgmm", "em", "spectral", "oracle", "lloyd"]
 assert list(f["settings/label"][()].astype(str)) == ["K=[2] N=16", "K=[2] N=48", "K=[4] N=16", "K=[4] N=48"]
-assert list(f["settings/N"][()].astype(str)) == ["16", "48", "16", "48"]
+assert list(f["settings/N"][()]) == [16, 48, 16, 48] and f["settings/N"].dtype.kind == "i"  # numbers
 s = f["setting"][()]
 assert np.all(f["K"][()] == np.where(s < 2, 2, 4)) and np.all(f["N"][()] == np.where(s % 2, 48, 16))
 assert np.all(f["status"][()].astype(str) == "ok")
@@ -76,7 +76,7 @@ import sys, csv, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 meth = f["method"][()].astype(str); st = f["status"][()].astype(str); s = f["setting"][()]
 rows = list(csv.DictReader(open(sys.argv[2])))
-assert len(rows) == 4 * 5 * 6, len(rows)
+assert len(rows) == 4 * 5 * 7, len(rows)  # settings x methods x metrics
 for r in rows:
     sel = (s == int(r["setting"])) & (meth == r["method"])
     v = f[r["metric"]][()][sel]

@@ -37,7 +37,7 @@ for n in f:
         a, b = f[n][()], f3[n][()]
         assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), n
 assert list(f["settings/label"][()].astype(str)) == ["K=[2]", "K=[3]"], f["settings/label"][()]
-assert list(f["settings/K"][()].astype(str)) == ["2", "3"]
+assert list(f["settings/K"][()]) == [2, 3] and f["settings/K"].dtype.kind == "i"
 task, s, K, N = f["task"][()], f["setting"][()], f["K"][()], f["N"][()]
 assert task.shape == (R,)
 order = [t for k in (2, 3) for t in range(T) if Kf[t] == k]

@@ -57,9 +57,16 @@ CONF
   return 1
 }
 slurm_local_stop() {
-  local dir="$1"
+  local dir="$1" pids=() p alive
   for f in slurmd slurmctld; do
-    [[ -f $dir/$f.pid ]] && kill "$(cat "$dir/$f.pid")" 2>/dev/null
+    [[ -f $dir/$f.pid ]] && { p=$(cat "$dir/$f.pid"); pids+=("$p"); kill "$p" 2>/dev/null; }
+  done
+  # until they have exited: the next test's Slurm binds the same ports at once
+  for _ in $(seq 150); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
   done
   sleep 1
 }

@@ -1,0 +1,335 @@
+/* report_plot.c — the plots of `tgmm report`: PREFIX.<metric>.png with the gnuplot script
+ * PREFIX.<metric>.gp and its data PREFIX.<metric>.dat kept beside it (rerun `gnuplot
+ * PREFIX.<metric>.gp` after editing it). x: the grid key with the most distinct values (numbers
+ * on a numeric axis, logarithmic when they span a decade; other values as categories); one panel
+ * per combination of the other grid keys; one line per method with error bars (sd over tasks or
+ * the 95% interval of the mean), each method's markers offset a little so that lines at a bound
+ * (accuracy 1, error 0) stay visible; a logarithmic y axis when the means (all > 0) span a factor 20.
+ * Rank 0 only. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/h5io.h"
+#include "tgmm/report.h"
+
+const char *tgmm_report_metric_title(int c) {
+  static const char *const T[TGMM_REPORT_NMETRIC] = {
+      "l2 error of means", "l2 error of weights", "clustering accuracy",
+      "misclustering rate",  "mean log-likelihood", "seconds per task", "l2 error of scales"};
+  return c >= 0 && c < TGMM_REPORT_NMETRIC ? T[c] : "?";
+}
+
+/* A grid value for display and for tables: "[3]" -> "3" (a one-element list). */
+void tgmm_report_bare_value(const char *v, char *out, size_t n) {
+  size_t len = strlen(v);
+  if (len >= 2 && v[0] == '[' && v[len - 1] == ']' && !memchr(v, ',', len))
+    snprintf(out, n, "%.*s", (int)(len - 2), v + 1);
+  else
+    snprintf(out, n, "%s", v);
+}
+
+int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k) {
+  memset(k, 0, sizeof *k);
+  k->val = tgmm_calloc((size_t)(r->ns ? r->ns : 1), sizeof *k->val);
+  if (!k->val) return TGMM_ENOMEM;
+  for (int s = 0; s < r->ns; s++) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", r->label[s]);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      char *eq = strchr(tok, '=');
+      if (!eq || n == TGMM_REPORT_MAXKEY) goto unparsed;
+      *eq = '\0';
+      if (s == 0) snprintf(k->key[n], sizeof k->key[n], "%s", tok);
+      else if (n >= k->nkey || strcmp(k->key[n], tok)) goto unparsed;
+      tgmm_report_bare_value(eq + 1, k->val[s][n], sizeof k->val[s][n]);
+      n++;
+    }
+    if (s == 0) k->nkey = n;
+    else if (n != k->nkey) goto unparsed;
+  }
+  return TGMM_OK;
+unparsed: /* labels without a common key=value structure: the settings are categories */
+  k->nkey = 0;
+  return TGMM_OK;
+}
+
+void tgmm_report_keys_free(tgmm_report_keys *k) {
+  free(k->val);
+  memset(k, 0, sizeof *k);
+}
+
+static int is_number(const char *s, double *x) {
+  char *end;
+  *x = strtod(s, &end);
+  return *s && !*end && isfinite(*x);
+}
+
+/* Two-sided 97.5% quantile of Student's t with df degrees of freedom. */
+static double t975(int df) {
+  static const double T[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                             2.262, 2.228,  2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
+                             2.101, 2.093,  2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+                             2.052, 2.048,  2.045, 2.042};
+  if (df < 1) return NAN;
+  if (df <= 30) return T[df];
+  return 1.960 + 2.4 / df; /* within 0.002 of the exact quantile above 30 */
+}
+
+double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95) {
+  int n = cl->n_ok[c];
+  if (n < 2 || !isfinite(cl->sd[c])) return 0;
+  return ci95 ? t975(n - 1) * cl->sd[c] / sqrt((double)n) : cl->sd[c];
+}
+
+typedef struct {
+  int nx, np, xkey, numeric, logx;
+  double *xv;          /* [nx] numeric x values (or indices) */
+  char (*xs)[64];      /* [nx] x labels */
+  char (*pl)[512];     /* [np] panel titles */
+  int *sx, *sp;        /* [ns] x index and panel of each setting */
+} layout;
+
+static void layout_free(layout *L) { free(L->xv), free(L->xs), free(L->pl), free(L->sx), free(L->sp); }
+
+static int find_or_add(char (*list)[64], int *n, const char *v) {
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(list[i], v)) return i;
+  snprintf(list[*n], 64, "%s", v);
+  return (*n)++;
+}
+
+static int make_layout(const tgmm_report *r, const tgmm_report_keys *k, layout *L) {
+  memset(L, 0, sizeof *L);
+  size_t ns = (size_t)(r->ns ? r->ns : 1);
+  L->xv = tgmm_calloc(ns, sizeof(double));
+  L->xs = tgmm_calloc(ns, 64);
+  L->pl = tgmm_calloc(ns, 512);
+  L->sx = tgmm_calloc(ns, sizeof(int));
+  L->sp = tgmm_calloc(ns, sizeof(int));
+  char(*tmp)[64] = tgmm_calloc(ns, 64);
+  if (!L->xv || !L->xs || !L->pl || !L->sx || !L->sp || !tmp) {
+    free(tmp);
+    return TGMM_ENOMEM;
+  }
+  L->xkey = -1;
+  int best = 0;
+  for (int g = 0; g < k->nkey; g++) { /* x: the key with the most distinct values */
+    int n = 0;
+    for (int s = 0; s < r->ns; s++) find_or_add(tmp, &n, k->val[s][g]);
+    if (n > best) best = n, L->xkey = g;
+  }
+  free(tmp);
+  for (int s = 0; s < r->ns; s++) {
+    const char *xv = L->xkey >= 0 ? k->val[s][L->xkey] : r->label[s];
+    char xl[64];
+    snprintf(xl, sizeof xl, "%s", xv);
+    L->sx[s] = find_or_add(L->xs, &L->nx, xl);
+    char pt[512] = "";
+    int len = 0;
+    for (int g = 0; g < k->nkey; g++)
+      if (g != L->xkey)
+        len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s=%s", len ? ", " : "", k->key[g],
+                        k->val[s][g]);
+    int p = 0;
+    while (p < L->np && strcmp(L->pl[p], pt)) p++;
+    if (p == L->np) snprintf(L->pl[L->np++], 512, "%s", pt);
+    L->sp[s] = p;
+  }
+  L->numeric = L->xkey >= 0;
+  for (int i = 0; i < L->nx && L->numeric; i++) L->numeric = is_number(L->xs[i], &L->xv[i]);
+  if (!L->numeric)
+    for (int i = 0; i < L->nx; i++) L->xv[i] = i;
+  double lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < L->nx; i++) lo = fmin(lo, L->xv[i]), hi = fmax(hi, L->xv[i]);
+  L->logx = L->numeric && lo > 0 && hi / lo >= 10;
+  return TGMM_OK;
+}
+
+static void gp_quote(FILE *g, const char *s) { /* a single-quoted gnuplot string */
+  fputc('\'', g);
+  for (; *s; s++) {
+    if (*s == '\'') fputc('\'', g);
+    fputc(*s, g);
+  }
+  fputc('\'', g);
+}
+
+static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const layout *L, int c,
+                       const char *prefix, int ci95, const char *subtitle) {
+  char dat[4200], gp[4200], png[4200];
+  const char *what = tgmm_report_metric_name[c];
+  if (snprintf(png, sizeof png, "%s.%s.png", prefix, what) >= (int)sizeof png) {
+    tgmm_error("report: output prefix too long: %s", prefix);
+    return TGMM_EUSER;
+  }
+  snprintf(dat, sizeof dat, "%s.%s.dat", prefix, what);
+  snprintf(gp, sizeof gp, "%s.%s.gp", prefix, what);
+  tgmm_out od, og, op;
+  FILE *d = tgmm_out_text(&od, dat);
+  if (!d) return TGMM_EUSER;
+  fprintf(d, "# %s: one block per panel (gnuplot 'index'); x, x label, then per method: mean, "
+             "error bar (%s), tasks\n# methods:", tgmm_report_metric_title(c),
+          ci95 ? "95% interval of the mean" : "sd over tasks");
+  for (int j = 0; j < r->nm; j++) fprintf(d, " %s", r->method[j]);
+  fprintf(d, "\n");
+  double lo = INFINITY, hi = 0, ylo = INFINITY, yhi = -INFINITY; /* means > 0; bars */
+  int nonpos = 0;
+  char *has = tgmm_calloc((size_t)L->np * 32, 1); /* [np, 32]: a method has a value in a panel */
+  if (!has) {
+    tgmm_out_abort(&od);
+    return TGMM_ENOMEM;
+  }
+  for (int p = 0; p < L->np; p++) {
+    fprintf(d, "%s# panel %d: %s\n", p ? "\n\n" : "", p, L->pl[p][0] ? L->pl[p] : "(all settings)");
+    for (int i = 0; i < L->nx; i++) {
+      int s = 0;
+      while (s < r->ns && !(L->sx[s] == i && L->sp[s] == p)) s++;
+      fprintf(d, "%.9g \"%s\"", L->xv[i], L->xs[i]);
+      for (int j = 0; j < r->nm; j++) {
+        const tgmm_report_cell *cl = s < r->ns ? &r->cell[s * 32 + j] : NULL;
+        if (!cl || !isfinite(cl->mean[c])) {
+          fprintf(d, " ? ? 0");
+          continue;
+        }
+        double m = cl->mean[c];
+        double e = tgmm_report_errbar(cl, c, ci95);
+        has[p * 32 + j] = 1;
+        if (m > 0) lo = fmin(lo, m), hi = fmax(hi, m);
+        else nonpos = 1;
+        ylo = fmin(ylo, m - e), yhi = fmax(yhi, m + e);
+        fprintf(d, " %.9g %.9g %d", m, e, cl->n_ok[c]);
+      }
+      fprintf(d, "\n");
+    }
+  }
+  int rc = tgmm_out_commit(&od);
+  if (rc != TGMM_OK) {
+    free(has);
+    return rc;
+  }
+  int logy = !nonpos && hi > 0 && hi / lo >= 20;
+  int cols = (int)ceil(sqrt((double)L->np)), rows = (L->np + cols - 1) / cols;
+  size_t tl = 0; /* panels wide enough for their titles */
+  for (int p = 0; p < L->np; p++) tl = strlen(L->pl[p]) > tl ? strlen(L->pl[p]) : tl;
+  int pw = (int)(7 * tl + 40) > 460 ? (int)(7 * tl + 40) : 460;
+  if (pw > 1000) pw = 1000;
+  int W = L->np == 1 ? 1000 : 120 + pw * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
+  FILE *g = tgmm_out_text(&og, gp);
+  if (!g) {
+    free(has);
+    return TGMM_EUSER;
+  }
+  fprintf(g, "# %s; rerun with: gnuplot %s (or gnuplot -e \"out='other.png'\" %s)\n",
+          tgmm_report_metric_title(c), gp, gp);
+  fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
+             "if (!exists('out')) out = ", W, H);
+  gp_quote(g, png);
+  fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n"
+             "set offsets 0, 0, graph 0.08, graph 0.08\nset lmargin 10\nset rmargin 3\n");
+  fprintf(g, "set xlabel ");
+  gp_quote(g, L->xkey >= 0 ? k->key[L->xkey] : "setting");
+  fprintf(g, "\nset ylabel ");
+  gp_quote(g, tgmm_report_metric_title(c));
+  fprintf(g, "\nset xtics (");
+  for (int i = 0; i < L->nx; i++) {
+    fprintf(g, "%s", i ? ", " : "");
+    gp_quote(g, L->xs[i]);
+    fprintf(g, " %.9g", L->xv[i]);
+  }
+  fprintf(g, ")%s\n", !L->numeric && L->nx > 6 ? " rotate by 30 right" : "");
+  if (L->logx) fprintf(g, "set logscale x 2\n");
+  { /* one x range for every panel, with room for the offset markers */
+    double x0 = L->xv[0], x1 = L->xv[0];
+    for (int i = 1; i < L->nx; i++) x0 = fmin(x0, L->xv[i]), x1 = fmax(x1, L->xv[i]);
+    double sp = L->nx > 1 ? (L->logx ? log(x1 / x0) : x1 - x0) / (L->nx - 1) : 1;
+    if (L->logx) fprintf(g, "set xrange [%.9g:%.9g]\n", x0 / exp(0.4 * sp), x1 * exp(0.4 * sp));
+    else fprintf(g, "set xrange [%.9g:%.9g]\n", x0 - 0.4 * sp, x1 + 0.4 * sp);
+  }
+  /* one y range for every panel, so that panels compare at a glance */
+  if (logy)
+    fprintf(g, "set logscale y\nset format y '%%g'\nset yrange [%.6g:%.6g]\n", lo / 3, yhi * 8);
+  else if (isfinite(ylo) && yhi > ylo)
+    fprintf(g, "set yrange [%.6g:%.6g]\n", ylo - 0.06 * (yhi - ylo), yhi + 0.3 * (yhi - ylo));
+  else if (!isfinite(ylo)) /* no value at all (e.g. a truth metric of data without truth) */
+    fprintf(g, "set yrange [0:1]\n");
+  /* offsets of the methods' markers: a share of the x spacing (a factor on a log axis) */
+  double span = L->nx > 1 ? (L->logx ? log(L->xv[L->nx - 1] / L->xv[0]) : L->xv[L->nx - 1] - L->xv[0]) / (L->nx - 1) : 1;
+  if (!isfinite(span) || span <= 0) span = 1;
+  char ttl[1024];
+  snprintf(ttl, sizeof ttl, "%s by %s (mean; bars: %s)%s%s", tgmm_report_metric_title(c),
+           L->xkey >= 0 ? k->key[L->xkey] : "setting",
+           ci95 ? "95% interval of the mean" : "sd over tasks", subtitle && *subtitle ? " — " : "",
+           subtitle ? subtitle : "");
+  if (L->np > 1) {
+    fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
+    gp_quote(g, ttl);
+    fprintf(g, "\n");
+  }
+  int keyed = 0;
+  for (int p = 0; p < L->np; p++) {
+    fprintf(g, "set title ");
+    gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
+    int any = 0;
+    for (int j = 0; j < r->nm; j++) any |= has[p * 32 + j];
+    /* the key once, in the first panel with data */
+    fprintf(g, "\n%s", any && !keyed ? "set key top left box opaque samplen 2\n" : "unset key\n");
+    keyed |= any;
+    if (!any) { /* nothing to draw here (e.g. a metric an older file lacks): an empty panel */
+      fprintf(g, "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n");
+      continue;
+    }
+    fprintf(g, "plot ");
+    int first = 1;
+    for (int j = 0; j < r->nm; j++) {
+      if (!has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
+      double off = 0.06 * span * (j - (r->nm - 1) / 2.0);
+      fprintf(g, "%s", first ? "" : ", \\\n     ");
+      first = 0;
+      gp_quote(g, dat);
+      if (L->logx)
+        fprintf(g, " index %d using ($1*%.6g):%d:%d", p, exp(off), 3 + 3 * j, 4 + 3 * j);
+      else
+        fprintf(g, " index %d using ($1+%.6g):%d:%d", p, off, 3 + 3 * j, 4 + 3 * j);
+      fprintf(g, " with yerrorlines lw 2 pt %d ps 1.2 lc %d title ", 5 + 2 * (j % 4), j + 1);
+      gp_quote(g, r->method[j]);
+    }
+    fprintf(g, "\n");
+  }
+  if (L->np > 1) fprintf(g, "unset multiplot\n");
+  free(has);
+  TGMM_TRY(tgmm_out_commit(&og));
+  const char *tmp = tgmm_out_begin(&op, png);
+  if (!tmp) return TGMM_EUSER;
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
+  if (system(cmd) != 0) {
+    tgmm_error("report: gnuplot failed on %s", gp);
+    tgmm_out_abort(&op);
+    return TGMM_EFAIL;
+  }
+  return tgmm_out_commit(&op);
+}
+
+int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle) {
+  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
+    return TGMM_OK;
+  }
+  tgmm_report_keys k;
+  layout L;
+  memset(&L, 0, sizeof L);
+  int rc = tgmm_report_keys_parse(r, &k);
+  if (rc == TGMM_OK) rc = make_layout(r, &k, &L);
+  static const int metrics[] = {0, 1, 2, 3, 6};
+  for (int q = 0; q < 5 && rc == TGMM_OK; q++)
+    if (q < 4 || tgmm_report_has_metric(r, metrics[q]))
+      rc = plot_metric(r, &k, &L, metrics[q], prefix, ci95, subtitle);
+  layout_free(&L);
+  tgmm_report_keys_free(&k);
+  return rc;
+}
