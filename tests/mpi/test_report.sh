@@ -106,7 +106,7 @@ for cfg in "$TGMM_SRC"/configs/paper/*.yaml "$TGMM_SRC"/configs/*.yaml; do
 done
 grep -q "^  error_bars: sd" out.txt && ok "check prints the resolved config (every config of configs/ valid)" || fail "check output"
 mpi 2 "$TGMM_BIN" eval --data r2.h5 --data r4.h5 --out x.h5 >/dev/null 2>err.txt; rc=$?
-[[ $rc == 2 ]] && grep -q "takes --data once" err.txt && ok "eval refuses --data twice" || fail "eval --data twice rc=$rc"
+[[ $rc == 2 ]] && grep -q "option --data is given twice" err.txt && ok "eval refuses --data twice" || fail "eval --data twice rc=$rc"
 mkdir dry && (cd dry && touch before && TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" --dry-run rq1 --runs "$WORK/dry/runs" train.steps=3 >../dry.out 2>&1); rc=$?
 if [[ $rc == 0 && $(ls -A dry) == before ]] && grep -q -- "--array=0-11" dry.out &&
    grep -q "afterok:TRAIN" dry.out && grep -q "#   11 rq1/d128_N128" dry.out; then
