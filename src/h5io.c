@@ -626,3 +626,20 @@ int tgmm_h5_read_all(hid_t file, const char *fname, const char *name, hid_t memt
   }
   return TGMM_OK;
 }
+
+int tgmm_h5_read_strings(hid_t file, const char *fname, const char *name, hsize_t n, int width,
+                         char *out) {
+  hsize_t dims[1];
+  TGMM_TRY(tgmm_h5_dims(file, fname, name, 1, H5T_STRING, dims));
+  if (dims[0] != n) {
+    tgmm_error("%s: dataset %s has %llu entries, expected %llu", fname, name,
+               (unsigned long long)dims[0], (unsigned long long)n);
+    return TGMM_EUSER;
+  }
+  hid_t mt = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mt, (size_t)width);
+  H5Tset_strpad(mt, H5T_STR_NULLTERM);
+  int rc = tgmm_h5_read_all(file, fname, name, mt, out);
+  H5Tclose(mt);
+  return rc;
+}

@@ -15,23 +15,6 @@
 const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC] = {
     "l2_means", "l2_weights", "accuracy", "misclustering", "loglik", "seconds", "l2_scales"};
 
-/* Fixed-length string dataset [n] -> n strings of `width` bytes (NUL-terminated). */
-static int read_strings(hid_t f, const char *path, const char *name, hsize_t n, int width,
-                        char *out) {
-  hsize_t dims[1];
-  TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_STRING, dims));
-  if (dims[0] != n) {
-    tgmm_error("%s: dataset %s has %llu entries, expected %llu", path, name,
-               (unsigned long long)dims[0], (unsigned long long)n);
-    return TGMM_EUSER;
-  }
-  hid_t mt = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mt, (size_t)width);
-  H5Tset_strpad(mt, H5T_STR_NULLTERM);
-  int rc = tgmm_h5_read_all(f, path, name, mt, out);
-  H5Tclose(mt);
-  return rc;
-}
 
 typedef struct {
   hsize_t R, S;
@@ -60,9 +43,9 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) ok = (w->col[c] = tgmm_malloc(sizeof(double) * R)) && ok;
   if (!ok) return TGMM_ENOMEM;
   TGMM_TRY(tgmm_h5_read_all(f, path, "/setting", H5T_NATIVE_INT32, w->setting));
-  TGMM_TRY(read_strings(f, path, "/method", w->R, 16, (char *)w->method));
-  TGMM_TRY(read_strings(f, path, "/status", w->R, 16, (char *)w->status));
-  TGMM_TRY(read_strings(f, path, "/settings/label", w->S, 512, (char *)r->label));
+  TGMM_TRY(tgmm_h5_read_strings(f, path, "/method", w->R, 16, (char *)w->method));
+  TGMM_TRY(tgmm_h5_read_strings(f, path, "/status", w->R, 16, (char *)w->status));
+  TGMM_TRY(tgmm_h5_read_strings(f, path, "/settings/label", w->S, 512, (char *)r->label));
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);

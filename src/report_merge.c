@@ -373,22 +373,6 @@ static void csv_str(FILE *f, const char *s) {
 }
 
 
-/* Fixed-length string dataset [n] -> n strings of 16 bytes. */
-static int read_str16(hid_t f, const char *path, const char *name, hsize_t n, char *out) {
-  hsize_t dims[1];
-  TGMM_TRY(tgmm_h5_dims(f, path, name, 1, H5T_STRING, dims));
-  if (dims[0] != n) {
-    tgmm_error("%s: dataset %s has %llu entries, expected %llu", path, name,
-               (unsigned long long)dims[0], (unsigned long long)n);
-    return TGMM_EUSER;
-  }
-  hid_t mt = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mt, 16);
-  H5Tset_strpad(mt, H5T_STR_NULLTERM);
-  int rc = tgmm_h5_read_all(f, path, name, mt, out);
-  H5Tclose(mt);
-  return rc;
-}
 
 /* One file's rows into the CSV. */
 static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk)[64], int ng,
@@ -410,8 +394,8 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
   if (rc == TGMM_OK && R) rc = tgmm_h5_read_all(f, u->path, "/setting", H5T_NATIVE_INT32, set);
   int has_task = tgmm_h5_exists(f, "/task");
   if (rc == TGMM_OK && R && has_task) rc = tgmm_h5_read_all(f, u->path, "/task", H5T_NATIVE_INT64, task);
-  if (rc == TGMM_OK && R) rc = read_str16(f, u->path, "/method", R, meth);
-  if (rc == TGMM_OK && R) rc = read_str16(f, u->path, "/status", R, st);
+  if (rc == TGMM_OK && R) rc = tgmm_h5_read_strings(f, u->path, "/method", R, 16, meth);
+  if (rc == TGMM_OK && R) rc = tgmm_h5_read_strings(f, u->path, "/status", R, 16, st);
   for (int c = 0; c < TGMM_REPORT_NMETRIC && rc == TGMM_OK && R; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);

@@ -106,6 +106,11 @@ int tgmm_h5_read_rows(hid_t file, const char *fname, const char *name, hid_t mem
                       hsize_t row0, hsize_t nrows, void *buf);
 /* Read a whole small dataset into buf (independent). */
 int tgmm_h5_read_all(hid_t file, const char *fname, const char *name, hid_t memtype, void *buf);
+/* Fixed-length string dataset `name` of exactly n entries -> n NUL-terminated strings of `width`
+ * bytes each in out [n, width]; a different length is a user error naming file and dataset.
+ * Independent I/O. */
+int tgmm_h5_read_strings(hid_t file, const char *fname, const char *name, hsize_t n, int width,
+                         char *out);
 /* Read a string attribute of the root group into a malloc'd string (*out NULL if absent). */
 int tgmm_h5_read_attr_str(hid_t file, const char *name, char **out);
 
