@@ -210,3 +210,8 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
   if (rc == TGMM_OK && status == TGMM_STATUS_OK) rc = tgmm_fit_metrics(lt, g, comm, row);
   return rc;
 }
+
+tgmm_local_task tgmm_local_of(const tgmm_task *t) {
+  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  return lt;
+}

@@ -116,7 +116,7 @@ static void store_row(evaluator *ev, int64_t r, const tgmm_fit_row *fr, double s
  * /means, /scales or /z) is NULL, so its metrics come out NaN. */
 static tgmm_local_task local_of(const evaluator *ev, const tgmm_task *t) {
   int file = ev->slot_task != NULL;
-  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  tgmm_local_task lt = tgmm_local_of(t);
   if (file) {
     if (!ev->ds.has_z) lt.z = NULL;
     if (!ev->ds.has_weights) lt.tw = NULL;

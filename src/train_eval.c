@@ -59,7 +59,7 @@ static int task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[
       double v = ho->sd[(size_t)i * Q * d + a];
       g.cov[a] = v * v;
     }
-  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  tgmm_local_task lt = tgmm_local_of(t);
   tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   int rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
   tgmm_gmm_free(&g);
@@ -99,7 +99,7 @@ int tgmm_heldout_eval(trainer *tr, double *out) {
 static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t, double acc[4]) {
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, c)));
-  tgmm_local_task lt = {t->id, 0, t->N, t->K, t->d, t->x, t->z, t->weights, t->means, t->scales};
+  tgmm_local_task lt = tgmm_local_of(t);
   tgmm_fit_row r = {TGMM_STATUS_FAILED, 0, NAN, NAN, NAN, NAN, NAN, NAN};
   int rc = tgmm_baseline_fit(m, c, &lt, MPI_COMM_SELF, &g, &r);
   tgmm_gmm_free(&g);

@@ -10,6 +10,7 @@
 
 #include "tgmm/config.h"
 #include "tgmm/em.h"
+#include "tgmm/task.h"
 
 typedef enum { TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL, TGMM_METHOD_ORACLE } tgmm_method;
 /* The largest K a baseline fits (the config's limit on K); a task of a dataset file with a larger
@@ -28,6 +29,9 @@ typedef struct {
   const int32_t *z; /* [n] true components, or NULL */
   const double *tw, *tm, *ts; /* truth: weights [K], means [K, d], scales [K, d]; or NULL */
 } tgmm_local_task;
+
+/* A whole task held by one rank, truth included, as the methods see it. */
+tgmm_local_task tgmm_local_of(const tgmm_task *t);
 
 /* One result row. Metrics are NaN when the truth is absent or the fit did not succeed. */
 typedef struct {
