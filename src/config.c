@@ -314,9 +314,10 @@ static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry 
       return user_error(src, e->vline, e->vcol, k->key, "expected %s such as %s, got '%s'",
                         type_name(k->type), ex, e->v[0].text);
     }
-    if (e->nv < 1 || e->nv > TGMM_MAX_LIST)
-      return user_error(src, e->vline, e->vcol, k->key, "expected 1 to %d entries, got %d",
-                        TGMM_MAX_LIST, e->nv);
+    int empty_ok = !strcmp(k->def, "[]"); /* a list that is off by default may be empty */
+    if (e->nv < (empty_ok ? 0 : 1) || e->nv > TGMM_MAX_LIST)
+      return user_error(src, e->vline, e->vcol, k->key, "expected %d to %d entries, got %d",
+                        empty_ok ? 0 : 1, TGMM_MAX_LIST, e->nv);
     if (elem * (size_t)e->nv > sizeof tmp) return TGMM_EFAIL;
     for (int i = 0; i < e->nv; i++) {
       TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp + (size_t)i * elem, elem));
@@ -412,6 +413,25 @@ static int check_backbone(const loader *L) {
   return 0;
 }
 
+/* mean_scale draws the uniform box of the means, which phase_transition does not have; with
+ * eval.iterations the truncation counts are the EM/Lloyd columns' max_iter, so those keys cannot
+ * also be grid keys. */
+static int check_eval_keys(const loader *L) {
+  const tgmm_config *c = L->cfg;
+  if (c->family == FAMILY_PHASE_TRANSITION && c->mean_scale != 1.0)
+    return cross_error(L, (const char *const[]){"mean_scale", "family", NULL},
+                       "mean_scale = %g scales the U[-5, 5] box of the means, but family "
+                       "phase_transition draws its means as +-(delta/2) u (no box): set mean_scale "
+                       "to 1 or use another family", c->mean_scale);
+  for (int g = 0; g < c->eval.n_grid && c->eval.n_iterations; g++)
+    if (!strcmp(c->eval.grid[g].key, "em.max_iter") || !strcmp(c->eval.grid[g].key, "lloyd.max_iter"))
+      return cross_error(L, (const char *const[]){"eval.iterations", NULL},
+                         "eval.iterations sets em.max_iter and lloyd.max_iter of its em@c and "
+                         "lloyd@c columns; eval.grid.%s cannot vary them as well: drop one of the "
+                         "two", c->eval.grid[g].key);
+  return 0;
+}
+
 static int finish(loader *L) {
   tgmm_config *c = L->cfg;
   if (c->family == FAMILY_PHASE_TRANSITION) {
@@ -437,6 +457,7 @@ static int finish(loader *L) {
     c->K[0] = 2;
     c->nK = 1;
   }
+  TGMM_TRY(check_eval_keys(L));
   if (L->no_model) return 0;
   TGMM_TRY(check_backbone(L));
   if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)

@@ -8,7 +8,14 @@
  * tasks each; --data: the file's tasks with that setting's K, in file order); slot q, method j
  * is global row q * nm + j, fixed whatever the rank count. A unit is eval.chunk consecutive slots
  * of one setting, so its rows are one contiguous block; a rank keeps only the rows of the units
- * it computed (in the order it computed them) and writes them itself. */
+ * it computed (in the order it computed them) and writes them itself.
+ *
+ * Columns ("methods" j = 0..nm-1): one per entry of eval.methods, except that with
+ * eval.iterations [c1, c2, ...] em and lloyd become one column per count, em@c1, em@c2, ...
+ * (lloyd@c...), in place, whose fits run with em.max_iter = lloyd.max_iter = c (miter[j]); the
+ * other methods (tgmm, spectral, oracle: not truncated) keep one column, computed once per task
+ * with the setting's own config. So the settings, the tasks and the row layout are those of an
+ * eval without eval.iterations, and no result is repeated. */
 #ifndef TGMM_EVAL_IMPL_H
 #define TGMM_EVAL_IMPL_H
 
@@ -19,14 +26,18 @@
 #include "tgmm/model.h"
 
 enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_NMETHODS };
+#define EV_MAXCOL 32 /* columns (a report holds at most 32 methods) */
 
-/* One result row as a rank holds it until the write (72 bytes): the float columns in the order
+/* One result row as a rank holds it until the write (80 bytes): the float columns in the order
  * C_* (also the order of the metrics in the summary: l2_means, l2_weights, accuracy,
- * misclustering, loglik, seconds, l2_scales), then K, N, iterations, status (tgmm_status). */
+ * misclustering, loglik, seconds, l2_scales), then K, N, iterations, status (tgmm_status), then
+ * delta: the task's smallest distance between two true means (a covariate, not a metric; NaN
+ * for K = 1 or without true means). */
 enum { C_L2M, C_L2W, C_ACC, C_MIS, C_LOGLIK, C_SEC, C_L2S, EV_NF };
 typedef struct {
   double f[EV_NF];
   int32_t K, N, iterations, status;
+  double delta;
 } ev_row;
 
 /* Summary sums per (setting, method, metric): tasks ok with a finite value, the others, sum,
@@ -35,7 +46,9 @@ enum { SUM_NOK, SUM_NOTHER, SUM_S1, SUM_S2, EV_NSUM };
 
 typedef struct {
   const tgmm_config *cfg; /* the eval config (with eval.grid) */
-  int methods[EV_NMETHODS + TGMM_MAX_LIST], nm, has_tgmm;
+  int methods[EV_MAXCOL], nm, has_tgmm; /* [nm] the method of each column */
+  int miter[EV_MAXCOL];     /* [nm] eval.iterations: the column's max_iter (0: the setting's) */
+  char colname[EV_MAXCOL][16]; /* [nm] "em", "em@4", ... (the /method strings) */
   int ns;                 /* settings */
   tgmm_config *scfg;      /* [ns] resolved config of each setting */
   char (*label)[512];     /* [ns] "K=[3] N=64" */
@@ -68,7 +81,8 @@ typedef struct {
 
 /* eval_settings.c */
 const char *tgmm_eval_method_name(int m);
-/* eval.methods -> methods[], nm, has_tgmm (an unknown name: TGMM_EUSER). */
+/* eval.methods (and eval.iterations) -> the columns methods[], miter[], colname[], nm, has_tgmm
+ * (an unknown name or more than EV_MAXCOL columns: TGMM_EUSER). */
 int tgmm_eval_parse_methods(evaluator *ev);
 /* The grid's settings: eval.tasks_per_setting drawn tasks each (checked feasible). */
 int tgmm_eval_grid_settings(evaluator *ev);

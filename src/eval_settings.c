@@ -1,6 +1,7 @@
 /* eval_settings.c — the settings of `tgmm eval`: the methods, the grid's settings (the base
  * config with one value of every eval.grid key), and the layout of task slots, units and rows
  * (src/eval_impl.h). Used by eval.c (the grid) and eval_data.c (--data); calls neither. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,18 +11,37 @@
 
 static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
 
+/* Column j := method m truncated at max_iter it (0: not truncated). */
+static int add_column(evaluator *ev, int m, int it) {
+  if (ev->nm == EV_MAXCOL) {
+    tgmm_error0("eval.methods with eval.iterations makes more than %d result columns (em and "
+                "lloyd count once per iteration count): shorten one of the lists", EV_MAXCOL);
+    return TGMM_EUSER;
+  }
+  ev->methods[ev->nm] = m;
+  ev->miter[ev->nm] = it;
+  if (it) snprintf(ev->colname[ev->nm], 16, "%s@%d", METHOD_NAMES[m], it);
+  else snprintf(ev->colname[ev->nm], 16, "%s", METHOD_NAMES[m]);
+  ev->nm++;
+  return TGMM_OK;
+}
+
 int tgmm_eval_parse_methods(evaluator *ev) {
   const tgmm_config *cfg = ev->cfg;
-  ev->nm = cfg->eval.n_methods;
-  for (int i = 0; i < ev->nm; i++) {
-    ev->methods[i] = -1;
+  ev->nm = 0;
+  for (int i = 0; i < cfg->eval.n_methods; i++) {
+    int m = -1;
     for (int j = 0; j < EV_NMETHODS; j++)
-      if (!strcmp(cfg->eval.methods[i], METHOD_NAMES[j])) ev->methods[i] = j;
-    if (ev->methods[i] < 0) {
+      if (!strcmp(cfg->eval.methods[i], METHOD_NAMES[j])) m = j;
+    if (m < 0) {
       tgmm_error0("eval.methods: unknown method '%s'", cfg->eval.methods[i]);
       return TGMM_EUSER;
     }
-    if (ev->methods[i] == EV_TGMM) ev->has_tgmm = 1;
+    if (m == EV_TGMM) ev->has_tgmm = 1;
+    int truncated = (m == EV_EM || m == EV_LLOYD) && cfg->eval.n_iterations > 0;
+    for (int c = 0; truncated && c < cfg->eval.n_iterations; c++)
+      TGMM_TRY(add_column(ev, m, cfg->eval.iterations[c]));
+    if (!truncated) TGMM_TRY(add_column(ev, m, 0));
   }
   return TGMM_OK;
 }

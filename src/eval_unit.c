@@ -61,6 +61,7 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
     ev_row *row = &ev->rows[r];
     for (int c = 0; c < EV_NF; c++) row->f[c] = NAN;
     row->K = row->N = row->iterations = 0;
+    row->delta = NAN;
     row->status = TGMM_STATUS_FAILED;
     if (ev->save_pred) {
       memset(ev->pw + (size_t)r * (size_t)ev->pred_K, 0, sizeof(double) * (size_t)ev->pred_K);
@@ -166,8 +167,12 @@ static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks
   return rc;
 }
 
-static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, const tgmm_task *t) {
-  const tgmm_config *sc = &ev->scfg[s];
+/* Column max_iter > 0 (eval.iterations): EM and Lloyd stop after max_iter iterations. */
+static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, int max_iter,
+                        const tgmm_task *t) {
+  tgmm_config cut = ev->scfg[s]; /* a shallow copy: only numbers change */
+  if (max_iter > 0) cut.em.max_iter = cut.lloyd.max_iter = max_iter;
+  const tgmm_config *sc = &cut;
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, sc)));
   tgmm_local_task lt = local_of(ev, t);
@@ -209,8 +214,13 @@ int tgmm_eval_unit(evaluator *ev, int64_t u) {
       rc = tgmm_rows(ev, s, base, j, tasks, nt);
     } else {
       for (int k = 0; k < nt && rc == TGMM_OK; k++)
-        rc = baseline_row(ev, s, base + (int64_t)k * ev->nm + j, map[m], &tasks[k]);
+        rc = baseline_row(ev, s, base + (int64_t)k * ev->nm + j, map[m], ev->miter[j], &tasks[k]);
     }
+  }
+  for (int k = 0; k < nt && rc == TGMM_OK; k++) { /* /delta: every row of task k */
+    tgmm_local_task lt = local_of(ev, &tasks[k]);
+    double delta = tgmm_task_min_distance(lt.tm, tasks[k].K, tasks[k].d);
+    for (int j = 0; j < ev->nm; j++) ev->rows[base + (int64_t)k * ev->nm + j].delta = delta;
   }
   for (int k = 0; k < made; k++) tgmm_task_free(&tasks[k]);
   free(tasks);

@@ -4,11 +4,16 @@
  * slot q, method j):
  *   /setting int32 [R], /task int64 [R] (the task's index: within its setting on a grid, in the
  *   file with --data), /method string [R], /K int32 [R], /N int32 [R],
+ *   /method: the column's name: tgmm, em, spectral, oracle, lloyd, or with eval.iterations
+ *   em@c / lloyd@c (EM / Lloyd run with max_iter = c; tgmm, spectral and oracle once per task),
  *   /status string [R] (ok | not_applicable | failed), /iterations int32 [R],
  *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds, /l2_scales float64 [R]
  *   (l2_scales: of the aligned standard deviations, for fits with a covariance: tgmm on an
  *   anisotropic model, EM/oracle with em.covariance other than identity, spectral)
  *   (a truth metric the data cannot give, e.g. --data without /means, is NaN);
+ *   /delta float64 [R]: the task's smallest Euclidean distance between two true means (the same
+ *   in every row of a task; NaN for K = 1 or --data without /means) — a covariate for the
+ *   misclustering rate, not a metric, so not in the summary;
  *   with eval.save_predictions: /pred_weights float64 [R, Kmax], /pred_means [R, Kmax, d],
  *   /pred_scales [R, Kmax, d] (standard deviations; when a setting is anisotropic or the model
  *   predicts scales): each row's fitted mixture in the method's own component order, not aligned
@@ -68,13 +73,14 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   int32_t *ic = buf;
   int64_t *lc = buf;
   static const char *const fnames[] = {"/loglik", "/l2_means", "/l2_weights", "/accuracy",
-                                       "/misclustering", "/seconds", "/l2_scales"};
-  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_L2S};
+                                       "/misclustering", "/seconds", "/l2_scales", "/delta"};
+  static const int fcols[] = {C_LOGLIK, C_L2M, C_L2W, C_ACC, C_MIS, C_SEC, C_L2S, -1};
   static const char *const inames[] = {"/K", "/N", "/iterations"};
 
   int rc = TGMM_OK;
-  for (int c = 0; c < 7 && rc == TGMM_OK; c++) {
-    for (int64_t r = 0; r < ev->nloc; r++) col[r] = ev->rows[r].f[fcols[c]];
+  for (int c = 0; c < 8 && rc == TGMM_OK; c++) {
+    for (int64_t r = 0; r < ev->nloc; r++)
+      col[r] = fcols[c] < 0 ? ev->rows[r].delta : ev->rows[r].f[fcols[c]];
     rc = write_col(f, ev, fnames[c], H5T_NATIVE_DOUBLE, 1, &R, col);
   }
   for (int c = 0; c < 3 && rc == TGMM_OK; c++) {
@@ -144,7 +150,7 @@ static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   int b = 0;
   hsize_t k = 0;
   for (int64_t r = 0; r < ev->nloc; r++)
-    strncpy(buf + 16 * r, tgmm_eval_method_name(ev->methods[global_row(ev, &b, &k) % ev->nm]), 16);
+    strncpy(buf + 16 * r, ev->colname[global_row(ev, &b, &k) % ev->nm], 16);
   int rc = tgmm_h5_write_packed_strings(f, "/method", R, 16, ev->nblk, ev->blk_row0,
                                         ev->blk_nrows, buf);
   for (int64_t r = 0; r < ev->nloc; r++)
@@ -204,8 +210,8 @@ static int summary(const evaluator *ev) {
                0, tgmm_mpi.comm);
   }
   if (tgmm_mpi.rank == 0) {
-    const char *names[EV_NMETHODS + TGMM_MAX_LIST];
-    for (int j = 0; j < ev->nm; j++) names[j] = tgmm_eval_method_name(ev->methods[j]);
+    const char *names[EV_MAXCOL];
+    for (int j = 0; j < ev->nm; j++) names[j] = ev->colname[j];
     tgmm_report r;
     static const int metrics[] = {0, 1, 2, 3, 6};
     if (tgmm_report_from_sums(&r, ev->ns, ev->nm, (const char(*)[512])ev->label, names, sum) ==

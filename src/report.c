@@ -180,7 +180,9 @@ void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric,
       fprintf(f, "| %s |", r->label[s]);
       for (int j = 0; j < r->nm; j++) {
         const tgmm_report_cell *cl = cell(r, s, j);
-        fprintf(f, " %.4g ± %.2g", cl->mean[c], cl->sd[c]);
+        if (!isfinite(cl->mean[c])) fprintf(f, " n/a"); /* no task ok: never a number */
+        else if (!isfinite(cl->sd[c])) fprintf(f, " %.4g", cl->mean[c]);
+        else fprintf(f, " %.4g ± %.2g", cl->mean[c], cl->sd[c]);
         if (cl->n_other[c]) fprintf(f, " [%d]", cl->n_other[c]);
         fprintf(f, " |");
       }
@@ -243,8 +245,12 @@ static void write_tex(const tgmm_report *r, FILE *f) {
     fprintf(f, " \\\\\n\\hline\n");
     for (int s = 0; s < r->ns; s++) {
       tex_escape(r->label[s], f);
-      for (int j = 0; j < r->nm; j++)
-        fprintf(f, " & $%.3g \\pm %.2g$", cell(r, s, j)->mean[c], cell(r, s, j)->sd[c]);
+      for (int j = 0; j < r->nm; j++) {
+        const tgmm_report_cell *cl = cell(r, s, j);
+        if (!isfinite(cl->mean[c])) fprintf(f, " & n/a");
+        else if (!isfinite(cl->sd[c])) fprintf(f, " & $%.3g$", cl->mean[c]);
+        else fprintf(f, " & $%.3g \\pm %.2g$", cl->mean[c], cl->sd[c]);
+      }
       fprintf(f, " \\\\\n");
     }
     fprintf(f, "\\hline\n\\end{tabular}\n\\end{table}\n\n");

@@ -1,5 +1,10 @@
 /* task.c — the GMM task families of the paper (README "Dataset files" and the `family` key).
  *
+ * mean_scale multiplies the box of the means, U[-5 mean_scale, 5 mean_scale]^d, drawn from the
+ * same uniforms (so mean_scale = 1 is today's tasks bit for bit; the cosine filter is scale-
+ * invariant, so any mean_scale accepts the same attempt, scaled, up to rounding); it does not scale the
+ * anisotropic family's u nor the mean_shift noise sigma_p.
+ *
  * Stream layout of task `id` (key = {seed, kind}):
  *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection
  *                   loop (K*d uniforms per attempt), then the anisotropic scales' u (the same
@@ -45,19 +50,20 @@ static double max_cosine(const double *m /* [K, d] */, int K, int d) {
   return worst;
 }
 
-/* One attempt: means [K, d] with coordinates U[-5,5], plus N(0, sigma_p^2) noise for mean_shift. */
+/* One attempt: means [K, d] with coordinates U[-5 box, 5 box] (box: mean_scale for the means, 1
+ * for the anisotropic family's u), plus N(0, sigma_p^2) noise for mean_shift (not scaled). */
 static void draw_means_once(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
-                            double *means /* [K, d] */) {
-  for (int i = 0; i < K * d; i++) means[i] = tgmm_rng_uniform_range(r, -5.0, 5.0);
+                            double box, double *means /* [K, d] */) {
+  for (int i = 0; i < K * d; i++) means[i] = tgmm_rng_uniform_range(r, -5.0 * box, 5.0 * box);
   if (cfg->family != FAMILY_MEAN_SHIFT) return;
   for (int i = 0; i < K * d; i++) means[i] += cfg->sigma_p * tgmm_rng_normal(noise);
 }
 
 /* Rejection loop; returns the number of attempts used, or 0 if none was accepted. */
 static long draw_means(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
-                       double *means /* [K, d] */) {
+                       double box, double *means /* [K, d] */) {
   for (long a = 1; a <= TASK_MAX_ATTEMPTS; a++) {
-    draw_means_once(cfg, r, noise, K, d, means);
+    draw_means_once(cfg, r, noise, K, d, box, means);
     if (K == 1 || max_cosine(means, K, d) < TASK_MAX_COS) return a;
   }
   return 0;
@@ -85,7 +91,7 @@ static long draw_scales(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, in
     for (int i = 0; i < K * d; i++) s[i] = 1.0;
     return 1;
   }
-  long a = draw_means(cfg, r, noise, K, d, s); /* u: no mean-shift noise in this family */
+  long a = draw_means(cfg, r, noise, K, d, 1.0, s); /* u: unscaled, no mean-shift noise here */
   for (int i = 0; i < K * d; i++) s[i] = 2.0 * softplus(s[i] / 5.0);
   return a;
 }
@@ -141,7 +147,7 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
   }
   tgmm_rng_init(&noise, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_NOISE);
   draw_weights(&r, t->K, t->weights);
-  if (draw_means(cfg, &r, &noise, t->K, t->d, t->means) == 0) {
+  if (draw_means(cfg, &r, &noise, t->K, t->d, cfg->mean_scale, t->means) == 0) {
     tgmm_error("task %lld: no draw of K = %d means in d = %d has all pairwise cosines < %.1f "
                "after %ld attempts; use fewer components or a larger d",
                (long long)id, t->K, t->d, TASK_MAX_COS, TASK_MAX_ATTEMPTS);
@@ -204,7 +210,7 @@ static int probe_acceptance(const tgmm_config *cfg, int K, int d) {
   long limit = TASK_MAX_ATTEMPTS / 2, a = 0;
   int accepted = 0;
   for (a = 0; a < limit && accepted < TASK_PROBE_ACCEPTS; a++) {
-    draw_means_once(cfg, &r, &noise, K, d, m);
+    draw_means_once(cfg, &r, &noise, K, d, cfg->mean_scale, m);
     if (max_cosine(m, K, d) < TASK_MAX_COS) accepted++;
   }
   free(m);
@@ -238,6 +244,20 @@ int tgmm_task_check_feasible(const tgmm_config *cfg) {
     TGMM_TRY(probe_acceptance(cfg, K, cfg->d));
   }
   return TGMM_OK;
+}
+
+double tgmm_task_min_distance(const double *means /* [K, d] */, int K, int d) {
+  double best = INFINITY;
+  for (int i = 0; i < K; i++)
+    for (int j = i + 1; j < K; j++) {
+      double s = 0;
+      for (int c = 0; c < d; c++) {
+        double e = means[i * d + c] - means[j * d + c];
+        s += e * e;
+      }
+      if (s < best) best = s;
+    }
+  return K < 2 || !means ? NAN : sqrt(best);
 }
 
 void tgmm_task_free(tgmm_task *t) {

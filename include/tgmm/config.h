@@ -36,6 +36,7 @@ typedef struct {
   int N;                      /* N: samples per task (max; training N_i ~ U{N/2..N}) */
   tgmm_family family;         /* family */
   double sigma_p;             /* sigma_p: mean-shift noise scale */
+  double mean_scale;          /* mean_scale: means ~ U[-5 mean_scale, 5 mean_scale]^d */
   double pt_a[TGMM_MAX_LIST]; /* pt.a: phase-transition a values (one read-out each) */
   int n_pt_a;
   double pt_b; /* pt.b */
@@ -99,6 +100,8 @@ typedef struct {
     int n_methods;
     int chunk; /* tasks per work unit handed to a rank */
     bool save_predictions; /* /pred_weights, /pred_means (/pred_scales) in the results file */
+    int iterations[TGMM_MAX_LIST]; /* eval.iterations: EM/Lloyd truncation counts ([] off) */
+    int n_iterations;
     /* eval.grid: a map from a config key to the list of its values; the settings are the
      * Cartesian product (first key slowest). Values are canonical YAML scalars. */
     struct {

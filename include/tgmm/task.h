@@ -3,7 +3,7 @@
  *
  * A task is determined by (seed, stream kind, global id, class, N): the class c selects K (or
  * the phase-transition a value) — class = index into cfg->K (or cfg->pt_a). Families:
- * isotropic, anisotropic (per-component diagonal standard deviations 2*softplus(u/5)),
+ * isotropic (means U[-5 mean_scale, 5 mean_scale]^d), anisotropic (per-component diagonal standard deviations 2*softplus(u/5)),
  * mean_shift (N(0, sigma_p^2) noise on the means before the cosine filter), phase_transition
  * (K = 2, equal weights, +-(delta/2)u plus a common N(0, delta^2 I) offset). Weights are sorted
  * ascending (canonical component order). The cosine filter (redraw all K means while the largest
@@ -46,6 +46,10 @@ void tgmm_task_samples(const tgmm_config *cfg, uint32_t kind, const tgmm_task *t
 /* Check whether the family can satisfy the cosine filter for K components in dimension d at
  * all; returns TGMM_EUSER with a message if not. Called by config validation. */
 int tgmm_task_check_feasible(const tgmm_config *cfg);
+
+/* Smallest pairwise Euclidean distance between the K rows of means [K, d] (the separation
+ * delta of the misclustering rate); NaN when K < 2 or means is NULL. Pure. */
+double tgmm_task_min_distance(const double *means /* [K, d] */, int K, int d);
 
 void tgmm_task_free(tgmm_task *t);
 
