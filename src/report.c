@@ -265,10 +265,12 @@ static void remove_outputs(const char *prefix) {
     snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
     remove(path);
   }
-  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++)
+  for (int c = 0; c <= TGMM_REPORT_NMETRIC + 1; c++) /* every metric, the rate and depth plots */
     for (int k = 0; k < 3; k++) {
       static const char *const pe[] = {"png", "gp", "dat"};
-      snprintf(path, sizeof path, "%s.%s.%s", prefix, tgmm_report_metric_name[c], pe[k]);
+      const char *what = c < TGMM_REPORT_NMETRIC ? tgmm_report_metric_name[c]
+                         : c == TGMM_REPORT_NMETRIC ? "rate" : "depth";
+      snprintf(path, sizeof path, "%s.%s.%s", prefix, what, pe[k]);
       remove(path);
     }
 }

@@ -470,6 +470,26 @@ static int write_rows(const runset *rs, const char *path) {
   return rc;
 }
 
+/* PREFIX.rate.png: tgmm's lines named by each run's differing keys. */
+static int rate_plot(const runset *rs, const tgmm_cli *cli, const char *subtitle) {
+  char(*tag)[512] = tgmm_calloc((size_t)rs->n, 512);
+  const char **tp = tgmm_calloc((size_t)rs->n, sizeof(char *));
+  int rc = tag && tp ? TGMM_OK : TGMM_ENOMEM, made = 0;
+  for (int r = 0; r < rs->n && rc == TGMM_OK; r++) {
+    int len = 0;
+    for (int d = 0; d < rs->ndiff && len < 500; d++)
+      len += snprintf(tag[r] + len, 512 - (size_t)len, "%s%s=%s", len ? " " : "", rs->dcol[d],
+                      rs->dval[r][d]);
+    tp[r] = tag[r];
+  }
+  if (rc == TGMM_OK)
+    rc = tgmm_report_rate_plot(rs->n, (const char *const *)cli->datas, tp, cli->out, subtitle, &made);
+  if (rc == TGMM_OK && made)
+    tgmm_info("report: wrote %s.rate.png (misclustering against delta; .gp, .dat)", cli->out);
+  free(tag), free(tp);
+  return rc;
+}
+
 int tgmm_report_files(const tgmm_cli *cli, int ci95) {
   runset rs;
   memset(&rs, 0, sizeof rs);
@@ -507,6 +527,7 @@ int tgmm_report_files(const tgmm_cli *cli, int ci95) {
              ? tgmm_report_write_files(&m, cli->out, ci95, rs.n > 1 ? sub : cli->data, head, tail, thead, ttail)
              : TGMM_ENOMEM;
     free(head), free(tail), free(thead), free(ttail);
+    if (rc == TGMM_OK) rc = rate_plot(&rs, cli, rs.n > 1 ? sub : cli->data);
   }
   if (rc == TGMM_OK && cli->rows) rc = write_rows(&rs, cli->rows);
   tgmm_report_free(&m);

@@ -84,6 +84,14 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
                             const char *md_head, const char *md_tail, const char *tex_head,
                             const char *tex_tail);
 
+/* PREFIX.rate.png (.gp, .dat kept): misclustering against delta (the results files' /delta),
+ * in quantile bins, one line per method, beside the minimax rate exp(-delta^2/8); log y axis
+ * (src/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged report:
+ * the run's differing keys); the baselines are pooled over the files. Files without /delta are
+ * left out; *made = 0 when no file has a usable row or gnuplot is missing. */
+int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
+                          const char *prefix, const char *subtitle, int *made);
+
 /* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
  * files merged (src/report_merge.c); tables on stdout, files with --out, rows with --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);

@@ -1,0 +1,320 @@
+/* report_rate.c — the misclustering-rate figure of `tgmm report` (He et al., arXiv 2502.06007):
+ * PREFIX.rate.png (with PREFIX.rate.gp and PREFIX.rate.dat kept), drawn when a results file has
+ * /delta (the task's smallest distance between two true means) and misclustering values.
+ *
+ * x: delta, in quantile bins (equal numbers of tasks: up to 10 bins of at least 20 distinct
+ * tasks; a bin is drawn at the mean delta of its tasks); y: the mean misclustering rate of each
+ * method's ok rows in the bin, on a log axis (a bin whose mean is 0 is not drawn: it has no
+ * place on a log axis); beside them the minimax rate exp(-delta^2/8) of Lu & Zhou for identity
+ * covariance. EM's and Lloyd's truncated columns (em@c, lloyd@c) are shades of one colour, light
+ * for few iterations; with both em and lloyd columns, EM and Lloyd get a panel each and tgmm,
+ * spectral and the oracle appear in both. Several files (a merged report): the tgmm columns are
+ * told apart by each run's differing keys (tag), the baselines are pooled over the files. Rank 0
+ * only. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgmm/common.h"
+#include "tgmm/h5io.h"
+#include "tgmm/report.h"
+
+#define RATE_MAXSER 64
+#define RATE_MAXBIN 10
+#define RATE_MINBIN 20 /* distinct tasks per bin at least */
+
+typedef struct {
+  int nser, nbin;
+  char name[RATE_MAXSER][160];
+  double s1[RATE_MAXSER][RATE_MAXBIN];
+  int n[RATE_MAXSER][RATE_MAXBIN];
+  double edge[RATE_MAXBIN]; /* lower edge of each bin */
+  double x[RATE_MAXBIN];    /* mean delta of the bin's distinct tasks */
+  double *dl;               /* [nd] the distinct deltas, sorted */
+  int nd, cap;
+} rate;
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* One file's rows: R, method [R,16], status [R,16], delta [R], misclustering [R]. */
+typedef struct {
+  hsize_t R;
+  char *method, *status;
+  double *delta, *mis;
+} rate_rows;
+
+static void rows_free(rate_rows *w) { free(w->method), free(w->status), free(w->delta), free(w->mis); }
+
+/* 1: read; 0: the file has no /delta (written before it); <0: an error code. */
+static int read_file(const char *path, rate_rows *w) {
+  memset(w, 0, sizeof *w);
+  hid_t f;
+  TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
+  if (!tgmm_h5_exists(f, "/delta")) {
+    H5Fclose(f);
+    return 0;
+  }
+  hsize_t d[1] = {0};
+  int rc = tgmm_h5_dims(f, path, "/delta", 1, H5T_FLOAT, d);
+  w->R = d[0];
+  size_t n = (size_t)(w->R ? w->R : 1);
+  w->method = tgmm_malloc(16 * n), w->status = tgmm_malloc(16 * n);
+  w->delta = tgmm_malloc(sizeof(double) * n), w->mis = tgmm_malloc(sizeof(double) * n);
+  if (rc == TGMM_OK && !(w->method && w->status && w->delta && w->mis)) rc = TGMM_ENOMEM;
+  if (rc == TGMM_OK) rc = tgmm_h5_dims(f, path, "/misclustering", 1, H5T_FLOAT, d);
+  if (rc == TGMM_OK && d[0] != w->R) {
+    tgmm_error("%s: /delta has %llu rows, /misclustering %llu", path, (unsigned long long)w->R,
+               (unsigned long long)d[0]);
+    rc = TGMM_EUSER;
+  }
+  if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_all(f, path, "/delta", H5T_NATIVE_DOUBLE, w->delta);
+  if (rc == TGMM_OK && w->R)
+    rc = tgmm_h5_read_all(f, path, "/misclustering", H5T_NATIVE_DOUBLE, w->mis);
+  if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/method", w->R, 16, w->method);
+  if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/status", w->R, 16, w->status);
+  H5Fclose(f);
+  return rc == TGMM_OK ? 1 : rc;
+}
+
+static int usable(const rate_rows *w, hsize_t i) {
+  return !strcmp(w->status + 16 * i, "ok") && isfinite(w->delta[i]) && isfinite(w->mis[i]);
+}
+
+/* The distinct deltas of the usable rows (a task's rows share one delta). */
+static int add_deltas(rate *q, const rate_rows *w) {
+  for (hsize_t i = 0; i < w->R; i++) {
+    if (!usable(w, i)) continue;
+    if (q->nd == q->cap) {
+      int cap = q->cap ? 2 * q->cap : 1024;
+      double *t = realloc(q->dl, sizeof(double) * (size_t)cap);
+      if (!t) return TGMM_ENOMEM;
+      q->dl = t, q->cap = cap;
+    }
+    q->dl[q->nd++] = w->delta[i];
+  }
+  return TGMM_OK;
+}
+
+/* Quantile bins over the distinct deltas. */
+static void make_bins(rate *q) {
+  qsort(q->dl, (size_t)q->nd, sizeof(double), cmp_dbl);
+  int u = 0;
+  for (int i = 0; i < q->nd; i++)
+    if (!u || q->dl[i] != q->dl[u - 1]) q->dl[u++] = q->dl[i];
+  q->nd = u;
+  q->nbin = u / RATE_MINBIN < RATE_MAXBIN ? u / RATE_MINBIN : RATE_MAXBIN;
+  if (q->nbin < 1) q->nbin = 1;
+  for (int b = 0; b < q->nbin; b++) {
+    int i0 = (int)((long)b * u / q->nbin), i1 = (int)((long)(b + 1) * u / q->nbin);
+    double s = 0;
+    for (int i = i0; i < i1; i++) s += q->dl[i];
+    q->edge[b] = q->dl[i0];
+    q->x[b] = i1 > i0 ? s / (i1 - i0) : q->dl[i0];
+  }
+}
+
+static int bin_of(const rate *q, double delta) {
+  int b = 0;
+  while (b + 1 < q->nbin && q->edge[b + 1] <= delta) b++;
+  return b;
+}
+
+static int series_of(rate *q, const char *method, const char *tag) {
+  char name[160];
+  if (tag && *tag && !strncmp(method, "tgmm", 4)) snprintf(name, sizeof name, "%s %s", method, tag);
+  else snprintf(name, sizeof name, "%s", method);
+  for (int s = 0; s < q->nser; s++)
+    if (!strcmp(q->name[s], name)) return s;
+  if (q->nser == RATE_MAXSER) return -1;
+  snprintf(q->name[q->nser], sizeof q->name[0], "%s", name);
+  return q->nser++;
+}
+
+static void add_rows(rate *q, const rate_rows *w, const char *tag) {
+  for (hsize_t i = 0; i < w->R; i++) {
+    if (!usable(w, i)) continue;
+    int s = series_of(q, w->method + 16 * i, tag), b = bin_of(q, w->delta[i]);
+    if (s < 0) continue;
+    q->s1[s][b] += w->mis[i];
+    q->n[s][b]++;
+  }
+}
+
+static int family(const char *name) { /* 1: em (not the oracle), 2: lloyd, 0: the others */
+  if (!strncmp(name, "em", 2) && (name[2] == '\0' || name[2] == '@')) return 1;
+  if (!strncmp(name, "lloyd", 5)) return 2;
+  return 0;
+}
+
+/* A shade between light (t = 0) and dark (t = 1) of a colour: "#rrggbb". */
+static void shade(double t, const int lo[3], const int hi[3], char out[8]) {
+  int c[3];
+  for (int k = 0; k < 3; k++) c[k] = (int)lround(lo[k] + t * (hi[k] - lo[k]));
+  snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
+}
+
+static void series_style(const rate *q, int s, char *style, size_t n) {
+  static const int blue_lo[3] = {0x9e, 0xca, 0xe1}, blue_hi[3] = {0x08, 0x30, 0x6b};
+  static const int green_lo[3] = {0xa1, 0xd9, 0x9b}, green_hi[3] = {0x00, 0x2c, 0x0f};
+  const char *nm = q->name[s];
+  int fam = family(nm), tg = !strncmp(nm, "tgmm", 4), idx = 0, cnt = 0;
+  for (int t = 0; t < q->nser; t++) {
+    int same = fam ? family(q->name[t]) == fam : tg && !strncmp(q->name[t], "tgmm", 4);
+    if (same && t < s) idx++;
+    cnt += same;
+  }
+  char col[8];
+  double t = cnt > 1 ? (double)idx / (cnt - 1) : 1.0;
+  if (fam) {
+    shade(0.15 + 0.85 * t, blue_lo, blue_hi, col);
+    snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
+  } else if (tg) {
+    if (cnt > 1) shade(0.3 + 0.7 * t, green_lo, green_hi, col);
+    else snprintf(col, sizeof col, "#000000");
+    snprintf(style, n, "lw 3 pt 5 ps 1.1 lc rgb '%s' dt 1", col);
+  } else if (!strcmp(nm, "oracle")) {
+    snprintf(style, n, "lw 2 pt 9 ps 1.0 lc rgb '#636363' dt 2");
+  } else {
+    snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '#7b3294' dt 4");
+  }
+}
+
+static void gp_str(FILE *g, const char *s) {
+  fputc('\'', g);
+  for (; *s; s++) {
+    if (*s == '\'') fputc('\'', g);
+    fputc(*s, g);
+  }
+  fputc('\'', g);
+}
+
+static int write_dat(const rate *q, const char *dat) {
+  tgmm_out o;
+  FILE *d = tgmm_out_text(&o, dat);
+  if (!d) return TGMM_EUSER;
+  fprintf(d, "# misclustering rate against delta (smallest distance between two true means), "
+             "in %d quantile bins of the distinct tasks' delta\n# one block per method (gnuplot "
+             "'index'): mean delta of the bin, mean misclustering ('?': no row, or 0 on the log "
+             "axis), rows, lower edge of the bin\n", q->nbin);
+  for (int s = 0; s < q->nser; s++) {
+    fprintf(d, "%s# %s\n", s ? "\n\n" : "", q->name[s]);
+    for (int b = 0; b < q->nbin; b++) {
+      double m = q->n[s][b] ? q->s1[s][b] / q->n[s][b] : 0;
+      if (m > 0) fprintf(d, "%.9g %.9g %d %.9g\n", q->x[b], m, q->n[s][b], q->edge[b]);
+      else fprintf(d, "%.9g ? %d %.9g\n", q->x[b], q->n[s][b], q->edge[b]);
+    }
+  }
+  return tgmm_out_commit(&o);
+}
+
+/* Panel p (0: all, or EM with both families; 1: Lloyd) shows series s? */
+static int in_panel(const rate *q, int s, int p, int split) {
+  int f = family(q->name[s]);
+  return !split || f == 0 || f == p + 1;
+}
+
+static int write_gp(const rate *q, const char *gp, const char *dat, const char *png,
+                    const char *subtitle) {
+  int has_em = 0, has_ll = 0;
+  double lo = 1, x0 = q->x[0], x1 = q->x[q->nbin - 1];
+  for (int s = 0; s < q->nser; s++) {
+    has_em |= family(q->name[s]) == 1, has_ll |= family(q->name[s]) == 2;
+    for (int b = 0; b < q->nbin; b++)
+      if (q->n[s][b] && q->s1[s][b] > 0) lo = fmin(lo, q->s1[s][b] / q->n[s][b]);
+  }
+  int split = has_em && has_ll, np = split ? 2 : 1;
+  lo = fmax(lo / 3, 1e-6);
+  double pad = x1 > x0 ? 0.04 * (x1 - x0) : 0.5;
+  tgmm_out o;
+  FILE *g = tgmm_out_text(&o, gp);
+  if (!g) return TGMM_EUSER;
+  fprintf(g, "# misclustering rate against delta; rerun with: gnuplot %s\n", gp);
+  fprintf(g, "set terminal pngcairo size %d,640 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
+          split ? 1500 : 900);
+  gp_str(g, png);
+  fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale y\n"
+             "set format y '%%g'\nset yrange [%.6g:1]\nset xrange [%.6g:%.6g]\n"
+             "set xlabel 'delta = smallest distance between two true means (%d quantile bins)'\n"
+             "set ylabel 'misclustering rate (mean over tasks)'\n"
+             "set key bottom right box opaque samplen 3 font ',10'\n"
+             "minimax(x) = exp(-x*x/8)\n", lo, x0 - pad, x1 + pad, q->nbin);
+  char title[1024];
+  snprintf(title, sizeof title, "Misclustering rate against separation%s%s",
+           subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
+  if (split) {
+    fprintf(g, "set multiplot layout 1,2 title ");
+    gp_str(g, title);
+    fprintf(g, "\n");
+  }
+  for (int p = 0; p < np; p++) {
+    fprintf(g, "set title ");
+    gp_str(g, split ? (p == 0 ? "EM by iterations" : "Lloyd by iterations") : title);
+    fprintf(g, "\nplot ");
+    for (int s = 0; s < q->nser; s++) {
+      if (!in_panel(q, s, p, split)) continue;
+      char style[160];
+      series_style(q, s, style, sizeof style);
+      gp_str(g, dat);
+      fprintf(g, " index %d using 1:2 with linespoints %s title ", s, style);
+      gp_str(g, q->name[s]);
+      fprintf(g, ", \\\n     ");
+    }
+    fprintf(g, "minimax(x) with lines lw 2 dt 3 lc rgb '#d7301f' title "
+               "'exp(-delta^2/8) (minimax rate, Lu & Zhou)'\n");
+  }
+  if (split) fprintf(g, "unset multiplot\n");
+  return tgmm_out_commit(&o);
+}
+
+static int run_gnuplot(const char *gp, const char *png) {
+  tgmm_out op;
+  const char *tmp = tgmm_out_begin(&op, png);
+  if (!tmp) return TGMM_EUSER;
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
+  if (system(cmd) != 0) {
+    tgmm_error("report: gnuplot failed on %s", gp);
+    tgmm_out_abort(&op);
+    return TGMM_EFAIL;
+  }
+  return tgmm_out_commit(&op);
+}
+
+int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
+                          const char *prefix, const char *subtitle, int *made) {
+  *made = 0;
+  rate *q = tgmm_calloc(1, sizeof *q);
+  rate_rows *w = tgmm_calloc((size_t)(nfile ? nfile : 1), sizeof *w);
+  int *has = tgmm_calloc((size_t)(nfile ? nfile : 1), sizeof(int));
+  int rc = q && w && has ? TGMM_OK : TGMM_ENOMEM, any = 0;
+  for (int f = 0; f < nfile && rc == TGMM_OK; f++) {
+    int r = read_file(paths[f], &w[f]);
+    if (r < 0) rc = r;
+    else has[f] = r;
+    if (r == 1) rc = add_deltas(q, &w[f]);
+  }
+  if (rc == TGMM_OK && q->nd > 0) {
+    make_bins(q);
+    for (int f = 0; f < nfile; f++)
+      if (has[f]) add_rows(q, &w[f], tags ? tags[f] : NULL);
+    any = 1;
+  }
+  if (rc == TGMM_OK && any && system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    char dat[4200], gp[4200], png[4200];
+    snprintf(dat, sizeof dat, "%s.rate.dat", prefix);
+    snprintf(gp, sizeof gp, "%s.rate.gp", prefix);
+    snprintf(png, sizeof png, "%s.rate.png", prefix);
+    rc = write_dat(q, dat);
+    if (rc == TGMM_OK) rc = write_gp(q, gp, dat, png, subtitle);
+    if (rc == TGMM_OK) rc = run_gnuplot(gp, png);
+    *made = rc == TGMM_OK;
+  }
+  for (int f = 0; w && f < nfile; f++) rows_free(&w[f]);
+  if (q) free(q->dl);
+  free(q), free(w), free(has);
+  return rc;
+}
