@@ -470,6 +470,24 @@ static int write_rows(const runset *rs, const char *path) {
   return rc;
 }
 
+/* tgmm against each run's model.n_layer beside em@c / lloyd@c (report_depth.c): the table on md,
+ * PREFIX.depth.png with a prefix. */
+static int depth_view(const runset *rs, FILE *md, const char *prefix, const char *subtitle) {
+  const tgmm_report **reps = tgmm_calloc((size_t)rs->n, sizeof *reps);
+  int *nl = tgmm_calloc((size_t)rs->n, sizeof(int)), made = 0;
+  int rc = reps && nl ? TGMM_OK : TGMM_ENOMEM;
+  for (int r = 0; r < rs->n && rc == TGMM_OK; r++) {
+    const char *v = lookup(&rs->runs[r], "model.n_layer");
+    reps[r] = &rs->runs[r].r;
+    nl[r] = v ? atoi(v) : 0;
+  }
+  if (rc == TGMM_OK) rc = tgmm_report_depth(rs->n, reps, nl, md, prefix, subtitle, &made);
+  if (rc == TGMM_OK && made)
+    tgmm_info("report: wrote %s.depth.png (misclustering against depth and iterations)", prefix);
+  free(reps), free(nl);
+  return rc;
+}
+
 /* PREFIX.rate.png: tgmm's lines named by each run's differing keys. */
 static int rate_plot(const runset *rs, const tgmm_cli *cli, const char *subtitle) {
   char(*tag)[512] = tgmm_calloc((size_t)rs->n, 512);
@@ -507,23 +525,26 @@ int tgmm_report_files(const tgmm_cli *cli, int ci95) {
   rc = merge(&rs, &m);
   static const int main_metrics[] = {0, 1, 2, 3, 6};
   if (rc == TGMM_OK) tgmm_report_markdown(&m, main_metrics, 4 + tgmm_report_has_metric(&m, 6), stdout), tgmm_report_verdict(&m, stdout);
+  if (rc == TGMM_OK) rc = depth_view(&rs, stdout, NULL, NULL);
   if (rc == TGMM_OK && cli->out) {
-    char *head = NULL, *tail = NULL, *thead = NULL, *ttail = NULL;
+    char *head = NULL, *tail = NULL, *thead = NULL, *ttail = NULL, sub[64];
+    snprintf(sub, sizeof sub, "%d run%s", rs.n, rs.n > 1 ? "s" : "");
     size_t n1, n2, n3, n4;
+    int drc = TGMM_OK;
     FILE *h = open_memstream(&head, &n1), *t = open_memstream(&tail, &n2);
     FILE *th = open_memstream(&thead, &n3), *tt = open_memstream(&ttail, &n4);
     if (h && t && th && tt) {
       provenance(&rs, cli, h, th);
       fprintf(t, "\n## The papers' tables\n");
       pivot(&m, t, tt);
+      drc = depth_view(&rs, t, cli->out, rs.n > 1 ? sub : cli->data);
     }
     if (h) fclose(h);
     if (t) fclose(t);
     if (th) fclose(th);
     if (tt) fclose(tt);
-    char sub[64];
-    snprintf(sub, sizeof sub, "%d run%s", rs.n, rs.n > 1 ? "s" : "");
-    rc = head && tail && thead && ttail
+    rc = drc != TGMM_OK ? drc
+         : head && tail && thead && ttail
              ? tgmm_report_write_files(&m, cli->out, ci95, rs.n > 1 ? sub : cli->data, head, tail, thead, ttail)
              : TGMM_ENOMEM;
     free(head), free(tail), free(thead), free(ttail);

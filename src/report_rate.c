@@ -26,6 +26,7 @@
 
 typedef struct {
   int nser, nbin;
+  int order[RATE_MAXSER];   /* drawing order: tgmm lines, em@c, lloyd@c, the others */
   char name[RATE_MAXSER][160];
   double s1[RATE_MAXSER][RATE_MAXBIN];
   int n[RATE_MAXSER][RATE_MAXBIN];
@@ -192,6 +193,18 @@ static void gp_str(FILE *g, const char *s) {
   fputc('\'', g);
 }
 
+static int group(const char *name) {
+  int f = family(name);
+  return !strncmp(name, "tgmm", 4) ? 0 : f ? f : 3;
+}
+
+static void make_order(rate *q) {
+  int n = 0;
+  for (int gr = 0; gr < 4; gr++)
+    for (int s = 0; s < q->nser; s++)
+      if (group(q->name[s]) == gr) q->order[n++] = s;
+}
+
 static int write_dat(const rate *q, const char *dat) {
   tgmm_out o;
   FILE *d = tgmm_out_text(&o, dat);
@@ -200,8 +213,9 @@ static int write_dat(const rate *q, const char *dat) {
              "in %d quantile bins of the distinct tasks' delta\n# one block per method (gnuplot "
              "'index'): mean delta of the bin, mean misclustering ('?': no row, or 0 on the log "
              "axis), rows, lower edge of the bin\n", q->nbin);
-  for (int s = 0; s < q->nser; s++) {
-    fprintf(d, "%s# %s\n", s ? "\n\n" : "", q->name[s]);
+  for (int i = 0; i < q->nser; i++) {
+    int s = q->order[i];
+    fprintf(d, "%s# %s\n", i ? "\n\n" : "", q->name[s]);
     for (int b = 0; b < q->nbin; b++) {
       double m = q->n[s][b] ? q->s1[s][b] / q->n[s][b] : 0;
       if (m > 0) fprintf(d, "%.9g %.9g %d %.9g\n", q->x[b], m, q->n[s][b], q->edge[b]);
@@ -233,14 +247,15 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   FILE *g = tgmm_out_text(&o, gp);
   if (!g) return TGMM_EUSER;
   fprintf(g, "# misclustering rate against delta; rerun with: gnuplot %s\n", gp);
-  fprintf(g, "set terminal pngcairo size %d,640 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
-          split ? 1500 : 900);
+  fprintf(g, "set terminal pngcairo size %d,800 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
+          split ? 1600 : 950);
   gp_str(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale y\n"
              "set format y '%%g'\nset yrange [%.6g:1]\nset xrange [%.6g:%.6g]\n"
              "set xlabel 'delta = smallest distance between two true means (%d quantile bins)'\n"
              "set ylabel 'misclustering rate (mean over tasks)'\n"
-             "set key bottom right box opaque samplen 3 font ',10'\n"
+             "set key below center horizontal box samplen 3 width 1 font ',10' maxrows 4\n"
+             "set bmargin 11\nset xlabel offset 0,0.3\n"
              "minimax(x) = exp(-x*x/8)\n", lo, x0 - pad, x1 + pad, q->nbin);
   char title[1024];
   snprintf(title, sizeof title, "Misclustering rate against separation%s%s",
@@ -254,17 +269,18 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
     fprintf(g, "set title ");
     gp_str(g, split ? (p == 0 ? "EM by iterations" : "Lloyd by iterations") : title);
     fprintf(g, "\nplot ");
-    for (int s = 0; s < q->nser; s++) {
+    for (int i = 0; i < q->nser; i++) {
+      int s = q->order[i];
       if (!in_panel(q, s, p, split)) continue;
       char style[160];
       series_style(q, s, style, sizeof style);
       gp_str(g, dat);
-      fprintf(g, " index %d using 1:2 with linespoints %s title ", s, style);
+      fprintf(g, " index %d using 1:2 with linespoints %s title ", i, style);
       gp_str(g, q->name[s]);
       fprintf(g, ", \\\n     ");
     }
     fprintf(g, "minimax(x) with lines lw 2 dt 3 lc rgb '#d7301f' title "
-               "'exp(-delta^2/8) (minimax rate, Lu & Zhou)'\n");
+               "'minimax rate exp(-delta^2/8)'\n");
   }
   if (split) fprintf(g, "unset multiplot\n");
   return tgmm_out_commit(&o);
@@ -301,6 +317,7 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
     make_bins(q);
     for (int f = 0; f < nfile; f++)
       if (has[f]) add_rows(q, &w[f], tags ? tags[f] : NULL);
+    make_order(q);
     any = 1;
   }
   if (rc == TGMM_OK && any && system("command -v gnuplot >/dev/null 2>&1") == 0) {

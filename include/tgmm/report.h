@@ -92,6 +92,13 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
                           const char *prefix, const char *subtitle, int *made);
 
+/* He et al.'s comparison (src/report_depth.c): misclustering of tgmm against each run's depth
+ * n_layer[r] (0: unknown) beside EM's and Lloyd's against their iterations (columns em@c,
+ * lloyd@c), per setting label: a Markdown table on md (NULL: none) and, with prefix,
+ * PREFIX.depth.png (.gp, .dat). Nothing (*made = 0) when no report has em@c or lloyd@c. */
+int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_layer, FILE *md,
+                      const char *prefix, const char *subtitle, int *made);
+
 /* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
  * files merged (src/report_merge.c); tables on stdout, files with --out, rows with --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);
