@@ -5,9 +5,10 @@
 #   eval array: `tgmm report --data RUN/eval.h5 ...`, the experiment's tables across its runs).
 #
 #   jobs/reproduce.sh EXPERIMENT [options] [key=value ...]      (options may stand anywhere)
-# EXPERIMENT: rq1 | sample_shift | backbone_size | backbone_mamba2 | loss_matching | all | the
+# EXPERIMENT: rq1 | sample_shift | backbone_size | backbone_mamba2 | loss_matching |
+#             he_misclustering (one run per depth model.n_layer = 1, 2, 4, 8, 12) | all | the
 #             name of any configs/paper/NAME.yaml (one run: mean_shift, anisotropic,
-#             phase_transition, he_misclustering, ...)
+#             phase_transition, ...)
 # Options:
 #   --dry-run          validate, print the combinations and the sbatch lines; create nothing
 #   --only REGEX       only the combinations whose run name matches REGEX (e.g. d2_N32)
@@ -20,7 +21,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 exp="" ntasks=16 time_limit=24:00:00 dry=0 only="" runs=runs extra=()
 while (($#)); do
   case "$1" in
@@ -64,6 +65,8 @@ experiment() {
            add backbone_size "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
     backbone_mamba2) for b in mamba2 transformer; do
            add backbone_mamba2 "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
+    he_misclustering) for L in 1 2 4 8 12; do
+           add he_misclustering "he_misclustering/L$L" $p/he_misclustering.yaml model.n_layer=$L; done ;;
     loss_matching) for m in canonical hungarian; do
            add loss_matching "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
     all) local f n
@@ -72,7 +75,7 @@ experiment() {
            experiment "$n"
          done ;;
     *) if [[ -f $p/$1.yaml ]]; then add "$1" "$1" "$p/$1.yaml"
-       else echo "reproduce.sh: unknown experiment '$1' (rq1, sample_shift, backbone_size, loss_matching, all, or one of: $(ls $p | sed 's/\.yaml$//' | tr '\n' ' '))" >&2; exit 2; fi ;;
+       else echo "reproduce.sh: unknown experiment '$1' (rq1, sample_shift, backbone_size, loss_matching, he_misclustering, all, or one of: $(ls $p | sed 's/\.yaml$//' | tr '\n' ' '))" >&2; exit 2; fi ;;
   esac
 }
 experiment "$exp"
