@@ -2,8 +2,8 @@
  *
  * mean_scale multiplies the box of the means, U[-5 mean_scale, 5 mean_scale]^d, drawn from the
  * same uniforms (so mean_scale = 1 is today's tasks bit for bit; the cosine filter is scale-
- * invariant, so any mean_scale accepts the same attempt, scaled, up to rounding); it does not scale the
- * anisotropic family's u nor the mean_shift noise sigma_p.
+ * invariant, so any mean_scale accepts the same attempt, scaled, up to rounding); it does not
+ * scale the anisotropic family's u nor the mean_shift noise sigma_p.
  *
  * Stream layout of task `id` (key = {seed, kind}):
  *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection
@@ -116,6 +116,10 @@ static void draw_phase_transition(const tgmm_config *cfg, tgmm_rng *r, int cls, 
   for (int i = 0; i < 2 * d; i++) t->scales[i] = 1.0;
 }
 
+/* The box of the means: mean_scale (the loader keeps it > 0); a config filled without the loader
+ * (zeroed, as in the unit tests) has 0 there and gets today's box, 1. */
+static double mean_box(const tgmm_config *cfg) { return cfg->mean_scale > 0 ? cfg->mean_scale : 1.0; }
+
 int tgmm_task_draw_N(const tgmm_config *cfg, uint32_t kind, int64_t id, int ragged) {
   if (!ragged) return cfg->N;
   tgmm_rng r;
@@ -147,7 +151,7 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
   }
   tgmm_rng_init(&noise, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_NOISE);
   draw_weights(&r, t->K, t->weights);
-  if (draw_means(cfg, &r, &noise, t->K, t->d, cfg->mean_scale, t->means) == 0) {
+  if (draw_means(cfg, &r, &noise, t->K, t->d, mean_box(cfg), t->means) == 0) {
     tgmm_error("task %lld: no draw of K = %d means in d = %d has all pairwise cosines < %.1f "
                "after %ld attempts; use fewer components or a larger d",
                (long long)id, t->K, t->d, TASK_MAX_COS, TASK_MAX_ATTEMPTS);
@@ -210,7 +214,7 @@ static int probe_acceptance(const tgmm_config *cfg, int K, int d) {
   long limit = TASK_MAX_ATTEMPTS / 2, a = 0;
   int accepted = 0;
   for (a = 0; a < limit && accepted < TASK_PROBE_ACCEPTS; a++) {
-    draw_means_once(cfg, &r, &noise, K, d, cfg->mean_scale, m);
+    draw_means_once(cfg, &r, &noise, K, d, mean_box(cfg), m);
     if (max_cosine(m, K, d) < TASK_MAX_COS) accepted++;
   }
   free(m);
@@ -247,6 +251,7 @@ int tgmm_task_check_feasible(const tgmm_config *cfg) {
 }
 
 double tgmm_task_min_distance(const double *means /* [K, d] */, int K, int d) {
+  if (K < 2 || !means) return NAN;
   double best = INFINITY;
   for (int i = 0; i < K; i++)
     for (int j = i + 1; j < K; j++) {
@@ -257,7 +262,7 @@ double tgmm_task_min_distance(const double *means /* [K, d] */, int K, int d) {
       }
       if (s < best) best = s;
     }
-  return K < 2 || !means ? NAN : sqrt(best);
+  return sqrt(best);
 }
 
 void tgmm_task_free(tgmm_task *t) {
