@@ -218,8 +218,8 @@ static int write_dat(const rate *q, const char *dat) {
     fprintf(d, "%s# %s\n", i ? "\n\n" : "", q->name[s]);
     for (int b = 0; b < q->nbin; b++) {
       double m = q->n[s][b] ? q->s1[s][b] / q->n[s][b] : 0;
-      if (m > 0) fprintf(d, "%.9g %.9g %d %.9g\n", q->x[b], m, q->n[s][b], q->edge[b]);
-      else fprintf(d, "%.9g ? %d %.9g\n", q->x[b], q->n[s][b], q->edge[b]);
+      if (m > 0) fprintf(d, "%.9g %.9g %d %.17g\n", q->x[b], m, q->n[s][b], q->edge[b]);
+      else fprintf(d, "%.9g ? %d %.17g\n", q->x[b], q->n[s][b], q->edge[b]);
     }
   }
   return tgmm_out_commit(&o);
