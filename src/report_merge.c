@@ -387,8 +387,8 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
   int32_t *set = tgmm_malloc(n * sizeof(int32_t));
   int64_t *task = tgmm_malloc(n * sizeof(int64_t));
   char *meth = tgmm_malloc(n * 16), *st = tgmm_malloc(n * 16);
-  double *col[TGMM_REPORT_NMETRIC] = {0};
-  int ok = set && task && meth && st;
+  double *col[TGMM_REPORT_NMETRIC] = {0}, *delta = tgmm_malloc(n * sizeof(double));
+  int ok = set && task && meth && st && delta;
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) ok = (col[c] = tgmm_malloc(n * sizeof(double))) && ok;
   if (!ok) rc = TGMM_ENOMEM;
   if (rc == TGMM_OK && R) rc = tgmm_h5_read_all(f, u->path, "/setting", H5T_NATIVE_INT32, set);
@@ -404,6 +404,10 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
     else
       rc = tgmm_h5_read_all(f, u->path, name, H5T_NATIVE_DOUBLE, col[c]);
   }
+  if (rc == TGMM_OK && R && tgmm_h5_exists(f, "/delta"))
+    rc = tgmm_h5_read_all(f, u->path, "/delta", H5T_NATIVE_DOUBLE, delta);
+  else if (delta) /* a file written before /delta */
+    for (hsize_t i = 0; i < R; i++) delta[i] = NAN;
   H5Fclose(f);
   int gidx[64];
   for (int g = 0; g < ng; g++) {
@@ -426,6 +430,8 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
       if (isfinite(col[c][i])) fprintf(out, ",%.17g", col[c][i]);
       else fprintf(out, ",");
     }
+    if (isfinite(delta[i])) fprintf(out, ",%.17g", delta[i]);
+    else fprintf(out, ",");
     for (int g = 0; g < ng; g++) {
       fputc(',', out);
       if (gidx[g] >= 0) csv_str(out, k->val[s][gidx[g]]);
@@ -433,12 +439,13 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
     for (int q = 0; q < rs->ndiff; q++) fputc(',', out), csv_str(out, rs->dval[r][q]);
     fputc('\n', out);
   }
-  free(set), free(task), free(meth), free(st);
+  free(set), free(task), free(meth), free(st), free(delta);
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) free(col[c]);
   return rc;
 }
 
-/* --rows: one line per (run, setting, task, method); columns named plainly for pandas. */
+/* --rows: one line per (run, setting, task, method); columns named plainly for pandas (delta:
+ * the task's /delta, empty when NaN or for a file written before it). */
 static int write_rows(const runset *rs, const char *path) {
   tgmm_report_keys *k = tgmm_calloc((size_t)rs->n, sizeof *k);
   char gk[64][64];
@@ -457,6 +464,7 @@ static int write_rows(const runset *rs, const char *path) {
   if (rc == TGMM_OK) {
     fprintf(f, "run,file,setting,task,method,status");
     for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) fprintf(f, ",%s", tgmm_report_metric_name[c]);
+    fprintf(f, ",delta");
     for (int g = 0; g < ng; g++) fputc(',', f), csv_str(f, gk[g]);
     for (int q = 0; q < rs->ndiff; q++) fputc(',', f), csv_str(f, rs->dcol[q]);
     fputc('\n', f);

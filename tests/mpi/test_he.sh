@@ -154,7 +154,13 @@ for b in blocks:
         if r[1] != "?":
             assert abs(float(r[1]) - mis[sel].mean()) < 1e-8, (name, i)
 PY
-  "$TGMM_BIN" report --data it2.h5 --data l2.h5 --out two >two.log 2>&1 || { fail "merged report"; cat two.log; }
+  "$TGMM_BIN" report --data it2.h5 --data l2.h5 --out two --rows rows.csv >two.log 2>&1 || { fail "merged report"; cat two.log; }
+  py rows.csv it2.h5 <<'PY' && ok "rows CSV: delta column = /delta" || fail "rows CSV delta"
+import sys, h5py, numpy as np, pandas as pd
+rows, f = pd.read_csv(sys.argv[1], float_precision="round_trip"), h5py.File(sys.argv[2], "r")
+r0 = rows[rows.run == 0]
+assert np.array_equal(r0["delta"].to_numpy(), f["delta"][()], equal_nan=True)
+PY
   grep -q "## Misclustering: transformer depth against EM and Lloyd iterations" two.md &&
     grep -Eq "^\| mean_scale=0.5 K=\[2\] \| 1 \| [0-9.]+ .* \| 1 \| [0-9.]+" two.md &&
     grep -Eq "^\|  \| 2 \| [0-9.]+ .* \| 3 \| [0-9.]+" two.md && [[ -s two.depth.png && -s two.depth.gp ]] &&
