@@ -285,9 +285,15 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     }
     fprintf(g, "plot ");
     int first = 1;
+    /* markers offset by 0.06 of the x spacing per method, 0.5 of it in all at most */
+    double step = r->nm > 1 && 0.06 * (r->nm - 1) > 0.5 ? 0.5 / (r->nm - 1) : 0.06;
+    const char *names[32];
+    for (int j = 0; j < r->nm; j++) names[j] = r->method[j];
     for (int j = 0; j < r->nm; j++) {
       if (!has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
-      double off = 0.06 * span * (j - (r->nm - 1) / 2.0);
+      double off = step * span * (j - (r->nm - 1) / 2.0);
+      char col[8];
+      tgmm_report_method_colour(names, r->nm, j, col);
       fprintf(g, "%s", first ? "" : ", \\\n     ");
       first = 0;
       gp_quote(g, dat);
@@ -295,7 +301,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
         fprintf(g, " index %d using ($1*%.6g):%d:%d", p, exp(off), 3 + 3 * j, 4 + 3 * j);
       else
         fprintf(g, " index %d using ($1+%.6g):%d:%d", p, off, 3 + 3 * j, 4 + 3 * j);
-      fprintf(g, " with yerrorlines lw 2 pt %d ps 1.2 lc %d title ", 5 + 2 * (j % 4), j + 1);
+      fprintf(g, " with yerrorlines lw 2 pt %d ps 1.2 lc rgb '%s' title ", 5 + 2 * (j % 4), col);
       gp_quote(g, r->method[j]);
     }
     fprintf(g, "\n");

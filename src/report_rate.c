@@ -158,30 +158,39 @@ static void shade(double t, const int lo[3], const int hi[3], char out[8]) {
   snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-static void series_style(const rate *q, int s, char *style, size_t n) {
+void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]) {
   static const int blue_lo[3] = {0x9e, 0xca, 0xe1}, blue_hi[3] = {0x08, 0x30, 0x6b};
+  static const int orange_lo[3] = {0xfd, 0xbe, 0x85}, orange_hi[3] = {0x8c, 0x2d, 0x04};
   static const int green_lo[3] = {0xa1, 0xd9, 0x9b}, green_hi[3] = {0x00, 0x2c, 0x0f};
-  const char *nm = q->name[s];
-  int fam = family(nm), tg = !strncmp(nm, "tgmm", 4), idx = 0, cnt = 0;
-  for (int t = 0; t < q->nser; t++) {
-    int same = fam ? family(q->name[t]) == fam : tg && !strncmp(q->name[t], "tgmm", 4);
-    if (same && t < s) idx++;
+  static const char *const other[] = {"#7b3294", "#e7298a", "#66a61e", "#a6761d", "#e6ab02"};
+  const char *nm = names[j];
+  int fam = family(nm), tg = !strncmp(nm, "tgmm", 4), idx = 0, cnt = 0, oth = 0;
+  for (int t = 0; t < n; t++) {
+    int f = family(names[t]), g = !strncmp(names[t], "tgmm", 4);
+    int same = fam ? f == fam : tg && g;
+    if (same && t < j) idx++;
     cnt += same;
+    oth += t < j && !f && !g && strcmp(names[t], "oracle");
   }
-  char col[8];
   double t = cnt > 1 ? (double)idx / (cnt - 1) : 1.0;
-  if (fam) {
-    shade(0.15 + 0.85 * t, blue_lo, blue_hi, col);
-    snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
-  } else if (tg) {
-    if (cnt > 1) shade(0.3 + 0.7 * t, green_lo, green_hi, col);
-    else snprintf(col, sizeof col, "#000000");
-    snprintf(style, n, "lw 3 pt 5 ps 1.1 lc rgb '%s' dt 1", col);
-  } else if (!strcmp(nm, "oracle")) {
-    snprintf(style, n, "lw 2 pt 9 ps 1.0 lc rgb '#636363' dt 2");
-  } else {
-    snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '#7b3294' dt 4");
-  }
+  if (fam == 1) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, blue_lo, blue_hi, out);
+  else if (fam == 2) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, orange_lo, orange_hi, out);
+  else if (tg && cnt > 1) shade(0.3 + 0.7 * t, green_lo, green_hi, out);
+  else if (tg) snprintf(out, 8, "#000000");
+  else if (!strcmp(nm, "oracle")) snprintf(out, 8, "#636363");
+  else snprintf(out, 8, "%s", other[oth % 5]);
+}
+
+static void series_style(const rate *q, int s, char *style, size_t n) {
+  const char *names[RATE_MAXSER];
+  for (int t = 0; t < q->nser; t++) names[t] = q->name[t];
+  char col[8];
+  tgmm_report_method_colour(names, q->nser, s, col);
+  const char *nm = q->name[s];
+  if (family(nm)) snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
+  else if (!strncmp(nm, "tgmm", 4)) snprintf(style, n, "lw 3 pt 5 ps 1.1 lc rgb '%s' dt 1", col);
+  else if (!strcmp(nm, "oracle")) snprintf(style, n, "lw 2 pt 9 ps 1.0 lc rgb '%s' dt 2", col);
+  else snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '%s' dt 4", col);
 }
 
 static void gp_str(FILE *g, const char *s) {

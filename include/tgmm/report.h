@@ -92,6 +92,11 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
                           const char *prefix, const char *subtitle, int *made);
 
+/* The colour of method j of names[0..n-1] in the plots ("#rrggbb"): em@c and lloyd@c shades of
+ * blue and of orange (light for few iterations), tgmm black (shades of green for the tgmm lines
+ * of several runs), the oracle grey, others fixed distinct colours. */
+void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]);
+
 /* He et al.'s comparison (src/report_depth.c): misclustering of tgmm against each run's depth
  * n_layer[r] (0: unknown) beside EM's and Lloyd's against their iterations (columns em@c,
  * lloyd@c), per setting label: a Markdown table on md (NULL: none) and, with prefix,
