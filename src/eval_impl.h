@@ -84,6 +84,11 @@ const char *tgmm_eval_method_name(int m);
 /* eval.methods (and eval.iterations) -> the columns methods[], miter[], colname[], nm, has_tgmm
  * (an unknown name or more than EV_MAXCOL columns: TGMM_EUSER). */
 int tgmm_eval_parse_methods(evaluator *ev);
+/* Append column j = nm: method m, truncated at max_iter it (0: not truncated; name "em@4" or
+ * the method's); more than EV_MAXCOL columns: TGMM_EUSER. Every column is added this way. */
+int tgmm_eval_add_column(evaluator *ev, int m, int it);
+/* The /method string of column j (its colname; the method's name if none was set). */
+const char *tgmm_eval_column_name(const evaluator *ev, int j);
 /* The grid's settings: eval.tasks_per_setting drawn tasks each (checked feasible). */
 int tgmm_eval_grid_settings(evaluator *ev);
 /* Allocate the per-setting arrays for ns settings (at most 100000). */

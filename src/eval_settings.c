@@ -11,8 +11,7 @@
 
 static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
 
-/* Column j := method m truncated at max_iter it (0: not truncated). */
-static int add_column(evaluator *ev, int m, int it) {
+int tgmm_eval_add_column(evaluator *ev, int m, int it) {
   if (ev->nm == EV_MAXCOL) {
     tgmm_error0("eval.methods with eval.iterations makes more than %d result columns (em and "
                 "lloyd count once per iteration count): shorten one of the lists", EV_MAXCOL);
@@ -40,13 +39,17 @@ int tgmm_eval_parse_methods(evaluator *ev) {
     if (m == EV_TGMM) ev->has_tgmm = 1;
     int truncated = (m == EV_EM || m == EV_LLOYD) && cfg->eval.n_iterations > 0;
     for (int c = 0; truncated && c < cfg->eval.n_iterations; c++)
-      TGMM_TRY(add_column(ev, m, cfg->eval.iterations[c]));
-    if (!truncated) TGMM_TRY(add_column(ev, m, 0));
+      TGMM_TRY(tgmm_eval_add_column(ev, m, cfg->eval.iterations[c]));
+    if (!truncated) TGMM_TRY(tgmm_eval_add_column(ev, m, 0));
   }
   return TGMM_OK;
 }
 
 const char *tgmm_eval_method_name(int m) { return METHOD_NAMES[m]; }
+
+const char *tgmm_eval_column_name(const evaluator *ev, int j) {
+  return ev->colname[j][0] ? ev->colname[j] : METHOD_NAMES[ev->methods[j]];
+}
 
 
 /* Setting s: the base config with the values of grid point gp (first key slowest) and the

@@ -150,7 +150,7 @@ static int write_strings(hid_t f, const evaluator *ev, char *buf) {
   int b = 0;
   hsize_t k = 0;
   for (int64_t r = 0; r < ev->nloc; r++)
-    strncpy(buf + 16 * r, ev->colname[global_row(ev, &b, &k) % ev->nm], 16);
+    strncpy(buf + 16 * r, tgmm_eval_column_name(ev, (int)(global_row(ev, &b, &k) % ev->nm)), 16);
   int rc = tgmm_h5_write_packed_strings(f, "/method", R, 16, ev->nblk, ev->blk_row0,
                                         ev->blk_nrows, buf);
   for (int64_t r = 0; r < ev->nloc; r++)
@@ -211,7 +211,7 @@ static int summary(const evaluator *ev) {
   }
   if (tgmm_mpi.rank == 0) {
     const char *names[EV_MAXCOL];
-    for (int j = 0; j < ev->nm; j++) names[j] = ev->colname[j];
+    for (int j = 0; j < ev->nm; j++) names[j] = tgmm_eval_column_name(ev, j);
     tgmm_report r;
     static const int metrics[] = {0, 1, 2, 3, 6};
     if (tgmm_report_from_sums(&r, ev->ns, ev->nm, (const char(*)[512])ev->label, names, sum) ==
