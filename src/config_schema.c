@@ -40,6 +40,8 @@ const keydef cfg_keys[] = {
      "position embeddings"},
     {"model.backbone", T_ENUM, FLD(model.backbone), "transformer", 0, 0, "transformer|mamba2",
      "backbone between read-in and read-outs"},
+    {"model.head", T_ENUM, FLD(model.head), "mixture", 0, 0, "mixture|labels|both",
+     "mixture read-out, per-sample labels (bidirectional attention suits it), or both"},
     {"model.ssm_heads", T_INT, FLD(model.ssm_heads), "8", 1, 4096, NULL, "mamba2: SSM heads"},
     {"model.ssm_head_dim", T_INT, FLD(model.ssm_head_dim), "64", 1, 65536, NULL,
      "mamba2: width of a head"},
