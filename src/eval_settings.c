@@ -8,7 +8,8 @@
 #include "tgmm/common.h"
 #include "tgmm/task.h"
 
-static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
+static const char *const METHOD_NAMES[] = {"tgmm",  "em",    "spectral",
+                                           "oracle", "lloyd", "tgmm_plugin"};
 
 int tgmm_eval_parse_methods(evaluator *ev) {
   const tgmm_config *cfg = ev->cfg;
@@ -21,7 +22,7 @@ int tgmm_eval_parse_methods(evaluator *ev) {
       tgmm_error0("eval.methods: unknown method '%s'", cfg->eval.methods[i]);
       return TGMM_EUSER;
     }
-    if (ev->methods[i] == EV_TGMM) ev->has_tgmm = 1;
+    if (ev->methods[i] == EV_TGMM || ev->methods[i] == EV_TGMM_PLUGIN) ev->has_tgmm = 1;
   }
   return TGMM_OK;
 }
