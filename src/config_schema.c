@@ -97,7 +97,7 @@ const keydef cfg_keys[] = {
      "evaluation tasks per grid point"},
     {"eval.chunk", T_INT, FLD(eval.chunk), "8", 1, 1e6, NULL, "tasks per work unit"},
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
-     0, "tgmm|em|spectral|oracle|lloyd", "methods evaluated"},
+     0, "tgmm|em|spectral|oracle|lloyd|tgmm_plugin", "methods evaluated"},
     {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,
      "store each row's fitted mixture"},
     {"report.error_bars", T_ENUM, FLD(report.error_bars), "sd", 0, 0, "sd|ci95",
