@@ -241,6 +241,7 @@ int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
     ev.tcfg = *cfg; /* borrowed: cleared before evaluator_free */
     ev.ckpt = "this config (the model it trains)";
     rc = check_model_fits(&ev);
+    if (rc == TGMM_OK) rc = plugin_method(&ev);
   }
   memset(&ev.tcfg, 0, sizeof ev.tcfg);
   int ns = ev.ns;
