@@ -103,7 +103,7 @@ run ebad 1 eval "$CFG" "${EV[@]}" eval.tasks_per_setting=4 "eval.methods=[tgmm,t
   ok "tgmm_plugin for a labels model refused (exit 2, nothing written)" ||
   { fail "tgmm_plugin refusal: rc $rc"; cat "$WORK/ebad.log"; }
 
-run ck 1 check "$CFG" "${LAB[@]}" "eval.methods=[tgmm,tgmm_plugin]"
+run ck 1 check "$CFG" "${LAB[@]}" "${EV[@]}" "eval.methods=[tgmm,tgmm_plugin]"
 [[ $rc == 2 ]] && grep -q "tgmm_plugin compares the two heads" "$WORK/ck.log" &&
   ok "tgmm check refuses tgmm_plugin for a labels config" || { fail "check: rc $rc"; cat "$WORK/ck.log"; }
 
