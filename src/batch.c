@@ -14,13 +14,13 @@ void tgmm_batch_buf_init(tgmm_batch_buf *bb, int d, int Kmax) {
 
 void tgmm_batch_buf_free(tgmm_batch_buf *bb) {
   free(bb->off), free(bb->K), free(bb->cls), free(bb->x);
-  free(bb->weights), free(bb->means), free(bb->scales);
+  free(bb->weights), free(bb->means), free(bb->scales), free(bb->z);
   memset(bb, 0, sizeof *bb);
 }
 
 static void refresh_view(tgmm_batch_buf *bb) {
   tgmm_batch b = {.ntask = bb->ntask, .off = bb->off, .K = bb->K, .cls = bb->cls, .x = bb->x,
-                  .weights = bb->weights, .means = bb->means, .scales = bb->scales};
+                  .weights = bb->weights, .means = bb->means, .scales = bb->scales, .z = bb->z};
   bb->b = b;
 }
 
@@ -59,11 +59,13 @@ static int grow_tokens(tgmm_batch_buf *bb, int need) {
   if (need <= bb->cap_tok) return TGMM_OK;
   int cap = need > 2 * bb->cap_tok ? need : 2 * bb->cap_tok;
   float *x = realloc(bb->x, sizeof(float) * (size_t)cap * (size_t)bb->d);
-  if (!x) {
+  if (x) bb->x = x;
+  int32_t *z = realloc(bb->z, sizeof(int32_t) * (size_t)cap);
+  if (z) bb->z = z;
+  if (!x || !z) {
     tgmm_error("out of memory for a batch of %d samples", cap);
     return TGMM_ENOMEM;
   }
-  bb->x = x;
   bb->cap_tok = cap;
   return TGMM_OK;
 }
@@ -73,6 +75,7 @@ int tgmm_batch_buf_add(tgmm_batch_buf *bb, const tgmm_task *t, int cls) {
   int i = bb->ntask, o = bb->off[i], d = bb->d, Q = bb->Kmax;
   TGMM_TRY(grow_tokens(bb, o + t->N));
   for (size_t j = 0; j < (size_t)t->N * (size_t)d; j++) bb->x[(size_t)o * d + j] = (float)t->x[j];
+  for (int n = 0; n < t->N; n++) bb->z[o + n] = t->z ? t->z[n] : -1;
   bb->off[i + 1] = o + t->N;
   bb->K[i] = t->K;
   bb->cls[i] = cls;

@@ -70,6 +70,24 @@ static int load_model(evaluator *ev) {
   return TGMM_OK;
 }
 
+/* A model.head = both model adds the method tgmm_plugin (its mixture's plug-in labels) beside
+ * tgmm (its own labels) unless listed; tgmm_plugin needs such a model. */
+static int plugin_method(evaluator *ev) {
+  int listed = 0, both = ev->model.dim.head == HEAD_BOTH;
+  for (int j = 0; j < ev->nm; j++) listed |= ev->methods[j] == EV_TGMM_PLUGIN;
+  if (listed && !both) {
+    tgmm_error0("eval.methods: tgmm_plugin compares the two heads of a model.head = both model; "
+                "the model in %s has model.head = %s", ev->ckpt,
+                ev->model.dim.head == HEAD_LABELS ? "labels" : "mixture");
+    return TGMM_EUSER;
+  }
+  if (both && !listed) {
+    TGMM_TRY(tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, 0));
+    ev->nrows = ev->nslots * ev->nm;
+  }
+  return TGMM_OK;
+}
+
 /* eval.save_predictions: rows of pred_K components in pred_d dimensions (the largest K and d of
  * any setting), with scales when a setting is anisotropic or the model predicts scales. */
 static void prediction_shape(evaluator *ev) {
@@ -81,6 +99,8 @@ static void prediction_shape(evaluator *ev) {
     if (K > ev->pred_K) ev->pred_K = K;
     if (sc->d > ev->pred_d) ev->pred_d = sc->d;
     if (sc->family == FAMILY_ANISOTROPIC) ev->pred_scales = 1;
+    if (ev->model_ok && tgmm_model_has_labels(&ev->model) && sc->N > ev->pred_N)
+      ev->pred_N = sc->N;
   }
 }
 
@@ -105,6 +125,7 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
     ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
     TGMM_TRY(check_model_fits(ev));
+    TGMM_TRY(plugin_method(ev));
   }
   prediction_shape(ev);
   return TGMM_OK;
@@ -173,7 +194,8 @@ static void evaluator_free(evaluator *ev) {
   for (int s = 0; ev->scfg && s < ev->ns; s++) tgmm_config_free(&ev->scfg[s]);
   free(ev->scfg), free(ev->label), free(ev->value_idx), free(ev->mclass);
   free(ev->slot0), free(ev->ntask), free(ev->unit0), free(ev->slot_task);
-  free(ev->rows), free(ev->pw), free(ev->pm), free(ev->psd), free(ev->blk_row0), free(ev->blk_nrows);
+  free(ev->rows), free(ev->pw), free(ev->pm), free(ev->psd), free(ev->plab);
+  free(ev->blk_row0), free(ev->blk_nrows);
   if (ev->data_ok) tgmm_dataset_close(&ev->ds);
   if (ev->model_ok) tgmm_model_free(&ev->model);
   if (ev->has_tgmm) tgmm_config_free(&ev->tcfg);
@@ -219,6 +241,7 @@ int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
     ev.tcfg = *cfg; /* borrowed: cleared before evaluator_free */
     ev.ckpt = "this config (the model it trains)";
     rc = check_model_fits(&ev);
+    if (rc == TGMM_OK) rc = plugin_method(&ev);
   }
   memset(&ev.tcfg, 0, sizeof ev.tcfg);
   int ns = ev.ns;

@@ -25,7 +25,9 @@
 #include "tgmm/h5io.h"
 #include "tgmm/model.h"
 
-enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_NMETHODS };
+/* tgmm: the model's own output (its labels when it has a label head, else its mixture);
+ * tgmm_plugin: the plug-in labels of the mixture read-out of a model.head = both model. */
+enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_TGMM_PLUGIN, EV_NMETHODS };
 #define EV_MAXCOL 32 /* columns (a report holds at most 32 methods) */
 
 /* One result row as a rank holds it until the write (80 bytes): the float columns in the order
@@ -71,10 +73,12 @@ typedef struct {
   int64_t *slot_task; /* [nslots] file task index of each slot (--data), NULL on the grid */
   /* predictions (eval.save_predictions): row widths */
   int save_pred, pred_K, pred_d, pred_scales;
+  int pred_N; /* /pred_labels row width (largest N; 0: no label rows) */
   /* this rank's rows: the blocks of its units, in computing order */
   int64_t nloc, cap_loc;   /* rows held, capacity */
   ev_row *rows;            /* [nloc] */
   double *pw, *pm, *psd;   /* [nloc, pred_K], [nloc, pred_K, pred_d] x 2 (save_pred) */
+  int32_t *plab;           /* [nloc, pred_N] labels of label rows, -1 elsewhere (save_pred) */
   int nblk, cap_blk;
   hsize_t *blk_row0, *blk_nrows; /* [nblk] global first row and rows of each block */
 } evaluator;

@@ -9,7 +9,8 @@
 #include "tgmm/common.h"
 #include "tgmm/task.h"
 
-static const char *const METHOD_NAMES[] = {"tgmm", "em", "spectral", "oracle", "lloyd"};
+static const char *const METHOD_NAMES[] = {"tgmm",  "em",    "spectral",
+                                           "oracle", "lloyd", "tgmm_plugin"};
 
 int tgmm_eval_add_column(evaluator *ev, int m, int it) {
   if (ev->nm == EV_MAXCOL) {
@@ -36,7 +37,7 @@ int tgmm_eval_parse_methods(evaluator *ev) {
       tgmm_error0("eval.methods: unknown method '%s'", cfg->eval.methods[i]);
       return TGMM_EUSER;
     }
-    if (m == EV_TGMM) ev->has_tgmm = 1;
+    if (m == EV_TGMM || m == EV_TGMM_PLUGIN) ev->has_tgmm = 1;
     int truncated = (m == EV_EM || m == EV_LLOYD) && cfg->eval.n_iterations > 0;
     for (int c = 0; truncated && c < cfg->eval.n_iterations; c++)
       TGMM_TRY(tgmm_eval_add_column(ev, m, cfg->eval.iterations[c]));

@@ -8,6 +8,7 @@
 #include "eval_impl.h"
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
+#include "tgmm/metrics.h"
 #include "tgmm/rng.h"
 #include "tgmm/task.h"
 #include "tgmm/batch.h"
@@ -43,6 +44,7 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
       TGMM_TRY(grow((void **)&ev->pw, cap, sizeof(double) * K));
       TGMM_TRY(grow((void **)&ev->pm, cap, sizeof(double) * kd));
       if (ev->pred_scales) TGMM_TRY(grow((void **)&ev->psd, cap, sizeof(double) * kd));
+      if (ev->pred_N) TGMM_TRY(grow((void **)&ev->plab, cap, sizeof(int32_t) * (size_t)ev->pred_N));
     }
     ev->cap_loc = cap;
   }
@@ -67,6 +69,7 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
       memset(ev->pw + (size_t)r * (size_t)ev->pred_K, 0, sizeof(double) * (size_t)ev->pred_K);
       memset(ev->pm + (size_t)r * kd, 0, sizeof(double) * kd);
       if (ev->pred_scales) memset(ev->psd + (size_t)r * kd, 0, sizeof(double) * kd);
+      for (int n = 0; n < ev->pred_N; n++) ev->plab[(size_t)r * (size_t)ev->pred_N + (size_t)n] = -1;
     }
   }
   ev->nloc += rows;
@@ -127,19 +130,53 @@ static tgmm_local_task local_of(const evaluator *ev, const tgmm_task *t) {
   return lt;
 }
 
+/* The unit's tasks as one batch of the model (read-out of each task's class in setting s). */
+static int unit_batch(const evaluator *ev, int s, const tgmm_task *tasks, int nt, tgmm_batch_buf *bb) {
+  tgmm_batch_buf_init(bb, ev->model.dim.d, ev->model.dim.Kmax);
+  for (int k = 0; k < nt; k++)
+    TGMM_TRY(tgmm_batch_buf_add(bb, &tasks[k], ev->mclass[s][tasks[k].cls]));
+  return TGMM_OK;
+}
+
+/* The label head's labels for the unit's tasks: misclustering and accuracy (1 - misclustering)
+ * from them, no parameter metrics (NaN); eval.save_predictions keeps the labels. Row of task k:
+ * base + k*nm + j. */
+static int label_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks, int nt) {
+  tgmm_batch_buf bb;
+  int rc = unit_batch(ev, s, tasks, nt, &bb);
+  int32_t *lab = rc == TGMM_OK ? tgmm_malloc(sizeof(int32_t) * (size_t)(bb.off[nt] + 1)) : NULL;
+  if (rc == TGMM_OK && !lab) rc = TGMM_ENOMEM;
+  double t0 = tgmm_now();
+  if (rc == TGMM_OK) rc = tgmm_model_predict_labels(&ev->model, &bb.b, lab);
+  double sec = (tgmm_now() - t0) / nt;
+  for (int k = 0; k < nt && rc == TGMM_OK; k++) {
+    const tgmm_task *t = &tasks[k];
+    const int32_t *lk = lab + bb.off[k];
+    tgmm_local_task lt = local_of(ev, t);
+    tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
+    if (lt.z) r.misclustering = tgmm_misclustering(lk, lt.z, t->N, t->K);
+    r.accuracy = 1.0 - r.misclustering;
+    int64_t row = base + (int64_t)k * ev->nm + j;
+    store_row(ev, row, &r, sec, t, NULL);
+    for (int n = 0; ev->save_pred && n < t->N && n < ev->pred_N; n++)
+      ev->plab[(size_t)row * (size_t)ev->pred_N + (size_t)n] = lk[n];
+  }
+  free(lab);
+  tgmm_batch_buf_free(&bb);
+  return rc;
+}
+
 /* The model's prediction for task k of the unit as a mixture (identity covariance, or the
  * predicted standard deviations when the model is anisotropic). Row of task k: base + k*nm + j. */
 static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks, int nt) {
   const tgmm_model_dims *dm = &ev->model.dim;
   int Q = dm->Kmax, d = dm->d;
   tgmm_batch_buf bb;
-  tgmm_batch_buf_init(&bb, d, Q);
   double *w = tgmm_malloc(sizeof(double) * (size_t)nt * Q);
   double *mu = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
   double *sd = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
-  int rc = w && mu && sd ? TGMM_OK : TGMM_ENOMEM;
-  for (int k = 0; k < nt && rc == TGMM_OK; k++)
-    rc = tgmm_batch_buf_add(&bb, &tasks[k], ev->mclass[s][tasks[k].cls]);
+  int rc = unit_batch(ev, s, tasks, nt, &bb);
+  if (rc == TGMM_OK && !(w && mu && sd)) rc = TGMM_ENOMEM;
   double t0 = tgmm_now();
   if (rc == TGMM_OK) rc = tgmm_model_predict(&ev->model, &bb.b, w, mu, dm->aniso ? sd : NULL);
   double sec = (tgmm_now() - t0) / nt;
@@ -207,10 +244,13 @@ int tgmm_eval_unit(evaluator *ev, int64_t u) {
     if (rc == TGMM_OK) made++;
   }
   static const tgmm_method map[EV_NMETHODS] = {TGMM_METHOD_EM, TGMM_METHOD_EM, TGMM_METHOD_SPECTRAL,
-                                               TGMM_METHOD_ORACLE, TGMM_METHOD_LLOYD};
+                                               TGMM_METHOD_ORACLE, TGMM_METHOD_LLOYD,
+                                               TGMM_METHOD_EM};
   for (int j = 0; j < ev->nm && rc == TGMM_OK; j++) {
     int m = ev->methods[j];
-    if (m == EV_TGMM) {
+    if (m == EV_TGMM && tgmm_model_has_labels(&ev->model)) {
+      rc = label_rows(ev, s, base, j, tasks, nt);
+    } else if (m == EV_TGMM || m == EV_TGMM_PLUGIN) {
       rc = tgmm_rows(ev, s, base, j, tasks, nt);
     } else {
       for (int k = 0; k < nt && rc == TGMM_OK; k++)

@@ -18,7 +18,11 @@
  *   /pred_scales [R, Kmax, d] (standard deviations; when a setting is anisotropic or the model
  *   predicts scales): each row's fitted mixture in the method's own component order, not aligned
  *   to the truth; components beyond the row's K (and coordinates beyond its d) are 0; a row that
- *   is not ok holds NaN in its first K components.
+ *   is not ok holds NaN in its first K components; with a label-head model also /pred_labels
+ *   int32 [R, N_max]: the labels of the label rows (tgmm), -1 beyond a task's N and in every
+ *   other row. A label row (tgmm of a model.head = labels | both model) has misclustering and
+ *   accuracy = 1 - misclustering from its own labels and NaN parameter metrics; with
+ *   model.head = both the method tgmm_plugin holds the plug-in labels of the mixture read-out.
  *   /settings/label string [S]; /settings/<grid key> [S] (the key's value per setting: int64 or
  *   float64 when every value is a number or a one-element list of one, else strings);
  *   with --data also /settings/K int32.
@@ -108,6 +112,9 @@ static int write_numbers(hid_t f, const evaluator *ev, void *buf) {
   if (rc == TGMM_OK) rc = write_col(f, ev, "/pred_means", H5T_NATIVE_DOUBLE, 3, dm, ev->pm);
   if (rc == TGMM_OK && ev->pred_scales)
     rc = write_col(f, ev, "/pred_scales", H5T_NATIVE_DOUBLE, 3, dm, ev->psd);
+  hsize_t dl[2] = {R, (hsize_t)ev->pred_N};
+  if (rc == TGMM_OK && ev->pred_N)
+    rc = write_col(f, ev, "/pred_labels", H5T_NATIVE_INT32, 2, dl, ev->plab);
   return rc;
 }
 

@@ -24,6 +24,7 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->causal = cfg->model.attention == ATTN_CAUSAL;
   dim->aniso = cfg->family == FAMILY_ANISOTROPIC;
   dim->hungarian = cfg->train.matching == MATCH_HUNGARIAN;
+  dim->head = (int)cfg->model.head;
   if (cfg->model.backbone == BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
   if (!dim->ssm && dim->C % dim->H != 0) {
     tgmm_error0("model.n_embd = %d is not divisible by model.n_head = %d", dim->C, dim->H);
@@ -91,13 +92,17 @@ static void layout(tgmm_model *m) {
     m->lnfw = add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
     m->lnfb = add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
   }
-  for (int i = 0; i < D->nclass; i++) {
+  for (int i = 0; i < D->nclass && D->head != HEAD_LABELS; i++) {
     snprintf(n, sizeof n, "readout.%d.q", i);
     m->readout[i].q = add_tensor(m, &off, n, 2, D->Kmax, m->W);
     snprintf(n, sizeof n, "readout.%d.wk", i);
     m->readout[i].wk = add_tensor(m, &off, n, 2, m->W, D->C);
     snprintf(n, sizeof n, "readout.%d.wv", i);
     m->readout[i].wv = add_tensor(m, &off, n, 2, m->W, D->C);
+  }
+  if (D->head != HEAD_MIXTURE) {
+    m->lab_w = add_tensor(m, &off, "label_head.weight", 2, D->Kmax, D->C);
+    m->lab_b = add_tensor(m, &off, "label_head.bias", 1, D->Kmax, 1);
   }
   m->nparams = off;
 }
@@ -106,7 +111,7 @@ int tgmm_model_create(tgmm_model *m, const tgmm_model_dims *dim) {
   memset(m, 0, sizeof *m);
   m->dim = *dim;
   m->W = dim->Kmax + dim->d * (dim->aniso ? 2 : 1);
-  int cap = 6 + 12 * dim->L + 3 * dim->nclass;
+  int cap = 8 + 12 * dim->L + 3 * dim->nclass;
   m->tensors = tgmm_calloc((size_t)cap, sizeof(tgmm_tensor));
   m->blocks = tgmm_calloc((size_t)(dim->L > 0 ? dim->L : 1), sizeof(tgmm_block_off));
   m->readout = tgmm_calloc((size_t)dim->nclass, sizeof(tgmm_readout_off));
@@ -132,13 +137,13 @@ static void acts_free(tgmm_acts *a) {
                  &a->att,  &a->res2, &a->ln2, &a->ln2m, &a->ln2r,     &a->fch,  &a->fchg,
                  &a->res3, &a->lnf, &a->lnfm, &a->lnfr, &a->pk,       &a->pv,   &a->pA,
                  &a->pO,   &a->dres, &a->dln, &a->d4,   &a->d3,       &a->datty, &a->dlnf,
-                 &a->pscratch, &a->dO, &a->tgt};
+                 &a->pscratch, &a->dO, &a->tgt, &a->lab, &a->dlab};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
     free(*p[i]);
     *p[i] = NULL;
   }
-  free(a->match);
-  a->match = NULL;
+  free(a->match), free(a->lmatch);
+  a->match = a->lmatch = NULL;
   a->T_cap = a->ntask_cap = a->nmax_cap = 0;
   a->att_cap = 0;
 }
@@ -257,6 +262,9 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   ok &= !!grow(&a->pscratch, Q * (size_t)nmax + 2 * (size_t)nmax * W) && grow(&a->dO, Q * W);
   ok &= !!grow(&a->tgt, Q + 2 * Q * (size_t)D->d);
   ok &= !!(a->match = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
+  size_t lab = D->head != HEAD_MIXTURE ? t * Q : 0;
+  ok &= !!grow(&a->lab, lab) && grow(&a->dlab, lab);
+  ok &= !!(a->lmatch = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
   if (!ok) {
     acts_free(a);
     return TGMM_ENOMEM;

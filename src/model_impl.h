@@ -1,5 +1,6 @@
-/* model_impl.h — private to the model module (model.c, model_pass.c, model_ssm.c): the tensor
- * table helper and the Mamba2 backbone's hooks (model_ssm.c). */
+/* model_impl.h — private to the model module (model.c, model_pass.c, model_ssm.c,
+ * model_labels.c): the tensor table helper, the Mamba2 backbone's hooks (model_ssm.c) and the
+ * label head's (model_labels.c). */
 #ifndef TGMM_MODEL_IMPL_H
 #define TGMM_MODEL_IMPL_H
 
@@ -28,5 +29,17 @@ int tgmm_ssm_forward(tgmm_model *m, const tgmm_batch *b);
 /* m->a.dlnf [T,C] -> m->a.dres = dL/dh0 [T,C] (overwritten); parameter gradients +=. */
 void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b);
 double tgmm_ssm_step_flops(const tgmm_model *m, const int *off, int ntask);
+
+/* FLOPs of the forward of the read-outs (mixture and/or label head) on T tokens. */
+double tgmm_model_head_flops(const tgmm_model *m, double T);
+
+/* Label head: m->a.lnf [T,C] -> m->a.lab [T,Kmax] logits. */
+void tgmm_labels_fwd(tgmm_model *m);
+/* The batch's label loss (sum of tgmm_label_loss over its tasks; needs b->z); the permutations
+ * go to m->a.lmatch. */
+double tgmm_labels_loss(tgmm_model *m, const tgmm_batch *b);
+/* Backward of the label loss / norm with the forward's permutations: head gradients +=;
+ * dL/d lnf into m->a.dlnf (accumulate: added to what the mixture read-out put there). */
+void tgmm_labels_bwd(tgmm_model *m, const tgmm_batch *b, double norm, int accumulate);
 
 #endif

@@ -164,9 +164,12 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
     }
     nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   }
-  readout_fwd(m, b);
+  int mix = tgmm_model_has_mixture(m), lab = tgmm_model_has_labels(m);
+  if (mix) readout_fwd(m, b);
+  if (lab) tgmm_labels_fwd(m);
   double sum = 0.0, acc[3] = {0, 0, 0};
-  if (b->weights && b->means) {
+  if (lab && b->z) sum += tgmm_labels_loss(m, b);
+  if (mix && b->weights && b->means) {
     if (m->dim.hungarian) match_all(m, b);
     for (int i = 0; i < b->ntask; i++) {
       double p[3];
@@ -236,7 +239,10 @@ static void embed_bwd(tgmm_model *m, const tgmm_batch *b) {
 void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
   tgmm_acts *a = &m->a;
   int T = a->T, C = m->dim.C, L = m->dim.L;
-  readout_bwd(m, b, norm);
+  int mix = tgmm_model_has_mixture(m) && b->weights && b->means;
+  if (mix) readout_bwd(m, b, norm);
+  if (tgmm_model_has_labels(m) && b->z) tgmm_labels_bwd(m, b, norm, mix);
+  else if (!mix) memset(a->dlnf, 0, sizeof(float) * (size_t)T * C); /* no targets: no gradient */
   if (m->ssm) {
     tgmm_ssm_backward(m, b); /* dlnf -> dres */
     embed_bwd(m, b);
@@ -253,8 +259,13 @@ void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
 
 int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,
                        double *scales) {
+  if (!tgmm_model_has_mixture(m)) {
+    tgmm_error("the model has no mixture read-out (model.head = labels)");
+    return TGMM_EUSER;
+  }
   tgmm_batch nb = *b;
   nb.weights = nb.means = nb.scales = NULL;
+  nb.z = NULL;
   TGMM_TRY(tgmm_model_forward(m, &nb, 1.0, NULL, NULL));
   const tgmm_model_dims *D = &m->dim;
   size_t Q = (size_t)D->Kmax, kd = Q * (size_t)D->d;
@@ -267,16 +278,22 @@ int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, doub
   return TGMM_OK;
 }
 
+double tgmm_model_head_flops(const tgmm_model *m, double T) {
+  double C = m->dim.C, W = m->W, Q = m->dim.Kmax;
+  double f = tgmm_model_has_mixture(m) ? 2.0 * T * (2.0 * W * C + 2.0 * Q * W) : 0.0;
+  return f + (tgmm_model_has_labels(m) ? 2.0 * T * C * Q : 0.0);
+}
+
 double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask) {
   if (m->ssm) return tgmm_ssm_step_flops(m, off, ntask);
   const tgmm_model_dims *D = &m->dim;
-  double T = off[ntask], C = D->C, att = 0.0, W = m->W;
+  double T = off[ntask], C = D->C, att = 0.0;
   for (int i = 0; i < ntask; i++) {
     double n = off[i + 1] - off[i];
     att += (D->causal ? 0.5 : 1.0) * n * n;
   }
   double lin = 2.0 * T * (12.0 * C * C) * D->L + 2.0 * T * (D->d + D->E) * C;
   double attn = 2.0 * 2.0 * att * C * D->L; /* QK^T and PV */
-  double pool = 2.0 * T * (2.0 * W * C + 2.0 * D->Kmax * W);
+  double pool = tgmm_model_head_flops(m, T);
   return 3.0 * (lin + attn + pool); /* backward = 2 x forward */
 }

@@ -53,6 +53,11 @@ static int open_data(trainer *tr, const char *path) {
                 cfg->family == FAMILY_ANISOTROPIC ? " and /scales (anisotropic)" : "");
     return TGMM_EUSER;
   }
+  if (cfg->model.head != HEAD_MIXTURE && !tr->ds.has_z) {
+    tgmm_error0("%s: model.head = %s trains on the true labels /z, which the file lacks", path,
+                cfg->model.head == HEAD_LABELS ? "labels" : "both");
+    return TGMM_EUSER;
+  }
   for (int64_t t = 0; t < need; t++) {
     int n = (int)(tr->ds.offsets[t + 1] - tr->ds.offsets[t]);
     if (tgmm_class_of(cfg, tr->ds.K[t], t) < 0 || n < 1 ||
@@ -224,9 +229,16 @@ static void progress(trainer *tr, int64_t s, const step_stats *st, double elapse
             last ? "\n" : "");
     fflush(stderr);
   } else {
-    tgmm_info("step %lld/%lld  loss %.5f (weights %.4f, means %.4f, scales %.4f)  %.1f tasks/s  "
-              "elapsed %s  ETA %s", (long long)(s + 1), (long long)cfg->train.steps, st->loss,
-              st->parts[0], st->parts[1], st->parts[2], rate, el, eta);
+    char parts[128] = "";
+    int n = 0, lab = cfg->model.head != HEAD_MIXTURE; /* the label part: loss - mixture parts */
+    if (cfg->model.head != HEAD_LABELS)
+      n = snprintf(parts, sizeof parts, "weights %.4f, means %.4f, scales %.4f", st->parts[0],
+                   st->parts[1], st->parts[2]);
+    if (lab)
+      snprintf(parts + n, sizeof parts - (size_t)n, "%slabels %.4f", n ? ", " : "",
+               st->loss - st->parts[0] - st->parts[1] - st->parts[2]);
+    tgmm_info("step %lld/%lld  loss %.5f (%s)  %.1f tasks/s  elapsed %s  ETA %s",
+              (long long)(s + 1), (long long)cfg->train.steps, st->loss, parts, rate, el, eta);
   }
 }
 

@@ -10,12 +10,13 @@
 
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
+#include "tgmm/metrics.h"
 #include "tgmm/rng.h"
 #include "train_impl.h"
 
 void tgmm_heldout_free(heldout *ho) {
   for (int i = 0; i < ho->n && ho->tasks; i++) tgmm_task_free(&ho->tasks[i]);
-  free(ho->tasks), free(ho->w), free(ho->mu), free(ho->sd);
+  free(ho->tasks), free(ho->w), free(ho->mu), free(ho->sd), free(ho->labels);
   tgmm_batch_buf_free(&ho->bb);
   memset(ho, 0, sizeof *ho);
 }
@@ -42,27 +43,35 @@ int tgmm_heldout_init(trainer *tr) {
     ho->n = i + 1;
     TGMM_TRY(tgmm_batch_buf_add(&ho->bb, &ho->tasks[i], cls));
   }
-  return TGMM_OK;
+  ho->labels = tgmm_malloc(sizeof(int32_t) * (size_t)(n > 0 ? ho->bb.off[n] : 1));
+  return ho->labels ? TGMM_OK : TGMM_ENOMEM;
 }
 
 /* Metrics of held-out task i from the predictions, scored like every fit (tgmm_fit_metrics):
- * acc[0..2] += l2 means, l2 weights, accuracy. */
-static int task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[3]) {
+ * acc[0..2] += l2 means, l2 weights, accuracy (mixture read-out); with a label head the accuracy
+ * is 1 - misclustering of its labels (and the l2 errors NaN without a mixture read-out). */
+static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[3]) {
   const tgmm_task *t = &ho->tasks[i];
-  const double *w = ho->w + (size_t)i * Q, *mu = ho->mu + (size_t)i * Q * d;
-  tgmm_gmm g;
-  TGMM_TRY(tgmm_gmm_alloc(&g, t->K, d, aniso ? COV_DIAG : COV_IDENTITY));
-  memcpy(g.weights, w, sizeof(double) * (size_t)t->K);
-  memcpy(g.means, mu, sizeof(double) * (size_t)t->K * d);
-  if (aniso)
-    for (size_t a = 0; a < (size_t)t->K * d; a++) {
-      double v = ho->sd[(size_t)i * Q * d + a];
-      g.cov[a] = v * v;
-    }
-  tgmm_local_task lt = tgmm_local_of(t);
+  int Q = m->dim.Kmax, d = m->dim.d, aniso = m->dim.aniso;
   tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
-  int rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
-  tgmm_gmm_free(&g);
+  int rc = TGMM_OK;
+  if (tgmm_model_has_mixture(m)) {
+    const double *w = ho->w + (size_t)i * Q, *mu = ho->mu + (size_t)i * Q * d;
+    tgmm_gmm g;
+    TGMM_TRY(tgmm_gmm_alloc(&g, t->K, d, aniso ? COV_DIAG : COV_IDENTITY));
+    memcpy(g.weights, w, sizeof(double) * (size_t)t->K);
+    memcpy(g.means, mu, sizeof(double) * (size_t)t->K * d);
+    if (aniso)
+      for (size_t a = 0; a < (size_t)t->K * d; a++) {
+        double v = ho->sd[(size_t)i * Q * d + a];
+        g.cov[a] = v * v;
+      }
+    tgmm_local_task lt = tgmm_local_of(t);
+    rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
+    tgmm_gmm_free(&g);
+  }
+  if (tgmm_model_has_labels(m))
+    r.accuracy = 1.0 - tgmm_misclustering(ho->labels + ho->bb.off[i], t->z, t->N, t->K);
   acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy;
   return rc;
 }
@@ -70,16 +79,17 @@ static int task_metrics(heldout *ho, int i, int Q, int d, int aniso, double acc[
 int tgmm_heldout_eval(trainer *tr, double *out) {
   const tgmm_config *cfg = tr->cfg;
   heldout *ho = &tr->ho;
-  int nc = tgmm_config_nclass(cfg), Q = tgmm_config_Kmax(cfg), d = cfg->d;
-  int aniso = cfg->family == FAMILY_ANISOTROPIC;
+  int nc = tgmm_config_nclass(cfg), aniso = cfg->family == FAMILY_ANISOTROPIC;
   double *sum = tgmm_calloc((size_t)nc * (RL_EVAL_NCOL + 1), sizeof(double));
   if (!sum) return TGMM_ENOMEM;
   int rc = TGMM_OK;
-  if (ho->n > 0)
+  if (ho->n > 0 && tgmm_model_has_mixture(&tr->model))
     rc = tgmm_model_predict(&tr->model, &ho->bb.b, ho->w, ho->mu, aniso ? ho->sd : NULL);
+  if (ho->n > 0 && rc == TGMM_OK && tgmm_model_has_labels(&tr->model))
+    rc = tgmm_model_predict_labels(&tr->model, &ho->bb.b, ho->labels);
   for (int i = 0; i < ho->n && rc == TGMM_OK; i++) {
     double *row = sum + (size_t)ho->bb.cls[i] * (RL_EVAL_NCOL + 1);
-    rc = task_metrics(ho, i, Q, d, aniso, row);
+    rc = task_metrics(ho, &tr->model, i, row);
     row[RL_EVAL_NCOL] += 1.0;
   }
   rc = tgmm_agree(rc);

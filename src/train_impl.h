@@ -24,6 +24,7 @@ typedef struct {
   tgmm_task *tasks; /* [n] */
   tgmm_batch_buf bb;
   double *w, *mu, *sd; /* predictions [n, Kmax], [n, Kmax, d], [n, Kmax, d] */
+  int32_t *labels;     /* label head: predicted labels [bb.off[n]] */
 } heldout;
 
 typedef struct {
@@ -63,7 +64,9 @@ int tgmm_train_resume(trainer *tr, int64_t step);
 /* train_eval.c */
 int tgmm_heldout_init(trainer *tr);
 void tgmm_heldout_free(heldout *ho);
-/* Collective: per-class means of l2_means, l2_weights, accuracy: out[nclass, RL_EVAL_NCOL]. */
+/* Collective: per-class means of l2_means, l2_weights, accuracy: out[nclass, RL_EVAL_NCOL]. A
+ * model with a label head scores accuracy from its labels (1 - misclustering); one without the
+ * mixture read-out has NaN l2 errors. */
 int tgmm_heldout_eval(trainer *tr, double *out);
 /* Collective: the baselines' levels on the same tasks (train.eval_baselines): EM as configured,
  * a strong EM (k-means++ start, 10 restarts), spectral, the oracle;

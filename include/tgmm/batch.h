@@ -10,12 +10,13 @@
 
 /* A packed batch with owned storage (grows as needed). `b` views the storage:
  * off [ntask + 1], K [ntask], cls [ntask], x [off[ntask], d], weights [ntask, Kmax],
- * means and scales [ntask, Kmax, d]. */
+ * means and scales [ntask, Kmax, d], z [off[ntask]] (a task without z: -1, no label target). */
 typedef struct {
   tgmm_batch b;
   int ntask, cap_task, cap_tok, d, Kmax;
   int *off, *K, *cls;
   float *x, *weights, *means, *scales;
+  int32_t *z;
 } tgmm_batch_buf;
 
 void tgmm_batch_buf_init(tgmm_batch_buf *bb, int d, int Kmax);

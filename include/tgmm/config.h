@@ -19,6 +19,7 @@ typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_P
 typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
 typedef enum { BACKBONE_TRANSFORMER, BACKBONE_MAMBA2 } tgmm_backbone;
+typedef enum { HEAD_MIXTURE, HEAD_LABELS, HEAD_BOTH } tgmm_head;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
 typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
 typedef enum { MATCH_CANONICAL, MATCH_HUNGARIAN } tgmm_matching;
@@ -51,6 +52,7 @@ typedef struct {
     /* model.backbone and the mamba2 keys (ignored by the transformer) */
     tgmm_backbone backbone;
     int ssm_heads, ssm_head_dim, ssm_state, ssm_groups, conv_kernel;
+    tgmm_head head; /* model.head: mixture read-out, per-sample label logits, or both */
   } model;
 
   struct {

@@ -13,8 +13,15 @@
  *   blocks.L.ln1.weight/bias [C]; blocks.L.attn.qkv.weight [3C, C], .bias [3C];
  *   blocks.L.attn.proj.weight [C, C], .bias [C]; blocks.L.ln2.weight/bias [C];
  *   blocks.L.mlp.fc.weight [4C, C], .bias [4C]; blocks.L.mlp.proj.weight [C, 4C], .bias [C];
- *   ln_f.weight/bias [C]; readout.i.q [Kmax, W]; readout.i.wk [W, C]; readout.i.wv [W, C].
+ *   ln_f.weight/bias [C]; readout.i.q [Kmax, W]; readout.i.wk [W, C]; readout.i.wv [W, C]
+ *   (mixture head); label_head.weight [Kmax, C], label_head.bias [Kmax] (label head).
  * Gradients and the AdamW moments m, v use the same layout in buffers of their own.
+ *
+ * model.head: `mixture` (the paper's) is the read-out above; `labels` replaces it by a linear map
+ * from each sample's final hidden state (ln_f output) to Kmax class logits (classes >= K masked),
+ * trained by the cross-entropy of each sample's true component minimised over the K! label
+ * permutations (exact, Hungarian; src/model_labels.c); `both` has the two heads and adds the
+ * two losses.
  *
  * model.backbone = mamba2 replaces pos_embd, blocks and ln_f by n_layer Mamba2 layers and a final
  * RMSNorm (layers.L.* and norm_f.weight; see src/model_ssm.c); the input side and read-outs are
@@ -34,6 +41,7 @@ typedef struct {
   int n_positions;     /* rows of pos_embd (0 when positions = none) */
   int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
   int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
+  int head;            /* model.head (tgmm_head): HEAD_MIXTURE (0), HEAD_LABELS or HEAD_BOTH */
   /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
    * state, groups, conv kernel (src/model_ssm.c) */
   int ssm, sH, sP, sN, sG, sK;
@@ -64,6 +72,7 @@ typedef struct {
   const float *weights; /* [ntask, Kmax] true weights (first K used) or NULL */
   const float *means;   /* [ntask, Kmax, d] true means or NULL */
   const float *scales;  /* [ntask, Kmax, d] true standard deviations (anisotropic) or NULL */
+  const int32_t *z;     /* [off[ntask]] true component of each sample (label head) or NULL */
 } tgmm_batch;
 
 /* Activations of the last forward pass (sized for the largest batch seen so far). */
@@ -77,6 +86,8 @@ typedef struct {
   float *dres, *dln, *d4, *d3, *datty, *dlnf, *pscratch, *dO; /* gradient scratch */
   float *tgt; /* [Kmax + 2 Kmax d] one task's matched targets */
   int *match; /* [ntask, Kmax] hungarian: predicted component of true component k of task i */
+  float *lab, *dlab; /* [T, Kmax] label logits and their gradient (label head) */
+  int *lmatch; /* [ntask, Kmax] label head: the label (class) matched to true component k */
 } tgmm_acts;
 
 typedef struct {
@@ -87,6 +98,7 @@ typedef struct {
   size_t nparams;
   float *params, *grads, *m, *v; /* each [nparams] */
   size_t task_embd, read_in_w, read_in_b, pos, lnfw, lnfb; /* offsets */
+  size_t lab_w, lab_b; /* label_head.weight [Kmax, C], label_head.bias [Kmax] (label head) */
   tgmm_block_off *blocks;                                   /* [L] */
   tgmm_readout_off *readout;                                /* [nclass] */
   nn_par *pool; /* the layers' thread pool (NULL: serial); see tgmm_model_set_threads */
@@ -114,6 +126,9 @@ const tgmm_tensor *tgmm_model_find(const tgmm_model *m, const char *name);
  * nmax tokens, att_n attention floats per layer (forward does this itself). */
 int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n);
 
+static inline int tgmm_model_has_mixture(const tgmm_model *m) { return m->dim.head != HEAD_LABELS; }
+static inline int tgmm_model_has_labels(const tgmm_model *m) { return m->dim.head != HEAD_MIXTURE; }
+
 /* Forward pass; with targets, *loss = (sum over the batch's task losses) / norm, and parts[3]
  * (may be NULL) the cross-entropy, means and scales terms likewise. norm is the GLOBAL number of
  * tasks of the step (data parallel: every rank passes the same norm).
@@ -121,7 +136,10 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n);
  * paper's loss); hungarian first matches each task's K predicted means to its K true means by
  * the Hungarian algorithm on squared distances (the evaluation's alignment), from this forward's
  * own outputs, and compares matched pairs (weights' logits and scales follow the same
- * permutation). The match is stored in m->a.match and held fixed by the backward (as DETR). */
+ * permutation). The match is stored in m->a.match and held fixed by the backward (as DETR).
+ * Label head: with b->z, *loss also holds the label loss (tgmm_label_loss of every task, summed,
+ * / norm; not in parts), its permutations in m->a.lmatch, held fixed by the backward. The mixture
+ * loss needs b->weights and b->means; a head without its targets adds nothing. */
 int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
                        double parts[3]);
 /* Backward pass of the last forward (same batch): ACCUMULATES into m->grads. */
@@ -136,6 +154,19 @@ void tgmm_model_match(const float *O /* [Q, W] */, int Q, int W, int d, int K,
  * NULL; filled only for anisotropic models); entries of components k >= K_i are set to 0. */
 int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,
                        double *scales);
+
+/* Inference of the label head (TGMM_EUSER for a model without one): labels[t] = the argmax of
+ * token t's logits over the first K_i classes of its task. */
+int tgmm_model_predict_labels(tgmm_model *m, const tgmm_batch *b, int32_t *labels /* [off[ntask]] */);
+
+/* The label loss of one task: p_n = softmax of logits[n, 0..K-1]; cost[b][a] = sum over samples
+ * with z_n = b of -log p_n(a); perm = the assignment of labels to true components of least total
+ * cost (Hungarian; perm[b] = label of true component b); returns that total / N (mean
+ * cross-entropy at the best permutation). With dlogits: dlogits[n, a] = g (p_n(a) - [a ==
+ * perm[z_n]]) / N for a < K, 0 for a >= K (the permutation held fixed). */
+double tgmm_label_loss(const float *logits /* [N, Q] */, int N, int Q, int K,
+                       const int32_t *z /* [N] */, float g, float *dlogits /* [N, Q] or NULL */,
+                       int *perm /* [K] */);
 
 /* FLOPs of one training step (forward + backward) on a batch with the given token counts,
  * counting 2 per multiply-add, GEMM-like work only (for throughput reports). */

@@ -4,14 +4,16 @@
     import tgmm_torch
     model = tgmm_torch.load("runs/quickstart/train")        # a run directory, ckpt_*.h5 or MODEL.h5
     w, mu, sd = model.predict(x, K=3)                       # x: [N, d] samples of one task
+    labels = model.predict_labels(x, K=3)                   # model.head = labels | both
 
 The model is built from the file's stored config (the root attribute `config`, YAML) and its
 tensors (/params/<name>, PyTorch names and shapes: include/tgmm/model.h) are loaded with
 load_state_dict(strict=True), so a tensor missing, left over or of another shape is an error.
 Backbones: transformer (pre-LayerNorm GPT-2 blocks, causal or bidirectional attention, learned
 or no position embeddings) and mamba2 (Hugging Face Mamba2 layers: RMSNorm, in_proj, causal
-depthwise conv, selective scan, gated RMSNorm, out_proj; a final RMSNorm). Heads: the mixture head (weights, means; anisotropic: scales).
-Anything else stored in a config (another backbone or head) raises NotImplementedError naming
+depthwise conv, selective scan, gated RMSNorm, out_proj; a final RMSNorm). Heads (model.head):
+mixture (weights, means; anisotropic: scales), labels (a linear map from each sample's final
+hidden state to Kmax class logits, classes >= K masked), both. Anything else stored in a config (another backbone or head) raises NotImplementedError naming
 it. Needs Debian's python3-torch, python3-h5py and python3-yaml.
 """
 import glob
@@ -151,9 +153,10 @@ class TGMM(nn.Module):
                                       "by this loader (it knows: transformer, mamba2)")
         self.ssm = backbone == "mamba2"
         head = model.get("head", "mixture")
-        if head != "mixture":
+        if head not in ("mixture", "labels", "both"):
             raise NotImplementedError(f"tgmm_torch: model.head = {head} is not supported by this "
-                                      "loader (it knows: mixture)")
+                                      "loader (it knows: mixture, labels, both)")
+        self.mixture, self.labels = head != "labels", head != "mixture"
         self.family = cfg.get("family", "isotropic")
         if self.family == "phase_transition":
             self.classes = [float(a) for a in _section(cfg, "pt")["a"]]
@@ -183,7 +186,10 @@ class TGMM(nn.Module):
         else:
             self.blocks = nn.ModuleList(Block(self.C, self.H, self.causal) for _ in range(self.L))
             self.ln_f = nn.LayerNorm(self.C, eps=1e-5)
-        self.readout = nn.ModuleList(Readout(self.Kmax, self.W, self.C) for _ in self.classes)
+        if self.mixture:
+            self.readout = nn.ModuleList(Readout(self.Kmax, self.W, self.C) for _ in self.classes)
+        if self.labels:
+            self.label_head = nn.Linear(self.C, self.Kmax)
 
     def class_of(self, K=None, a=None):
         """The read-out of a task: the index of K in the K list (phase_transition: of a)."""
@@ -193,8 +199,9 @@ class TGMM(nn.Module):
                              f"(it has {self.classes})")
         return self.classes.index(key)
 
-    def pooled(self, x, K, cls, lengths=None):
-        """x [B, N, d] (padded), K and cls [B] (ints), lengths [B] or None -> O [B, Kmax, W]."""
+    def hidden(self, x, K, lengths=None):
+        """x [B, N, d] (padded), K [B] (ints), lengths [B] or None -> the final hidden states
+        h [B, N, C] and the padding mask pad [B, N] (True where padding)."""
         B, N, _ = x.shape
         K = torch.as_tensor(K, dtype=torch.long).reshape(B)
         lengths = torch.full((B,), N) if lengths is None else torch.as_tensor(lengths).reshape(B)
@@ -213,6 +220,14 @@ class TGMM(nn.Module):
             for blk in self.blocks:
                 h = blk(h, pad)
             h = self.ln_f(h)
+        return h, pad
+
+    def pooled(self, x, K, cls, lengths=None):
+        """x [B, N, d] (padded), K and cls [B] (ints), lengths [B] or None -> O [B, Kmax, W]."""
+        if not self.mixture:
+            raise ValueError("the model has no mixture read-out (model.head = labels)")
+        B = x.shape[0]
+        h, pad = self.hidden(x, K, lengths)
         cls = torch.as_tensor(cls, dtype=torch.long).reshape(B)
         out = torch.empty(B, self.Kmax, self.W, dtype=h.dtype)
         for c in cls.unique().tolist():
@@ -238,6 +253,19 @@ class TGMM(nn.Module):
         w, mu, sd = self.head(O, Kt)
         f = lambda t: None if t is None else t.double().numpy()
         return f(w), f(mu), f(sd)
+
+
+    @torch.no_grad()
+    def predict_labels(self, x, K=None, a=None):
+        """One task: x [N, d] -> the label head's labels [N] (int numpy array, in 0..K-1: the
+        argmax of each sample's logits over the first K classes)."""
+        if not self.labels:
+            raise ValueError("the model has no label head (model.head = mixture)")
+        x = torch.as_tensor(np.asarray(x), dtype=self.read_in.weight.dtype)
+        Kt = 2 if self.family == "phase_transition" else int(K)
+        self.class_of(K, a)  # the model must know this K
+        h, _ = self.hidden(x[None], [Kt])
+        return self.label_head(h[0])[:, :Kt].argmax(dim=1).numpy()
 
 
 def _resolve(path):

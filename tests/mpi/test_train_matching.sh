@@ -8,8 +8,9 @@
 #    draws the learning curves (PNG + .gp + .dat);
 #  - tgmm export: /params only and the config attribute; train.init_from starts a new run from it
 #    (at lr 0 the parameters stay those of the export); a model of other shapes is refused (exit 2);
-#  - a checkpoint whose stored config lacks keys added later (here train.matching and its
-#    neighbours) resumes: a missing key counts as its default.
+#  - the label head (model.head = labels) in the same modes: 1 vs 3 ranks, bitwise, kill + resume;
+#  - a checkpoint whose stored config lacks keys added later (here train.matching, model.head and
+#    their neighbours) resumes: a missing key counts as its default.
 source "$(dirname "$0")/lib.sh"
 TINY=(model.n_embd=32 model.n_layer=2 model.n_head=2 model.n_positions=64 N=32 d=4 K=[2,3]
       train.batch_size=6 train.lr=1e-3 train.threads=1 train.matching=hungarian
@@ -28,23 +29,33 @@ print(max(np.abs(a[n][()] - b[n][()]).max() / max(np.abs(a[n][()]).max(), 1e-30)
 PY
 }
 
-# ---- data parallel, bitwise, kill + resume ----
-train h1 1 train.steps=12 train.checkpoint_every=0 train.eval_every=6 train.eval_baselines=true train.eval_tasks=4
-train h3 3 train.steps=12 train.checkpoint_every=0 train.eval_every=6 train.eval_baselines=true train.eval_tasks=4
-r=$(max_rel "$WORK/h1/ckpt_00000012.h5" "$WORK/h3/ckpt_00000012.h5")
-/usr/bin/python3 -c "import sys; sys.exit(0 if float('$r') < 1e-3 else 1)" &&
-  ok "hungarian, data parallel: 1 vs 3 ranks agree ($r)" || fail "hungarian 1 vs 3 ranks: $r"
+# ---- data parallel, bitwise, kill + resume: the hungarian mixture loss, then the label head ----
+modes() { # tag what overrides...
+  local t="$1" what="$2"; shift 2
+  train ${t}1 1 train.steps=12 train.checkpoint_every=0 train.eval_every=6 train.eval_baselines=true train.eval_tasks=4 "$@"
+  train ${t}3 3 train.steps=12 train.checkpoint_every=0 train.eval_every=6 train.eval_baselines=true train.eval_tasks=4 "$@"
+  r=$(max_rel "$WORK/${t}1/ckpt_00000012.h5" "$WORK/${t}3/ckpt_00000012.h5")
+  /usr/bin/python3 -c "import sys; sys.exit(0 if float('$r') < 1e-3 else 1)" &&
+    ok "$what, data parallel: 1 vs 3 ranks agree ($r)" || fail "$what 1 vs 3 ranks: $r"
+  local DET=(train.deterministic=true train.chunk=3 train.steps=6 train.checkpoint_every=3)
+  train ${t}d1 1 "${DET[@]}" "$@"; train ${t}d2 2 "${DET[@]}" "$@"
+  same_datasets "$WORK/${t}d1/ckpt_00000006.h5" "$WORK/${t}d2/ckpt_00000006.h5" >/dev/null &&
+    ok "$what, bitwise mode: 1 vs 2 ranks identical" || fail "$what bitwise 1 vs 2 ranks differ"
+  TGMM_TEST_DIE_AT=4:1 mpi 2 "$TGMM_BIN" train "${TINY[@]}" "${DET[@]}" "$@" train.run_dir="$WORK/${t}k" >"$WORK/${t}k1.log" 2>&1
+  train ${t}k 2 "${DET[@]}" "$@"
+  same_datasets "$WORK/${t}d2/ckpt_00000006.h5" "$WORK/${t}k/ckpt_00000006.h5" >/dev/null &&
+    grep -q "resuming from .*ckpt_00000003.h5" "$WORK/${t}k.log" &&
+    ok "$what: killed at step 4, resumed from step 3, identical end" || fail "$what kill + resume"
+}
+modes h hungarian
 grep -q "hungarian (set-matched) loss" "$WORK/h1/train.log" && ok "train.log names the loss" ||
   fail "train.log does not name the loss"
-DET=(train.deterministic=true train.chunk=3 train.steps=6 train.checkpoint_every=3)
-train d1 1 "${DET[@]}"; train d2 2 "${DET[@]}"
-same_datasets "$WORK/d1/ckpt_00000006.h5" "$WORK/d2/ckpt_00000006.h5" >/dev/null &&
-  ok "hungarian, bitwise mode: 1 vs 2 ranks identical" || fail "hungarian bitwise 1 vs 2 ranks differ"
-TGMM_TEST_DIE_AT=4:1 mpi 2 "$TGMM_BIN" train "${TINY[@]}" "${DET[@]}" train.run_dir="$WORK/k" >"$WORK/k1.log" 2>&1
-train k 2 "${DET[@]}"
-same_datasets "$WORK/d2/ckpt_00000006.h5" "$WORK/k/ckpt_00000006.h5" >/dev/null &&
-  grep -q "resuming from .*ckpt_00000003.h5" "$WORK/k.log" &&
-  ok "hungarian: killed at step 4, resumed from step 3, identical end" || fail "hungarian kill + resume"
+modes l "label head" model.head=labels
+train l1v 1 train.steps=2 train.checkpoint_every=0 model.head=labels --verbose
+lt=$(h5ls -r "$WORK/l1/ckpt_00000012.h5")
+grep -q "params/label_head.weight" <<<"$lt" && ! grep -q "params/readout" <<<"$lt" &&
+  grep -q "labels [0-9.]*)" "$WORK/l1v.log" && ok "label head: its tensors, no read-out; the log shows the label loss" ||
+  fail "label head checkpoint or log"
 
 # ---- reference levels and learning curves ----
 /usr/bin/python3 - "$WORK/h1/metrics.h5" "$WORK/h3/metrics.h5" <<'PY' && ok "baseline levels stored, equal on 1 and 3 ranks, oracle <= EM" || fail "baseline levels"
@@ -67,7 +78,8 @@ else fail "report curves: rc $rc, missing:$missing"; cat "$WORK/rep.log"; fi
 
 # ---- export, eval of the export, init_from ----
 mpi 2 "$TGMM_BIN" export --checkpoint "$WORK/h1" --out "$WORK/m.h5" >"$WORK/ex.log" 2>&1
-if [[ $? == 0 ]] && ! h5ls "$WORK/m.h5" | grep -qE "adam|step" && h5dump -a config "$WORK/m.h5" >/dev/null 2>&1; then
+rc=$?; ls_m=$(h5ls "$WORK/m.h5")
+if [[ $rc == 0 ]] && ! grep -qE "adam|step" <<<"$ls_m" && h5dump -a config "$WORK/m.h5" >/dev/null 2>&1; then
   ok "export: parameters and config only"
 else fail "export"; cat "$WORK/ex.log"; h5ls "$WORK/m.h5"; fi
 train i 1 train.init_from="$WORK/m.h5" train.lr=0 train.steps=1 train.checkpoint_every=0
@@ -87,11 +99,12 @@ import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r+") as f:
     text = f.attrs["config"]
     text = text.decode() if isinstance(text, bytes) else text
-    keep = [l for l in text.splitlines() if not l.strip().startswith(("matching:", "init_from:", "eval_baselines:"))]
+    keep = [l for l in text.splitlines() if not l.strip().startswith(("matching:", "init_from:", "eval_baselines:", "head:"))]
     del f.attrs["config"]
     f.attrs.create("config", np.bytes_("\n".join(keep) + "\n"))
 PY
-h5dump -a config "$WORK/old/ckpt_00000003.h5" | grep -q "matching" && fail "could not strip the keys"
+stripped=$(h5dump -a config "$WORK/old/ckpt_00000003.h5") # (no pipe into grep -q: pipefail)
+grep -qE "matching|[^_]head:" <<<"$stripped" && fail "could not strip the keys"
 train old 1 train.steps=5 train.checkpoint_every=3 train.matching=canonical
 [[ $rc == 0 ]] && grep -q "resuming from .*ckpt_00000003.h5" "$WORK/old.log" &&
   ok "a checkpoint without the new keys resumes (defaults)" || fail "old checkpoint resume"

@@ -14,8 +14,10 @@ from scipy.optimize import linear_sum_assignment
 
 
 class ModelSpec:
-    def __init__(self, d, C, L, H, E, Kmax, nclass, causal, learned, aniso, hungarian=False):
+    def __init__(self, d, C, L, H, E, Kmax, nclass, causal, learned, aniso, hungarian=False,
+                 head="mixture"):
         self.hungarian = hungarian
+        self.head = head  # model.head: mixture | labels | both
         self.d, self.C, self.L, self.H, self.E = d, C, L, H, E
         self.Kmax, self.nclass = Kmax, nclass
         self.causal, self.learned, self.aniso = causal, learned, aniso
@@ -47,8 +49,8 @@ def _block(spec, p, l, h):
     return h + m @ p[pre + "mlp.proj.weight"].T + p[pre + "mlp.proj.bias"]
 
 
-def pooled(spec, p, x, K, cls):
-    """Pooled read-out output O [Kmax, W] of one task (x [N, d])."""
+def hidden(spec, p, x, K):
+    """Final hidden states (ln_f output) [N, C] of one task (x [N, d])."""
     N = x.shape[0]
     te = p["task_embd.weight"][K - 1].expand(N, spec.E)
     h = torch.cat([x, te], dim=1) @ p["read_in.weight"].T + p["read_in.bias"]
@@ -56,7 +58,13 @@ def pooled(spec, p, x, K, cls):
         h = h + p["pos_embd.weight"][:N]
     for l in range(spec.L):
         h = _block(spec, p, l, h)
-    h = F.layer_norm(h, (spec.C,), p["ln_f.weight"], p["ln_f.bias"], eps=1e-5)
+    return F.layer_norm(h, (spec.C,), p["ln_f.weight"], p["ln_f.bias"], eps=1e-5)
+
+
+def pooled(spec, p, x, K, cls, h=None):
+    """Pooled read-out output O [Kmax, W] of one task (x [N, d])."""
+    if h is None:
+        h = hidden(spec, p, x, K)
     r = f"readout.{cls}."
     k = h @ p[r + "wk"].T  # [N, W]
     v = h @ p[r + "wv"].T
@@ -93,14 +101,34 @@ def matched_targets(spec, O, K, w, mu, sd):
     return w[order], mu[order], sd[order]
 
 
-def batch_loss(spec, p, tasks, norm):
-    """Mean loss over tasks (sum / norm); each task: dict x, K, cls, w, mu, sd (torch float64)."""
+def label_loss(spec, p, h, K, z, match=True):
+    """Label head (model.head = labels | both): logits = h W^T + b over the first K classes; the
+    mean over samples of -log p(label of the sample's true component), with labels assigned to
+    true components by the permutation of least total cost (scipy's linear_sum_assignment on the
+    detached K x K cost, then held fixed). match=False: the identity assignment."""
+    logits = h @ p["label_head.weight"].T + p["label_head.bias"]
+    lp = torch.log_softmax(logits[:, :K], dim=1)  # [N, K]
+    cost = torch.stack([-(lp[z == b]).sum(dim=0) for b in range(K)])  # [true b, label a]
+    perm = list(range(K))
+    if match:
+        rows, cols = linear_sum_assignment(cost.detach().numpy())
+        perm = [int(c) for _, c in sorted(zip(rows, cols))]
+    return sum(cost[b, perm[b]] for b in range(K)) / h.shape[0]
+
+
+def batch_loss(spec, p, tasks, norm, label_match=True):
+    """Mean loss over tasks (sum / norm); each task: dict x, z, K, cls, w, mu, sd (torch
+    float64). The mixture loss and/or the label loss, as spec.head says."""
     tot = torch.zeros((), dtype=torch.float64)
     for t in tasks:
-        O = pooled(spec, p, t["x"], t["K"], t["cls"])
-        w, mu, sd = t["w"], t["mu"], t["sd"]
-        if spec.hungarian:
-            w, mu, sd = matched_targets(spec, O, t["K"], w, mu, sd)
-        ce, lm, ls = task_loss(spec, O, t["K"], w, mu, sd)
-        tot = tot + ce + lm + ls
+        h = hidden(spec, p, t["x"], t["K"])
+        if spec.head != "labels":
+            O = pooled(spec, p, t["x"], t["K"], t["cls"], h)
+            w, mu, sd = t["w"], t["mu"], t["sd"]
+            if spec.hungarian:
+                w, mu, sd = matched_targets(spec, O, t["K"], w, mu, sd)
+            ce, lm, ls = task_loss(spec, O, t["K"], w, mu, sd)
+            tot = tot + ce + lm + ls
+        if spec.head != "mixture":
+            tot = tot + label_loss(spec, p, h, t["K"], t["z"], label_match)
     return tot / norm

@@ -3,7 +3,9 @@
 max|C - torch| / max|torch| <= 1e-4), then the losses of 10 AdamW steps (torch.optim.AdamW)
 agree to 1e-4 relative. Cases: causal + learned positions and bidirectional + no positions,
 each isotropic and anisotropic; ragged N; two K classes (two read-outs); and the Hungarian-matched
-set loss (train.matching = hungarian) in two of them, checked to permute some task's match.
+set loss (train.matching = hungarian) in two of them, checked to permute some task's match; the
+label head (model.head = labels, and both with the Hungarian set loss), checked to permute some
+task's labels.
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
 import copy
@@ -86,7 +88,8 @@ def read_log(run_dir):
 def torch_tasks(tasks):
     out = []
     for t in tasks:
-        out.append(dict(x=torch.tensor(t["x"]), K=t["K"], cls=KLIST.index(t["K"]),
+        out.append(dict(x=torch.tensor(t["x"]), z=torch.tensor(t["z"]), K=t["K"],
+                        cls=KLIST.index(t["K"]),
                         w=torch.tensor(t["w"]), mu=torch.tensor(t["mu"]), sd=torch.tensor(t["sd"])))
     return out
 
@@ -97,16 +100,17 @@ def rel_err(a, b):
     return e / m if m > 0 else e
 
 
-def check_case(tmp, causal, aniso, seed, hungarian=False):
+def check_case(tmp, causal, aniso, seed, hungarian=False, head="mixture"):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
-           f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}"
+           f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}" \
+           f"{', head ' + head if head != 'mixture' else ''}"
     keys = [f"model.attention={'causal' if causal else 'bidirectional'}",
             f"model.positions={'learned' if causal else 'none'}",
-            f"train.matching={'hungarian' if hungarian else 'canonical'}"]
+            f"train.matching={'hungarian' if hungarian else 'canonical'}", f"model.head={head}"]
     keys += [f"model.{k}={v}" for k, v in MODEL.items()]
     spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
                                MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso,
-                               hungarian)
+                               hungarian, head)
     return compare(tmp, name, aniso, seed, keys, spec, model_ref.batch_loss)
 
 
@@ -133,7 +137,13 @@ def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
     loss = batch_loss(spec, params, tt[:B], B)
     loss.backward()
     lossC = read_log(d1)[0]
-    if spec.hungarian:  # the case must exercise a non-trivial match, else it tests nothing new
+    if spec.head != "mixture":  # some task's labels must be permuted, else the match is untested
+        li = batch_loss(spec, p0, tt[:B], B, label_match=False).item()
+        print(f"{name}: label loss with identity labels {li:.9g} vs matched {loss.item():.9g}")
+        if not li > loss.item() + 1e-9:
+            print(f"  FAIL {name}: the label match permutes no task")
+            return False
+    if spec.hungarian and spec.head != "labels":  # a non-trivial match, else nothing new
         canon = copy.copy(spec)
         canon.hungarian = False
         lc = batch_loss(canon, p0, tt[:B], B).item()
@@ -186,6 +196,8 @@ def main():
             ok &= check_case(tmp, causal, aniso, seed=11 + i)
         for i, (causal, aniso) in enumerate([(0, 0), (1, 1)]):
             ok &= check_case(tmp, causal, aniso, seed=21 + i, hungarian=True)
+        ok &= check_case(tmp, 0, 0, seed=31, head="labels")
+        ok &= check_case(tmp, 1, 1, seed=32, hungarian=True, head="both")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

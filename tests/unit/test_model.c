@@ -3,7 +3,9 @@
  * differences (causal+learned and bidirectional+none, isotropic and anisotropic, ragged N),
  * data-parallel additivity (two half batches with the global norm = the full batch),
  * inference output; the Hungarian-matched loss: gradients with the match held fixed, the match a
- * permutation, and equal to the canonical loss when predictions are in canonical order. */
+ * permutation, and equal to the canonical loss when predictions are in canonical order; the label
+ * head (model.head = labels | both): gradients with its permutations held fixed, its loss the
+ * minimum over all label permutations (brute force, K <= 6), label inference. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@ typedef struct {
   tgmm_model m;
   tgmm_batch b;
   float *x, *w, *mu, *sd;
+  int32_t z[21]; /* [OFF[NT]] true component of each sample */
 } fixture;
 
 static tgmm_model_dims tiny_dims(int causal, int aniso) {
@@ -42,9 +45,10 @@ static float *randv(size_t n, double mean, double std, uint64_t id) {
   return p;
 }
 
-static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
+static void fixture_init_h(fixture *f, int causal, int aniso, int hungarian, int head) {
   tgmm_model_dims d = tiny_dims(causal, aniso);
   d.hungarian = hungarian;
+  d.head = head;
   assert_int_equal(tgmm_model_create(&f->m, &d), 0);
   tgmm_model_init(&f->m, 42);
   /* larger random parameters than GPT-2's init, so that every gradient is well above the
@@ -57,9 +61,16 @@ static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
   f->w = randv(NT * 3, 0.33, 0.05, 2);
   f->mu = randv(NT * 6, 0, 1, 3);
   f->sd = randv(NT * 6, 1.2, 0.3, 4);
+  tgmm_rng_init(&r, 6, 77, 0, 0);
+  for (int i = 0; i < NT; i++)
+    for (int t = OFF[i]; t < OFF[i + 1]; t++) f->z[t] = (int32_t)tgmm_rng_int(&r, 0, KS[i] - 1);
   tgmm_batch b = {.ntask = NT, .off = OFF, .K = KS, .cls = CLS, .x = f->x, .weights = f->w,
-                  .means = f->mu, .scales = aniso ? f->sd : NULL};
+                  .means = f->mu, .scales = aniso ? f->sd : NULL, .z = f->z};
   f->b = b;
+}
+
+static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
+  fixture_init_h(f, causal, aniso, hungarian, HEAD_MIXTURE);
 }
 
 static void fixture_init(fixture *f, int causal, int aniso) { fixture_init_m(f, causal, aniso, 0); }
@@ -143,23 +154,27 @@ static double loss_of(fixture *f) {
 }
 
 /* Is some task's match not the identity (so that the matched loss differs from canonical)? */
-static int match_permutes(const tgmm_model *m) {
+static int permutes(const int *match /* [NT, Kmax] */, int Kmax) {
   for (int i = 0; i < NT; i++)
     for (int k = 0; k < KS[i]; k++)
-      if (m->a.match[i * m->dim.Kmax + k] != k) return 1;
+      if (match[i * Kmax + k] != k) return 1;
   return 0;
 }
+static int match_permutes(const tgmm_model *m) { return permutes(m->a.match, m->dim.Kmax); }
 
-static void grad_check(int causal, int aniso, int hungarian) {
+static void grad_check_h(int causal, int aniso, int hungarian, int head) {
   fixture f;
-  fixture_init_m(&f, causal, aniso, hungarian);
+  fixture_init_h(&f, causal, aniso, hungarian, head);
   tgmm_model *m = &f.m;
+  int lab = head != HEAD_MIXTURE, mix = head != HEAD_LABELS;
   loss_of(&f);
   tgmm_model_zero_grad(m);
   tgmm_model_backward(m, &f.b, NT);
-  int match0[NT * 3];
+  int match0[NT * 3], lmatch0[NT * 3];
   memcpy(match0, m->a.match, sizeof match0);
-  if (hungarian) assert_true(match_permutes(m));
+  memcpy(lmatch0, m->a.lmatch, sizeof lmatch0);
+  if (hungarian && mix) assert_true(match_permutes(m));
+  if (lab) assert_true(permutes(lmatch0, 3)); /* else holding it fixed would test nothing */
   const float eps = 5e-3f;
   double worst = 0;
   for (int j = 0; j < m->ntensors; j++) {
@@ -169,12 +184,14 @@ static void grad_check(int causal, int aniso, int hungarian) {
       float *p = m->params + t->off + i, p0 = *p;
       *p = p0 + eps;
       double lp = loss_of(&f);
-      if (hungarian) assert_memory_equal(m->a.match, match0, sizeof match0);
+      if (hungarian && mix) assert_memory_equal(m->a.match, match0, sizeof match0);
+      if (lab) assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
       *p = p0 - eps;
       double lm = loss_of(&f);
       *p = p0;
       /* the match is held fixed: no perturbation may change it (else the check is void) */
-      if (hungarian) assert_memory_equal(m->a.match, match0, sizeof match0);
+      if (hungarian && mix) assert_memory_equal(m->a.match, match0, sizeof match0);
+      if (lab) assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
       double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
       gmax = fmax(gmax, fabs(num));
       emax = fmax(emax, fabs(num - an));
@@ -187,9 +204,13 @@ static void grad_check(int causal, int aniso, int hungarian) {
     assert_true(gmax > 1e-3);
     worst = fmax(worst, emax / (gmax + 1e-12));
   }
-  print_message("causal=%d aniso=%d hungarian=%d: %d tensors, worst relative error %.2e\n", causal,
-                aniso, hungarian, m->ntensors, worst);
+  print_message("causal=%d aniso=%d hungarian=%d head=%d: %d tensors, worst relative error %.2e\n",
+                causal, aniso, hungarian, head, m->ntensors, worst);
   fixture_free(&f);
+}
+
+static void grad_check(int causal, int aniso, int hungarian) {
+  grad_check_h(causal, aniso, hungarian, HEAD_MIXTURE);
 }
 
 static void test_grad_causal_learned_iso(void **state) {
@@ -338,6 +359,114 @@ static void test_predict(void **state) {
   fixture_free(&f);
 }
 
+static void test_grad_labels(void **state) {
+  (void)state;
+  grad_check_h(0, 0, 0, HEAD_LABELS);
+  grad_check_h(1, 0, 0, HEAD_LABELS);
+}
+static void test_grad_both(void **state) {
+  (void)state;
+  grad_check_h(0, 1, 1, HEAD_BOTH);
+  grad_check_h(0, 0, 0, HEAD_BOTH);
+}
+
+/* The tensors of each head: labels has no read-out, both has read-outs and the label head last. */
+static void test_label_layout(void **state) {
+  (void)state;
+  tgmm_model m;
+  tgmm_model_dims d = tiny_dims(0, 0);
+  d.head = HEAD_LABELS;
+  assert_int_equal(tgmm_model_create(&m, &d), 0);
+  assert_null(tgmm_model_find(&m, "readout.0.q"));
+  const tgmm_tensor *w = tgmm_model_find(&m, "label_head.weight");
+  const tgmm_tensor *b = tgmm_model_find(&m, "label_head.bias");
+  assert_true(w && w->shape[0] == 3 && w->shape[1] == 8 && b && b->ndim == 1 && b->shape[0] == 3);
+  assert_true(b->off + b->numel == m.nparams);
+  double wt[NT * 3], mu[NT * 6];
+  fixture f;
+  fixture_init(&f, 0, 0);
+  assert_int_equal(tgmm_model_predict(&m, &f.b, wt, mu, NULL), 2); /* TGMM_EUSER */
+  tgmm_model_free(&m);
+  d.head = HEAD_BOTH;
+  assert_int_equal(tgmm_model_create(&m, &d), 0);
+  assert_non_null(tgmm_model_find(&m, "readout.1.wv"));
+  assert_true(tgmm_model_find(&m, "label_head.bias")->off + 3 == m.nparams);
+  tgmm_model_free(&m);
+  int32_t lab[21];
+  assert_int_equal(tgmm_model_predict_labels(&f.m, &f.b, lab), 2); /* a mixture model */
+  fixture_free(&f);
+}
+
+/* Recursive brute force: the least sum over samples of -log p_n(perm[z_n]) over all K! perms. */
+static double brute(const double *cost /* [K, K] row = true */, int K, int k, int *used, double acc) {
+  if (k == K) return acc;
+  double best = INFINITY;
+  for (int a = 0; a < K; a++)
+    if (!used[a]) {
+      used[a] = 1;
+      best = fmin(best, brute(cost, K, k + 1, used, acc + cost[k * K + a]));
+      used[a] = 0;
+    }
+  return best;
+}
+
+static void test_label_loss_bruteforce(void **state) {
+  (void)state;
+  enum { N = 37, Q = 7 };
+  float logits[N * Q], dl[N * Q];
+  int32_t z[N];
+  tgmm_rng r;
+  tgmm_rng_init(&r, 11, 77, 0, 0);
+  for (int K = 1; K <= 6; K++)
+    for (int rep = 0; rep < 20; rep++) {
+      for (int i = 0; i < N * Q; i++) logits[i] = (float)(2.0 * tgmm_rng_normal(&r));
+      for (int n = 0; n < N; n++) z[n] = (int32_t)tgmm_rng_int(&r, 0, K - 1);
+      double cost[36] = {0};
+      for (int n = 0; n < N; n++) { /* cost[b][a] = sum_{z_n = b} -log p_n(a), p over a < K */
+        double mx = -INFINITY, s = 0;
+        for (int a = 0; a < K; a++) mx = fmax(mx, logits[n * Q + a]);
+        for (int a = 0; a < K; a++) s += exp(logits[n * Q + a] - mx);
+        for (int a = 0; a < K; a++) cost[z[n] * K + a] -= logits[n * Q + a] - mx - log(s);
+      }
+      int used[6] = {0}, perm[6], seen[6] = {0};
+      double want = brute(cost, K, 0, used, 0.0) / N;
+      double got = tgmm_label_loss(logits, N, Q, K, z, 1.0f, dl, perm);
+      assert_true(fabs(got - want) <= 1e-12 * fabs(want) + 1e-12);
+      double at = 0; /* perm is a permutation achieving the minimum */
+      for (int b = 0; b < K; b++) {
+        assert_true(perm[b] >= 0 && perm[b] < K);
+        seen[perm[b]]++;
+        at += cost[b * K + perm[b]];
+      }
+      for (int a = 0; a < K; a++) assert_int_equal(seen[a], 1);
+      assert_true(fabs(at / N - want) <= 1e-12 * fabs(want) + 1e-12);
+      for (int n = 0; n < N; n++) { /* gradient rows sum to 0; masked classes get none */
+        double s = 0;
+        for (int a = 0; a < Q; a++) s += dl[n * Q + a];
+        assert_true(fabs(s) < 1e-6);
+        for (int a = K; a < Q; a++) assert_true(dl[n * Q + a] == 0.0f);
+      }
+    }
+}
+
+/* Labels: argmax over the task's K classes of the forward's logits. */
+static void test_predict_labels(void **state) {
+  (void)state;
+  fixture f;
+  fixture_init_h(&f, 0, 0, 0, HEAD_BOTH);
+  int32_t lab[21];
+  for (int t = 0; t < 21; t++) lab[t] = -7;
+  assert_int_equal(tgmm_model_predict_labels(&f.m, &f.b, lab), 0);
+  double L;
+  assert_int_equal(tgmm_model_forward(&f.m, &f.b, NT, &L, NULL), 0);
+  for (int i = 0; i < NT; i++)
+    for (int t = OFF[i]; t < OFF[i + 1]; t++) {
+      assert_true(lab[t] >= 0 && lab[t] < KS[i]);
+      for (int a = 0; a < KS[i]; a++) assert_true(f.m.a.lab[t * 3 + a] <= f.m.a.lab[t * 3 + lab[t]]);
+    }
+  fixture_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
@@ -351,6 +480,11 @@ int main(void) {
       cmocka_unit_test(test_hungarian_equals_canonical),
       cmocka_unit_test(test_split_batch),
       cmocka_unit_test(test_predict),
+      cmocka_unit_test(test_grad_labels),
+      cmocka_unit_test(test_grad_both),
+      cmocka_unit_test(test_label_layout),
+      cmocka_unit_test(test_label_loss_bruteforce),
+      cmocka_unit_test(test_predict_labels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

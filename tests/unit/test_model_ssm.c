@@ -1,6 +1,7 @@
 /* test_model_ssm.c — the whole model with the Mamba2 backbone on a tiny configuration: tensor
  * names and shapes, initialisation, every parameter's gradient against central finite
- * differences (isotropic and anisotropic, ragged N), a task's outputs unchanged when another
+ * differences (isotropic and anisotropic, ragged N; the label head of model.head = both with its
+ * permutations held fixed), a task's outputs unchanged when another
  * task is added to the batch, data-parallel additivity, and the same bits for any size of a
  * fixed pool (train.deterministic). */
 #include <math.h>
@@ -25,6 +26,7 @@ typedef struct {
   tgmm_model m;
   tgmm_batch b;
   float *x, *w, *mu, *sd;
+  int32_t z[21]; /* [OFF[NT]] true component of each sample */
 } fixture;
 
 /* I = 4 x 3 = 12, G = 2, N = 2, k = 3: in_proj [2*12 + 8 + 4, 8] */
@@ -43,8 +45,9 @@ static float *randv(size_t n, double mean, double std, uint64_t id) {
   return p;
 }
 
-static void fixture_init(fixture *f, int aniso) {
+static void fixture_init_h(fixture *f, int aniso, int head) {
   tgmm_model_dims d = tiny_dims(aniso);
+  d.head = head;
   assert_int_equal(tgmm_model_create(&f->m, &d), 0);
   tgmm_model_init(&f->m, 42);
   tgmm_rng r; /* larger random parameters, so that every gradient is well above FD noise */
@@ -68,10 +71,15 @@ static void fixture_init(fixture *f, int aniso) {
   f->w = randv(NT * 3, 0.33, 0.05, 2);
   f->mu = randv(NT * 6, 0, 1, 3);
   f->sd = randv(NT * 6, 1.2, 0.3, 4);
+  tgmm_rng_init(&r, 6, 77, 0, 0);
+  for (int i = 0; i < NT; i++)
+    for (int t = OFF[i]; t < OFF[i + 1]; t++) f->z[t] = (int32_t)tgmm_rng_int(&r, 0, KS[i] - 1);
   tgmm_batch b = {.ntask = NT, .off = OFF, .K = KS, .cls = CLS, .x = f->x, .weights = f->w,
-                  .means = f->mu, .scales = aniso ? f->sd : NULL};
+                  .means = f->mu, .scales = aniso ? f->sd : NULL, .z = f->z};
   f->b = b;
 }
+
+static void fixture_init(fixture *f, int aniso) { fixture_init_h(f, aniso, HEAD_MIXTURE); }
 
 static void fixture_free(fixture *f) {
   tgmm_model_free(&f->m);
@@ -136,13 +144,22 @@ static double loss_of(fixture *f) {
   return L;
 }
 
-static void grad_check(int aniso) {
+static void grad_check(int aniso, int head) {
   fixture f;
-  fixture_init(&f, aniso);
+  fixture_init_h(&f, aniso, head);
   tgmm_model *m = &f.m;
+  if (head != HEAD_MIXTURE) { /* z = the model's own labels shifted by one: a decisive,
+                               * non-identity best permutation that no perturbation flips */
+    int32_t lab[21];
+    assert_int_equal(tgmm_model_predict_labels(m, &f.b, lab), 0);
+    for (int i = 0; i < NT; i++)
+      for (int t = OFF[i]; t < OFF[i + 1]; t++) f.z[t] = (lab[t] + 1) % KS[i];
+  }
   loss_of(&f);
   tgmm_model_zero_grad(m);
   tgmm_model_backward(m, &f.b, NT);
+  int lmatch0[NT * 3];
+  memcpy(lmatch0, m->a.lmatch, sizeof lmatch0);
   const float eps = 5e-3f;
   double worst = 0;
   for (int j = 0; j < m->ntensors; j++) {
@@ -155,6 +172,8 @@ static void grad_check(int aniso) {
       *p = p0 - eps;
       double lm = loss_of(&f);
       *p = p0;
+      if (head != HEAD_MIXTURE) /* the label permutations held fixed */
+        assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
       double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
       gmax = fmax(gmax, fabs(num));
       emax = fmax(emax, fabs(num - an));
@@ -168,18 +187,19 @@ static void grad_check(int aniso) {
     assert_true(gmax > 5e-5);
     worst = fmax(worst, emax / (gmax + 1e-12));
   }
-  print_message("mamba2 aniso=%d: %d tensors, worst relative error %.2e\n", aniso, m->ntensors,
-                worst);
+  print_message("mamba2 aniso=%d head=%d: %d tensors, worst relative error %.2e\n", aniso, head,
+                m->ntensors, worst);
   fixture_free(&f);
 }
 
 static void test_grad_iso(void **state) {
   (void)state;
-  grad_check(0);
+  grad_check(0, HEAD_MIXTURE);
+  grad_check(0, HEAD_BOTH);
 }
 static void test_grad_aniso(void **state) {
   (void)state;
-  grad_check(1);
+  grad_check(1, HEAD_MIXTURE);
 }
 
 /* Task 1's predictions alone = in the batch of four (no state or conv input crosses tasks). */
