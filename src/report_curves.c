@@ -1,6 +1,7 @@
 /* report_curves.c — `tgmm report --data RUN_DIR`: learning curves of a training run from its
  * metrics.h5 (see include/tgmm/runlog.h): PREFIX.loss.png (the loss and each of its terms
- * against steps) and PREFIX.heldout.png (held-out l2 error of means per K against steps, with
+ * against steps) and PREFIX.heldout.png (held-out l2 error of means per K against steps — the
+ * misclustering rate for a model without a mixture read-out, model.head = labels — with
  * EM's and spectral's levels on the same tasks as dashed and dotted lines of the same colour when
  * the run stored them: train.eval_baselines). The gnuplot scripts (.gp) and data (.dat) stay
  * beside the PNGs so that a plot can be restyled. Rank 0 only. */
@@ -18,7 +19,8 @@ typedef struct {
   hsize_t n, ne, nc;
   int64_t *step, *estep; /* [n], [ne] */
   double *loss[4];       /* [n]: loss, loss_weights, loss_means, loss_scales */
-  double *l2;            /* [ne, nc] held-out l2 of means */
+  double *l2;            /* [ne, nc] held-out l2 of means (mis: misclustering) */
+  int mis;               /* the run has no l2 of means (label head): misclustering instead */
   int32_t *K;            /* [nc] */
   double ref[2][64];     /* EM, spectral levels per class (NaN: not stored) */
   int has_ref;
@@ -32,7 +34,8 @@ static void curves_free(curves *c) {
 static int read_vec(hid_t f, const char *path, const char *name, hid_t type, hsize_t *n,
                     void **buf, size_t elem) {
   hsize_t d[2] = {0, 0};
-  int nd = strstr(name, "l2_means") && !strstr(name, "baselines") ? 2 : 1;
+  int nd = !strncmp(name, "/eval/", 6) && strcmp(name, "/eval/step") && strcmp(name, "/eval/K") &&
+           !strstr(name, "baselines") ? 2 : 1;
   TGMM_TRY(tgmm_h5_dims(f, path, name, nd, type == H5T_NATIVE_DOUBLE ? H5T_FLOAT : H5T_INTEGER, d));
   *n = d[0];
   size_t cnt = (size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1);
@@ -59,13 +62,24 @@ static int load(const char *path, curves *c) {
     if (rc == TGMM_OK && c->nc > 64) rc = TGMM_EUSER;
     if (rc == TGMM_OK)
       rc = read_vec(f, path, "/eval/l2_means", H5T_NATIVE_DOUBLE, &n, (void **)&c->l2, sizeof(double));
+    int finite = 0;
+    for (hsize_t i = 0; rc == TGMM_OK && i < c->ne * c->nc; i++) finite |= isfinite(c->l2[i]);
+    if (rc == TGMM_OK && !finite && c->ne > 0 && tgmm_h5_exists(f, "/eval/misclustering")) {
+      free(c->l2);
+      c->l2 = NULL;
+      c->mis = 1;
+      rc = read_vec(f, path, "/eval/misclustering", H5T_NATIVE_DOUBLE, &n, (void **)&c->l2,
+                    sizeof(double));
+    }
   }
-  static const char *const REF[2] = {"/eval/baselines/em/l2_means", "/eval/baselines/spectral/l2_means"};
+  const char *metric = c->mis ? "misclustering" : "l2_means";
   for (int r = 0; r < 2 && rc == TGMM_OK; r++) {
+    char ref[96];
+    snprintf(ref, sizeof ref, "/eval/baselines/%s/%s", r ? "spectral" : "em", metric);
     for (int k = 0; k < 64; k++) c->ref[r][k] = NAN;
-    if (!tgmm_h5_exists(f, REF[r])) continue;
+    if (!tgmm_h5_exists(f, ref)) continue;
     double *v = NULL;
-    rc = read_vec(f, path, REF[r], H5T_NATIVE_DOUBLE, &n, (void **)&v, sizeof(double));
+    rc = read_vec(f, path, ref, H5T_NATIVE_DOUBLE, &n, (void **)&v, sizeof(double));
     if (rc == TGMM_OK && n == c->nc) {
       memcpy(c->ref[r], v, sizeof(double) * (size_t)n);
       c->has_ref = 1;
@@ -120,16 +134,23 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
     fprintf(d, "%lld %.9g %.9g %.9g %.9g\n", (long long)c->step[i], c->loss[0][i], c->loss[1][i],
             c->loss[2][i], c->loss[3][i]);
   TGMM_TRY(tgmm_out_commit(&od));
-  int scales = 0;
-  for (hsize_t i = 0; i < c->n; i++) scales |= c->loss[3][i] > 0;
+  int scales = 0, mix = 0, lab = 0; /* the terms present: mixture (and scales), labels */
+  for (hsize_t i = 0; i < c->n; i++) {
+    double parts = c->loss[1][i] + c->loss[2][i] + c->loss[3][i];
+    scales |= c->loss[3][i] > 0;
+    mix |= parts > 0;
+    lab |= c->loss[0][i] - parts > 1e-6 * fabs(c->loss[0][i]);
+  }
   FILE *g = open_out(&og, prefix, "loss", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
   fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = '%s.loss.png'\nset output out\nset title 'training loss: %s'\n"
              "set xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\n"
-             "plot '%s' using 1:2 with lines lw 2 title 'loss', "
-             "'' using 1:3 with lines title 'cross-entropy of weights', "
-             "'' using 1:4 with lines title 'MSE of means'%s\n",
-          PNG_HEAD, prefix, title, dat, scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "");
+             "plot '%s' using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
+          PNG_HEAD, prefix, title, dat, lab && !mix ? " (label cross-entropy)" : "",
+          mix ? ", '' using 1:3 with lines title 'cross-entropy of weights', "
+                "'' using 1:4 with lines title 'MSE of means'" : "",
+          scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "",
+          lab && mix ? ", '' using 1:($2-$3-$4-$5) with lines title 'label cross-entropy'" : "");
   TGMM_TRY(tgmm_out_commit(&og));
   return run_gnuplot(gp, prefix, "loss");
 }
@@ -139,8 +160,9 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
   tgmm_out od, og;
   FILE *d = open_out(&od, prefix, "heldout", "dat", dat, sizeof dat);
   if (!d) return TGMM_EUSER;
+  const char *what = c->mis ? "misclustering rate" : "l2 error of means";
   fprintf(d, "# step");
-  for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " l2_means_K%d", c->K[k]);
+  for (hsize_t k = 0; k < c->nc; k++) fprintf(d, " %s_K%d", c->mis ? "misclustering" : "l2_means", c->K[k]);
   fprintf(d, "\n");
   for (hsize_t i = 0; i < c->ne; i++) {
     fprintf(d, "%lld", (long long)c->estep[i]);
@@ -150,10 +172,12 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
   TGMM_TRY(tgmm_out_commit(&od));
   FILE *g = open_out(&og, prefix, "heldout", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sif (!exists('out')) out = '%s.heldout.png'\nset output out\nset title 'held-out l2 error of means: %s%s'\n"
-             "set xlabel 'training step'\nset ylabel 'l2 error of means (mean over held-out tasks)'\n"
-             "plot ", PNG_HEAD, prefix, title,
-          c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "");
+  fprintf(g, "%sif (!exists('out')) out = '%s.heldout.png'\nset output out\nset title 'held-out %s: %s%s'\n"
+             "set xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n",
+          PNG_HEAD, prefix, what, title,
+          c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "", what);
+  if (c->mis) fprintf(g, "unset logscale y\nset yrange [0:*]\n"); /* 0 is a rate like any other */
+  fprintf(g, "plot ");
   for (hsize_t k = 0; k < c->nc; k++)
     fprintf(g, "%s'%s' using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
             k ? ", " : "", dat, (int)k + 2, (int)k + 1, c->K[k]);
@@ -174,8 +198,8 @@ static void print_last(const curves *c) {
     return;
   }
   hsize_t i = c->ne - 1;
-  printf("held-out l2 error of means after %lld steps\n\n| K | TGMM | EM | spectral |\n|---|---|---|---|\n",
-         (long long)c->estep[i]);
+  printf("held-out %s after %lld steps\n\n| K | TGMM | EM | spectral |\n|---|---|---|---|\n",
+         c->mis ? "misclustering rate" : "l2 error of means", (long long)c->estep[i]);
   for (hsize_t k = 0; k < c->nc; k++)
     printf("| %d | %.4g | %.4g | %.4g |\n", c->K[k], c->l2[i * c->nc + k], c->ref[0][k], c->ref[1][k]);
 }

@@ -3,6 +3,7 @@
 #include "tgmm/runlog.h"
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@ static const char *const COL_NAMES[RL_NCOL] = {
     "loss", "loss_weights", "loss_means", "loss_scales", "lr", "grad_norm",
     "tasks_per_s", "seconds", "allreduce_seconds"};
 static const char *const EVAL_NAMES[RL_EVAL_NCOL] = {"eval/l2_means", "eval/l2_weights",
-                                                     "eval/accuracy"};
+                                                     "eval/accuracy", "eval/misclustering"};
 
 const char *const tgmm_runlog_ref_names[RL_NREF] = {"em", "em_strong", "spectral", "oracle"};
 
@@ -201,9 +202,10 @@ static int load_evals(tgmm_runlog *rl, hid_t f, int64_t upto) {
   for (int j = 0; j < RL_EVAL_NCOL && rc == TGMM_OK; j++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", EVAL_NAMES[j]);
-    rc = len_of(f, name) == ne ? read_vec(f, name, H5T_NATIVE_DOUBLE, v, ne) : TGMM_EUSER;
+    int64_t len = len_of(f, name); /* a column added later (misclustering): NaN before */
+    rc = len == ne ? read_vec(f, name, H5T_NATIVE_DOUBLE, v, ne) : len < 0 ? TGMM_OK : TGMM_EUSER;
     for (int64_t i = 0; i < ne * nc && rc == TGMM_OK; i++)
-      tab[(size_t)i * RL_EVAL_NCOL + j] = v[i];
+      tab[(size_t)i * RL_EVAL_NCOL + j] = len < 0 ? NAN : v[i];
   }
   for (int64_t i = 0; i < ne && rc == TGMM_OK; i++)
     if (step[i] <= upto) rc = tgmm_runlog_add_eval(rl, step[i], tab + (size_t)i * w);

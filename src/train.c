@@ -276,9 +276,10 @@ static int evaluate(trainer *tr, int64_t step) {
   for (int c = 0; c < nc; c++) {
     const double *o = out + c * RL_EVAL_NCOL;
     char line[256];
-    snprintf(line, sizeof line, "eval step %lld K %d l2_means %.6g l2_weights %.6g accuracy %.4f",
+    snprintf(line, sizeof line,
+             "eval step %lld K %d l2_means %.6g l2_weights %.6g accuracy %.4f misclustering %.4f",
              (long long)step, tgmm_config_class_K(cfg, c), o[RL_EVAL_L2_MEANS],
-             o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY]);
+             o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY], o[RL_EVAL_MISCLUSTERING]);
     if (tr->log) fprintf(tr->log, "%s\n", line);
     tgmm_info("%s", line);
   }
@@ -298,9 +299,11 @@ static int reference_levels(trainer *tr) {
     for (int c = 0; c < nc; c++) {
       const double *o = out + ((size_t)r * nc + c) * RL_EVAL_NCOL;
       char line[256];
-      snprintf(line, sizeof line, "eval reference %s K %d l2_means %.6g l2_weights %.6g accuracy %.4f",
-               tgmm_runlog_ref_names[r], tgmm_config_class_K(cfg, c), o[RL_EVAL_L2_MEANS],
-               o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY]);
+      snprintf(line, sizeof line,
+               "eval reference %s K %d l2_means %.6g l2_weights %.6g accuracy %.4f "
+               "misclustering %.4f", tgmm_runlog_ref_names[r], tgmm_config_class_K(cfg, c),
+               o[RL_EVAL_L2_MEANS], o[RL_EVAL_L2_WEIGHTS], o[RL_EVAL_ACCURACY],
+               o[RL_EVAL_MISCLUSTERING]);
       if (tr->log) fprintf(tr->log, "%s\n", line);
       tgmm_info("%s", line);
     }

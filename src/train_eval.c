@@ -48,9 +48,15 @@ int tgmm_heldout_init(trainer *tr) {
 }
 
 /* Metrics of held-out task i from the predictions, scored like every fit (tgmm_fit_metrics):
- * acc[0..2] += l2 means, l2 weights, accuracy (mixture read-out); with a label head the accuracy
- * is 1 - misclustering of its labels (and the l2 errors NaN without a mixture read-out). */
-static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[3]) {
+ * acc[RL_EVAL_*] += l2 means, l2 weights, accuracy, misclustering (mixture read-out: its plug-in
+ * labels); with a label head accuracy and misclustering come from its labels (accuracy = 1 -
+ * misclustering), and the l2 errors are NaN without a mixture read-out. */
+static void add_row(double acc[RL_EVAL_NCOL], const tgmm_fit_row *r) {
+  acc[RL_EVAL_L2_MEANS] += r->l2_means, acc[RL_EVAL_L2_WEIGHTS] += r->l2_weights;
+  acc[RL_EVAL_ACCURACY] += r->accuracy, acc[RL_EVAL_MISCLUSTERING] += r->misclustering;
+}
+
+static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[RL_EVAL_NCOL]) {
   const tgmm_task *t = &ho->tasks[i];
   int Q = m->dim.Kmax, d = m->dim.d, aniso = m->dim.aniso;
   tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
@@ -70,9 +76,11 @@ static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[3]) 
     rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
     tgmm_gmm_free(&g);
   }
-  if (tgmm_model_has_labels(m))
-    r.accuracy = 1.0 - tgmm_misclustering(ho->labels + ho->bb.off[i], t->z, t->N, t->K);
-  acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy;
+  if (tgmm_model_has_labels(m)) {
+    r.misclustering = tgmm_misclustering(ho->labels + ho->bb.off[i], t->z, t->N, t->K);
+    r.accuracy = 1.0 - r.misclustering;
+  }
+  add_row(acc, &r);
   return rc;
 }
 
@@ -104,9 +112,11 @@ int tgmm_heldout_eval(trainer *tr, double *out) {
   return rc;
 }
 
-/* Fit baseline m (with config c) on held-out task i: acc[0..2] += its metrics, acc[3] += 1 when
- * the fit succeeded (a method that does not apply, e.g. spectral with K > d, adds nothing). */
-static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t, double acc[4]) {
+/* Fit baseline m (with config c) on held-out task i: acc[RL_EVAL_*] += its metrics,
+ * acc[RL_EVAL_NCOL] += 1 when the fit succeeded (a method that does not apply, e.g. spectral with
+ * K > d, adds nothing). */
+static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t,
+                   double acc[RL_EVAL_NCOL + 1]) {
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, c)));
   tgmm_local_task lt = tgmm_local_of(t);
@@ -114,7 +124,8 @@ static int ref_fit(const tgmm_config *c, tgmm_method m, const tgmm_task *t, doub
   int rc = tgmm_baseline_fit(m, c, &lt, MPI_COMM_SELF, &g, &r);
   tgmm_gmm_free(&g);
   if (rc == TGMM_OK && r.status == TGMM_STATUS_OK) {
-    acc[0] += r.l2_means, acc[1] += r.l2_weights, acc[2] += r.accuracy, acc[3] += 1;
+    add_row(acc, &r);
+    acc[RL_EVAL_NCOL] += 1;
   }
   return rc;
 }

@@ -25,7 +25,7 @@ enum {
   RL_LOSS, RL_CE, RL_MEANS, RL_SCALES, RL_LR, RL_GNORM, RL_TASKS_PER_S, RL_SECONDS,
   RL_COMM_SECONDS, RL_NCOL
 };
-enum { RL_EVAL_L2_MEANS, RL_EVAL_L2_WEIGHTS, RL_EVAL_ACCURACY, RL_EVAL_NCOL };
+enum { RL_EVAL_L2_MEANS, RL_EVAL_L2_WEIGHTS, RL_EVAL_ACCURACY, RL_EVAL_MISCLUSTERING, RL_EVAL_NCOL };
 /* Reference baselines of the held-out evaluation (train.eval_baselines). */
 enum { RL_REF_EM, RL_REF_EM_STRONG, RL_REF_SPECTRAL, RL_REF_ORACLE, RL_NREF };
 extern const char *const tgmm_runlog_ref_names[RL_NREF]; /* "em", "em_strong", ... */

@@ -4,6 +4,8 @@
 #    model.head=labels, bidirectional attention, no positions, 2 layers of width 32, batch 16,
 #    lr 1e-3, K = [2, 3]: after 600 steps the mean misclustering of its own labels on 64 eval
 #    tasks per K is under half that of the same model after 1 step;
+#  - training: held-out misclustering of the labels (metrics.h5 /eval/misclustering, learning
+#    curves of `report --data RUN_DIR`); a metrics file without that column still resumes;
 #  - eval of a labels model: tgmm rows ok, misclustering from the labels, accuracy = 1 -
 #    misclustering, l2_means / l2_weights / loglik NaN, shown as n/a by the summary and report
 #    (never 0); /pred_labels int32 [R, N] holds labels in 0..K-1 in the tgmm rows, -1 elsewhere;
@@ -48,9 +50,26 @@ else
   echo "skipped in the sanitizer build: the 600-step learning check"
 fi
 
-# ---- eval of a labels model ----
-run tl 2 train "$CFG" "${LAB[@]}" train.steps=20 train.checkpoint_every=0 train.run_dir="$WORK/tl"
+# ---- eval of a labels model; its held-out misclustering and learning curves ----
+run tl 2 train "$CFG" "${LAB[@]}" train.steps=20 train.checkpoint_every=10 train.eval_every=10 \
+  train.eval_tasks=8 train.eval_baselines=true train.run_dir="$WORK/tl"
 need "train labels" tl
+"$TGMM_BIN" report --data "$WORK/tl" --out "$WORK/cv" >"$WORK/cv.log" 2>&1
+rc=$?
+[[ $rc == 0 && -s $WORK/cv.heldout.png ]] && grep -q "held-out misclustering rate after 20 steps" "$WORK/cv.log" &&
+  grep -q "misclustering_K2" "$WORK/cv.heldout.dat" && grep -q "label cross-entropy" "$WORK/cv.loss.gp" &&
+  ok "report --data RUN_DIR of a labels run: held-out misclustering curves beside EM's" ||
+  { fail "labels learning curves: rc $rc"; cat "$WORK/cv.log"; }
+# a metrics file from before the misclustering column resumes (the column NaN before)
+/usr/bin/python3 -c "import h5py; f = h5py.File('$WORK/tl/metrics.h5', 'r+'); del f['eval/misclustering']"
+rm "$WORK/tl/ckpt_00000020.h5"
+run tl2 2 train "$CFG" "${LAB[@]}" train.steps=20 train.checkpoint_every=10 train.eval_every=10 \
+  train.eval_tasks=8 train.run_dir="$WORK/tl"
+/usr/bin/python3 - "$WORK/tl/metrics.h5" <<'PY' && [[ $rc == 0 ]] && ok "an old metrics file resumes: misclustering NaN before, a value after" || fail "old metrics file (rc $rc)"
+import sys, h5py, numpy as np
+m = h5py.File(sys.argv[1], "r")["eval/misclustering"][()]
+assert m.shape == (2, 2) and np.isnan(m[0]).all() and np.isfinite(m[1]).all(), m
+PY
 run el 2 eval "$CFG" "${EV[@]}" eval.tasks_per_setting=8 "eval.methods=[tgmm,em]" \
   eval.save_predictions=true --checkpoint "$WORK/tl" --out "$WORK/el.h5"
 need "eval labels" el
