@@ -15,20 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "model_fixture.h"
 #include "tgmm/model.h"
 #include "tgmm/rng.h"
-
-#define NT 4
-static const int OFF[NT + 1] = {0, 5, 12, 15, 21};
-static const int KS[NT] = {2, 3, 3, 2};
-static const int CLS[NT] = {0, 1, 1, 0};
-
-typedef struct {
-  tgmm_model m;
-  tgmm_batch b;
-  float *x, *w, *mu, *sd;
-  int32_t z[21]; /* [OFF[NT]] true component of each sample */
-} fixture;
 
 static tgmm_model_dims tiny_dims(int causal, int aniso) {
   tgmm_model_dims d = {.d = 2, .C = 8, .L = 2, .H = 2, .E = 4, .Kmax = 3, .nclass = 2,
@@ -36,37 +25,12 @@ static tgmm_model_dims tiny_dims(int causal, int aniso) {
   return d;
 }
 
-static float *randv(size_t n, double mean, double std, uint64_t id) {
-  float *p = malloc(sizeof(float) * n);
-  assert_non_null(p);
-  tgmm_rng r;
-  tgmm_rng_init(&r, 3, 77, id, 0);
-  for (size_t i = 0; i < n; i++) p[i] = (float)(mean + std * tgmm_rng_normal(&r));
-  return p;
-}
-
 static void fixture_init_h(fixture *f, int causal, int aniso, int hungarian, int head) {
   tgmm_model_dims d = tiny_dims(causal, aniso);
   d.hungarian = hungarian;
   d.head = head;
-  assert_int_equal(tgmm_model_create(&f->m, &d), 0);
-  tgmm_model_init(&f->m, 42);
-  /* larger random parameters than GPT-2's init, so that every gradient is well above the
-   * finite-difference noise */
-  tgmm_rng r;
-  tgmm_rng_init(&r, 5, 77, 0, 0);
-  for (size_t i = 0; i < f->m.nparams; i++)
-    f->m.params[i] = f->m.params[i] + (float)(0.1 * tgmm_rng_normal(&r));
-  f->x = randv((size_t)OFF[NT] * 2, 0, 2, 1);
-  f->w = randv(NT * 3, 0.33, 0.05, 2);
-  f->mu = randv(NT * 6, 0, 1, 3);
-  f->sd = randv(NT * 6, 1.2, 0.3, 4);
-  tgmm_rng_init(&r, 6, 77, 0, 0);
-  for (int i = 0; i < NT; i++)
-    for (int t = OFF[i]; t < OFF[i + 1]; t++) f->z[t] = (int32_t)tgmm_rng_int(&r, 0, KS[i] - 1);
-  tgmm_batch b = {.ntask = NT, .off = OFF, .K = KS, .cls = CLS, .x = f->x, .weights = f->w,
-                  .means = f->mu, .scales = aniso ? f->sd : NULL, .z = f->z};
-  f->b = b;
+  fixture_model(f, &d);
+  fixture_data(f, aniso);
 }
 
 static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
@@ -74,11 +38,6 @@ static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
 }
 
 static void fixture_init(fixture *f, int causal, int aniso) { fixture_init_m(f, causal, aniso, 0); }
-
-static void fixture_free(fixture *f) {
-  tgmm_model_free(&f->m);
-  free(f->x), free(f->w), free(f->mu), free(f->sd);
-}
 
 static void test_layout(void **state) {
   (void)state;
@@ -147,65 +106,18 @@ static void test_init(void **state) {
   tgmm_model_free(&b);
 }
 
-static double loss_of(fixture *f) {
-  double L;
-  assert_int_equal(tgmm_model_forward(&f->m, &f->b, NT, &L, NULL), 0);
-  return L;
-}
-
-/* Is some task's match not the identity (so that the matched loss differs from canonical)? */
-static int permutes(const int *match /* [NT, Kmax] */, int Kmax) {
-  for (int i = 0; i < NT; i++)
-    for (int k = 0; k < KS[i]; k++)
-      if (match[i * Kmax + k] != k) return 1;
-  return 0;
-}
 static int match_permutes(const tgmm_model *m) { return permutes(m->a.match, m->dim.Kmax); }
 
 static void grad_check_h(int causal, int aniso, int hungarian, int head) {
   fixture f;
   fixture_init_h(&f, causal, aniso, hungarian, head);
-  tgmm_model *m = &f.m;
-  int lab = head != HEAD_MIXTURE, mix = head != HEAD_LABELS;
   loss_of(&f);
-  tgmm_model_zero_grad(m);
-  tgmm_model_backward(m, &f.b, NT);
-  int match0[NT * 3], lmatch0[NT * 3];
-  memcpy(match0, m->a.match, sizeof match0);
-  memcpy(lmatch0, m->a.lmatch, sizeof lmatch0);
-  if (hungarian && mix) assert_true(match_permutes(m));
-  if (lab) assert_true(permutes(lmatch0, 3)); /* else holding it fixed would test nothing */
-  const float eps = 5e-3f;
-  double worst = 0;
-  for (int j = 0; j < m->ntensors; j++) {
-    const tgmm_tensor *t = &m->tensors[j];
-    double gmax = 0, emax = 0;
-    for (size_t i = 0; i < t->numel; i++) {
-      float *p = m->params + t->off + i, p0 = *p;
-      *p = p0 + eps;
-      double lp = loss_of(&f);
-      if (hungarian && mix) assert_memory_equal(m->a.match, match0, sizeof match0);
-      if (lab) assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
-      *p = p0 - eps;
-      double lm = loss_of(&f);
-      *p = p0;
-      /* the match is held fixed: no perturbation may change it (else the check is void) */
-      if (hungarian && mix) assert_memory_equal(m->a.match, match0, sizeof match0);
-      if (lab) assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
-      double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
-      gmax = fmax(gmax, fabs(num));
-      emax = fmax(emax, fabs(num - an));
-    }
-    /* pos_embd rows beyond the longest task and task_embd row 0 (K = 1) get no gradient */
-    double tol = 2e-2 * gmax + 2e-4;
-    if (emax > tol || gmax < 1e-3)
-      print_message("%s: max|grad| %.3e err %.3e\n", t->name, gmax, emax);
-    assert_true(emax <= tol);
-    assert_true(gmax > 1e-3);
-    worst = fmax(worst, emax / (gmax + 1e-12));
-  }
+  if (hungarian && head != HEAD_LABELS) assert_true(match_permutes(&f.m));
+  if (head != HEAD_MIXTURE) assert_true(permutes(f.m.a.lmatch, 3)); /* else fixed tests nothing */
+  /* pos_embd rows beyond the longest task and task_embd row 0 (K = 1) get no gradient */
+  double worst = fd_check(&f, 2e-4, 1e-3);
   print_message("causal=%d aniso=%d hungarian=%d head=%d: %d tensors, worst relative error %.2e\n",
-                causal, aniso, hungarian, head, m->ntensors, worst);
+                causal, aniso, hungarian, head, f.m.ntensors, worst);
   fixture_free(&f);
 }
 
@@ -315,31 +227,10 @@ static void test_split_batch(void **state) {
   (void)state;
   fixture f;
   fixture_init(&f, 1, 1);
-  tgmm_model *m = &f.m;
-  double Lfull, L1, L2;
-  assert_int_equal(tgmm_model_forward(m, &f.b, NT, &Lfull, NULL), 0);
-  tgmm_model_zero_grad(m);
-  tgmm_model_backward(m, &f.b, NT);
-  float *gfull = malloc(sizeof(float) * m->nparams);
-  memcpy(gfull, m->grads, sizeof(float) * m->nparams);
-  tgmm_model_zero_grad(m);
-  int off2[3] = {0, 3, 9};
-  tgmm_batch h1 = f.b, h2 = f.b;
-  h1.ntask = 2;
-  h2.ntask = 2, h2.off = off2, h2.K = KS + 2, h2.cls = CLS + 2, h2.x = f.x + 12 * 2;
-  h2.weights = f.w + 2 * 3, h2.means = f.mu + 2 * 6, h2.scales = f.sd + 2 * 6;
-  assert_int_equal(tgmm_model_forward(m, &h1, NT, &L1, NULL), 0);
-  tgmm_model_backward(m, &h1, NT);
-  assert_int_equal(tgmm_model_forward(m, &h2, NT, &L2, NULL), 0);
-  tgmm_model_backward(m, &h2, NT);
-  assert_true(fabs(L1 + L2 - Lfull) < 1e-5 * fabs(Lfull));
-  double gmax = 0, emax = 0;
-  for (size_t i = 0; i < m->nparams; i++) {
-    gmax = fmax(gmax, fabs(gfull[i]));
-    emax = fmax(emax, fabs(gfull[i] - m->grads[i]));
-  }
-  assert_true(emax <= 1e-5 * gmax);
-  free(gfull);
+  split_batch_check(&f);
+  fixture_free(&f);
+  fixture_init_h(&f, 0, 0, 1, HEAD_BOTH);
+  split_batch_check(&f);
   fixture_free(&f);
 }
 

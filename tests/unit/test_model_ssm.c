@@ -14,20 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "model_fixture.h"
 #include "tgmm/model.h"
 #include "tgmm/rng.h"
-
-#define NT 4
-static const int OFF[NT + 1] = {0, 5, 12, 15, 21};
-static const int KS[NT] = {2, 3, 3, 2};
-static const int CLS[NT] = {0, 1, 1, 0};
-
-typedef struct {
-  tgmm_model m;
-  tgmm_batch b;
-  float *x, *w, *mu, *sd;
-  int32_t z[21]; /* [OFF[NT]] true component of each sample */
-} fixture;
 
 /* I = 4 x 3 = 12, G = 2, N = 2, k = 3: in_proj [2*12 + 8 + 4, 8] */
 static tgmm_model_dims tiny_dims(int aniso) {
@@ -36,24 +25,10 @@ static tgmm_model_dims tiny_dims(int aniso) {
   return d;
 }
 
-static float *randv(size_t n, double mean, double std, uint64_t id) {
-  float *p = malloc(sizeof(float) * n);
-  assert_non_null(p);
-  tgmm_rng r;
-  tgmm_rng_init(&r, 3, 77, id, 0);
-  for (size_t i = 0; i < n; i++) p[i] = (float)(mean + std * tgmm_rng_normal(&r));
-  return p;
-}
-
 static void fixture_init_h(fixture *f, int aniso, int head) {
   tgmm_model_dims d = tiny_dims(aniso);
   d.head = head;
-  assert_int_equal(tgmm_model_create(&f->m, &d), 0);
-  tgmm_model_init(&f->m, 42);
-  tgmm_rng r; /* larger random parameters, so that every gradient is well above FD noise */
-  tgmm_rng_init(&r, 5, 77, 0, 0);
-  for (size_t i = 0; i < f->m.nparams; i++)
-    f->m.params[i] = f->m.params[i] + (float)(0.1 * tgmm_rng_normal(&r));
+  fixture_model(f, &d);
   for (int l = 0; l < 2; l++) { /* dt ~ 1 rather than 1e-2 and a slower decay A, so that the
                                   * scan's parameter gradients stand above float32 FD noise */
     char n[64];
@@ -67,24 +42,10 @@ static void fixture_init_h(fixture *f, int aniso, int head) {
     t = tgmm_model_find(&f->m, n);
     for (size_t i = 0; i < t->numel; i++) f->m.params[t->off + i] *= 4.0f;
   }
-  f->x = randv((size_t)OFF[NT] * 2, 0, 2, 1);
-  f->w = randv(NT * 3, 0.33, 0.05, 2);
-  f->mu = randv(NT * 6, 0, 1, 3);
-  f->sd = randv(NT * 6, 1.2, 0.3, 4);
-  tgmm_rng_init(&r, 6, 77, 0, 0);
-  for (int i = 0; i < NT; i++)
-    for (int t = OFF[i]; t < OFF[i + 1]; t++) f->z[t] = (int32_t)tgmm_rng_int(&r, 0, KS[i] - 1);
-  tgmm_batch b = {.ntask = NT, .off = OFF, .K = KS, .cls = CLS, .x = f->x, .weights = f->w,
-                  .means = f->mu, .scales = aniso ? f->sd : NULL, .z = f->z};
-  f->b = b;
+  fixture_data(f, aniso);
 }
 
 static void fixture_init(fixture *f, int aniso) { fixture_init_h(f, aniso, HEAD_MIXTURE); }
-
-static void fixture_free(fixture *f) {
-  tgmm_model_free(&f->m);
-  free(f->x), free(f->w), free(f->mu), free(f->sd);
-}
 
 static void test_layout(void **state) {
   (void)state;
@@ -138,57 +99,23 @@ static void test_layout(void **state) {
   fixture_free(&f);
 }
 
-static double loss_of(fixture *f) {
-  double L;
-  assert_int_equal(tgmm_model_forward(&f->m, &f->b, NT, &L, NULL), 0);
-  return L;
-}
-
 static void grad_check(int aniso, int head) {
   fixture f;
   fixture_init_h(&f, aniso, head);
-  tgmm_model *m = &f.m;
   if (head != HEAD_MIXTURE) { /* z = the model's own labels shifted by one: a decisive,
                                * non-identity best permutation that no perturbation flips */
     int32_t lab[21];
-    assert_int_equal(tgmm_model_predict_labels(m, &f.b, lab), 0);
+    assert_int_equal(tgmm_model_predict_labels(&f.m, &f.b, lab), 0);
     for (int i = 0; i < NT; i++)
       for (int t = OFF[i]; t < OFF[i + 1]; t++) f.z[t] = (lab[t] + 1) % KS[i];
+    loss_of(&f);
+    assert_true(permutes(f.m.a.lmatch, 3));
   }
-  loss_of(&f);
-  tgmm_model_zero_grad(m);
-  tgmm_model_backward(m, &f.b, NT);
-  int lmatch0[NT * 3];
-  memcpy(lmatch0, m->a.lmatch, sizeof lmatch0);
-  const float eps = 5e-3f;
-  double worst = 0;
-  for (int j = 0; j < m->ntensors; j++) {
-    const tgmm_tensor *t = &m->tensors[j];
-    double gmax = 0, emax = 0;
-    for (size_t i = 0; i < t->numel; i++) {
-      float *p = m->params + t->off + i, p0 = *p;
-      *p = p0 + eps;
-      double lp = loss_of(&f);
-      *p = p0 - eps;
-      double lm = loss_of(&f);
-      *p = p0;
-      if (head != HEAD_MIXTURE) /* the label permutations held fixed */
-        assert_memory_equal(m->a.lmatch, lmatch0, sizeof lmatch0);
-      double num = (lp - lm) / (2.0 * eps), an = m->grads[t->off + i];
-      gmax = fmax(gmax, fabs(num));
-      emax = fmax(emax, fabs(num - an));
-    }
-    /* the FD noise here is ~3e-6: an absolute slack of 1e-5, and every tensor's gradient at
-     * least 5e-5, so that a missing or zero gradient fails */
-    double tol = 2e-2 * gmax + 1e-5;
-    if (emax > tol || gmax < 5e-5)
-      print_message("%s: max|grad| %.3e err %.3e\n", t->name, gmax, emax);
-    assert_true(emax <= tol);
-    assert_true(gmax > 5e-5);
-    worst = fmax(worst, emax / (gmax + 1e-12));
-  }
+  /* the FD noise here is ~3e-6: an absolute slack of 1e-5, and every tensor's gradient at
+   * least 5e-5, so that a missing or zero gradient fails */
+  double worst = fd_check(&f, 1e-5, 5e-5);
   print_message("mamba2 aniso=%d head=%d: %d tensors, worst relative error %.2e\n", aniso, head,
-                m->ntensors, worst);
+                f.m.ntensors, worst);
   fixture_free(&f);
 }
 
@@ -224,31 +151,7 @@ static void test_split_batch(void **state) {
   (void)state;
   fixture f;
   fixture_init(&f, 1);
-  tgmm_model *m = &f.m;
-  double Lfull, L1, L2;
-  assert_int_equal(tgmm_model_forward(m, &f.b, NT, &Lfull, NULL), 0);
-  tgmm_model_zero_grad(m);
-  tgmm_model_backward(m, &f.b, NT);
-  float *gfull = malloc(sizeof(float) * m->nparams);
-  memcpy(gfull, m->grads, sizeof(float) * m->nparams);
-  tgmm_model_zero_grad(m);
-  int off2[3] = {0, 3, 9};
-  tgmm_batch h1 = f.b, h2 = f.b;
-  h1.ntask = 2;
-  h2.ntask = 2, h2.off = off2, h2.K = KS + 2, h2.cls = CLS + 2, h2.x = f.x + 12 * 2;
-  h2.weights = f.w + 2 * 3, h2.means = f.mu + 2 * 6, h2.scales = f.sd + 2 * 6;
-  assert_int_equal(tgmm_model_forward(m, &h1, NT, &L1, NULL), 0);
-  tgmm_model_backward(m, &h1, NT);
-  assert_int_equal(tgmm_model_forward(m, &h2, NT, &L2, NULL), 0);
-  tgmm_model_backward(m, &h2, NT);
-  assert_true(fabs(L1 + L2 - Lfull) < 1e-5 * fabs(Lfull));
-  double gmax = 0, emax = 0;
-  for (size_t i = 0; i < m->nparams; i++) {
-    gmax = fmax(gmax, fabs(gfull[i]));
-    emax = fmax(emax, fabs(gfull[i] - m->grads[i]));
-  }
-  assert_true(emax <= 1e-5 * gmax);
-  free(gfull);
+  split_batch_check(&f);
   fixture_free(&f);
 }
 
