@@ -34,7 +34,7 @@ mpi eval "$cfg" --checkpoint "$ckpt" --out "$out/eval.h5"
 echo "== 5. tables and plots (tgmm report) =="
 run build/tgmm report --data "$out/eval.h5" --out "$out/report" >/dev/null
 run build/tgmm report --data "$out/train" >/dev/null
-model=$(ls configs/pretrained/*.h5)
+model=configs/pretrained/tgmm_laptop.h5
 echo "== 6. the shipped pretrained model ($model) under a sample-size shift: N = 128 =="
 mpi eval configs/laptop.yaml N=128 eval.tasks_per_setting=64 --checkpoint "$model" \
   --out "$out/pretrained_N128.h5"
