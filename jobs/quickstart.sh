@@ -5,7 +5,9 @@
 # pretrained model shipped in configs/pretrained/ (the laptop setting, configs/laptop.yaml)
 # against EM, spectral and the oracle, first under a sample-size shift (trained at N = 64,
 # evaluated at N = 128), last in distribution (K = 2..5, 128 tasks per K), each with a report
-# that says where TGMM beats EM and where it does not. A few minutes on a laptop.
+# that says where TGMM beats EM and where it does not; and He et al.'s question: the shipped
+# label-head model's misclustering against EM and Lloyd stopped after 1, 2, 4, ... iterations.
+# A few minutes on a laptop.
 # (The 200-step model of step 3 is far from converged: it shows the pipeline.)
 #   NP=2 jobs/quickstart.sh     ranks to use (default: 2, or 1 on a one-core machine)
 set -euo pipefail
@@ -42,9 +44,14 @@ run build/tgmm report --data "$out/pretrained_N128.h5" --out "$out/pretrained_N1
 echo "== 7. the shipped pretrained model in distribution: d = 8, N = 64, K = 2..5, 128 tasks per K =="
 mpi eval configs/laptop.yaml --checkpoint "$model" --out "$out/pretrained.h5"
 run build/tgmm report --data "$out/pretrained.h5" --out "$out/pretrained"
+lmodel=configs/pretrained/tgmm_labels_laptop.h5
+echo "== 8. He et al.: the shipped label-head model ($lmodel) against EM and Lloyd stopped after 1..100 iterations =="
+mpi eval configs/paper/he_misclustering.yaml N=64 "eval.grid.mean_scale=[0.5,1]" eval.tasks_per_setting=64 \
+  --checkpoint "$lmodel" --out "$out/labels.h5"
+run build/tgmm report --data "$out/labels.h5" --out "$out/labels"
 echo
 echo "quickstart done. Results in $out/:"
 ls -l "$out" "$out/train" 2>/dev/null || true
-echo "Tables: $out/report.md, $out/pretrained.md, $out/pretrained_N128.md (also .csv, .tex);"
+echo "Tables: $out/report.md, $out/pretrained.md, $out/pretrained_N128.md, $out/labels.md (also .csv, .tex);"
 echo "plots: $out/*.png; learning curves of the short run: $out/train/curves.*.png."
 echo "Open the .h5 files with h5dump or h5py; README.md explains every file."

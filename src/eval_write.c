@@ -27,7 +27,8 @@
  *   float64 when every value is a number or a one-element list of one, else strings);
  *   with --data also /settings/K int32.
  * Root attributes: config, seed, world_size, version, git_commit, checkpoint, step (the
- * checkpoint's training step; 0 for an exported model or without tgmm), data.
+ * checkpoint's training step; 0 for an exported model or without tgmm), data, and with tgmm
+ * model_config (the evaluated model's stored config: its depth, width, head).
  *
  * Every rank writes the rows it computed (collective hyperslab writes; a rank with none selects
  * none), so no rank ever holds all rows; the file is the same for any rank count. The summary is
@@ -247,6 +248,8 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "checkpoint", ev->ckpt ? ev->ckpt : "");
   if (rc == TGMM_OK) rc = tgmm_h5_attr_i64(out.file, "step", ev->step);
   if (rc == TGMM_OK) rc = tgmm_h5_attr_str(out.file, "data", ev->data ? ev->data : "");
+  if (rc == TGMM_OK && ev->model_ok && ev->tcfg.text) /* the evaluated model's own config */
+    rc = tgmm_h5_attr_str(out.file, "model_config", ev->tcfg.text);
   rc = tgmm_agree(rc);
   if (rc != TGMM_OK) {
     tgmm_h5_abort(&out);

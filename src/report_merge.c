@@ -25,6 +25,7 @@ typedef struct {
   char *config, *version, *commit, *ckpt;
   long long step;
   int has_step, tasks, nk;
+  int model_layers; /* model.n_layer of the evaluated model (its model_config), 0 if unknown */
   char (*key)[96], (*val)[256]; /* [nk] the flattened config */
 } run;
 
@@ -96,6 +97,9 @@ static int load_run(run *u, const char *path) {
   if (rc == TGMM_OK) rc = tgmm_h5_read_attr_str(f, "version", &u->version);
   if (rc == TGMM_OK) rc = tgmm_h5_read_attr_str(f, "git_commit", &u->commit);
   if (rc == TGMM_OK) rc = tgmm_h5_read_attr_str(f, "checkpoint", &u->ckpt);
+  char *mcfg = NULL; /* the evaluated model's config (files written before it lack it) */
+  if (rc == TGMM_OK && H5Aexists(f, "model_config") > 0)
+    rc = tgmm_h5_read_attr_str(f, "model_config", &mcfg);
   if (rc == TGMM_OK && H5Aexists(f, "step") > 0) { /* files written before it lack it */
     hid_t a = H5Aopen(f, "step", H5P_DEFAULT);
     u->has_step = a >= 0 && H5Aread(a, H5T_NATIVE_LLONG, &u->step) >= 0;
@@ -104,6 +108,7 @@ static int load_run(run *u, const char *path) {
   H5Fclose(f);
   if (rc != TGMM_OK) {
     tgmm_error("%s: unreadable attributes (not a results file of tgmm eval?)", path);
+    free(mcfg);
     return rc;
   }
   /* The config resolved as tgmm reads it today, so that a key the file predates counts as its
@@ -115,6 +120,11 @@ static int load_run(run *u, const char *path) {
     if (t) free(u->config), u->config = t;
   }
   tgmm_config_free(&c);
+  memset(&c, 0, sizeof c);
+  if (mcfg && tgmm_config_load_string(&c, path, mcfg, 0, NULL) == TGMM_OK)
+    u->model_layers = c.model.n_layer;
+  tgmm_config_free(&c);
+  free(mcfg);
   for (int s = 0; s < u->r.ns; s++)
     if (u->r.nm) {
       const tgmm_report_cell *cl = &u->r.cell[s * 32];
@@ -485,9 +495,9 @@ static int depth_view(const runset *rs, FILE *md, const char *prefix, const char
   int *nl = tgmm_calloc((size_t)rs->n, sizeof(int)), made = 0;
   int rc = reps && nl ? TGMM_OK : TGMM_ENOMEM;
   for (int r = 0; r < rs->n && rc == TGMM_OK; r++) {
-    const char *v = lookup(&rs->runs[r], "model.n_layer");
+    const char *v = lookup(&rs->runs[r], "model.n_layer"); /* files without model_config */
     reps[r] = &rs->runs[r].r;
-    nl[r] = v ? atoi(v) : 0;
+    nl[r] = rs->runs[r].model_layers > 0 ? rs->runs[r].model_layers : v ? atoi(v) : 0;
   }
   if (rc == TGMM_OK) rc = tgmm_report_depth(rs->n, reps, nl, md, prefix, subtitle, &made);
   if (rc == TGMM_OK && made)

@@ -99,6 +99,15 @@ nr=$(grep -cE "\| K=\[[23]\] \| n/a( \[8\])? \|" "$WORK/rl.log")
   ! grep -q "nan" "$WORK/rl.md" && ok "summary and report show n/a, the verdict compares misclustering" ||
   { fail "n/a in summary ($na) / report ($nr), rc $rc"; cat "$WORK/rl.log"; }
 
+# the depth view takes the evaluated model's depth (2 layers), not the eval config's (4)
+run ed 1 eval "$CFG" "${EV[@]}" eval.tasks_per_setting=4 "eval.methods=[tgmm,em]" "eval.iterations=[1,2]" \
+  --checkpoint "$WORK/tl" --out "$WORK/ed.h5"
+need "eval with iterations" ed
+"$TGMM_BIN" report --data "$WORK/ed.h5" --out "$WORK/rd" >"$WORK/rd.log" 2>&1
+rc=$?
+[[ $rc == 0 ]] && grep -qE "^\| K=\[2\] \| 2 \| " "$WORK/rd.md" && ! grep -qE "^\| K=\[2\] \| 4 \| " "$WORK/rd.md" &&
+  ok "depth view: the model's own n_layer (model_config attribute)" || { fail "depth view layers (rc $rc)"; cat "$WORK/rd.log"; }
+
 # ---- both heads: tgmm_plugin ----
 run tb 1 train "$CFG" "${LAB[@]}" model.head=both train.matching=hungarian train.steps=10 \
   train.checkpoint_every=0 train.run_dir="$WORK/tb"
