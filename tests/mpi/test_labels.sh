@@ -107,6 +107,8 @@ need "eval with iterations" ed
 rc=$?
 [[ $rc == 0 ]] && grep -qE "^\| K=\[2\] \| 2 \| " "$WORK/rd.md" && ! grep -qE "^\| K=\[2\] \| 4 \| " "$WORK/rd.md" &&
   ok "depth view: the model's own n_layer (model_config attribute)" || { fail "depth view layers (rc $rc)"; cat "$WORK/rd.log"; }
+grep -q "^Where TGMM beats EM@2 (mean misclustering rate" "$WORK/rd.log" && grep -qE "^TGMM beats EM@2 in [0-9] of 2 settings" "$WORK/rd.log" &&
+  ok "verdict against the longest-run EM (EM@2)" || { fail "verdict with iterations"; cat "$WORK/rd.log"; }
 
 # ---- both heads: tgmm_plugin ----
 run tb 1 train "$CFG" "${LAB[@]}" model.head=both train.matching=hungarian train.steps=10 \
