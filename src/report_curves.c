@@ -101,24 +101,14 @@ static FILE *open_out(tgmm_out *o, const char *prefix, const char *what, const c
   return tgmm_out_text(o, path);
 }
 
-/* Run a committed script; its PNG (variable `out`, defaulting to the real name, so the script
- * reruns as it is) goes to a temporary name first. */
+/* Run a committed script into PREFIX.what.png (tgmm_report_gnuplot). */
 static int run_gnuplot(const char *gp, const char *prefix, const char *what) {
-  char png[4200], cmd[9000];
+  char png[4200];
   if (snprintf(png, sizeof png, "%s.%s.png", prefix, what) >= (int)sizeof png) {
     tgmm_error("report: output prefix too long: %s", prefix);
     return TGMM_EUSER;
   }
-  tgmm_out o;
-  const char *tmp = tgmm_out_begin(&o, png);
-  if (!tmp) return TGMM_EUSER;
-  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s'", tmp, gp);
-  if (system(cmd) != 0) {
-    tgmm_error("report: gnuplot failed on %s", gp);
-    tgmm_out_abort(&o);
-    return TGMM_EFAIL;
-  }
-  return tgmm_out_commit(&o);
+  return tgmm_report_gnuplot(gp, png);
 }
 
 static const char *PNG_HEAD = "set terminal pngcairo size 1000,620 noenhanced font 'sans,12'\n"

@@ -136,14 +136,6 @@ static void dat_point(FILE *d, int x, const tgmm_report_cell *cl) {
   else fprintf(d, "%d ? 0\n", x);
 }
 
-static void gp_str(FILE *g, const char *s) {
-  fputc('\'', g);
-  for (; *s; s++) {
-    if (*s == '\'') fputc('\'', g);
-    fputc(*s, g);
-  }
-  fputc('\'', g);
-}
 
 /* PREFIX.depth.dat: per setting l, blocks 4l (tgmm by layers), 4l+1 (em), 4l+2 (lloyd), 4l+3
  * (the oracle's level at the ends of the x range). */
@@ -185,7 +177,7 @@ static int write_plot(const depth_view *v, const char *prefix, const char *subti
   fprintf(g, "# misclustering against depth (tgmm) and iterations (EM, Lloyd); rerun with: "
              "gnuplot %s\nset terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
              "if (!exists('out')) out = ", gp, 120 + 480 * cols, 90 + 360 * rows);
-  gp_str(g, png);
+  tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale x 2\n"
              "set xrange [%.6g:%.6g]\nset yrange [0:%.6g]\nset xtics (", x0 / 1.3, x1 * 1.3,
           ymax > 0 ? ymax * 1.15 : 1.0);
@@ -196,37 +188,27 @@ static int write_plot(const depth_view *v, const char *prefix, const char *subti
   snprintf(title, sizeof title, "Misclustering: transformer depth vs EM / Lloyd iterations%s%s",
            subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
   fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
-  gp_str(g, title);
+  tgmm_report_gp_quote(g, title);
   fprintf(g, "\n");
   for (int l = 0; l < v->nl; l++) {
     fprintf(g, "set title ");
-    gp_str(g, v->label[l]);
+    tgmm_report_gp_quote(g, v->label[l]);
     fprintf(g, "\n%s\nplot ", l ? "unset key" : "");
-    gp_str(g, dat);
+    tgmm_report_gp_quote(g, dat);
     fprintf(g, " index %d using 1:2 with linespoints lw 3 pt 5 lc rgb '#000000' title "
                "'tgmm (x: layers)', \\\n     ", 4 * l);
-    gp_str(g, dat);
+    tgmm_report_gp_quote(g, dat);
     fprintf(g, " index %d using 1:2 with linespoints lw 2 pt 7 lc rgb '#2171b5' title "
                "'EM (x: iterations)', \\\n     ", 4 * l + 1);
-    gp_str(g, dat);
+    tgmm_report_gp_quote(g, dat);
     fprintf(g, " index %d using 1:2 with linespoints lw 2 pt 9 lc rgb '#e6550d' title "
                "'Lloyd (x: iterations)', \\\n     ", 4 * l + 2);
-    gp_str(g, dat);
+    tgmm_report_gp_quote(g, dat);
     fprintf(g, " index %d using 1:2 with lines lw 2 dt 2 lc rgb '#636363' title 'oracle'\n", 4 * l + 3);
   }
   fprintf(g, "unset multiplot\n");
   TGMM_TRY(tgmm_out_commit(&og));
-  tgmm_out op;
-  const char *tmp = tgmm_out_begin(&op, png);
-  if (!tmp) return TGMM_EUSER;
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
-  if (system(cmd) != 0) {
-    tgmm_error("report: gnuplot failed on %s", gp);
-    tgmm_out_abort(&op);
-    return TGMM_EFAIL;
-  }
-  return tgmm_out_commit(&op);
+  return tgmm_report_gnuplot(gp, png);
 }
 
 int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_layer, FILE *md,

@@ -150,13 +150,27 @@ static int make_layout(const tgmm_report *r, const tgmm_report_keys *k, layout *
   return TGMM_OK;
 }
 
-static void gp_quote(FILE *g, const char *s) { /* a single-quoted gnuplot string */
+void tgmm_report_gp_quote(FILE *g, const char *s) {
   fputc('\'', g);
   for (; *s; s++) {
     if (*s == '\'') fputc('\'', g);
     fputc(*s, g);
   }
   fputc('\'', g);
+}
+
+int tgmm_report_gnuplot(const char *gp, const char *png) {
+  tgmm_out op;
+  const char *tmp = tgmm_out_begin(&op, png);
+  if (!tmp) return TGMM_EUSER;
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
+  if (system(cmd) != 0) {
+    tgmm_error("report: gnuplot failed on %s", gp);
+    tgmm_out_abort(&op);
+    return TGMM_EFAIL;
+  }
+  return tgmm_out_commit(&op);
 }
 
 static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const layout *L, int c,
@@ -169,7 +183,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   }
   snprintf(dat, sizeof dat, "%s.%s.dat", prefix, what);
   snprintf(gp, sizeof gp, "%s.%s.gp", prefix, what);
-  tgmm_out od, og, op;
+  tgmm_out od, og;
   FILE *d = tgmm_out_text(&od, dat);
   if (!d) return TGMM_EUSER;
   fprintf(d, "# %s: one block per panel (gnuplot 'index'); x, x label, then per method: mean, "
@@ -228,17 +242,17 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
           tgmm_report_metric_title(c), gp, gp);
   fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
              "if (!exists('out')) out = ", W, H);
-  gp_quote(g, png);
+  tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n"
              "set offsets 0, 0, graph 0.08, graph 0.08\nset lmargin 10\nset rmargin 3\n");
   fprintf(g, "set xlabel ");
-  gp_quote(g, L->xkey >= 0 ? k->key[L->xkey] : "setting");
+  tgmm_report_gp_quote(g, L->xkey >= 0 ? k->key[L->xkey] : "setting");
   fprintf(g, "\nset ylabel ");
-  gp_quote(g, tgmm_report_metric_title(c));
+  tgmm_report_gp_quote(g, tgmm_report_metric_title(c));
   fprintf(g, "\nset xtics (");
   for (int i = 0; i < L->nx; i++) {
     fprintf(g, "%s", i ? ", " : "");
-    gp_quote(g, L->xs[i]);
+    tgmm_report_gp_quote(g, L->xs[i]);
     fprintf(g, " %.9g", L->xv[i]);
   }
   fprintf(g, ")%s\n", !L->numeric && L->nx > 6 ? " rotate by 30 right" : "");
@@ -267,13 +281,13 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
            subtitle ? subtitle : "");
   if (L->np > 1) {
     fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
-    gp_quote(g, ttl);
+    tgmm_report_gp_quote(g, ttl);
     fprintf(g, "\n");
   }
   int keyed = 0;
   for (int p = 0; p < L->np; p++) {
     fprintf(g, "set title ");
-    gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
+    tgmm_report_gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
     int any = 0;
     for (int j = 0; j < r->nm; j++) any |= has[p * 32 + j];
     /* the key once, in the first panel with data */
@@ -296,29 +310,20 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
       tgmm_report_method_colour(names, r->nm, j, col);
       fprintf(g, "%s", first ? "" : ", \\\n     ");
       first = 0;
-      gp_quote(g, dat);
+      tgmm_report_gp_quote(g, dat);
       if (L->logx)
         fprintf(g, " index %d using ($1*%.6g):%d:%d", p, exp(off), 3 + 3 * j, 4 + 3 * j);
       else
         fprintf(g, " index %d using ($1+%.6g):%d:%d", p, off, 3 + 3 * j, 4 + 3 * j);
       fprintf(g, " with yerrorlines lw 2 pt %d ps 1.2 lc rgb '%s' title ", 5 + 2 * (j % 4), col);
-      gp_quote(g, r->method[j]);
+      tgmm_report_gp_quote(g, r->method[j]);
     }
     fprintf(g, "\n");
   }
   if (L->np > 1) fprintf(g, "unset multiplot\n");
   free(has);
   TGMM_TRY(tgmm_out_commit(&og));
-  const char *tmp = tgmm_out_begin(&op, png);
-  if (!tmp) return TGMM_EUSER;
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
-  if (system(cmd) != 0) {
-    tgmm_error("report: gnuplot failed on %s", gp);
-    tgmm_out_abort(&op);
-    return TGMM_EFAIL;
-  }
-  return tgmm_out_commit(&op);
+  return tgmm_report_gnuplot(gp, png);
 }
 
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle) {

@@ -193,14 +193,6 @@ static void series_style(const rate *q, int s, char *style, size_t n) {
   else snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '%s' dt 4", col);
 }
 
-static void gp_str(FILE *g, const char *s) {
-  fputc('\'', g);
-  for (; *s; s++) {
-    if (*s == '\'') fputc('\'', g);
-    fputc(*s, g);
-  }
-  fputc('\'', g);
-}
 
 static int group(const char *name) {
   int f = family(name);
@@ -258,7 +250,7 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   fprintf(g, "# misclustering rate against delta; rerun with: gnuplot %s\n", gp);
   fprintf(g, "set terminal pngcairo size %d,800 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
           split ? 1600 : 950);
-  gp_str(g, png);
+  tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale y\n"
              "set format y '%%g'\nset yrange [%.6g:1]\nset xrange [%.6g:%.6g]\n"
              "set xlabel 'delta = smallest distance between two true means (%d quantile bins)'\n"
@@ -271,21 +263,21 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
            subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
   if (split) {
     fprintf(g, "set multiplot layout 1,2 title ");
-    gp_str(g, title);
+    tgmm_report_gp_quote(g, title);
     fprintf(g, "\n");
   }
   for (int p = 0; p < np; p++) {
     fprintf(g, "set title ");
-    gp_str(g, split ? (p == 0 ? "EM by iterations" : "Lloyd by iterations") : title);
+    tgmm_report_gp_quote(g, split ? (p == 0 ? "EM by iterations" : "Lloyd by iterations") : title);
     fprintf(g, "\nplot ");
     for (int i = 0; i < q->nser; i++) {
       int s = q->order[i];
       if (!in_panel(q, s, p, split)) continue;
       char style[160];
       series_style(q, s, style, sizeof style);
-      gp_str(g, dat);
+      tgmm_report_gp_quote(g, dat);
       fprintf(g, " index %d using 1:2 with linespoints %s title ", i, style);
-      gp_str(g, q->name[s]);
+      tgmm_report_gp_quote(g, q->name[s]);
       fprintf(g, ", \\\n     ");
     }
     fprintf(g, "minimax(x) with lines lw 2 dt 3 lc rgb '#d7301f' title "
@@ -293,20 +285,6 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   }
   if (split) fprintf(g, "unset multiplot\n");
   return tgmm_out_commit(&o);
-}
-
-static int run_gnuplot(const char *gp, const char *png) {
-  tgmm_out op;
-  const char *tmp = tgmm_out_begin(&op, png);
-  if (!tmp) return TGMM_EUSER;
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
-  if (system(cmd) != 0) {
-    tgmm_error("report: gnuplot failed on %s", gp);
-    tgmm_out_abort(&op);
-    return TGMM_EFAIL;
-  }
-  return tgmm_out_commit(&op);
 }
 
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
@@ -336,7 +314,7 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
     snprintf(png, sizeof png, "%s.rate.png", prefix);
     rc = write_dat(q, dat);
     if (rc == TGMM_OK) rc = write_gp(q, gp, dat, png, subtitle);
-    if (rc == TGMM_OK) rc = run_gnuplot(gp, png);
+    if (rc == TGMM_OK) rc = tgmm_report_gnuplot(gp, png);
     *made = rc == TGMM_OK;
   }
   for (int f = 0; w && f < nfile; f++) rows_free(&w[f]);
