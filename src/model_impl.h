@@ -30,6 +30,9 @@ int tgmm_ssm_forward(tgmm_model *m, const tgmm_batch *b);
 void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b);
 double tgmm_ssm_step_flops(const tgmm_model *m, const int *off, int ntask);
 
+/* The forward pass of b without its targets (inference: read-outs and label logits only). */
+int tgmm_model_infer(tgmm_model *m, const tgmm_batch *b);
+
 /* FLOPs of the forward of the read-outs (mixture and/or label head) on T tokens. */
 double tgmm_model_head_flops(const tgmm_model *m, double T);
 

@@ -86,10 +86,7 @@ int tgmm_model_predict_labels(tgmm_model *m, const tgmm_batch *b, int32_t *label
     tgmm_error("the model has no label head (model.head = mixture)");
     return TGMM_EUSER;
   }
-  tgmm_batch nb = *b;
-  nb.weights = nb.means = nb.scales = NULL;
-  nb.z = NULL;
-  TGMM_TRY(tgmm_model_forward(m, &nb, 1.0, NULL, NULL));
+  TGMM_TRY(tgmm_model_infer(m, b));
   int Q = m->dim.Kmax;
   for (int i = 0; i < b->ntask; i++)
     for (int t = b->off[i]; t < b->off[i + 1]; t++) {

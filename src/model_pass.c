@@ -257,16 +257,20 @@ void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
   embed_bwd(m, b);
 }
 
+int tgmm_model_infer(tgmm_model *m, const tgmm_batch *b) {
+  tgmm_batch nb = *b; /* no targets: no loss, no matching */
+  nb.weights = nb.means = nb.scales = NULL;
+  nb.z = NULL;
+  return tgmm_model_forward(m, &nb, 1.0, NULL, NULL);
+}
+
 int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,
                        double *scales) {
   if (!tgmm_model_has_mixture(m)) {
     tgmm_error("the model has no mixture read-out (model.head = labels)");
     return TGMM_EUSER;
   }
-  tgmm_batch nb = *b;
-  nb.weights = nb.means = nb.scales = NULL;
-  nb.z = NULL;
-  TGMM_TRY(tgmm_model_forward(m, &nb, 1.0, NULL, NULL));
+  TGMM_TRY(tgmm_model_infer(m, b));
   const tgmm_model_dims *D = &m->dim;
   size_t Q = (size_t)D->Kmax, kd = Q * (size_t)D->d;
   memset(weights, 0, sizeof(double) * Q * (size_t)b->ntask);
