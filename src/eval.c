@@ -81,11 +81,7 @@ static int plugin_method(evaluator *ev) {
                 ev->model.dim.head == HEAD_LABELS ? "labels" : "mixture");
     return TGMM_EUSER;
   }
-  if (both && !listed) {
-    TGMM_TRY(tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, 0));
-    ev->nrows = ev->nslots * ev->nm;
-  }
-  return TGMM_OK;
+  return both && !listed ? tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, 0) : TGMM_OK;
 }
 
 /* eval.save_predictions: rows of pred_K components in pred_d dimensions (the largest K and d of

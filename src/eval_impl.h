@@ -89,7 +89,8 @@ const char *tgmm_eval_method_name(int m);
  * (an unknown name or more than EV_MAXCOL columns: TGMM_EUSER). */
 int tgmm_eval_parse_methods(evaluator *ev);
 /* Append column j = nm: method m, truncated at max_iter it (0: not truncated; name "em@4" or
- * the method's); more than EV_MAXCOL columns: TGMM_EUSER. Every column is added this way. */
+ * the method's); more than EV_MAXCOL columns: TGMM_EUSER. Every column is added this way;
+ * nrows follows (a column may be added after the layout). */
 int tgmm_eval_add_column(evaluator *ev, int m, int it);
 /* The /method string of column j (its colname; the method's name if none was set). */
 const char *tgmm_eval_column_name(const evaluator *ev, int j);

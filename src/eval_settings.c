@@ -23,6 +23,7 @@ int tgmm_eval_add_column(evaluator *ev, int m, int it) {
   if (it) snprintf(ev->colname[ev->nm], 16, "%s@%d", METHOD_NAMES[m], it);
   else snprintf(ev->colname[ev->nm], 16, "%s", METHOD_NAMES[m]);
   ev->nm++;
+  ev->nrows = ev->nslots * ev->nm; /* a column added after the layout (tgmm_plugin) */
   return TGMM_OK;
 }
 

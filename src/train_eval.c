@@ -47,15 +47,16 @@ int tgmm_heldout_init(trainer *tr) {
   return ho->labels ? TGMM_OK : TGMM_ENOMEM;
 }
 
-/* Metrics of held-out task i from the predictions, scored like every fit (tgmm_fit_metrics):
- * acc[RL_EVAL_*] += l2 means, l2 weights, accuracy, misclustering (mixture read-out: its plug-in
- * labels); with a label head accuracy and misclustering come from its labels (accuracy = 1 -
- * misclustering), and the l2 errors are NaN without a mixture read-out. */
+/* acc[RL_EVAL_*] += the row's l2 means, l2 weights, accuracy, misclustering. */
 static void add_row(double acc[RL_EVAL_NCOL], const tgmm_fit_row *r) {
   acc[RL_EVAL_L2_MEANS] += r->l2_means, acc[RL_EVAL_L2_WEIGHTS] += r->l2_weights;
   acc[RL_EVAL_ACCURACY] += r->accuracy, acc[RL_EVAL_MISCLUSTERING] += r->misclustering;
 }
 
+/* Metrics of held-out task i from the predictions, scored like every fit (tgmm_fit_metrics),
+ * added to acc (the mixture read-out's plug-in labels for accuracy and misclustering); with a
+ * label head accuracy and misclustering come from its labels (accuracy = 1 - misclustering), and
+ * the l2 errors are NaN without a mixture read-out. */
 static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[RL_EVAL_NCOL]) {
   const tgmm_task *t = &ho->tasks[i];
   int Q = m->dim.Kmax, d = m->dim.d, aniso = m->dim.aniso;
