@@ -20,11 +20,11 @@
  * model.head: `mixture` (the paper's) is the read-out above; `labels` replaces it by a linear map
  * from each sample's final hidden state (ln_f output) to Kmax class logits (classes >= K masked),
  * trained by the cross-entropy of each sample's true component minimised over the K! label
- * permutations (exact, Hungarian; src/model_labels.c); `both` has the two heads and adds the
+ * permutations (exact, Hungarian; src/model/model_labels.c); `both` has the two heads and adds the
  * two losses.
  *
  * model.backbone = mamba2 replaces pos_embd, blocks and ln_f by n_layer Mamba2 layers and a final
- * RMSNorm (layers.L.* and norm_f.weight; see src/model_ssm.c); the input side and read-outs are
+ * RMSNorm (layers.L.* and norm_f.weight; see src/model/model_ssm.c); the input side and read-outs are
  * the same. */
 #ifndef TGMM_MODEL_H
 #define TGMM_MODEL_H
@@ -43,7 +43,7 @@ typedef struct {
   int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
   int head;            /* model.head (tgmm_head): HEAD_MIXTURE (0), HEAD_LABELS or HEAD_BOTH */
   /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
-   * state, groups, conv kernel (src/model_ssm.c) */
+   * state, groups, conv kernel (src/model/model_ssm.c) */
   int ssm, sH, sP, sN, sG, sK;
 } tgmm_model_dims;
 

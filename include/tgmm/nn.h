@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-/* A persistent thread pool (src/nn_par.c). NULL (or 1 thread) means serial everywhere.
+/* A persistent thread pool (src/nn/nn_par.c). NULL (or 1 thread) means serial everywhere.
  * Layers split their work over the pool's threads with single-threaded GEMMs inside;
  * the caller should run OpenBLAS with one thread while it uses a pool. */
 typedef struct nn_par nn_par;

@@ -1,5 +1,5 @@
 /* nn_ssm.h — the layers of the Mamba2 backbone as forward/backward pairs on plain float arrays
- * (src/nn_ssm.c): RMSNorm, gated RMSNorm, SiLU, softplus with a bias, the causal depthwise
+ * (src/nn/nn_ssm.c): RMSNorm, gated RMSNorm, SiLU, softplus with a bias, the causal depthwise
  * convolution and the selective scan.
  *
  * Conventions as in nn.h: row-major, tokens of several tasks PACKED (task i owns rows

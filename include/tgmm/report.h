@@ -92,7 +92,7 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 
 /* PREFIX.rate.png (.gp, .dat kept): misclustering against delta (the results files' /delta),
  * in quantile bins, one line per method, beside the minimax rate exp(-delta^2/8); log y axis
- * (src/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged report:
+ * (src/report/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged report:
  * the run's differing keys); the baselines are pooled over the files. Files without /delta are
  * left out; *made = 0 when no file has a usable row or gnuplot is missing. */
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
@@ -103,7 +103,7 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
  * of several runs), the oracle grey, others fixed distinct colours. */
 void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]);
 
-/* He et al.'s comparison (src/report_depth.c): misclustering of tgmm against each run's depth
+/* He et al.'s comparison (src/report/report_depth.c): misclustering of tgmm against each run's depth
  * n_layer[r] (0: unknown) beside EM's and Lloyd's against their iterations (columns em@c,
  * lloyd@c), per setting label: a Markdown table on md (NULL: none) and, with prefix,
  * PREFIX.depth.png (.gp, .dat). Nothing (*made = 0) when no report has em@c or lloyd@c. */
@@ -111,7 +111,7 @@ int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_
                       const char *prefix, const char *subtitle, int *made);
 
 /* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
- * files merged (src/report_merge.c); tables on stdout, files with --out, rows with --rows. */
+ * files merged (src/report/report_merge.c); tables on stdout, files with --out, rows with --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);
 
 #endif

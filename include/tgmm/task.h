@@ -8,7 +8,7 @@
  * (K = 2, equal weights, +-(delta/2)u plus a common N(0, delta^2 I) offset). Weights are sorted
  * ascending (canonical component order). The cosine filter (redraw all K means while the largest
  * pairwise cosine is >= 0.8; none for K = 1 or phase_transition) gives up after 100000 draws
- * with TGMM_EUSER, never returning fewer tasks. Stream layout: see src/task.c. */
+ * with TGMM_EUSER, never returning fewer tasks. Stream layout: see src/tasks/task.c. */
 #ifndef TGMM_TASK_H
 #define TGMM_TASK_H
 

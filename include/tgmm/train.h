@@ -1,4 +1,4 @@
-/* train.h — the pieces of `tgmm train` (src/train.c): the step's task source (the generator or
+/* train.h — the pieces of `tgmm train` (src/train/train.c): the step's task source (the generator or
  * a dataset file), each rank's contiguous share of the step, the packed batch, checkpoints.
  *
  * Data flow of one step s: B = batch_size x nclass tasks; slot t has
@@ -7,7 +7,7 @@
  * gradient buffer is summed with one MPI_Allreduce; AdamW runs on every rank.
  * Bitwise mode (train.deterministic): fixed chunks of train.chunk tasks, one forward/backward
  * each on a fixed-block thread pool, chunk gradients summed exactly in fixed point with one
- * MPI_Allreduce of 64-bit integers (src/train_step.c), so any rank count gives the same bits.
+ * MPI_Allreduce of 64-bit integers (src/train/train_step.c), so any rank count gives the same bits.
  *
  * Run directory (train.run_dir): ckpt_<step, 8 digits>.h5, train.log (text, rank 0, appended
  * on resume), metrics.h5 (include/tgmm/runlog.h). Exit codes: 0 done; 2 user error (config,

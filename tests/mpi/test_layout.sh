@@ -16,21 +16,21 @@ never() { # what, files (glob), forbidden headers regex
   hit=$(incs $files | grep -E "^($bad)$" | tr '\n' ' ')
   [[ -z $hit ]] && ok "$what" || fail "$what: includes $hit"
 }
-never "model knows no files, MPI, trainer or checkpoint" "src/nn*.c src/model*.c src/optim.c src/batch.c include/tgmm/nn.h include/tgmm/model.h include/tgmm/optim.h include/tgmm/batch.h" \
+never "model knows no files, MPI, trainer or checkpoint" "src/nn/*.c src/model/*.c include/tgmm/nn.h include/tgmm/model.h include/tgmm/optim.h include/tgmm/batch.h" \
   "h5io.h|hdf5.h|mpi.h|train.h|train_impl.h|checkpoint.h|runlog.h|eval_impl.h"
-never "baselines know no model and no files" "src/em.c src/lloyd.c src/spectral.c src/linalg.c src/baseline.c include/tgmm/em.h include/tgmm/spectral.h include/tgmm/linalg.h include/tgmm/baseline.h" \
+never "baselines know no model and no files" "src/baselines/em.c src/baselines/lloyd.c src/baselines/spectral.c src/baselines/linalg.c src/baselines/baseline.c include/tgmm/em.h include/tgmm/spectral.h include/tgmm/linalg.h include/tgmm/baseline.h" \
   "model.h|nn.h|batch.h|h5io.h|hdf5.h|train.h|checkpoint.h"
-hit=$(incs src/metrics.c include/tgmm/metrics.h | grep '\.h$' | grep -vE '^(metrics\.h|common\.h|math\.h|stdlib\.h|stdint\.h)$' | tr '\n' ' ')
+hit=$(incs src/core/metrics.c include/tgmm/metrics.h | grep '\.h$' | grep -vE '^(metrics\.h|common\.h|math\.h|stdlib\.h|stdint\.h)$' | tr '\n' ' ')
 [[ -z $hit ]] && ok "metrics are pure" || fail "metrics include $hit"
-never "eval needs no trainer" "src/eval*.c src/eval_impl.h" "train.h|train_impl.h|runlog.h"
-never "train never includes eval" "src/train*.c src/train_impl.h include/tgmm/train.h" "eval_impl.h"
-never "report never includes eval" "src/report*.c include/tgmm/report.h" "eval_impl.h"
-never "tasks open no file" "src/rng.c src/task.c include/tgmm/rng.h include/tgmm/task.h" "h5io.h|hdf5.h"
+never "eval needs no trainer" "src/eval/*.c src/eval/eval_impl.h" "train.h|train_impl.h|runlog.h"
+never "train never includes eval" "src/train/train*.c src/train/train_impl.h include/tgmm/train.h" "eval_impl.h"
+never "report never includes eval" "src/report/*.c include/tgmm/report.h" "eval_impl.h"
+never "tasks open no file" "src/core/rng.c src/tasks/task.c include/tgmm/rng.h include/tgmm/task.h" "h5io.h|hdf5.h"
 # header include cycles (depth-first over include/tgmm and src/*.h)
 if /usr/bin/python3 - <<'PY'
 import re, glob, os, sys
 hs = {}
-for p in glob.glob("include/tgmm/*.h") + glob.glob("src/*.h"):
+for p in glob.glob("include/tgmm/*.h") + glob.glob("src/*/*.h"):
     hs[os.path.basename(p)] = [os.path.basename(m) for m in re.findall(r'#include "(?:tgmm/)?([^"]+)"', open(p).read())]
 state = {}
 def visit(h, path):
@@ -45,16 +45,16 @@ then ok "no include cycle among headers"; else fail "include cycle"; fi
 # file-level call cycles inside config and eval: a file may call only "downstream" files
 if /usr/bin/python3 - <<'PY'
 import re, sys
-order = {"config": ["config.c", "config_emit.c", "config_schema.c"],
-         "eval": ["eval.c", "eval_unit.c", "eval_data.c", "eval_write.c", "eval_settings.c"]}
+order = {"config/": ["config.c", "config_emit.c", "config_schema.c"],
+         "eval/": ["eval.c", "eval_unit.c", "eval_data.c", "eval_write.c", "eval_settings.c"]}
 def defs(f):
     t = open("src/" + f).read()
     return set(re.findall(r'^(?:[a-z_][a-z_0-9 *]*\s)?\**((?:tgmm|cfg)_[A-Za-z_0-9]+)\(', t, re.M))
 bad = []
 for mod, files in order.items():
-    d = {f: defs(f) for f in files}
+    d = {f: defs(mod + f) for f in files}
     for i, f in enumerate(files):
-        t = open("src/" + f).read()
+        t = open("src/" + mod + f).read()
         for g in files[:i]:  # f must not call anything defined upstream
             for sym in d[g]:
                 if re.search(r'\b' + sym + r'\(', t) and sym not in d[f]:

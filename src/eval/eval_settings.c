@@ -1,6 +1,6 @@
 /* eval_settings.c — the settings of `tgmm eval`: the methods, the grid's settings (the base
  * config with one value of every eval.grid key), and the layout of task slots, units and rows
- * (src/eval_impl.h). Used by eval.c (the grid) and eval_data.c (--data); calls neither. */
+ * (src/eval/eval_impl.h). Used by eval.c (the grid) and eval_data.c (--data); calls neither. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
