@@ -1,4 +1,5 @@
-/* model.c — the TGMM parameter layout (named views on one buffer), initialisation and
+/* model.c — the TGMM model's dimensions from a config, its parameter layout (the tensors in
+ * buffer order, through the tensor table of model_tensor.c), initialisation, threads and
  * activation memory. Forward/backward: model_pass.c. */
 #include "tgmm/model.h"
 
@@ -37,30 +38,12 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   return TGMM_OK;
 }
 
-static size_t add_tensor(tgmm_model *m, size_t *off, const char *name, int ndim, int s0, int s1) {
-  tgmm_tensor *t = &m->tensors[m->ntensors++];
-  snprintf(t->name, sizeof t->name, "%s", name);
-  t->ndim = ndim;
-  t->shape[0] = s0;
-  t->shape[1] = ndim > 1 ? s1 : 1;
-  t->shape[2] = 1;
-  t->numel = (size_t)s0 * (size_t)t->shape[1];
-  t->off = *off;
-  *off += t->numel;
-  return t->off;
-}
-
-size_t tgmm_model_add_tensor(tgmm_model *m, size_t *off, const char *name, int ndim, int s0,
-                             int s1) {
-  return add_tensor(m, off, name, ndim, s0, s1);
-}
-
 static void layout_block(tgmm_model *m, size_t *off, int l) {
   int C = m->dim.C;
   char n[64];
   tgmm_block_off *b = &m->blocks[l];
-#define T1(field, suffix, s0) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = add_tensor(m, off, n, 1, s0, 1))
-#define T2(field, suffix, s0, s1) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = add_tensor(m, off, n, 2, s0, s1))
+#define T1(field, suffix, s0) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = tgmm_model_add_tensor(m, off, n, 1, s0, 1))
+#define T2(field, suffix, s0, s1) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = tgmm_model_add_tensor(m, off, n, 2, s0, s1))
   T1(ln1w, "ln1.weight", C);
   T1(ln1b, "ln1.bias", C);
   T2(qkvw, "attn.qkv.weight", 3 * C, C);
@@ -81,28 +64,28 @@ static void layout(tgmm_model *m) {
   const tgmm_model_dims *D = &m->dim;
   size_t off = 0;
   char n[64];
-  m->task_embd = add_tensor(m, &off, "task_embd.weight", 2, D->Kmax, D->E);
-  m->read_in_w = add_tensor(m, &off, "read_in.weight", 2, D->C, D->d + D->E);
-  m->read_in_b = add_tensor(m, &off, "read_in.bias", 1, D->C, 1);
+  m->task_embd = tgmm_model_add_tensor(m, &off, "task_embd.weight", 2, D->Kmax, D->E);
+  m->read_in_w = tgmm_model_add_tensor(m, &off, "read_in.weight", 2, D->C, D->d + D->E);
+  m->read_in_b = tgmm_model_add_tensor(m, &off, "read_in.bias", 1, D->C, 1);
   if (D->ssm) {
     tgmm_ssm_layout(m, &off);
   } else {
-    if (D->n_positions > 0) m->pos = add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
+    if (D->n_positions > 0) m->pos = tgmm_model_add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
     for (int l = 0; l < D->L; l++) layout_block(m, &off, l);
-    m->lnfw = add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
-    m->lnfb = add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
+    m->lnfw = tgmm_model_add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
+    m->lnfb = tgmm_model_add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
   }
   for (int i = 0; i < D->nclass && D->head != HEAD_LABELS; i++) {
     snprintf(n, sizeof n, "readout.%d.q", i);
-    m->readout[i].q = add_tensor(m, &off, n, 2, D->Kmax, m->W);
+    m->readout[i].q = tgmm_model_add_tensor(m, &off, n, 2, D->Kmax, m->W);
     snprintf(n, sizeof n, "readout.%d.wk", i);
-    m->readout[i].wk = add_tensor(m, &off, n, 2, m->W, D->C);
+    m->readout[i].wk = tgmm_model_add_tensor(m, &off, n, 2, m->W, D->C);
     snprintf(n, sizeof n, "readout.%d.wv", i);
-    m->readout[i].wv = add_tensor(m, &off, n, 2, m->W, D->C);
+    m->readout[i].wv = tgmm_model_add_tensor(m, &off, n, 2, m->W, D->C);
   }
   if (D->head != HEAD_MIXTURE) {
-    m->lab_w = add_tensor(m, &off, "label_head.weight", 2, D->Kmax, D->C);
-    m->lab_b = add_tensor(m, &off, "label_head.bias", 1, D->Kmax, 1);
+    m->lab_w = tgmm_model_add_tensor(m, &off, "label_head.weight", 2, D->Kmax, D->C);
+    m->lab_b = tgmm_model_add_tensor(m, &off, "label_head.bias", 1, D->Kmax, 1);
   }
   m->nparams = off;
 }
@@ -181,12 +164,6 @@ void tgmm_model_free(tgmm_model *m) {
   free(m->tensors), free(m->blocks), free(m->readout);
   free(m->params), free(m->grads), free(m->m), free(m->v);
   memset(m, 0, sizeof *m);
-}
-
-const tgmm_tensor *tgmm_model_find(const tgmm_model *m, const char *name) {
-  for (int i = 0; i < m->ntensors; i++)
-    if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
-  return NULL;
 }
 
 static int ends_with(const char *s, const char *suffix) {

@@ -1,6 +1,6 @@
-/* model_impl.h — private to the model module (model.c, model_pass.c, model_ssm.c,
- * model_labels.c): the tensor table helper, the Mamba2 backbone's hooks (model_ssm.c) and the
- * label head's (model_labels.c). */
+/* model_impl.h — private to the model module (model.c, model_tensor.c, model_pass.c,
+ * model_ssm.c, model_labels.c): the tensor table (model_tensor.c), the Mamba2 backbone's hooks
+ * (model_ssm.c) and the label head's (model_labels.c). */
 #ifndef TGMM_MODEL_IMPL_H
 #define TGMM_MODEL_IMPL_H
 
@@ -28,13 +28,6 @@ void tgmm_ssm_init(tgmm_model *m, uint32_t seed);
 int tgmm_ssm_forward(tgmm_model *m, const tgmm_batch *b);
 /* m->a.dlnf [T,C] -> m->a.dres = dL/dh0 [T,C] (overwritten); parameter gradients +=. */
 void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b);
-double tgmm_ssm_step_flops(const tgmm_model *m, const int *off, int ntask);
-
-/* The forward pass of b without its targets (inference: read-outs and label logits only). */
-int tgmm_model_infer(tgmm_model *m, const tgmm_batch *b);
-
-/* FLOPs of the forward of the read-outs (mixture and/or label head) on T tokens. */
-double tgmm_model_head_flops(const tgmm_model *m, double T);
 
 /* Label head: m->a.lnf [T,C] -> m->a.lab [T,Kmax] logits. */
 void tgmm_labels_fwd(tgmm_model *m);

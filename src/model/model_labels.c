@@ -1,6 +1,7 @@
 /* model_labels.c — the label head (model.head = labels | both; include/tgmm/model.h): a linear
  * map from every sample's final hidden state to Kmax class logits, its permutation-minimised
- * cross-entropy (He et al.'s clustering objective), backward and inference. */
+ * cross-entropy (He et al.'s clustering objective) and its backward. Inference
+ * (tgmm_model_predict_labels): model_pass.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,22 +80,4 @@ void tgmm_labels_bwd(tgmm_model *m, const tgmm_batch *b, double norm, int accumu
   nn_linear_bwd(m->pool, din, m->grads + m->lab_w, m->grads + m->lab_b, m->a.dlab, m->a.lnf,
                 m->params + m->lab_w, T, C, Q);
   if (accumulate) nn_add_inplace(m->pool, m->a.dlnf, din, (size_t)T * C);
-}
-
-int tgmm_model_predict_labels(tgmm_model *m, const tgmm_batch *b, int32_t *labels) {
-  if (!tgmm_model_has_labels(m)) {
-    tgmm_error("the model has no label head (model.head = mixture)");
-    return TGMM_EUSER;
-  }
-  TGMM_TRY(tgmm_model_infer(m, b));
-  int Q = m->dim.Kmax;
-  for (int i = 0; i < b->ntask; i++)
-    for (int t = b->off[i]; t < b->off[i + 1]; t++) {
-      const float *l = m->a.lab + (size_t)t * Q;
-      int best = 0;
-      for (int a = 1; a < b->K[i]; a++)
-        if (l[a] > l[best]) best = a;
-      labels[t] = best;
-    }
-  return TGMM_OK;
 }

@@ -1,5 +1,5 @@
-/* model_pass.c — TGMM forward and backward over a batch of packed ragged tasks, inference
- * (see include/tgmm/model.h). Every per-token layer is one call over all tokens of the batch
+/* model_pass.c — TGMM forward and backward over a batch of packed ragged tasks, inference (the
+ * mixture and the labels a model predicts) and the FLOPs of a step (see include/tgmm/model.h). Every per-token layer is one call over all tokens of the batch
  * (one big GEMM per linear map); attention and the read-out work per task. */
 #include <stdlib.h>
 #include <string.h>
@@ -257,7 +257,8 @@ void tgmm_model_backward(tgmm_model *m, const tgmm_batch *b, double norm) {
   embed_bwd(m, b);
 }
 
-int tgmm_model_infer(tgmm_model *m, const tgmm_batch *b) {
+/* The forward pass of b without its targets (inference: read-outs and label logits only). */
+static int infer(tgmm_model *m, const tgmm_batch *b) {
   tgmm_batch nb = *b; /* no targets: no loss, no matching */
   nb.weights = nb.means = nb.scales = NULL;
   nb.z = NULL;
@@ -270,7 +271,7 @@ int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, doub
     tgmm_error("the model has no mixture read-out (model.head = labels)");
     return TGMM_EUSER;
   }
-  TGMM_TRY(tgmm_model_infer(m, b));
+  TGMM_TRY(infer(m, b));
   const tgmm_model_dims *D = &m->dim;
   size_t Q = (size_t)D->Kmax, kd = Q * (size_t)D->d;
   memset(weights, 0, sizeof(double) * Q * (size_t)b->ntask);
@@ -282,14 +283,43 @@ int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, doub
   return TGMM_OK;
 }
 
-double tgmm_model_head_flops(const tgmm_model *m, double T) {
+int tgmm_model_predict_labels(tgmm_model *m, const tgmm_batch *b, int32_t *labels) {
+  if (!tgmm_model_has_labels(m)) {
+    tgmm_error("the model has no label head (model.head = mixture)");
+    return TGMM_EUSER;
+  }
+  TGMM_TRY(infer(m, b));
+  int Q = m->dim.Kmax;
+  for (int i = 0; i < b->ntask; i++)
+    for (int t = b->off[i]; t < b->off[i + 1]; t++) {
+      const float *l = m->a.lab + (size_t)t * Q;
+      int best = 0;
+      for (int a = 1; a < b->K[i]; a++)
+        if (l[a] > l[best]) best = a;
+      labels[t] = best;
+    }
+  return TGMM_OK;
+}
+
+/* FLOPs of the forward of the read-outs (mixture and/or label head) on T tokens. */
+static double head_flops(const tgmm_model *m, double T) {
   double C = m->dim.C, W = m->W, Q = m->dim.Kmax;
   double f = tgmm_model_has_mixture(m) ? 2.0 * T * (2.0 * W * C + 2.0 * Q * W) : 0.0;
   return f + (tgmm_model_has_labels(m) ? 2.0 * T * C * Q : 0.0);
 }
 
+/* The Mamba2 backbone's (model_ssm.c): in/out projections, conv and scan per layer. */
+static double ssm_step_flops(const tgmm_model *m, const int *off, int ntask) {
+  const tgmm_model_dims *D = &m->dim;
+  double T = off[ntask], C = D->C, H = D->sH, I = H * D->sP, GN = (double)D->sG * D->sN;
+  double Cc = I + 2 * GN, Dp = Cc + I + H;
+  double lin = 2.0 * T * (C * Dp + I * C) * D->L + 2.0 * T * (D->d + D->E) * C;
+  double scan = 2.0 * T * (2.0 * I * D->sN + Cc * D->sK) * D->L; /* state update + read, conv */
+  return 3.0 * (lin + scan + head_flops(m, T)); /* backward = 2 x forward */
+}
+
 double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask) {
-  if (m->ssm) return tgmm_ssm_step_flops(m, off, ntask);
+  if (m->ssm) return ssm_step_flops(m, off, ntask);
   const tgmm_model_dims *D = &m->dim;
   double T = off[ntask], C = D->C, att = 0.0;
   for (int i = 0; i < ntask; i++) {
@@ -298,6 +328,6 @@ double tgmm_model_step_flops(const tgmm_model *m, const int *off, int ntask) {
   }
   double lin = 2.0 * T * (12.0 * C * C) * D->L + 2.0 * T * (D->d + D->E) * C;
   double attn = 2.0 * 2.0 * att * C * D->L; /* QK^T and PV */
-  double pool = tgmm_model_head_flops(m, T);
+  double pool = head_flops(m, T);
   return 3.0 * (lin + attn + pool); /* backward = 2 x forward */
 }

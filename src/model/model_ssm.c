@@ -284,12 +284,3 @@ void tgmm_ssm_backward(tgmm_model *m, const tgmm_batch *b) {
                  m->ssm->nfr, T, C);
   for (int l = L - 1; l >= 0; l--) layer_bwd(m, b, l, l > 0 ? view(m, l - 1).hout : a->h0);
 }
-
-double tgmm_ssm_step_flops(const tgmm_model *m, const int *off, int ntask) {
-  const tgmm_model_dims *D = &m->dim;
-  double T = off[ntask], C = D->C, H = D->sH, I = H * D->sP, GN = (double)D->sG * D->sN;
-  double Cc = I + 2 * GN, Dp = Cc + I + H;
-  double lin = 2.0 * T * (C * Dp + I * C) * D->L + 2.0 * T * (D->d + D->E) * C;
-  double scan = 2.0 * T * (2.0 * I * D->sN + Cc * D->sK) * D->L; /* state update + read, conv */
-  return 3.0 * (lin + scan + tgmm_model_head_flops(m, T)); /* backward = 2 x forward */
-}
