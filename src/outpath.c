@@ -9,7 +9,7 @@
 
 #include "tgmm/checkpoint.h"
 #include "tgmm/common.h"
-#include "tgmm/report.h"
+#include "tgmm/results.h"
 
 /* tgmm's output path buffers hold 4096 bytes with room for ".tmp" (h5io.h). */
 enum { PATH_MAX_OUT = 4090 };

@@ -135,8 +135,8 @@ int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
 
 /* Read a config file into a malloc'd NUL-terminated string (local; the error, printed by this
  * process, names the file). `tgmm` reads the file on rank 0 only and broadcasts the text
- * (src/config/cli.c), then every rank parses it with tgmm_config_load_string under the file's name, so
- * messages still point to file:line. */
+ * (src/config/cli.c), then every rank parses it with tgmm_config_load_string under the file's
+ * name, so messages still point to file:line. */
 int tgmm_config_read_file(const char *path, char **text /* out, malloc'd */);
 
 /* Parse YAML text from memory (`name` is used in messages in place of a file name). */

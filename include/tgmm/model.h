@@ -24,8 +24,8 @@
  * two losses.
  *
  * model.backbone = mamba2 replaces pos_embd, blocks and ln_f by n_layer Mamba2 layers and a final
- * RMSNorm (layers.L.* and norm_f.weight; see src/model/model_ssm.c); the input side and read-outs are
- * the same. */
+ * RMSNorm (layers.L.* and norm_f.weight; see src/model/model_ssm.c); the input side and
+ * read-outs are the same. */
 #ifndef TGMM_MODEL_H
 #define TGMM_MODEL_H
 

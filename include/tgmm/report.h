@@ -1,5 +1,6 @@
 /* report.h — results files of `tgmm eval` turned into tables (Markdown, CSV, LaTeX) and plots
- * (PNG through gnuplot when it is installed). Rank 0 only; no MPI communication. */
+ * (PNG through gnuplot when it is installed), on the summaries of include/tgmm/results.h.
+ * Rank 0 only; no MPI communication. */
 #ifndef TGMM_REPORT_H
 #define TGMM_REPORT_H
 
@@ -7,40 +8,7 @@
 #include <stdio.h>
 
 #include "tgmm/cli.h"
-
-#define TGMM_REPORT_NMETRIC 7 /* l2_means l2_weights accuracy misclustering loglik seconds
-                                 l2_scales (absent from older files: NaN) */
-
-/* Per (setting, method): mean and sample standard deviation of every metric over the tasks
- * whose status is ok and whose value is finite; n_ok and n_other (failed, not_applicable or a
- * non-finite value: counted, never silently dropped). */
-typedef struct {
-  double mean[TGMM_REPORT_NMETRIC], sd[TGMM_REPORT_NMETRIC];
-  int n_ok[TGMM_REPORT_NMETRIC], n_other[TGMM_REPORT_NMETRIC];
-} tgmm_report_cell;
-
-typedef struct {
-  int ns, nm;
-  char (*label)[512];   /* [ns] setting labels */
-  char (*method)[16];   /* [nm] methods, in order of first appearance */
-  tgmm_report_cell *cell; /* [ns, nm] */
-} tgmm_report;
-
-extern const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC];
-
-/* Read a results file and aggregate. Errors name the file and dataset (TGMM_EUSER). */
-int tgmm_report_load(const char *path, tgmm_report *r);
-void tgmm_report_free(tgmm_report *r);
-/* Whether some (setting, method) has a value of metric c. */
-int tgmm_report_has_metric(const tgmm_report *r, int c);
-/* The same aggregate from sums (what `tgmm eval` reduces over its ranks): sums [ns, nm,
- * TGMM_REPORT_NMETRIC, 4] = tasks ok with a finite value, other tasks, sum, sum of squares;
- * label [ns], methods [nm] (nm <= 32). */
-int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
-                          const char *const *methods, const double *sums);
-
-/* A Markdown table of metrics[0..nmetric-1] (indices into tgmm_report_metric_name). */
-void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);
+#include "tgmm/results.h"
 
 /* With methods tgmm and em: per setting, whether TGMM's mean l2 error of means is below EM's,
  * with spectral's and the oracle's beside it, in plain words (Markdown list). */
@@ -62,8 +30,6 @@ typedef struct {
 } tgmm_report_keys;
 int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k);
 void tgmm_report_keys_free(tgmm_report_keys *k);
-/* "[3]" -> "3"; anything else unchanged. */
-void tgmm_report_bare_value(const char *v, char *out, size_t n);
 /* Plain-words title of metric c ("l2 error of means"). */
 const char *tgmm_report_metric_title(int c);
 /* Error bar of metric c in a cell: the sd over tasks, or (ci95) the half-width of the 95%
@@ -92,26 +58,29 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 
 /* PREFIX.rate.png (.gp, .dat kept): misclustering against delta (the results files' /delta),
  * in quantile bins, one line per method, beside the minimax rate exp(-delta^2/8); log y axis
- * (src/report/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged report:
- * the run's differing keys); the baselines are pooled over the files. Files without /delta are
+ * (src/report/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged
+ * report: the run's differing keys); the baselines are pooled over the files. Files without /delta are
  * left out; *made = 0 when no file has a usable row or gnuplot is missing. */
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
                           const char *prefix, const char *subtitle, int *made);
 
-/* The colour of method j of names[0..n-1] in the plots ("#rrggbb"): em@c and lloyd@c shades of
- * blue and of orange (light for few iterations), tgmm black (shades of green for the tgmm lines
- * of several runs), the oracle grey, others fixed distinct colours. */
+/* The colour of method j of names[0..n-1] in the plots ("#rrggbb"; report_plot.c): em@c and
+ * lloyd@c shades of blue and of orange (light for few iterations), tgmm black (shades of green
+ * for the tgmm lines of several runs), the oracle grey, others fixed distinct colours. */
 void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]);
+/* The family of a method: 1 em and em@c (not the oracle), 2 lloyd and lloyd@c, 0 the others. */
+int tgmm_report_method_family(const char *name);
 
-/* He et al.'s comparison (src/report/report_depth.c): misclustering of tgmm against each run's depth
- * n_layer[r] (0: unknown) beside EM's and Lloyd's against their iterations (columns em@c,
+/* He et al.'s comparison (src/report/report_depth.c): misclustering of tgmm against each run's
+ * depth n_layer[r] (0: unknown) beside EM's and Lloyd's against their iterations (columns em@c,
  * lloyd@c), per setting label: a Markdown table on md (NULL: none) and, with prefix,
  * PREFIX.depth.png (.gp, .dat). Nothing (*made = 0) when no report has em@c or lloyd@c. */
 int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_layer, FILE *md,
                       const char *prefix, const char *subtitle, int *made);
 
 /* `tgmm report --data A.h5 [--data B.h5 ...] [--out PREFIX] [--rows ROWS.csv]` (rank 0): the
- * files merged (src/report/report_merge.c); tables on stdout, files with --out, rows with --rows. */
+ * files merged (src/report/report_merge.c); tables on stdout, files with --out, rows with
+ * --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);
 
 #endif

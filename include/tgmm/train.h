@@ -1,5 +1,6 @@
-/* train.h — the pieces of `tgmm train` (src/train/train.c): the step's task source (the generator or
- * a dataset file), each rank's contiguous share of the step, the packed batch, checkpoints.
+/* train.h — the pieces of `tgmm train` (src/train/train.c): the step's task source (the
+ * generator or a dataset file), each rank's contiguous share of the step, the packed batch,
+ * checkpoints.
  *
  * Data flow of one step s: B = batch_size x nclass tasks; slot t has
  * global id g = s*B + t and class t / batch_size (generator) or the dataset's task g (--data);

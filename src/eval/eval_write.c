@@ -42,7 +42,7 @@
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
-#include "tgmm/report.h"
+#include "tgmm/results.h"
 
 /* Setting of task slot q (the last s with slot0[s] <= q). */
 static int slot_setting(const evaluator *ev, int64_t q) {

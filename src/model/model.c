@@ -42,8 +42,12 @@ static void layout_block(tgmm_model *m, size_t *off, int l) {
   int C = m->dim.C;
   char n[64];
   tgmm_block_off *b = &m->blocks[l];
-#define T1(field, suffix, s0) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = tgmm_model_add_tensor(m, off, n, 1, s0, 1))
-#define T2(field, suffix, s0, s1) (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), b->field = tgmm_model_add_tensor(m, off, n, 2, s0, s1))
+#define T1(field, suffix, s0)                          \
+  (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), \
+   b->field = tgmm_model_add_tensor(m, off, n, 1, s0, 1))
+#define T2(field, suffix, s0, s1)                      \
+  (snprintf(n, sizeof n, "blocks.%d.%s", l, suffix), \
+   b->field = tgmm_model_add_tensor(m, off, n, 2, s0, s1))
   T1(ln1w, "ln1.weight", C);
   T1(ln1b, "ln1.bias", C);
   T2(qkvw, "attn.qkv.weight", 3 * C, C);
@@ -70,7 +74,8 @@ static void layout(tgmm_model *m) {
   if (D->ssm) {
     tgmm_ssm_layout(m, &off);
   } else {
-    if (D->n_positions > 0) m->pos = tgmm_model_add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
+    if (D->n_positions > 0)
+      m->pos = tgmm_model_add_tensor(m, &off, "pos_embd.weight", 2, D->n_positions, D->C);
     for (int l = 0; l < D->L; l++) layout_block(m, &off, l);
     m->lnfw = tgmm_model_add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
     m->lnfb = tgmm_model_add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);

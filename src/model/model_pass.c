@@ -1,6 +1,7 @@
 /* model_pass.c — TGMM forward and backward over a batch of packed ragged tasks, inference (the
- * mixture and the labels a model predicts) and the FLOPs of a step (see include/tgmm/model.h). Every per-token layer is one call over all tokens of the batch
- * (one big GEMM per linear map); attention and the read-out work per task. */
+ * mixture and the labels a model predicts) and the FLOPs of a step (see include/tgmm/model.h).
+ * Every per-token layer is one call over all tokens of the batch (one big GEMM per linear map);
+ * attention and the read-out work per task. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -15,54 +15,6 @@
 #include "tgmm/h5io.h"
 #include "tgmm/report.h"
 
-const char *tgmm_report_metric_title(int c) {
-  static const char *const T[TGMM_REPORT_NMETRIC] = {
-      "l2 error of means", "l2 error of weights", "clustering accuracy",
-      "misclustering rate",  "mean log-likelihood", "seconds per task", "l2 error of scales"};
-  return c >= 0 && c < TGMM_REPORT_NMETRIC ? T[c] : "?";
-}
-
-/* A grid value for display and for tables: "[3]" -> "3" (a one-element list). */
-void tgmm_report_bare_value(const char *v, char *out, size_t n) {
-  size_t len = strlen(v);
-  if (len >= 2 && v[0] == '[' && v[len - 1] == ']' && !memchr(v, ',', len))
-    snprintf(out, n, "%.*s", (int)(len - 2), v + 1);
-  else
-    snprintf(out, n, "%s", v);
-}
-
-int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k) {
-  memset(k, 0, sizeof *k);
-  k->val = tgmm_calloc((size_t)(r->ns ? r->ns : 1), sizeof *k->val);
-  if (!k->val) return TGMM_ENOMEM;
-  for (int s = 0; s < r->ns; s++) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", r->label[s]);
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-      char *eq = strchr(tok, '=');
-      if (!eq || n == TGMM_REPORT_MAXKEY) goto unparsed;
-      *eq = '\0';
-      if (s == 0) snprintf(k->key[n], sizeof k->key[n], "%s", tok);
-      else if (n >= k->nkey || strcmp(k->key[n], tok)) goto unparsed;
-      tgmm_report_bare_value(eq + 1, k->val[s][n], sizeof k->val[s][n]);
-      n++;
-    }
-    if (s == 0) k->nkey = n;
-    else if (n != k->nkey) goto unparsed;
-  }
-  return TGMM_OK;
-unparsed: /* labels without a common key=value structure: the settings are categories */
-  k->nkey = 0;
-  return TGMM_OK;
-}
-
-void tgmm_report_keys_free(tgmm_report_keys *k) {
-  free(k->val);
-  memset(k, 0, sizeof *k);
-}
-
 static int is_number(const char *s, double *x) {
   char *end;
   *x = strtod(s, &end);
@@ -171,6 +123,42 @@ int tgmm_report_gnuplot(const char *gp, const char *png) {
     return TGMM_EFAIL;
   }
   return tgmm_out_commit(&op);
+}
+
+int tgmm_report_method_family(const char *name) {
+  if (!strncmp(name, "em", 2) && (name[2] == '\0' || name[2] == '@')) return 1;
+  if (!strncmp(name, "lloyd", 5)) return 2;
+  return 0;
+}
+
+/* A shade between light (t = 0) and dark (t = 1) of a colour: "#rrggbb". */
+static void shade(double t, const int lo[3], const int hi[3], char out[8]) {
+  int c[3];
+  for (int k = 0; k < 3; k++) c[k] = (int)lround(lo[k] + t * (hi[k] - lo[k]));
+  snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
+}
+
+void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]) {
+  static const int blue_lo[3] = {0x9e, 0xca, 0xe1}, blue_hi[3] = {0x08, 0x30, 0x6b};
+  static const int orange_lo[3] = {0xfd, 0xbe, 0x85}, orange_hi[3] = {0x8c, 0x2d, 0x04};
+  static const int green_lo[3] = {0xa1, 0xd9, 0x9b}, green_hi[3] = {0x00, 0x2c, 0x0f};
+  static const char *const other[] = {"#7b3294", "#e7298a", "#66a61e", "#a6761d", "#e6ab02"};
+  const char *nm = names[j];
+  int fam = tgmm_report_method_family(nm), tg = !strncmp(nm, "tgmm", 4), idx = 0, cnt = 0, oth = 0;
+  for (int t = 0; t < n; t++) {
+    int f = tgmm_report_method_family(names[t]), g = !strncmp(names[t], "tgmm", 4);
+    int same = fam ? f == fam : tg && g;
+    if (same && t < j) idx++;
+    cnt += same;
+    oth += t < j && !f && !g && strcmp(names[t], "oracle");
+  }
+  double t = cnt > 1 ? (double)idx / (cnt - 1) : 1.0;
+  if (fam == 1) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, blue_lo, blue_hi, out);
+  else if (fam == 2) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, orange_lo, orange_hi, out);
+  else if (tg && cnt > 1) shade(0.3 + 0.7 * t, green_lo, green_hi, out);
+  else if (tg) snprintf(out, 8, "#000000");
+  else if (!strcmp(nm, "oracle")) snprintf(out, 8, "#636363");
+  else snprintf(out, 8, "%s", other[oth % 5]);
 }
 
 static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const layout *L, int c,

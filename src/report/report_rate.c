@@ -145,49 +145,13 @@ static void add_rows(rate *q, const rate_rows *w, const char *tag) {
   }
 }
 
-static int family(const char *name) { /* 1: em (not the oracle), 2: lloyd, 0: the others */
-  if (!strncmp(name, "em", 2) && (name[2] == '\0' || name[2] == '@')) return 1;
-  if (!strncmp(name, "lloyd", 5)) return 2;
-  return 0;
-}
-
-/* A shade between light (t = 0) and dark (t = 1) of a colour: "#rrggbb". */
-static void shade(double t, const int lo[3], const int hi[3], char out[8]) {
-  int c[3];
-  for (int k = 0; k < 3; k++) c[k] = (int)lround(lo[k] + t * (hi[k] - lo[k]));
-  snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
-}
-
-void tgmm_report_method_colour(const char *const *names, int n, int j, char out[8]) {
-  static const int blue_lo[3] = {0x9e, 0xca, 0xe1}, blue_hi[3] = {0x08, 0x30, 0x6b};
-  static const int orange_lo[3] = {0xfd, 0xbe, 0x85}, orange_hi[3] = {0x8c, 0x2d, 0x04};
-  static const int green_lo[3] = {0xa1, 0xd9, 0x9b}, green_hi[3] = {0x00, 0x2c, 0x0f};
-  static const char *const other[] = {"#7b3294", "#e7298a", "#66a61e", "#a6761d", "#e6ab02"};
-  const char *nm = names[j];
-  int fam = family(nm), tg = !strncmp(nm, "tgmm", 4), idx = 0, cnt = 0, oth = 0;
-  for (int t = 0; t < n; t++) {
-    int f = family(names[t]), g = !strncmp(names[t], "tgmm", 4);
-    int same = fam ? f == fam : tg && g;
-    if (same && t < j) idx++;
-    cnt += same;
-    oth += t < j && !f && !g && strcmp(names[t], "oracle");
-  }
-  double t = cnt > 1 ? (double)idx / (cnt - 1) : 1.0;
-  if (fam == 1) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, blue_lo, blue_hi, out);
-  else if (fam == 2) shade(cnt > 1 ? 0.15 + 0.85 * t : 0.8, orange_lo, orange_hi, out);
-  else if (tg && cnt > 1) shade(0.3 + 0.7 * t, green_lo, green_hi, out);
-  else if (tg) snprintf(out, 8, "#000000");
-  else if (!strcmp(nm, "oracle")) snprintf(out, 8, "#636363");
-  else snprintf(out, 8, "%s", other[oth % 5]);
-}
-
 static void series_style(const rate *q, int s, char *style, size_t n) {
   const char *names[RATE_MAXSER];
   for (int t = 0; t < q->nser; t++) names[t] = q->name[t];
   char col[8];
   tgmm_report_method_colour(names, q->nser, s, col);
   const char *nm = q->name[s];
-  if (family(nm)) snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
+  if (tgmm_report_method_family(nm)) snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
   else if (!strncmp(nm, "tgmm", 4)) snprintf(style, n, "lw 3 pt 5 ps 1.1 lc rgb '%s' dt 1", col);
   else if (!strcmp(nm, "oracle")) snprintf(style, n, "lw 2 pt 9 ps 1.0 lc rgb '%s' dt 2", col);
   else snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '%s' dt 4", col);
@@ -195,7 +159,7 @@ static void series_style(const rate *q, int s, char *style, size_t n) {
 
 
 static int group(const char *name) {
-  int f = family(name);
+  int f = tgmm_report_method_family(name);
   return !strncmp(name, "tgmm", 4) ? 0 : f ? f : 3;
 }
 
@@ -228,7 +192,7 @@ static int write_dat(const rate *q, const char *dat) {
 
 /* Panel p (0: all, or EM with both families; 1: Lloyd) shows series s? */
 static int in_panel(const rate *q, int s, int p, int split) {
-  int f = family(q->name[s]);
+  int f = tgmm_report_method_family(q->name[s]);
   return !split || f == 0 || f == p + 1;
 }
 
@@ -237,7 +201,8 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   int has_em = 0, has_ll = 0;
   double lo = 1, x0 = q->x[0], x1 = q->x[q->nbin - 1];
   for (int s = 0; s < q->nser; s++) {
-    has_em |= family(q->name[s]) == 1, has_ll |= family(q->name[s]) == 2;
+    int f = tgmm_report_method_family(q->name[s]);
+    has_em |= f == 1, has_ll |= f == 2;
     for (int b = 0; b < q->nbin; b++)
       if (q->n[s][b] && q->s1[s][b] > 0) lo = fmin(lo, q->s1[s][b] / q->n[s][b]);
   }

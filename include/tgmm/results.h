@@ -1,0 +1,53 @@
+/* results.h — the results data model that `tgmm eval` writes and `tgmm report` reads
+ * (src/results/results.c): per (setting, method), the mean, sd and counts of every metric over
+ * the tasks, from a results file or from the sums eval reduces over its ranks. Local: no MPI
+ * communication (a results file is read by the calling rank alone). */
+#ifndef TGMM_RESULTS_H
+#define TGMM_RESULTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define TGMM_REPORT_NMETRIC 7 /* l2_means l2_weights accuracy misclustering loglik seconds
+                                 l2_scales (absent from older files: NaN) */
+
+/* Per (setting, method): mean and sample standard deviation of every metric over the tasks
+ * whose status is ok and whose value is finite; n_ok and n_other (failed, not_applicable or a
+ * non-finite value: counted, never silently dropped). */
+typedef struct {
+  double mean[TGMM_REPORT_NMETRIC], sd[TGMM_REPORT_NMETRIC];
+  int n_ok[TGMM_REPORT_NMETRIC], n_other[TGMM_REPORT_NMETRIC];
+} tgmm_report_cell;
+
+typedef struct {
+  int ns, nm;
+  char (*label)[512];   /* [ns] setting labels */
+  char (*method)[16];   /* [nm] methods, in order of first appearance */
+  tgmm_report_cell *cell; /* [ns, nm] */
+} tgmm_report;
+
+extern const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC];
+
+/* Read a results file and aggregate. Errors name the file and dataset (TGMM_EUSER). */
+int tgmm_report_load(const char *path, tgmm_report *r);
+void tgmm_report_free(tgmm_report *r);
+/* Whether some (setting, method) has a value of metric c. */
+int tgmm_report_has_metric(const tgmm_report *r, int c);
+/* The same aggregate from sums (what `tgmm eval` reduces over its ranks): sums [ns, nm,
+ * TGMM_REPORT_NMETRIC, 4] = tasks ok with a finite value, other tasks, sum, sum of squares;
+ * label [ns], methods [nm] (nm <= 32). */
+int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
+                          const char *const *methods, const double *sums);
+
+/* The cell of setting s, method j. */
+static inline const tgmm_report_cell *tgmm_report_at(const tgmm_report *r, int s, int j) {
+  return &r->cell[s * 32 + j];
+}
+
+/* A Markdown table of metrics[0..nmetric-1] (indices into tgmm_report_metric_name). */
+void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);
+
+/* A grid value for display and for tables: "[3]" -> "3"; anything else unchanged. */
+void tgmm_report_bare_value(const char *v, char *out, size_t n);
+
+#endif
