@@ -1,11 +1,6 @@
-/* h5io.h — parallel HDF5 (MPI-IO) helpers: atomic output files, row-block collective writes,
- * metadata attributes, and the reader of the task dataset layout written by `tgmm gen`.
- *
- * Dataset layout (README.md "Dataset files"): /x float64 [S, d] all samples of all tasks
- * concatenated; /z int32 [S]; /offsets int64 [T+1]; /K int32 [T]; /weights float64 [T, Kmax];
- * /means float64 [T, Kmax, d]; /scales float64 [T, Kmax, d]. Only /x and /offsets are
- * required; /K defaults to Kmax from the config; the truth datasets are optional. Root
- * attributes (config, seed, world_size, version, git_commit) are never required by readers.
+/* h5io.h — parallel HDF5 (MPI-IO) helpers (src/io/h5io.c): atomic output files, row-block
+ * collective writes, metadata attributes, reading. Files one process writes alone (tables, plots,
+ * the run's metrics.h5): include/tgmm/out.h; the task dataset reader: include/tgmm/dataset.h.
  *
  * Every function here is collective over `comm` unless it says "local". */
 #ifndef TGMM_H5IO_H
@@ -17,7 +12,6 @@
 #include <stdio.h>
 
 #include "tgmm/config.h"
-#include "tgmm/task.h"
 
 /* An output file under construction: written as "<path>.tmp" and renamed to <path> by
  * tgmm_h5_commit, so a failed or killed run never leaves a half-written file under the real name. */
@@ -33,27 +27,6 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm);
 int tgmm_h5_commit(tgmm_h5out *out);
 /* Close and delete the temporary file (on error paths). */
 void tgmm_h5_abort(tgmm_h5out *out);
-
-/* The same path for a file one process writes alone (local): text (report tables, plot data),
- * a serial HDF5 file (the run's metrics.h5), or a file another program writes (gnuplot's PNG:
- * give it the temporary name tgmm_out_begin returns). Every output of tgmm reaches its real name
- * only through tgmm_out_commit or tgmm_h5_commit. */
-typedef struct {
-  char path[4096];
-  char tmp[4200]; /* "" once committed or aborted */
-  FILE *f;
-  hid_t h5;
-} tgmm_out;
-/* The temporary name to write (NULL, with a message, if the path is too long). */
-const char *tgmm_out_begin(tgmm_out *o, const char *path);
-/* Begin and open the temporary file as text / as a new serial HDF5 file (NULL / negative with a
- * message on failure). */
-FILE *tgmm_out_text(tgmm_out *o, const char *path);
-hid_t tgmm_out_h5(tgmm_out *o, const char *path);
-/* Close what was opened and rename to the real name (on failure the temporary is removed). */
-int tgmm_out_commit(tgmm_out *o);
-/* Close and remove the temporary file. */
-void tgmm_out_abort(tgmm_out *o);
 
 /* Root attributes: config (text), seed, world_size, version, git_commit, openblas_core. */
 int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size);
@@ -113,29 +86,5 @@ int tgmm_h5_read_strings(hid_t file, const char *fname, const char *name, hsize_
                          char *out);
 /* Read a string attribute of the root group into a malloc'd string (*out NULL if absent). */
 int tgmm_h5_read_attr_str(hid_t file, const char *name, char **out);
-
-/* A task dataset file opened for reading. */
-typedef struct {
-  hid_t file;
-  char path[4096];
-  int64_t T, S;   /* tasks, samples */
-  int d, Kmax;
-  int64_t *offsets; /* [T+1] */
-  int32_t *K;       /* [T] */
-  int has_z, has_weights, has_means, has_scales;
-} tgmm_dataset;
-
-/* Open and validate the layout (shapes consistent, offsets non-decreasing from 0 to S,
- * 1 <= K <= Kmax). `default_K` is used when /K is absent. Errors name the file and dataset. */
-int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K);
-/* Read task t wholly (x, z if present, truth if present) into *task (allocates). Local. */
-int tgmm_dataset_read_task(const tgmm_dataset *ds, int64_t t, tgmm_task *task);
-/* The truth of task t that the file holds: weights [K], means [K, d], scales [K, d] (a NULL
- * pointer or a dataset the file lacks is skipped). Local. */
-int tgmm_dataset_read_truth(const tgmm_dataset *ds, int64_t t, double *w, double *m, double *s);
-/* Read samples row0..row0+n-1 of /x (and /z if z != NULL and present). Local. */
-int tgmm_dataset_read_samples(const tgmm_dataset *ds, int64_t row0, int64_t n,
-                              double *x /* [n, d] */, int32_t *z /* [n] or NULL */);
-void tgmm_dataset_close(tgmm_dataset *ds);
 
 #endif

@@ -25,7 +25,7 @@
 
 #include "tgmm/batch.h"
 #include "tgmm/config.h"
-#include "tgmm/h5io.h"
+#include "tgmm/dataset.h"
 #include "tgmm/model.h"
 #include "tgmm/task.h"
 

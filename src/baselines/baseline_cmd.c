@@ -16,6 +16,7 @@
 #include "tgmm/baseline.h"
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
+#include "tgmm/dataset.h"
 #include "tgmm/em.h"
 #include "tgmm/h5io.h"
 

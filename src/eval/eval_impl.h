@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "tgmm/config.h"
+#include "tgmm/dataset.h"
 #include "tgmm/h5io.h"
 #include "tgmm/model.h"
 

@@ -1,4 +1,7 @@
-/* h5io.c — parallel HDF5 helpers and the task dataset reader (see include/tgmm/h5io.h). */
+/* h5io.c — parallel HDF5 (MPI-IO): output files written to a temporary and renamed with every
+ * rank agreeing on each collective step (a full disk fails all ranks together), collective
+ * row-block writes, attributes, reading (see include/tgmm/h5io.h). The temporary-then-rename
+ * primitives it shares with the local outputs: out.c. */
 #define _GNU_SOURCE
 #include "tgmm/h5io.h"
 
@@ -8,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "io_impl.h"
 #include "tgmm/blas_core.h"
 #include "tgmm/common.h"
 
@@ -27,28 +30,6 @@ static hid_t mpio_fapl(MPI_Comm comm) {
   H5Pset_fapl_mpio(fapl, comm, info);
   MPI_Info_free(&info);
   return fapl;
-}
-
-/* The one write-to-temporary-then-rename path: every output file is first written under
- * "<path>.tmp" (a name no reader takes for the real file) and renamed when complete. */
-static int tmp_name(const char *path, char *dst, size_t dst_len, char *tmp, size_t tmp_len) {
-  if (strlen(path) + 5 > dst_len || strlen(path) + 5 > tmp_len) return TGMM_EUSER;
-  snprintf(dst, dst_len, "%s", path);
-  snprintf(tmp, tmp_len, "%s.tmp", path);
-  return TGMM_OK;
-}
-
-/* The system's reason for a failed write: errno if the library left one, else ENOSPC when the
- * file system of `path` has no free block left, else EIO. */
-static int io_errno(int saved, const char *path) {
-  if (saved != 0) return saved;
-  char dir[4200];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-  struct statvfs vfs;
-  if (dir[0] && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0) return ENOSPC;
-  return EIO;
 }
 
 /* The final name of a file whose temporary is `tmp` ("<path>.tmp" -> "<path>"). */
@@ -74,7 +55,7 @@ static int io_agree(MPI_Comm comm, int err, const char *path, const char *what, 
     char fin[4200];
     final_name(path, fin, sizeof fin);
     tgmm_error("cannot write %s (%s): %s; the output is abandoned and its temporary %s "
-               "removed", fin, what, strerror(io_errno(err, path)), path);
+               "removed", fin, what, strerror(tgmm_io_errno(err, path)), path);
   }
   return TGMM_EIO;
 }
@@ -109,16 +90,6 @@ static int reserve_space(const char *tmp, hsize_t bytes) {
   return err;
 }
 
-/* Give back what reserve_space reserved beyond the file's end (local, after the file is closed). */
-static void release_space(const char *tmp) {
-  int fd = open(tmp, O_WRONLY);
-  if (fd < 0) return;
-  struct stat st;
-  if (fstat(fd, &st) == 0)
-    (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, 1 << 30);
-  close(fd);
-}
-
 /* Slack for the metadata a collective step adds (object headers, the heap, the superblock). */
 enum { META_SLACK = 32 * 1024 };
 
@@ -136,19 +107,11 @@ static int reserve_agree(MPI_Comm comm, const char *tmp, hsize_t more,
   return io_agree(comm != MPI_COMM_NULL ? comm : MPI_COMM_SELF, err, tmp, what, 1);
 }
 
-static int rename_into_place(const char *tmp, const char *path) {
-  if (rename(tmp, path) == 0) return TGMM_OK;
-  int e = errno;
-  tgmm_error("cannot rename %s to %s: %s", tmp, path, strerror(e));
-  unlink(tmp);
-  return e == EISDIR || e == ENOTDIR || e == EACCES || e == EPERM ? TGMM_EUSER : TGMM_EIO;
-}
-
 int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   memset(out, 0, sizeof *out);
   out->file = H5I_INVALID_HID;
   out->comm = comm;
-  int rc = tmp_name(path, out->path, sizeof out->path, out->tmp, sizeof out->tmp);
+  int rc = tgmm_io_tmp_name(path, out->path, sizeof out->path, out->tmp, sizeof out->tmp);
   if (rc != TGMM_OK) {
     tgmm_error0("output path too long: %s", path);
     out->tmp[0] = 0;
@@ -162,7 +125,7 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
   int err = errno;
   H5Pclose(fapl);
   if (f < 0) {
-    err = io_errno(err, out->tmp);
+    err = tgmm_io_errno(err, out->tmp);
     tgmm_error0("cannot create output file %s: %s", out->tmp, strerror(err));
     int rank = 0;
     MPI_Comm_rank(comm, &rank);
@@ -198,8 +161,8 @@ int tgmm_h5_commit(tgmm_h5out *out) {
   if (rc == TGMM_OK) {
     int rank;
     MPI_Comm_rank(out->comm, &rank);
-    if (rank == 0) release_space(out->tmp);
-    int rrc = rank == 0 ? rename_into_place(out->tmp, out->path) : TGMM_OK;
+    if (rank == 0) tgmm_io_release_space(out->tmp);
+    int rrc = rank == 0 ? tgmm_io_rename(out->tmp, out->path) : TGMM_OK;
     MPI_Bcast(&rrc, 1, MPI_INT, 0, out->comm);
     rc = rrc;
   }
@@ -222,96 +185,6 @@ void tgmm_h5_abort(tgmm_h5out *out) {
   out->file = H5I_INVALID_HID;
   if (rank == 0 && out->tmp[0]) unlink(out->tmp);
   out->tmp[0] = 0;
-}
-
-const char *tgmm_out_begin(tgmm_out *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  o->h5 = H5I_INVALID_HID;
-  if (tmp_name(path, o->path, sizeof o->path, o->tmp, sizeof o->tmp) != TGMM_OK) {
-    tgmm_error("output path too long: %s", path);
-    o->tmp[0] = 0;
-    return NULL;
-  }
-  return o->tmp;
-}
-
-FILE *tgmm_out_text(tgmm_out *o, const char *path) {
-  if (!tgmm_out_begin(o, path)) return NULL;
-  o->f = fopen(o->tmp, "w");
-  if (!o->f) {
-    int e = errno;
-    tgmm_error("cannot write %s: %s", o->tmp, strerror(e));
-    o->tmp[0] = 0;
-  }
-  return o->f;
-}
-
-hid_t tgmm_out_h5(tgmm_out *o, const char *path) {
-  if (!tgmm_out_begin(o, path)) return H5I_INVALID_HID;
-  errno = 0;
-  H5E_BEGIN_TRY { o->h5 = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (o->h5 < 0) {
-    int e = io_errno(errno, o->tmp);
-    tgmm_error("cannot create %s: %s", o->tmp, strerror(e));
-    unlink(o->tmp); /* HDF5 may have created it before failing */
-    o->tmp[0] = 0;
-  }
-  return o->h5;
-}
-
-/* A PNG another program wrote (gnuplot) is whole: it ends with the IEND chunk. Local. */
-static int png_whole(const char *path) {
-  static const unsigned char iend[8] = {'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
-  unsigned char tail[8];
-  FILE *f = fopen(path, "rb");
-  int ok = f && fseek(f, -8, SEEK_END) == 0 && fread(tail, 1, 8, f) == 8 &&
-           memcmp(tail, iend, 8) == 0;
-  if (f) fclose(f);
-  return ok;
-}
-
-int tgmm_out_commit(tgmm_out *o) {
-  int err = -1;
-  size_t n = strlen(o->path);
-  if (!o->f && o->h5 < 0 && o->tmp[0] && n > 4 && strcmp(o->path + n - 4, ".png") == 0 &&
-      !png_whole(o->tmp))
-    err = 0; /* written by gnuplot, which may not report a full disk */
-  errno = 0;
-  if (o->f && (ferror(o->f) || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)) err = errno;
-  if (o->f && fclose(o->f) != 0 && err < 0) err = errno;
-  if (o->h5 >= 0) {
-    herr_t e;
-    errno = 0;
-    H5E_BEGIN_TRY { e = H5Fclose(o->h5); }
-    H5E_END_TRY;
-    if (e < 0) err = errno;
-  }
-  o->f = NULL;
-  o->h5 = H5I_INVALID_HID;
-  if (!o->tmp[0]) return TGMM_EIO;
-  if (err >= 0) {
-    tgmm_error("cannot write %s: %s; its temporary %s is removed", o->path,
-               strerror(io_errno(err, o->tmp)), o->tmp);
-    tgmm_out_abort(o);
-    return TGMM_EIO;
-  }
-  release_space(o->tmp);
-  int rc = rename_into_place(o->tmp, o->path);
-  o->tmp[0] = 0;
-  return rc;
-}
-
-void tgmm_out_abort(tgmm_out *o) {
-  if (o->f) fclose(o->f);
-  if (o->h5 >= 0) {
-    H5E_BEGIN_TRY { H5Fclose(o->h5); }
-    H5E_END_TRY;
-  }
-  o->f = NULL;
-  o->h5 = H5I_INVALID_HID;
-  if (o->tmp[0]) unlink(o->tmp);
-  o->tmp[0] = 0;
 }
 
 /* ---------- attributes ---------- */

@@ -14,6 +14,7 @@
 
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
+#include "tgmm/out.h"
 
 typedef struct {
   hsize_t n, ne, nc;

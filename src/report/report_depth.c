@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "tgmm/common.h"
-#include "tgmm/h5io.h"
+#include "tgmm/out.h"
 #include "tgmm/report.h"
 
 #define DV_MAX 32

@@ -15,6 +15,7 @@
 #include "tgmm/commands.h"
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
+#include "tgmm/out.h"
 #include "tgmm/report.h"
 
 #define MAXDIFF 8

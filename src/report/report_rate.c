@@ -18,6 +18,7 @@
 
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
+#include "tgmm/out.h"
 #include "tgmm/report.h"
 
 #define RATE_MAXSER 64

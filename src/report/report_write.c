@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tgmm/common.h"
-#include "tgmm/h5io.h"
+#include "tgmm/out.h"
 #include "tgmm/report.h"
 
 static void write_csv(const tgmm_report *r, FILE *f) {

@@ -1,9 +1,11 @@
-/* dataset.c — the reader of task dataset files (layout in include/tgmm/h5io.h and README). */
+/* dataset.c — the reader of task dataset files (layout: include/tgmm/dataset.h and README
+ * "Dataset files"): open and validate a file, read a task, its truth or a range of samples. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tgmm/common.h"
+#include "tgmm/dataset.h"
 #include "tgmm/h5io.h"
 
 static int check_truth(tgmm_dataset *ds, const char *name, int ndim, int *has) {

@@ -11,6 +11,7 @@
 
 #include "tgmm/common.h"
 #include "tgmm/h5io.h"
+#include "tgmm/out.h"
 
 static const char *const COL_NAMES[RL_NCOL] = {
     "loss", "loss_weights", "loss_means", "loss_scales", "lr", "grad_norm",

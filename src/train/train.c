@@ -11,11 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tgmm/commands.h"
 #include "tgmm/blas_core.h"
+#include "tgmm/commands.h"
 #include "tgmm/common.h"
-#include "tgmm/h5io.h"
+#include "tgmm/dataset.h"
 #include "tgmm/optim.h"
+#include "tgmm/out.h"
 #include "train_impl.h"
 
 /* ---------- setup ---------- */
