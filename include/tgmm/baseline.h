@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "tgmm/config.h"
-#include "tgmm/em.h"
+#include "tgmm/gmm.h"
 #include "tgmm/task.h"
 
 typedef enum { TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL, TGMM_METHOD_ORACLE } tgmm_method;

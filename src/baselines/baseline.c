@@ -8,6 +8,7 @@
 
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
+#include "tgmm/em.h"
 #include "tgmm/metrics.h"
 #include "tgmm/spectral.h"
 

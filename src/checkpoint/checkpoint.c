@@ -1,6 +1,7 @@
 /* checkpoint.c — TGMM checkpoints in HDF5 (include/tgmm/checkpoint.h): one dataset per tensor
  * with its PyTorch name and shape, under /params, /adam_m, /adam_v (and /grads); the newest of a
- * run directory; the config check on resume; exported models (/params only) and `tgmm export`. */
+ * run directory; the config check on resume; exported models (/params only). The `tgmm export`
+ * command: export_cmd.c. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tgmm/commands.h"
 #include "tgmm/common.h"
 #include "tgmm/checkpoint.h"
 #include "tgmm/h5io.h"
@@ -198,27 +198,6 @@ int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_con
     else if (out.tmp[0]) tgmm_h5_abort(&out);
   }
   return tgmm_agree(rc);
-}
-
-int tgmm_cmd_export(const tgmm_cli *cli, const tgmm_config *cfg) {
-  (void)cfg;
-  if (!cli->checkpoint || !cli->out) {
-    tgmm_error0("tgmm export needs --checkpoint CKPT.h5|RUN_DIR and --out FILE.h5");
-    return TGMM_EUSER;
-  }
-  char path[TGMM_MAX_STR + 64];
-  TGMM_TRY(tgmm_agree(tgmm_checkpoint_resolve(cli->checkpoint, path, sizeof path)));
-  tgmm_config mc;
-  tgmm_model m;
-  int64_t step = 0;
-  TGMM_TRY(tgmm_agree(tgmm_checkpoint_load_model(path, &mc, &m, &step)));
-  int rc = tgmm_checkpoint_export(cli->out, &m, &mc, path, step);
-  if (rc == TGMM_OK)
-    tgmm_info("export: %s (step %lld, %zu parameters, %.2f MB) -> %s", path, (long long)step,
-              m.nparams, 4e-6 * (double)m.nparams, cli->out);
-  tgmm_model_free(&m);
-  tgmm_config_free(&mc);
-  return rc;
 }
 
 /* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */

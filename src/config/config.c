@@ -1,5 +1,7 @@
-/* config.c — the config schema (one table), loading (defaults, YAML file, key=value overrides),
- * validation, cross-key checks, and the resolved config text. YAML reading: config_yaml.c. */
+/* config.c — loading a config: the defaults, a YAML file or text, key=value overrides, every
+ * value parsed and checked against the schema (config_schema.c) with messages naming file:line
+ * and key, the cross-key checks, then the resolved config text (config_emit.c); reading a config
+ * file; the task classes of a config (nclass, class_K, Kmax). YAML reading: config_yaml.c. */
 #define _GNU_SOURCE
 #include "tgmm/config.h"
 

@@ -1,4 +1,5 @@
-/* config_yaml.h — private to config.c / config_yaml.c: YAML text -> flat list of dotted keys.
+/* config_yaml.h — private to config.c, config_diff.c, config_yaml.c: YAML text -> flat list of
+ * dotted keys.
  *
  * A document (or one override value) is read with libyaml's event API; nested maps flatten to
  * dotted keys ("model: {n_embd: 8}" -> "model.n_embd"); a leaf is one scalar or one sequence of

@@ -7,7 +7,9 @@
  *
  * Task i of every setting is drawn from the stream (seed, eval, i): the same base task across
  * settings that differ in N or sigma_p (common random numbers), never a training task. A unit is
- * computed the same way whichever rank takes it, so the results do not depend on the rank count. */
+ * computed the same way whichever rank takes it, so the results do not depend on the rank count.
+ * The `tgmm check` command, which validates the same settings without running them:
+ * check_cmd.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +34,7 @@ static int model_class(const evaluator *ev, const tgmm_config *sc, int c) {
 
 /* Every setting must fit the trained model: same d, every K (or a) has a read-out, N within the
  * position table. Checked before anything runs. */
-static int check_model_fits(evaluator *ev) {
+int tgmm_eval_check_model_fits(evaluator *ev) {
   const tgmm_model_dims *dm = &ev->model.dim;
   for (int s = 0; s < ev->ns; s++) {
     const tgmm_config *sc = &ev->scfg[s];
@@ -72,7 +74,7 @@ static int load_model(evaluator *ev) {
 
 /* A model.head = both model adds the method tgmm_plugin (its mixture's plug-in labels) beside
  * tgmm (its own labels) unless listed; tgmm_plugin needs such a model. */
-static int plugin_method(evaluator *ev) {
+int tgmm_eval_plugin_method(evaluator *ev) {
   int listed = 0, both = ev->model.dim.head == HEAD_BOTH;
   for (int j = 0; j < ev->nm; j++) listed |= ev->methods[j] == EV_TGMM_PLUGIN;
   if (listed && !both) {
@@ -120,8 +122,8 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
     TGMM_TRY(tgmm_checkpoint_resolve(cli->checkpoint, ev->ckpt_path, sizeof ev->ckpt_path));
     ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
-    TGMM_TRY(check_model_fits(ev));
-    TGMM_TRY(plugin_method(ev));
+    TGMM_TRY(tgmm_eval_check_model_fits(ev));
+    TGMM_TRY(tgmm_eval_plugin_method(ev));
   }
   prediction_shape(ev);
   return TGMM_OK;
@@ -186,7 +188,7 @@ static int run_units(evaluator *ev) {
   return rc;
 }
 
-static void evaluator_free(evaluator *ev) {
+void tgmm_eval_free(evaluator *ev) {
   for (int s = 0; ev->scfg && s < ev->ns; s++) tgmm_config_free(&ev->scfg[s]);
   free(ev->scfg), free(ev->label), free(ev->value_idx), free(ev->mclass);
   free(ev->slot0), free(ev->ntask), free(ev->unit0), free(ev->slot_task);
@@ -216,7 +218,7 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
       tgmm_info("eval: wrote %lld rows to %s in %.1f s", (long long)ev.nrows, cli->out,
                 tgmm_now() - t0);
   }
-  evaluator_free(&ev);
+  tgmm_eval_free(&ev);
   return rc;
 }
 
@@ -224,32 +226,3 @@ int tgmm_cmd_eval(const tgmm_cli *cli, const tgmm_config *cfg) {
  * when it was loaded): the model it trains, its task family, eval's methods and every grid
  * setting, each fitting that model (same d, a read-out for every K or pt.a, N within the
  * positions). Rank 0 prints the resolved config on stdout. Creates nothing. */
-int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
-  evaluator ev;
-  memset(&ev, 0, sizeof ev);
-  ev.cfg = cfg;
-  ev.chunk = cfg->eval.chunk;
-  int rc = tgmm_model_dims_from_config(cfg, &ev.model.dim);
-  if (rc == TGMM_OK) rc = tgmm_task_check_feasible(cfg);
-  if (rc == TGMM_OK) rc = tgmm_eval_parse_methods(&ev);
-  if (rc == TGMM_OK) rc = tgmm_eval_grid_settings(&ev);
-  if (rc == TGMM_OK && ev.has_tgmm) {
-    ev.tcfg = *cfg; /* borrowed: cleared before evaluator_free */
-    ev.ckpt = "this config (the model it trains)";
-    rc = check_model_fits(&ev);
-    if (rc == TGMM_OK) rc = plugin_method(&ev);
-  }
-  memset(&ev.tcfg, 0, sizeof ev.tcfg);
-  int ns = ev.ns;
-  evaluator_free(&ev);
-  rc = tgmm_agree(rc);
-  if (rc == TGMM_OK && tgmm_mpi.rank == 0) {
-    size_t n = strlen(cfg->text);
-    printf("%s%s", cfg->text, n && cfg->text[n - 1] == '\n' ? "" : "\n");
-    fflush(stdout);
-    tgmm_info("check: %s%s is valid for train and eval (%d evaluation setting(s))",
-              cli->config_path ? cli->config_path : "the built-in config",
-              cli->n_overrides ? " with its overrides" : "", ns);
-  }
-  return rc;
-}

@@ -1,8 +1,9 @@
 /* eval_impl.h — private to the eval module. eval.c: validation (model, checkpoint) and the
- * dynamic scheduling of units; eval_settings.c: methods, grid settings, the slot/unit/row layout;
- * eval_data.c: the settings and tasks of `eval --data`; eval_unit.c: the methods on one unit;
- * eval_write.c: the results file and the summary. Calls go one way: eval -> settings, data, unit,
- * write; data -> settings; unit -> data; write -> settings.
+ * dynamic scheduling of units; check_cmd.c: `tgmm check`; eval_settings.c: methods, grid
+ * settings, the slot/unit/row layout; eval_data.c: the settings and tasks of `eval --data`;
+ * eval_unit.c: the methods on one unit; eval_write.c: the results file and the summary. Calls go
+ * one way: check_cmd -> eval, settings; eval -> settings, data, unit, write; data -> settings;
+ * unit -> data; write -> settings.
  *
  * Rows: setting s owns the task slots [slot0[s], slot0[s] + ntask[s]) (grid: eval.tasks_per_setting
  * tasks each; --data: the file's tasks with that setting's K, in file order); slot q, method j
@@ -111,6 +112,13 @@ int tgmm_eval_unit_setting(const evaluator *ev, int64_t u);
 /* Write the results file: every rank its own rows (collective); rank 0 prints the summary from
  * the reduced per-(setting, method) sums. */
 int tgmm_eval_write(evaluator *ev, const char *path);
+
+/* eval.c, shared with check_cmd.c: every setting fits the model in ev->model (same d, a
+ * read-out for every K or pt.a, N within its positions); the method tgmm_plugin added for (and
+ * only allowed with) a model.head = both model; everything an evaluator holds freed. */
+int tgmm_eval_check_model_fits(evaluator *ev);
+int tgmm_eval_plugin_method(evaluator *ev);
+void tgmm_eval_free(evaluator *ev);
 
 /* eval_data.c — `eval --data FILE`: open the file (rank 0 reads its index), refuse grid keys
  * that redefine tasks, build one setting per (grid point, K of the file) and the slot -> file task

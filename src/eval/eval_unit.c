@@ -8,6 +8,7 @@
 #include "eval_impl.h"
 #include "tgmm/baseline.h"
 #include "tgmm/common.h"
+#include "tgmm/em.h"
 #include "tgmm/metrics.h"
 #include "tgmm/rng.h"
 #include "tgmm/task.h"
