@@ -15,18 +15,28 @@
 #define TGMM_MAX_STR 512 /* longest string value */
 #define TGMM_MAX_GRID 8  /* keys of eval.grid */
 
-typedef enum { FAMILY_ISOTROPIC, FAMILY_ANISOTROPIC, FAMILY_MEAN_SHIFT, FAMILY_PHASE_TRANSITION } tgmm_family;
-typedef enum { ATTN_CAUSAL, ATTN_BIDIRECTIONAL } tgmm_attention;
-typedef enum { POS_LEARNED, POS_NONE } tgmm_positions;
-typedef enum { BACKBONE_TRANSFORMER, BACKBONE_MAMBA2 } tgmm_backbone;
-typedef enum { HEAD_MIXTURE, HEAD_LABELS, HEAD_BOTH } tgmm_head;
-typedef enum { SCHED_CONSTANT, SCHED_COSINE } tgmm_schedule;
-typedef enum { RESUME_AUTO, RESUME_NEVER } tgmm_resume;
-typedef enum { MATCH_CANONICAL, MATCH_HUNGARIAN } tgmm_matching;
-typedef enum { INIT_RANDOM, INIT_KMEANSPP, INIT_TRUTH } tgmm_init;
-typedef enum { COV_IDENTITY, COV_SPHERICAL, COV_DIAG, COV_FULL } tgmm_covariance;
-typedef enum { EIG_AUTO, EIG_LAPACK, EIG_SCALAPACK } tgmm_eigensolver;
-typedef enum { DIST_TASKS, DIST_SAMPLES } tgmm_distribute;
+typedef enum {
+  TGMM_FAMILY_ISOTROPIC,
+  TGMM_FAMILY_ANISOTROPIC,
+  TGMM_FAMILY_MEAN_SHIFT,
+  TGMM_FAMILY_PHASE_TRANSITION
+} tgmm_family;
+typedef enum { TGMM_ATTN_CAUSAL, TGMM_ATTN_BIDIRECTIONAL } tgmm_attention;
+typedef enum { TGMM_POS_LEARNED, TGMM_POS_NONE } tgmm_positions;
+typedef enum { TGMM_BACKBONE_TRANSFORMER, TGMM_BACKBONE_MAMBA2 } tgmm_backbone;
+typedef enum { TGMM_HEAD_MIXTURE, TGMM_HEAD_LABELS, TGMM_HEAD_BOTH } tgmm_head;
+typedef enum { TGMM_SCHED_CONSTANT, TGMM_SCHED_COSINE } tgmm_schedule;
+typedef enum { TGMM_RESUME_AUTO, TGMM_RESUME_NEVER } tgmm_resume;
+typedef enum { TGMM_MATCH_CANONICAL, TGMM_MATCH_HUNGARIAN } tgmm_matching;
+typedef enum { TGMM_INIT_RANDOM, TGMM_INIT_KMEANSPP, TGMM_INIT_TRUTH } tgmm_init;
+typedef enum {
+  TGMM_COV_IDENTITY,
+  TGMM_COV_SPHERICAL,
+  TGMM_COV_DIAG,
+  TGMM_COV_FULL
+} tgmm_covariance;
+typedef enum { TGMM_EIG_AUTO, TGMM_EIG_LAPACK, TGMM_EIG_SCALAPACK } tgmm_eigensolver;
+typedef enum { TGMM_DIST_TASKS, TGMM_DIST_SAMPLES } tgmm_distribute;
 
 typedef struct {
   /* task family */

@@ -41,7 +41,7 @@ typedef struct {
   int n_positions;     /* rows of pos_embd (0 when positions = none) */
   int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
   int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
-  int head;            /* model.head (tgmm_head): HEAD_MIXTURE (0), HEAD_LABELS or HEAD_BOTH */
+  int head;            /* model.head (tgmm_head): TGMM_HEAD_MIXTURE (0), _LABELS or _BOTH */
   /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
    * state, groups, conv kernel (src/model/model_ssm.c) */
   int ssm, sH, sP, sN, sG, sK;
@@ -126,8 +126,12 @@ const tgmm_tensor *tgmm_model_find(const tgmm_model *m, const char *name);
  * nmax tokens, att_n attention floats per layer (forward does this itself). */
 int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n);
 
-static inline int tgmm_model_has_mixture(const tgmm_model *m) { return m->dim.head != HEAD_LABELS; }
-static inline int tgmm_model_has_labels(const tgmm_model *m) { return m->dim.head != HEAD_MIXTURE; }
+static inline int tgmm_model_has_mixture(const tgmm_model *m) {
+  return m->dim.head != TGMM_HEAD_LABELS;
+}
+static inline int tgmm_model_has_labels(const tgmm_model *m) {
+  return m->dim.head != TGMM_HEAD_MIXTURE;
+}
 
 /* Forward pass; with targets, *loss = (sum over the batch's task losses) / norm, and parts[3]
  * (may be NULL) the cross-entropy, means and scales terms likewise. norm is the GLOBAL number of

@@ -15,8 +15,8 @@
 const char *const tgmm_status_name[3] = {"ok", "not_applicable", "failed"};
 
 tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg) {
-  if (m == TGMM_METHOD_SPECTRAL) return COV_SPHERICAL;
-  if (m == TGMM_METHOD_LLOYD) return COV_IDENTITY;
+  if (m == TGMM_METHOD_SPECTRAL) return TGMM_COV_SPHERICAL;
+  if (m == TGMM_METHOD_LLOYD) return TGMM_COV_IDENTITY;
   return cfg->em.covariance;
 }
 
@@ -28,28 +28,28 @@ static void truth_cov(const tgmm_local_task *lt, tgmm_gmm *g) {
   for (int k = 0; k < K; k++)
     for (int j = 0; j < d; j++) {
       double s = lt->ts ? lt->ts[(size_t)k * d + j] : 1.0, v = s * s;
-      if (g->type == COV_SPHERICAL) g->cov[k] = (j ? g->cov[k] : 0) + v / d;
-      if (g->type == COV_DIAG) g->cov[(size_t)k * d + j] = v;
-      if (g->type == COV_FULL) g->cov[((size_t)k * d + j) * d + j] = v;
+      if (g->type == TGMM_COV_SPHERICAL) g->cov[k] = (j ? g->cov[k] : 0) + v / d;
+      if (g->type == TGMM_COV_DIAG) g->cov[(size_t)k * d + j] = v;
+      if (g->type == TGMM_COV_FULL) g->cov[((size_t)k * d + j) * d + j] = v;
     }
 }
 
 /* EM with restarts; the best final log-likelihood is kept in *best. */
 static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt, MPI_Comm comm,
                   tgmm_gmm *best, tgmm_em_result *bres, int *status) {
-  tgmm_init init = oracle ? INIT_TRUTH : cfg->em.init;
+  tgmm_init init = oracle ? TGMM_INIT_TRUTH : cfg->em.init;
   tgmm_em_opts o = {cfg->em.covariance, cfg->em.max_iter, cfg->em.tol, cfg->em.reg_covar};
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, lt->K, lt->d, o.covariance));
-  int restarts = init == INIT_TRUTH ? 1 : cfg->em.restarts, rc = TGMM_OK;
+  int restarts = init == TGMM_INIT_TRUTH ? 1 : cfg->em.restarts, rc = TGMM_OK;
   double *m0 = tgmm_malloc(sizeof(double) * (size_t)lt->K * lt->d);
   if (!m0) rc = TGMM_ENOMEM;
   *status = TGMM_STATUS_FAILED;
   bres->loglik = -INFINITY;
   for (int r = 0; r < restarts && rc == TGMM_OK; r++) {
-    if (init == INIT_RANDOM) {
+    if (init == TGMM_INIT_RANDOM) {
       tgmm_init_random(&g, (uint32_t)cfg->seed, lt->id, r);
-    } else if (init == INIT_KMEANSPP) {
+    } else if (init == TGMM_INIT_KMEANSPP) {
       rc = tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed, lt->id,
                          r, m0);
       if (rc == TGMM_OK) rc = tgmm_init_from_means(lt->x, lt->n, comm, &o, m0, &g);
@@ -86,9 +86,9 @@ static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt,
 
 static int run_lloyd(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm, tgmm_gmm *g,
                      tgmm_em_result *res, int *status) {
-  if (cfg->lloyd.init == INIT_RANDOM)
+  if (cfg->lloyd.init == TGMM_INIT_RANDOM)
     tgmm_init_random(g, (uint32_t)cfg->seed, lt->id, 0);
-  else if (cfg->lloyd.init == INIT_KMEANSPP)
+  else if (cfg->lloyd.init == TGMM_INIT_KMEANSPP)
     TGMM_TRY(tgmm_kmeanspp(lt->x, lt->n, lt->row0, lt->d, lt->K, comm, (uint32_t)cfg->seed,
                            lt->id, 0, g->means));
   else
@@ -108,8 +108,8 @@ static int run_lloyd(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm
 static int run_spectral(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm, int nranks,
                         tgmm_gmm *g, tgmm_em_result *res, int *status) {
   tgmm_spectral_opts o = {cfg->spectral.restarts, cfg->spectral.iters, TGMM_EIGH_LAPACK};
-  if (cfg->spectral.eigensolver == EIG_SCALAPACK ||
-      (cfg->spectral.eigensolver == EIG_AUTO && nranks > 1 && lt->d >= cfg->spectral.scalapack_min_d))
+  if (cfg->spectral.eigensolver == TGMM_EIG_SCALAPACK ||
+      (cfg->spectral.eigensolver == TGMM_EIG_AUTO && nranks > 1 && lt->d >= cfg->spectral.scalapack_min_d))
     o.solver = TGMM_EIGH_SCALAPACK;
   double *starts = tgmm_malloc(sizeof(double) * (size_t)lt->K * o.restarts * lt->K);
   if (!starts) return TGMM_ENOMEM;
@@ -150,7 +150,7 @@ static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm,
   int rc = perm && lab && conf ? TGMM_OK : TGMM_ENOMEM;
   if (rc == TGMM_OK)
     tgmm_score_means(g->weights, g->means, lt->tw, lt->tm, K, lt->d, perm, &met[0], &met[1]);
-  if (rc == TGMM_OK && lt->ts && g->type != COV_IDENTITY) { /* scales aligned like the means */
+  if (rc == TGMM_OK && lt->ts && g->type != TGMM_COV_IDENTITY) { /* scales aligned like the means */
     double *sd = tgmm_malloc(sizeof(double) * (size_t)K * (size_t)lt->d);
     if (sd) {
       tgmm_gmm_scales(g, sd);

@@ -108,7 +108,7 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
     return rc;
   }
   static const tgmm_method bm[] = {TGMM_METHOD_EM, TGMM_METHOD_LLOYD, TGMM_METHOD_SPECTRAL};
-  tgmm_method meth = m == M_EM && cfg->em.init == INIT_TRUTH ? TGMM_METHOD_ORACLE : bm[m];
+  tgmm_method meth = m == M_EM && cfg->em.init == TGMM_INIT_TRUTH ? TGMM_METHOD_ORACLE : bm[m];
   tgmm_local_task view = {lt.id, lt.row0, lt.n, lt.K, lt.d, lt.x, lt.z, lt.tw, lt.tm, lt.ts};
   tgmm_gmm g;
   rc = tgmm_gmm_alloc(&g, lt.K, lt.d, tgmm_method_covariance(meth, cfg));
@@ -145,7 +145,7 @@ static int write_results(hid_t f, method_t m, const tgmm_config *cfg, const tgmm
   hsize_t d1[1] = {T}, d2[2] = {T, Km}, d3[3] = {T, Km, d};
   TGMM_TRY(tgmm_h5_write_rows(f, "/weights", H5T_NATIVE_DOUBLE, 2, d2, r0, nr, R->weights));
   TGMM_TRY(tgmm_h5_write_rows(f, "/means", H5T_NATIVE_DOUBLE, 3, d3, r0, nr, R->means));
-  if (m == M_EM && cfg->em.covariance != COV_IDENTITY)
+  if (m == M_EM && cfg->em.covariance != TGMM_COV_IDENTITY)
     TGMM_TRY(tgmm_h5_write_rows(f, "/scales", H5T_NATIVE_DOUBLE, 3, d3, r0, nr, R->scales));
   TGMM_TRY(tgmm_h5_write_rows(f, "/loglik", H5T_NATIVE_DOUBLE, 1, d1, r0, nr, R->loglik));
   TGMM_TRY(tgmm_h5_write_rows(f, "/iterations", H5T_NATIVE_INT32, 1, d1, r0, nr, R->iters));
@@ -175,7 +175,7 @@ static int write_results(hid_t f, method_t m, const tgmm_config *cfg, const tgmm
 
 /* Checks that need the dataset: the truth start needs /means and /weights. */
 static int validate(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds) {
-  int truth = (m == M_EM && cfg->em.init == INIT_TRUTH) || (m == M_LLOYD && cfg->lloyd.init == INIT_TRUTH);
+  int truth = (m == M_EM && cfg->em.init == TGMM_INIT_TRUTH) || (m == M_LLOYD && cfg->lloyd.init == TGMM_INIT_TRUTH);
   if (truth && (!ds->has_means || (m == M_EM && !ds->has_weights))) {
     tgmm_error0("%s: %s.init=truth needs the true parameters, but dataset %s is missing", ds->path,
                 method_name[m], !ds->has_means ? "/means" : "/weights");
@@ -225,7 +225,7 @@ static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
   int rc = tgmm_agree(tgmm_dataset_open(&ds, cli->data, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
   if (rc != TGMM_OK) return rc;
   rc = tgmm_agree(validate(m, cfg, &ds));
-  int samples = cfg->distribute == DIST_SAMPLES;
+  int samples = cfg->distribute == TGMM_DIST_SAMPLES;
   int64_t t0 = 0, t1 = ds.T;
   if (!samples) { /* contiguous share of the samples, cut at task boundaries */
     int64_t lo = ds.S * tgmm_mpi.rank / tgmm_mpi.size, hi = ds.S * (tgmm_mpi.rank + 1) / tgmm_mpi.size;

@@ -35,9 +35,9 @@ typedef struct {
 
 static size_t stats_len(tgmm_covariance t, int K, int d) {
   size_t n = 1 + (size_t)K + (size_t)K * d; /* loglik, Nk, Sx */
-  if (t == COV_IDENTITY || t == COV_SPHERICAL) n += (size_t)K;
-  if (t == COV_DIAG) n += (size_t)K * d;
-  if (t == COV_FULL) n += (size_t)K * d * d;
+  if (t == TGMM_COV_IDENTITY || t == TGMM_COV_SPHERICAL) n += (size_t)K;
+  if (t == TGMM_COV_DIAG) n += (size_t)K * d;
+  if (t == TGMM_COV_FULL) n += (size_t)K * d * d;
   return n;
 }
 
@@ -52,13 +52,13 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
   memset(w, 0, sizeof *w);
   w->x = x, w->n = n, w->d = d, w->K = K, w->score = score, w->stat = stat;
   size_t Kd = (size_t)K * d, nn = (size_t)(n > 0 ? n : 1);
-  int need_xx = score == COV_DIAG || stat == COV_DIAG;
+  int need_xx = score == TGMM_COV_DIAG || stat == TGMM_COV_DIAG;
   w->xsq = tgmm_malloc(sizeof(double) * nn);
   if (need_xx) w->xz = tgmm_malloc(sizeof(double) * nn * 2 * d);
   w->A = tgmm_calloc(2 * Kd, sizeof(double)); /* diag: [K, 2d] = [mu/s | -1/(2s)] */
   w->c = tgmm_calloc((size_t)K, sizeof(double));
   w->q = tgmm_calloc((size_t)K, sizeof(double));
-  if (score == COV_FULL) {
+  if (score == TGMM_COV_FULL) {
     w->P = tgmm_calloc(Kd * d, sizeof(double));
     w->muP = tgmm_calloc(Kd, sizeof(double));
   }
@@ -70,7 +70,7 @@ static int ws_init(em_ws *w, const double *x, int64_t n, int d, int K, tgmm_cova
   w->nstats = stats_len(stat, K, d);
   w->stats = tgmm_calloc(w->nstats, sizeof(double));
   if (!w->xsq || (need_xx && !w->xz) || !w->A || !w->c || !w->q || !w->lp || !w->lps || !w->yb || !w->rowbuf ||
-      !w->ref || !w->stats || (score == COV_FULL && (!w->P || !w->muP))) {
+      !w->ref || !w->stats || (score == TGMM_COV_FULL && (!w->P || !w->muP))) {
     ws_free(w);
     return TGMM_ENOMEM;
   }
@@ -96,8 +96,8 @@ static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
   for (int k = 0; k < K; k++) {
     const double *mu = g->means + (size_t)k * d;
     double lw = log(g->weights[k]), mm = 0;
-    if (w->score == COV_IDENTITY || w->score == COV_SPHERICAL) {
-      double s = w->score == COV_SPHERICAL ? g->cov[k] : 1.0;
+    if (w->score == TGMM_COV_IDENTITY || w->score == TGMM_COV_SPHERICAL) {
+      double s = w->score == TGMM_COV_SPHERICAL ? g->cov[k] : 1.0;
       if (!(s > 0)) return TGMM_ENUM;
       for (int j = 0; j < d; j++) {
         w->A[(size_t)k * d + j] = mu[j] / s;
@@ -105,7 +105,7 @@ static int ws_prepare(em_ws *w, const tgmm_gmm *g) {
       }
       w->q[k] = -0.5 / s;
       w->c[k] = lw - 0.5 * d * (LOG_2PI + log(s)) - 0.5 * mm / s;
-    } else if (w->score == COV_DIAG) {
+    } else if (w->score == TGMM_COV_DIAG) {
       double c = lw - 0.5 * d * LOG_2PI;
       for (int j = 0; j < d; j++) {
         double s = g->cov[(size_t)k * d + j];
@@ -141,7 +141,7 @@ static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d;
   double *lp = w->lp;
-  if (w->score == COV_FULL) {
+  if (w->score == TGMM_COV_FULL) {
     for (int k = 0; k < K; k++) {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, d, 1.0, xb, d,
                   w->P + (size_t)k * d * d, d, 0.0, w->yb, d);
@@ -157,7 +157,7 @@ static void block_logprob(em_ws *w, int64_t i0, int B, int defer) {
   }
   /* [B, K] products (OpenBLAS packs this orientation faster), then transposed with the affine part */
   double *t = w->lps;
-  if (w->score == COV_DIAG) /* one product over [x | x^2] */
+  if (w->score == TGMM_COV_DIAG) /* one product over [x | x^2] */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, 2 * d, 1.0,
                 w->xz + (size_t)i0 * 2 * d, 2 * d, w->A, 2 * d, 0.0, t, K);
   else
@@ -255,13 +255,13 @@ static void block_stats(em_ws *w, int64_t i0, int B) {
   int K = w->K, d = w->d;
   const double *xb = w->x + (size_t)i0 * d, *r = w->lp;
   double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
-  if (w->stat == COV_DIAG) { /* [K, 2d] rows [sum r x | sum r x^2] in one product */
+  if (w->stat == TGMM_COV_DIAG) { /* [K, 2d] rows [sum r x | sum r x^2] in one product */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, 2 * d, B, 1.0, r, B,
                 w->xz + (size_t)i0 * 2 * d, 2 * d, 1.0, Sx, 2 * d);
     return;
   }
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, B, 1.0, r, B, xb, d, 1.0, Sx, d);
-  if (w->stat == COV_IDENTITY || w->stat == COV_SPHERICAL) {
+  if (w->stat == TGMM_COV_IDENTITY || w->stat == TGMM_COV_SPHERICAL) {
     cblas_dgemv(CblasRowMajor, CblasNoTrans, K, B, 1.0, r, B, w->xsq + i0, 1, 1.0, S2, 1);
   } else { /* full: sum_n r_nk (x_n - ref_k)(x_n - ref_k)^T, lower triangle */
     for (int k = 0; k < K; k++) {
@@ -281,7 +281,7 @@ static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
   memset(w->stats, 0, sizeof(double) * w->nstats);
   for (int64_t i0 = 0; i0 < w->n; i0 += EM_BLOCK) {
     int B = (int)(w->n - i0 < EM_BLOCK ? w->n - i0 : EM_BLOCK);
-    int defer = !w->hard && w->score != COV_FULL;
+    int defer = !w->hard && w->score != TGMM_COV_FULL;
     block_logprob(w, i0, B, defer);
     w->stats[0] += block_resp(w, i0, B, defer, ll_only ? NULL : w->stats + 1);
     if (!ll_only) block_stats(w, i0, B);
@@ -293,7 +293,7 @@ static void em_pass(em_ws *w, int ll_only, MPI_Comm comm) {
 static int em_mstep(const em_ws *w, const tgmm_em_opts *o, tgmm_gmm *g) {
   int K = w->K, d = w->d;
   const double *Nk = w->stats + 1, *Sx = Nk + K, *S2 = Sx + (size_t)K * d;
-  int sxs = w->stat == COV_DIAG ? 2 * d : d; /* diag: Sx rows interleaved with sum r x^2 */
+  int sxs = w->stat == TGMM_COV_DIAG ? 2 * d : d; /* diag: Sx rows interleaved with sum r x^2 */
   double tot = 0;
   for (int k = 0; k < K; k++) tot += Nk[k] + 10 * DBL_EPSILON;
   for (int k = 0; k < K; k++) {
@@ -301,16 +301,16 @@ static int em_mstep(const em_ws *w, const tgmm_em_opts *o, tgmm_gmm *g) {
     double *mu = g->means + (size_t)k * d;
     g->weights[k] = nk / tot;
     for (int j = 0; j < d; j++) mu[j] = Sx[(size_t)k * sxs + j] / nk;
-    if (g->type == COV_SPHERICAL) {
+    if (g->type == TGMM_COV_SPHERICAL) {
       double v = S2[k] / nk;
       for (int j = 0; j < d; j++) v -= mu[j] * mu[j];
       g->cov[k] = v / d + o->reg_covar;
-    } else if (g->type == COV_DIAG) {
+    } else if (g->type == TGMM_COV_DIAG) {
       for (int j = 0; j < d; j++) {
         double ax2 = Sx[(size_t)k * sxs + d + j] / nk;
         g->cov[(size_t)k * d + j] = ax2 - 2 * mu[j] * mu[j] + mu[j] * mu[j] + o->reg_covar;
       }
-    } else if (g->type == COV_FULL) {
+    } else if (g->type == TGMM_COV_FULL) {
       const double *S = S2 + (size_t)k * d * d, *a = w->ref + (size_t)k * d;
       double *C = g->cov + (size_t)k * d * d;
       for (int i = 0; i < d; i++)
@@ -352,7 +352,7 @@ int tgmm_em_fit_timed(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_o
     double t_it = tgmm_now();
     rc = ws_prepare(&w, g);
     if (rc != TGMM_OK) break;
-    if (g->type == COV_FULL) memcpy(w.ref, g->means, sizeof(double) * (size_t)g->K * g->d);
+    if (g->type == TGMM_COV_FULL) memcpy(w.ref, g->means, sizeof(double) * (size_t)g->K * g->d);
     em_pass(&w, 0, comm);
     double ll = w.stats[0] / (double)N;
     if (!isfinite(ll)) {
@@ -383,7 +383,7 @@ int tgmm_em_fit_timed(const double *x, int64_t n, MPI_Comm comm, const tgmm_em_o
 double tgmm_gmm_loglik(const double *x, int64_t n, MPI_Comm comm, const tgmm_gmm *g) {
   int64_t N = global_n(n, comm);
   em_ws w;
-  if (ws_init(&w, x, n, g->d, g->K, g->type, COV_IDENTITY) != TGMM_OK) return NAN;
+  if (ws_init(&w, x, n, g->d, g->K, g->type, TGMM_COV_IDENTITY) != TGMM_OK) return NAN;
   double ll = NAN;
   int rc = ws_prepare(&w, g);
   int bad = rc != TGMM_OK;
@@ -398,7 +398,7 @@ double tgmm_gmm_loglik(const double *x, int64_t n, MPI_Comm comm, const tgmm_gmm
 
 int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labels) {
   em_ws w;
-  TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, COV_IDENTITY));
+  TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, TGMM_COV_IDENTITY));
   int rc = ws_prepare(&w, g);
   for (int64_t i0 = 0; rc == TGMM_OK && i0 < n; i0 += EM_BLOCK) {
     int B = (int)(n - i0 < EM_BLOCK ? n - i0 : EM_BLOCK);
@@ -427,11 +427,11 @@ int tgmm_init_from_means(const double *x, int64_t n, MPI_Comm comm, const tgmm_e
                          const double *means, tgmm_gmm *g) {
   int K = g->K, d = g->d;
   tgmm_gmm nearest;
-  TGMM_TRY(tgmm_gmm_alloc(&nearest, K, d, COV_IDENTITY));
+  TGMM_TRY(tgmm_gmm_alloc(&nearest, K, d, TGMM_COV_IDENTITY));
   memcpy(nearest.means, means, sizeof(double) * (size_t)K * d);
   for (int k = 0; k < K; k++) nearest.weights[k] = 1.0 / K;
   em_ws w;
-  int rc = ws_init(&w, x, n, d, K, COV_IDENTITY, g->type);
+  int rc = ws_init(&w, x, n, d, K, TGMM_COV_IDENTITY, g->type);
   if (rc == TGMM_OK) {
     w.hard = 1;
     rc = ws_prepare(&w, &nearest);
@@ -444,10 +444,10 @@ int tgmm_init_from_means(const double *x, int64_t n, MPI_Comm comm, const tgmm_e
       for (int k = 0; k < K && rc == TGMM_OK; k++) {
         if (Nk[k] > 0) continue;
         memcpy(g->means + (size_t)k * d, means + (size_t)k * d, sizeof(double) * d);
-        if (g->type == COV_SPHERICAL) g->cov[k] = 1.0;
-        if (g->type == COV_DIAG)
+        if (g->type == TGMM_COV_SPHERICAL) g->cov[k] = 1.0;
+        if (g->type == TGMM_COV_DIAG)
           for (int j = 0; j < d; j++) g->cov[(size_t)k * d + j] = 1.0;
-        if (g->type == COV_FULL)
+        if (g->type == TGMM_COV_FULL)
           for (int i = 0; i < d * d; i++) g->cov[(size_t)k * d * d + i] = (i % (d + 1) == 0);
       }
     }

@@ -10,9 +10,9 @@
 
 static size_t cov_len(tgmm_covariance t, int K, int d) {
   switch (t) {
-  case COV_SPHERICAL: return (size_t)K;
-  case COV_DIAG: return (size_t)K * (size_t)d;
-  case COV_FULL: return (size_t)K * (size_t)d * (size_t)d;
+  case TGMM_COV_SPHERICAL: return (size_t)K;
+  case TGMM_COV_DIAG: return (size_t)K * (size_t)d;
+  case TGMM_COV_FULL: return (size_t)K * (size_t)d * (size_t)d;
   default: return 0;
   }
 }
@@ -46,7 +46,7 @@ void tgmm_gmm_copy(tgmm_gmm *dst, const tgmm_gmm *src) {
 
 void tgmm_gmm_unit_cov(tgmm_gmm *g) {
   size_t c = cov_len(g->type, g->K, g->d);
-  if (g->type == COV_FULL) {
+  if (g->type == TGMM_COV_FULL) {
     memset(g->cov, 0, sizeof(double) * c);
     for (int k = 0; k < g->K; k++)
       for (int j = 0; j < g->d; j++) g->cov[((size_t)k * g->d + j) * g->d + j] = 1.0;
@@ -60,9 +60,9 @@ void tgmm_gmm_scales(const tgmm_gmm *g, double *scales) {
   for (int k = 0; k < K; k++)
     for (int j = 0; j < d; j++) {
       double v = 1.0;
-      if (g->type == COV_SPHERICAL) v = g->cov[k];
-      else if (g->type == COV_DIAG) v = g->cov[(size_t)k * d + j];
-      else if (g->type == COV_FULL) v = g->cov[((size_t)k * d + j) * d + j];
+      if (g->type == TGMM_COV_SPHERICAL) v = g->cov[k];
+      else if (g->type == TGMM_COV_DIAG) v = g->cov[(size_t)k * d + j];
+      else if (g->type == TGMM_COV_FULL) v = g->cov[((size_t)k * d + j) * d + j];
       scales[(size_t)k * d + j] = sqrt(v);
     }
 }

@@ -387,7 +387,7 @@ static int check_backbone(const loader *L) {
   tgmm_config_defaults(&d);
   int resolved = 1;
   for (int i = 0; i < NKEYS; i++) resolved &= L->order[i] != 0;
-  int mamba = c->model.backbone == BACKBONE_MAMBA2;
+  int mamba = c->model.backbone == TGMM_BACKBONE_MAMBA2;
   struct {
     const char *key;
     int differs, mamba_key;
@@ -420,7 +420,7 @@ static int check_backbone(const loader *L) {
  * also be grid keys. */
 static int check_eval_keys(const loader *L) {
   const tgmm_config *c = L->cfg;
-  if (c->family == FAMILY_PHASE_TRANSITION && c->mean_scale != 1.0)
+  if (c->family == TGMM_FAMILY_PHASE_TRANSITION && c->mean_scale != 1.0)
     return cross_error(L, (const char *const[]){"mean_scale", "family", NULL},
                        "mean_scale = %g scales the U[-5, 5] box of the means, but family "
                        "phase_transition draws its means as +-(delta/2) u (no box): set mean_scale "
@@ -436,7 +436,7 @@ static int check_eval_keys(const loader *L) {
 
 static int finish(loader *L) {
   tgmm_config *c = L->cfg;
-  if (c->family == FAMILY_PHASE_TRANSITION) {
+  if (c->family == TGMM_FAMILY_PHASE_TRANSITION) {
     double dd = floor(c->pt_b * (double)c->pt_n * log((double)c->pt_n));
     if (!(dd >= 1 && dd <= 100000))
       return cross_error(L, (const char *const[]){"pt.b", "pt.n", NULL},
@@ -462,11 +462,11 @@ static int finish(loader *L) {
   TGMM_TRY(check_eval_keys(L));
   if (L->no_model) return 0;
   TGMM_TRY(check_backbone(L));
-  if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
+  if (c->model.backbone == TGMM_BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
     return cross_error(L, (const char *const[]){"model.n_embd", "model.n_head", NULL},
                        "model.n_embd = %d is not a multiple of model.n_head = %d",
                        c->model.n_embd, c->model.n_head);
-  if (c->model.backbone == BACKBONE_TRANSFORMER && c->model.positions == POS_LEARNED &&
+  if (c->model.backbone == TGMM_BACKBONE_TRANSFORMER && c->model.positions == TGMM_POS_LEARNED &&
       c->model.n_positions < c->N)
     return cross_error(L,
                        (const char *const[]){"model.n_positions", "N", "pt.n", "model.positions",
@@ -590,12 +590,12 @@ void tgmm_config_free(tgmm_config *cfg) {
 }
 
 int tgmm_config_nclass(const tgmm_config *cfg) {
-  return cfg->family == FAMILY_PHASE_TRANSITION ? cfg->n_pt_a : cfg->nK;
+  return cfg->family == TGMM_FAMILY_PHASE_TRANSITION ? cfg->n_pt_a : cfg->nK;
 }
 
 int tgmm_config_class_K(const tgmm_config *cfg, int c) {
   if (c < 0 || c >= tgmm_config_nclass(cfg)) return 0;
-  return cfg->family == FAMILY_PHASE_TRANSITION ? 2 : cfg->K[c];
+  return cfg->family == TGMM_FAMILY_PHASE_TRANSITION ? 2 : cfg->K[c];
 }
 
 int tgmm_config_Kmax(const tgmm_config *cfg) {

@@ -21,12 +21,12 @@
 /* Read-out of the model for class c of setting s (-1 if the model has none). */
 static int model_class(const evaluator *ev, const tgmm_config *sc, int c) {
   const tgmm_config *tc = &ev->tcfg;
-  if (sc->family == FAMILY_PHASE_TRANSITION) {
+  if (sc->family == TGMM_FAMILY_PHASE_TRANSITION) {
     for (int j = 0; j < tc->n_pt_a; j++)
-      if (tc->family == FAMILY_PHASE_TRANSITION && tc->pt_a[j] == sc->pt_a[c]) return j;
+      if (tc->family == TGMM_FAMILY_PHASE_TRANSITION && tc->pt_a[j] == sc->pt_a[c]) return j;
     return -1;
   }
-  if (tc->family == FAMILY_PHASE_TRANSITION) return -1;
+  if (tc->family == TGMM_FAMILY_PHASE_TRANSITION) return -1;
   for (int j = 0; j < tc->nK; j++)
     if (tc->K[j] == sc->K[c]) return j;
   return -1;
@@ -52,7 +52,7 @@ int tgmm_eval_check_model_fits(evaluator *ev) {
       if ((ev->mclass[s][c] = model_class(ev, sc, c)) < 0) {
         tgmm_error0("eval: setting '%s': the model in %s has no read-out for K = %d%s",
                     ev->label[s], ev->ckpt, tgmm_config_class_K(sc, c),
-                    sc->family == FAMILY_PHASE_TRANSITION ? " / this pt.a" : "");
+                    sc->family == TGMM_FAMILY_PHASE_TRANSITION ? " / this pt.a" : "");
         return TGMM_EUSER;
       }
   }
@@ -75,12 +75,12 @@ static int load_model(evaluator *ev) {
 /* A model.head = both model adds the method tgmm_plugin (its mixture's plug-in labels) beside
  * tgmm (its own labels) unless listed; tgmm_plugin needs such a model. */
 int tgmm_eval_plugin_method(evaluator *ev) {
-  int listed = 0, both = ev->model.dim.head == HEAD_BOTH;
+  int listed = 0, both = ev->model.dim.head == TGMM_HEAD_BOTH;
   for (int j = 0; j < ev->nm; j++) listed |= ev->methods[j] == EV_TGMM_PLUGIN;
   if (listed && !both) {
     tgmm_error0("eval.methods: tgmm_plugin compares the two heads of a model.head = both model; "
                 "the model in %s has model.head = %s", ev->ckpt,
-                ev->model.dim.head == HEAD_LABELS ? "labels" : "mixture");
+                ev->model.dim.head == TGMM_HEAD_LABELS ? "labels" : "mixture");
     return TGMM_EUSER;
   }
   return both && !listed ? tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, 0) : TGMM_OK;
@@ -96,7 +96,7 @@ static void prediction_shape(evaluator *ev) {
     int K = tgmm_config_Kmax(sc);
     if (K > ev->pred_K) ev->pred_K = K;
     if (sc->d > ev->pred_d) ev->pred_d = sc->d;
-    if (sc->family == FAMILY_ANISOTROPIC) ev->pred_scales = 1;
+    if (sc->family == TGMM_FAMILY_ANISOTROPIC) ev->pred_scales = 1;
     if (ev->model_ok && tgmm_model_has_labels(&ev->model) && sc->N > ev->pred_N)
       ev->pred_N = sc->N;
   }

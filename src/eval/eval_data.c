@@ -28,7 +28,7 @@ static int check_grid(const evaluator *ev, const char *path) {
       return TGMM_EUSER;
     }
   }
-  if (cfg->family == FAMILY_PHASE_TRANSITION) {
+  if (cfg->family == TGMM_FAMILY_PHASE_TRANSITION) {
     tgmm_error0("eval --data %s: family phase_transition draws its own tasks; set family to "
                 "isotropic or anisotropic to evaluate a file's tasks", path);
     return TGMM_EUSER;

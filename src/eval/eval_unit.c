@@ -81,9 +81,9 @@ static int open_block(evaluator *ev, int64_t row0, int64_t rows, int64_t *base) 
 static double sd_of(const tgmm_gmm *g, int k, int j) {
   size_t d = (size_t)g->d;
   switch (g->type) {
-  case COV_SPHERICAL: return sqrt(g->cov[k]);
-  case COV_DIAG: return sqrt(g->cov[(size_t)k * d + (size_t)j]);
-  case COV_FULL: return sqrt(g->cov[((size_t)k * d + (size_t)j) * d + (size_t)j]);
+  case TGMM_COV_SPHERICAL: return sqrt(g->cov[k]);
+  case TGMM_COV_DIAG: return sqrt(g->cov[(size_t)k * d + (size_t)j]);
+  case TGMM_COV_FULL: return sqrt(g->cov[((size_t)k * d + (size_t)j) * d + (size_t)j]);
   default: return 1.0;
   }
 }
@@ -184,7 +184,7 @@ static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks
   for (int k = 0; k < nt && rc == TGMM_OK; k++) {
     const tgmm_task *t = &tasks[k];
     tgmm_gmm g;
-    rc = tgmm_gmm_alloc(&g, t->K, d, dm->aniso ? COV_DIAG : COV_IDENTITY);
+    rc = tgmm_gmm_alloc(&g, t->K, d, dm->aniso ? TGMM_COV_DIAG : TGMM_COV_IDENTITY);
     if (rc != TGMM_OK) break;
     memcpy(g.weights, w + (size_t)k * Q, sizeof(double) * (size_t)t->K);
     memcpy(g.means, mu + (size_t)k * Q * d, sizeof(double) * (size_t)t->K * d);

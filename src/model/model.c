@@ -21,12 +21,12 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->E = cfg->model.n_task_embd;
   dim->Kmax = tgmm_config_Kmax(cfg);
   dim->nclass = tgmm_config_nclass(cfg);
-  dim->n_positions = cfg->model.positions == POS_LEARNED ? cfg->model.n_positions : 0;
-  dim->causal = cfg->model.attention == ATTN_CAUSAL;
-  dim->aniso = cfg->family == FAMILY_ANISOTROPIC;
-  dim->hungarian = cfg->train.matching == MATCH_HUNGARIAN;
+  dim->n_positions = cfg->model.positions == TGMM_POS_LEARNED ? cfg->model.n_positions : 0;
+  dim->causal = cfg->model.attention == TGMM_ATTN_CAUSAL;
+  dim->aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC;
+  dim->hungarian = cfg->train.matching == TGMM_MATCH_HUNGARIAN;
   dim->head = (int)cfg->model.head;
-  if (cfg->model.backbone == BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
+  if (cfg->model.backbone == TGMM_BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
   if (!dim->ssm && dim->C % dim->H != 0) {
     tgmm_error0("model.n_embd = %d is not divisible by model.n_head = %d", dim->C, dim->H);
     return TGMM_EUSER;
@@ -80,7 +80,7 @@ static void layout(tgmm_model *m) {
     m->lnfw = tgmm_model_add_tensor(m, &off, "ln_f.weight", 1, D->C, 1);
     m->lnfb = tgmm_model_add_tensor(m, &off, "ln_f.bias", 1, D->C, 1);
   }
-  for (int i = 0; i < D->nclass && D->head != HEAD_LABELS; i++) {
+  for (int i = 0; i < D->nclass && D->head != TGMM_HEAD_LABELS; i++) {
     snprintf(n, sizeof n, "readout.%d.q", i);
     m->readout[i].q = tgmm_model_add_tensor(m, &off, n, 2, D->Kmax, m->W);
     snprintf(n, sizeof n, "readout.%d.wk", i);
@@ -88,7 +88,7 @@ static void layout(tgmm_model *m) {
     snprintf(n, sizeof n, "readout.%d.wv", i);
     m->readout[i].wv = tgmm_model_add_tensor(m, &off, n, 2, m->W, D->C);
   }
-  if (D->head != HEAD_MIXTURE) {
+  if (D->head != TGMM_HEAD_MIXTURE) {
     m->lab_w = tgmm_model_add_tensor(m, &off, "label_head.weight", 2, D->Kmax, D->C);
     m->lab_b = tgmm_model_add_tensor(m, &off, "label_head.bias", 1, D->Kmax, 1);
   }
@@ -244,7 +244,7 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   ok &= !!grow(&a->pscratch, Q * (size_t)nmax + 2 * (size_t)nmax * W) && grow(&a->dO, Q * W);
   ok &= !!grow(&a->tgt, Q + 2 * Q * (size_t)D->d);
   ok &= !!(a->match = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
-  size_t lab = D->head != HEAD_MIXTURE ? t * Q : 0;
+  size_t lab = D->head != TGMM_HEAD_MIXTURE ? t * Q : 0;
   ok &= !!grow(&a->lab, lab) && grow(&a->dlab, lab);
   ok &= !!(a->lmatch = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
   if (!ok) {

@@ -23,7 +23,7 @@ double tgmm_lr_at(const tgmm_config *cfg, int64_t s) {
   double lr = cfg->train.lr;
   int64_t w = cfg->train.warmup, S = cfg->train.steps;
   if (s < w) return lr * (double)(s + 1) / (double)w;
-  if (cfg->train.schedule == SCHED_CONSTANT || S <= w) return lr;
+  if (cfg->train.schedule == TGMM_SCHED_CONSTANT || S <= w) return lr;
   double p = (double)(s - w) / (double)(S - w);
   if (p > 1.0) p = 1.0;
   return 0.5 * lr * (1.0 + cos(M_PI * p));

@@ -55,7 +55,7 @@ static double max_cosine(const double *m /* [K, d] */, int K, int d) {
 static void draw_means_once(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
                             double box, double *means /* [K, d] */) {
   for (int i = 0; i < K * d; i++) means[i] = tgmm_rng_uniform_range(r, -5.0 * box, 5.0 * box);
-  if (cfg->family != FAMILY_MEAN_SHIFT) return;
+  if (cfg->family != TGMM_FAMILY_MEAN_SHIFT) return;
   for (int i = 0; i < K * d; i++) means[i] += cfg->sigma_p * tgmm_rng_normal(noise);
 }
 
@@ -87,7 +87,7 @@ static void draw_weights(tgmm_rng *r, int K, double *w /* [K] */) {
  * when no draw of u passed the filter. */
 static long draw_scales(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
                         double *s /* [K, d] */) {
-  if (cfg->family != FAMILY_ANISOTROPIC) {
+  if (cfg->family != TGMM_FAMILY_ANISOTROPIC) {
     for (int i = 0; i < K * d; i++) s[i] = 1.0;
     return 1;
   }
@@ -145,7 +145,7 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
   TGMM_TRY(alloc_params(t));
   tgmm_rng r, noise;
   tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)id, 0);
-  if (cfg->family == FAMILY_PHASE_TRANSITION) {
+  if (cfg->family == TGMM_FAMILY_PHASE_TRANSITION) {
     draw_phase_transition(cfg, &r, cls, t);
     return TGMM_OK;
   }
@@ -231,7 +231,7 @@ int tgmm_task_check_feasible(const tgmm_config *cfg) {
     tgmm_error0("d = %d: the dimension must be at least 1", cfg->d);
     return TGMM_EUSER;
   }
-  if (cfg->family == FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
+  if (cfg->family == TGMM_FAMILY_PHASE_TRANSITION) return TGMM_OK; /* K = 2, no cosine filter */
   for (int c = 0; c < tgmm_config_nclass(cfg); c++) {
     int K = tgmm_config_class_K(cfg, c), lim = geometric_limit(cfg->d);
     if (K < 1) {

@@ -49,20 +49,20 @@ static int open_data(trainer *tr, const char *path) {
     return TGMM_EUSER;
   }
   if (!tr->ds.has_weights || !tr->ds.has_means ||
-      (cfg->family == FAMILY_ANISOTROPIC && !tr->ds.has_scales)) {
+      (cfg->family == TGMM_FAMILY_ANISOTROPIC && !tr->ds.has_scales)) {
     tgmm_error0("%s: training needs the true /weights and /means%s", path,
-                cfg->family == FAMILY_ANISOTROPIC ? " and /scales (anisotropic)" : "");
+                cfg->family == TGMM_FAMILY_ANISOTROPIC ? " and /scales (anisotropic)" : "");
     return TGMM_EUSER;
   }
-  if (cfg->model.head != HEAD_MIXTURE && !tr->ds.has_z) {
+  if (cfg->model.head != TGMM_HEAD_MIXTURE && !tr->ds.has_z) {
     tgmm_error0("%s: model.head = %s trains on the true labels /z, which the file lacks", path,
-                cfg->model.head == HEAD_LABELS ? "labels" : "both");
+                cfg->model.head == TGMM_HEAD_LABELS ? "labels" : "both");
     return TGMM_EUSER;
   }
   for (int64_t t = 0; t < need; t++) {
     int n = (int)(tr->ds.offsets[t + 1] - tr->ds.offsets[t]);
     if (tgmm_class_of(cfg, tr->ds.K[t], t) < 0 || n < 1 ||
-        (cfg->model.backbone == BACKBONE_TRANSFORMER && cfg->model.positions == POS_LEARNED &&
+        (cfg->model.backbone == TGMM_BACKBONE_TRANSFORMER && cfg->model.positions == TGMM_POS_LEARNED &&
          n > cfg->model.n_positions)) {
       tgmm_error0("%s: task %lld (K = %d, N = %d) does not fit the model (K list, "
                   "model.n_positions)", path, (long long)t, tr->ds.K[t], n);
@@ -115,7 +115,7 @@ static int open_logs(trainer *tr) {
       rc = TGMM_EUSER;
     }
     if (rc == TGMM_OK && tr->start > 0) rc = tgmm_runlog_load(&tr->rl, tr->start);
-    if (rc == TGMM_OK && tr->start == 0 && cfg->train.resume == RESUME_NEVER)
+    if (rc == TGMM_OK && tr->start == 0 && cfg->train.resume == TGMM_RESUME_NEVER)
       rc = tgmm_runlog_write(&tr->rl, cfg, tgmm_mpi.size); /* a fresh series */
     tr->tty = isatty(STDERR_FILENO);
   }
@@ -124,7 +124,7 @@ static int open_logs(trainer *tr) {
     fprintf(tr->log, "# %s run: %d ranks x %d threads, %s mode, %s loss, from step %lld\n",
             tr->start > 0 ? "resumed" : "new", tgmm_mpi.size, tr->threads,
             cfg->train.deterministic ? "bitwise" : "normal",
-            cfg->train.matching == MATCH_HUNGARIAN ? "hungarian (set-matched)" : "canonical-order",
+            cfg->train.matching == TGMM_MATCH_HUNGARIAN ? "hungarian (set-matched)" : "canonical-order",
             (long long)tr->start);
   return rc;
 }
@@ -186,10 +186,10 @@ static int init_from(trainer *tr) {
 static int maybe_resume(trainer *tr) {
   int64_t latest = -1;
   TGMM_TRY(tgmm_checkpoint_latest(tr->cfg->train.run_dir, &latest));
-  if (latest < 0 || tr->cfg->train.resume == RESUME_NEVER)
+  if (latest < 0 || tr->cfg->train.resume == TGMM_RESUME_NEVER)
     if (tr->cfg->train.init_from[0]) TGMM_TRY(init_from(tr));
   if (latest < 0) return TGMM_OK;
-  if (tr->cfg->train.resume == RESUME_NEVER) {
+  if (tr->cfg->train.resume == TGMM_RESUME_NEVER) {
     tgmm_info("train: train.resume = never: starting afresh, ignoring the checkpoints in %s "
               "(newest: step %lld)", tr->cfg->train.run_dir, (long long)latest);
     return TGMM_OK;
@@ -231,8 +231,8 @@ static void progress(trainer *tr, int64_t s, const step_stats *st, double elapse
     fflush(stderr);
   } else {
     char parts[128] = "";
-    int n = 0, lab = cfg->model.head != HEAD_MIXTURE; /* the label part: loss - mixture parts */
-    if (cfg->model.head != HEAD_LABELS)
+    int n = 0, lab = cfg->model.head != TGMM_HEAD_MIXTURE; /* the label part: loss - mixture parts */
+    if (cfg->model.head != TGMM_HEAD_LABELS)
       n = snprintf(parts, sizeof parts, "weights %.4f, means %.4f, scales %.4f", st->parts[0],
                    st->parts[1], st->parts[2]);
     if (lab)

@@ -14,7 +14,7 @@ void tgmm_share(int64_t n, int rank, int size, int64_t *t0, int64_t *t1) {
 }
 
 int tgmm_class_of(const tgmm_config *cfg, int K, int64_t id) {
-  if (cfg->family == FAMILY_PHASE_TRANSITION) return (int)(id % tgmm_config_nclass(cfg));
+  if (cfg->family == TGMM_FAMILY_PHASE_TRANSITION) return (int)(id % tgmm_config_nclass(cfg));
   for (int c = 0; c < cfg->nK; c++)
     if (cfg->K[c] == K) return c;
   return -1;

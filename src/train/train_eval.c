@@ -65,7 +65,7 @@ static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[RL_E
   if (tgmm_model_has_mixture(m)) {
     const double *w = ho->w + (size_t)i * Q, *mu = ho->mu + (size_t)i * Q * d;
     tgmm_gmm g;
-    TGMM_TRY(tgmm_gmm_alloc(&g, t->K, d, aniso ? COV_DIAG : COV_IDENTITY));
+    TGMM_TRY(tgmm_gmm_alloc(&g, t->K, d, aniso ? TGMM_COV_DIAG : TGMM_COV_IDENTITY));
     memcpy(g.weights, w, sizeof(double) * (size_t)t->K);
     memcpy(g.means, mu, sizeof(double) * (size_t)t->K * d);
     if (aniso)
@@ -88,7 +88,7 @@ static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[RL_E
 int tgmm_heldout_eval(trainer *tr, double *out) {
   const tgmm_config *cfg = tr->cfg;
   heldout *ho = &tr->ho;
-  int nc = tgmm_config_nclass(cfg), aniso = cfg->family == FAMILY_ANISOTROPIC;
+  int nc = tgmm_config_nclass(cfg), aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC;
   double *sum = tgmm_calloc((size_t)nc * (RL_EVAL_NCOL + 1), sizeof(double));
   if (!sum) return TGMM_ENOMEM;
   int rc = TGMM_OK;
@@ -136,7 +136,7 @@ int tgmm_heldout_baselines(trainer *tr, double *out) {
   heldout *ho = &tr->ho;
   int nc = tgmm_config_nclass(cfg), W = RL_EVAL_NCOL + 1;
   tgmm_config strong = *cfg; /* a strong EM: k-means++ start, 10 restarts */
-  strong.em.init = INIT_KMEANSPP;
+  strong.em.init = TGMM_INIT_KMEANSPP;
   strong.em.restarts = 10;
   const tgmm_config *cf[RL_NREF] = {cfg, &strong, cfg, cfg};
   const tgmm_method me[RL_NREF] = {TGMM_METHOD_EM, TGMM_METHOD_EM, TGMM_METHOD_SPECTRAL,

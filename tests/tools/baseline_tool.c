@@ -58,14 +58,14 @@ static void share(int64_t N, int64_t *r0, int64_t *r1) {
 }
 
 static tgmm_covariance parse_cov(const char *s) {
-  if (!strcmp(s, "spherical")) return COV_SPHERICAL;
-  if (!strcmp(s, "diag")) return COV_DIAG;
-  if (!strcmp(s, "full")) return COV_FULL;
-  return COV_IDENTITY;
+  if (!strcmp(s, "spherical")) return TGMM_COV_SPHERICAL;
+  if (!strcmp(s, "diag")) return TGMM_COV_DIAG;
+  if (!strcmp(s, "full")) return TGMM_COV_FULL;
+  return TGMM_COV_IDENTITY;
 }
 
 static size_t cov_size(tgmm_covariance t, int K, int d) {
-  return t == COV_SPHERICAL ? (size_t)K : t == COV_DIAG ? (size_t)K * d : t == COV_FULL ? (size_t)K * d * d : 0;
+  return t == TGMM_COV_SPHERICAL ? (size_t)K : t == TGMM_COV_DIAG ? (size_t)K * d : t == TGMM_COV_FULL ? (size_t)K * d * d : 0;
 }
 
 int main(int argc, char **argv) {

@@ -33,7 +33,7 @@ static double fit(const double *x, int64_t n, const tgmm_em_opts *o, const doubl
   tgmm_gmm_alloc(&g, K, d, o->covariance);
   memcpy(g.weights, init, sizeof(double) * K);
   memcpy(g.means, init + K, sizeof(double) * K * d);
-  memcpy(g.cov, init + K + K * d, sizeof(double) * (o->covariance == COV_DIAG ? K * d : K));
+  memcpy(g.cov, init + K + K * d, sizeof(double) * (o->covariance == TGMM_COV_DIAG ? K * d : K));
   tgmm_em_result r;
   MPI_Barrier(MPI_COMM_WORLD);
   double t;
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
   int64_t r0 = N * rank / size, r1 = N * (rank + 1) / size;
   double *x = read_all(argv[6], (size_t)r0 * d, (size_t)(r1 - r0) * d);
   double *init = read_all(argv[7], 0, (size_t)K + (size_t)K * d + (diag ? (size_t)K * d : (size_t)K));
-  tgmm_em_opts o = {diag ? COV_DIAG : COV_SPHERICAL, it, 0.0, 1e-6};
+  tgmm_em_opts o = {diag ? TGMM_COV_DIAG : TGMM_COV_SPHERICAL, it, 0.0, 1e-6};
   double ll;
   fit(x, r1 - r0, &o, init, K, d, &ll); /* warm-up (page faults, BLAS buffers) */
   double best = 1e30;

@@ -125,7 +125,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c.nK, 4);
   for (int i = 0; i < 4; i++) assert_int_equal(c.K[i], i + 2);
   assert_int_equal(c.N, 128);
-  assert_int_equal(c.family, FAMILY_ISOTROPIC);
+  assert_int_equal(c.family, TGMM_FAMILY_ISOTROPIC);
   assert_true(c.sigma_p == 0.0);
   assert_int_equal(c.n_pt_a, 1);
   assert_true(c.pt_a[0] == 1.1);
@@ -138,18 +138,18 @@ static void test_defaults(void **state) {
   assert_int_equal(c.model.n_layer, 12);
   assert_int_equal(c.model.n_head, 4);
   assert_int_equal(c.model.n_task_embd, 128);
-  assert_int_equal(c.model.attention, ATTN_CAUSAL);
-  assert_int_equal(c.model.positions, POS_LEARNED);
+  assert_int_equal(c.model.attention, TGMM_ATTN_CAUSAL);
+  assert_int_equal(c.model.positions, TGMM_POS_LEARNED);
   assert_int_equal(c.train.steps, 10000);
   assert_int_equal(c.train.batch_size, 64);
   assert_true(c.train.lr == 1e-4);
   assert_true(c.train.weight_decay == 1e-4);
-  assert_int_equal(c.train.schedule, SCHED_CONSTANT);
+  assert_int_equal(c.train.schedule, TGMM_SCHED_CONSTANT);
   assert_int_equal(c.train.warmup, 0);
   assert_int_equal(c.train.checkpoint_every, 1000);
   assert_int_equal(c.train.eval_every, 0);
   assert_string_equal(c.train.run_dir, "runs/default");
-  assert_int_equal(c.train.resume, RESUME_AUTO);
+  assert_int_equal(c.train.resume, TGMM_RESUME_AUTO);
   assert_false(c.train.deterministic);
   assert_int_equal(c.train.chunk, 16);
   assert_int_equal(c.train.threads, 0);
@@ -159,19 +159,19 @@ static void test_defaults(void **state) {
   assert_true(c.train.beta1 == 0.9);
   assert_true(c.train.beta2 == 0.999);
   assert_true(c.train.eps == 1e-8);
-  assert_int_equal(c.em.init, INIT_RANDOM);
+  assert_int_equal(c.em.init, TGMM_INIT_RANDOM);
   assert_int_equal(c.em.restarts, 1);
   assert_int_equal(c.em.max_iter, 100);
   assert_true(c.em.tol == 1e-7);
-  assert_int_equal(c.em.covariance, COV_IDENTITY);
+  assert_int_equal(c.em.covariance, TGMM_COV_IDENTITY);
   assert_true(c.em.reg_covar == 1e-6);
-  assert_int_equal(c.lloyd.init, INIT_RANDOM);
+  assert_int_equal(c.lloyd.init, TGMM_INIT_RANDOM);
   assert_int_equal(c.lloyd.max_iter, 100);
   assert_int_equal(c.spectral.restarts, 10);
   assert_int_equal(c.spectral.iters, 10);
-  assert_int_equal(c.spectral.eigensolver, EIG_AUTO);
+  assert_int_equal(c.spectral.eigensolver, TGMM_EIG_AUTO);
   assert_int_equal(c.spectral.scalapack_min_d, 512);
-  assert_int_equal(c.distribute, DIST_TASKS);
+  assert_int_equal(c.distribute, TGMM_DIST_TASKS);
   assert_int_equal(c.eval.tasks_per_setting, 128);
   assert_int_equal(c.eval.n_methods, 4);
   assert_string_equal(c.eval.methods[0], "tgmm");
@@ -224,17 +224,17 @@ static void test_load_file(void **state) {
   assert_int_equal(c.nK, 2);
   assert_int_equal(c.K[1], 5);
   assert_int_equal(c.N, 64);
-  assert_int_equal(c.family, FAMILY_ANISOTROPIC);
+  assert_int_equal(c.family, TGMM_FAMILY_ANISOTROPIC);
   assert_int_equal(c.model.n_embd, 64);
   assert_int_equal(c.model.n_layer, 4);
-  assert_int_equal(c.model.attention, ATTN_BIDIRECTIONAL);
-  assert_int_equal(c.model.positions, POS_NONE);
+  assert_int_equal(c.model.attention, TGMM_ATTN_BIDIRECTIONAL);
+  assert_int_equal(c.model.positions, TGMM_POS_NONE);
   assert_true(c.train.lr == 3e-4);
   assert_string_equal(c.train.run_dir, "runs/x y");
   assert_true(c.train.deterministic);
   assert_int_equal(c.train.steps, 100000);
-  assert_int_equal(c.em.init, INIT_KMEANSPP);
-  assert_int_equal(c.em.covariance, COV_FULL);
+  assert_int_equal(c.em.init, TGMM_INIT_KMEANSPP);
+  assert_int_equal(c.em.covariance, TGMM_COV_FULL);
   assert_int_equal(c.eval.n_methods, 2);
   assert_string_equal(c.eval.methods[1], "lloyd");
   assert_int_equal(tgmm_config_Kmax(&c), 5);
@@ -395,7 +395,7 @@ static void test_overrides(void **state) {
   assert_int_equal(c.n_pt_a, 2);
   assert_true(c.pt_a[0] == 1.1 && c.pt_a[1] == 2.0);
   assert_string_equal(c.train.run_dir, "runs/a b");
-  assert_int_equal(c.em.init, INIT_TRUTH);
+  assert_int_equal(c.em.init, TGMM_INIT_TRUTH);
   assert_int_equal(c.eval.n_methods, 1);
   tgmm_config_free(&c);
 
@@ -481,7 +481,7 @@ static void test_cross_key(void **state) {
                                        "n_head: 3, attention: bidirectional}\n"), 0, NULL);
   err = cap_end(&cp);
   assert_int_equal(rc, 0);
-  assert_int_equal(c.model.backbone, BACKBONE_MAMBA2);
+  assert_int_equal(c.model.backbone, TGMM_BACKBONE_MAMBA2);
   assert_non_null(strstr(err, "note: model.n_head, model.attention are ignored by "
                               "model.backbone = mamba2"));
   cap_begin(&cp); /* the resolved text (every key set) loads again without the note */

@@ -36,7 +36,7 @@ static void test_monotone_loglik(void **state) {
   double *x = malloc(sizeof(double) * N * D);
   int32_t *z = malloc(sizeof(int32_t) * N);
   make_data(x, z);
-  for (int t = COV_IDENTITY; t <= COV_FULL; t++) {
+  for (int t = TGMM_COV_IDENTITY; t <= TGMM_COV_FULL; t++) {
     double prev = -INFINITY;
     for (int it = 1; it <= 12; it++) {
       tgmm_gmm g;
@@ -84,7 +84,7 @@ static void test_loglik_naive(void **state) {
   tgmm_rng_init(&r, 5, TGMM_STREAM_EM, 0, 0);
   double x[NN * d], s[KK * d];
   tgmm_gmm g;
-  assert_int_equal(tgmm_gmm_alloc(&g, KK, d, COV_DIAG), 0);
+  assert_int_equal(tgmm_gmm_alloc(&g, KK, d, TGMM_COV_DIAG), 0);
   const double w[KK] = {0.1, 0.2, 0.3, 0.4};
   memcpy(g.weights, w, sizeof w);
   for (int i = 0; i < KK * d; i++) {
@@ -96,7 +96,7 @@ static void test_loglik_naive(void **state) {
   double got = tgmm_gmm_loglik(x, NN, MPI_COMM_SELF, &g), want = naive_loglik(x, NN, d, w, g.means, s, KK);
   assert_true(fabs(got - want) < 1e-10 * fabs(want));
   tgmm_gmm gi;
-  assert_int_equal(tgmm_gmm_alloc(&gi, KK, d, COV_IDENTITY), 0);
+  assert_int_equal(tgmm_gmm_alloc(&gi, KK, d, TGMM_COV_IDENTITY), 0);
   memcpy(gi.weights, w, sizeof w);
   memcpy(gi.means, g.means, sizeof(double) * KK * d);
   got = tgmm_gmm_loglik(x, NN, MPI_COMM_SELF, &gi), want = naive_loglik(x, NN, d, w, g.means, NULL, KK);
@@ -106,7 +106,7 @@ static void test_loglik_naive(void **state) {
   double far[d] = {1000, -1000, 500};
   double want_far = -0.5 * d * log(2 * M_PI) - 0.5 * (1e6 + 1e6 + 2.5e5);
   for (int k = 1; k <= 2; k++) {
-    assert_int_equal(tgmm_gmm_alloc(&gi, k, d, COV_IDENTITY), 0);
+    assert_int_equal(tgmm_gmm_alloc(&gi, k, d, TGMM_COV_IDENTITY), 0);
     for (int j = 0; j < k; j++) gi.weights[j] = 1.0 / k;
     memset(gi.means, 0, sizeof(double) * (size_t)k * d);
     got = tgmm_gmm_loglik(far, 1, MPI_COMM_SELF, &gi);
@@ -123,9 +123,9 @@ static void test_kmeanspp_start_and_labels(void **state) {
   assert_int_equal(tgmm_kmeanspp(x, N, 0, D, K, MPI_COMM_SELF, 3, 9, 0, m0), 0);
   assert_int_equal(tgmm_kmeanspp(x, N, 0, D, K, MPI_COMM_SELF, 3, 9, 0, m1), 0);
   assert_memory_equal(m0, m1, sizeof m0);
-  tgmm_em_opts o = {COV_FULL, 100, 1e-7, 1e-6};
+  tgmm_em_opts o = {TGMM_COV_FULL, 100, 1e-7, 1e-6};
   tgmm_gmm g;
-  assert_int_equal(tgmm_gmm_alloc(&g, K, D, COV_FULL), 0);
+  assert_int_equal(tgmm_gmm_alloc(&g, K, D, TGMM_COV_FULL), 0);
   assert_int_equal(tgmm_init_from_means(x, N, MPI_COMM_SELF, &o, m0, &g), 0);
   tgmm_em_result res;
   assert_int_equal(tgmm_em_fit(x, N, MPI_COMM_SELF, &o, &g, &res), 0);
@@ -151,9 +151,9 @@ static void test_singular_full_covariance(void **state) {
   double x[3 * 5];
   for (int i = 0; i < 15; i++) x[i] = (double)(i % 7) - 3;
   tgmm_gmm g;
-  assert_int_equal(tgmm_gmm_alloc(&g, 1, 5, COV_FULL), 0);
+  assert_int_equal(tgmm_gmm_alloc(&g, 1, 5, TGMM_COV_FULL), 0);
   g.weights[0] = 1;
-  tgmm_em_opts o = {COV_FULL, 5, 0.0, 0.0};
+  tgmm_em_opts o = {TGMM_COV_FULL, 5, 0.0, 0.0};
   tgmm_em_result res;
   assert_int_equal(tgmm_em_fit(x, 3, MPI_COMM_SELF, &o, &g, &res), TGMM_ENUM);
   tgmm_gmm_free(&g);

@@ -34,7 +34,7 @@ static void fixture_init_h(fixture *f, int causal, int aniso, int hungarian, int
 }
 
 static void fixture_init_m(fixture *f, int causal, int aniso, int hungarian) {
-  fixture_init_h(f, causal, aniso, hungarian, HEAD_MIXTURE);
+  fixture_init_h(f, causal, aniso, hungarian, TGMM_HEAD_MIXTURE);
 }
 
 static void fixture_init(fixture *f, int causal, int aniso) { fixture_init_m(f, causal, aniso, 0); }
@@ -112,8 +112,8 @@ static void grad_check_h(int causal, int aniso, int hungarian, int head) {
   fixture f;
   fixture_init_h(&f, causal, aniso, hungarian, head);
   loss_of(&f);
-  if (hungarian && head != HEAD_LABELS) assert_true(match_permutes(&f.m));
-  if (head != HEAD_MIXTURE) assert_true(permutes(f.m.a.lmatch, 3)); /* else fixed tests nothing */
+  if (hungarian && head != TGMM_HEAD_LABELS) assert_true(match_permutes(&f.m));
+  if (head != TGMM_HEAD_MIXTURE) assert_true(permutes(f.m.a.lmatch, 3)); /* else fixed tests nothing */
   /* pos_embd rows beyond the longest task and task_embd row 0 (K = 1) get no gradient */
   double worst = fd_check(&f, 2e-4, 1e-3);
   print_message("causal=%d aniso=%d hungarian=%d head=%d: %d tensors, worst relative error %.2e\n",
@@ -122,7 +122,7 @@ static void grad_check_h(int causal, int aniso, int hungarian, int head) {
 }
 
 static void grad_check(int causal, int aniso, int hungarian) {
-  grad_check_h(causal, aniso, hungarian, HEAD_MIXTURE);
+  grad_check_h(causal, aniso, hungarian, TGMM_HEAD_MIXTURE);
 }
 
 static void test_grad_causal_learned_iso(void **state) {
@@ -229,7 +229,7 @@ static void test_split_batch(void **state) {
   fixture_init(&f, 1, 1);
   split_batch_check(&f);
   fixture_free(&f);
-  fixture_init_h(&f, 0, 0, 1, HEAD_BOTH);
+  fixture_init_h(&f, 0, 0, 1, TGMM_HEAD_BOTH);
   split_batch_check(&f);
   fixture_free(&f);
 }
@@ -252,13 +252,13 @@ static void test_predict(void **state) {
 
 static void test_grad_labels(void **state) {
   (void)state;
-  grad_check_h(0, 0, 0, HEAD_LABELS);
-  grad_check_h(1, 0, 0, HEAD_LABELS);
+  grad_check_h(0, 0, 0, TGMM_HEAD_LABELS);
+  grad_check_h(1, 0, 0, TGMM_HEAD_LABELS);
 }
 static void test_grad_both(void **state) {
   (void)state;
-  grad_check_h(0, 1, 1, HEAD_BOTH);
-  grad_check_h(0, 0, 0, HEAD_BOTH);
+  grad_check_h(0, 1, 1, TGMM_HEAD_BOTH);
+  grad_check_h(0, 0, 0, TGMM_HEAD_BOTH);
 }
 
 /* The tensors of each head: labels has no read-out, both has read-outs and the label head last. */
@@ -266,7 +266,7 @@ static void test_label_layout(void **state) {
   (void)state;
   tgmm_model m;
   tgmm_model_dims d = tiny_dims(0, 0);
-  d.head = HEAD_LABELS;
+  d.head = TGMM_HEAD_LABELS;
   assert_int_equal(tgmm_model_create(&m, &d), 0);
   assert_null(tgmm_model_find(&m, "readout.0.q"));
   const tgmm_tensor *w = tgmm_model_find(&m, "label_head.weight");
@@ -278,7 +278,7 @@ static void test_label_layout(void **state) {
   fixture_init(&f, 0, 0);
   assert_int_equal(tgmm_model_predict(&m, &f.b, wt, mu, NULL), 2); /* TGMM_EUSER */
   tgmm_model_free(&m);
-  d.head = HEAD_BOTH;
+  d.head = TGMM_HEAD_BOTH;
   assert_int_equal(tgmm_model_create(&m, &d), 0);
   assert_non_null(tgmm_model_find(&m, "readout.1.wv"));
   assert_true(tgmm_model_find(&m, "label_head.bias")->off + 3 == m.nparams);
@@ -344,7 +344,7 @@ static void test_label_loss_bruteforce(void **state) {
 static void test_predict_labels(void **state) {
   (void)state;
   fixture f;
-  fixture_init_h(&f, 0, 0, 0, HEAD_BOTH);
+  fixture_init_h(&f, 0, 0, 0, TGMM_HEAD_BOTH);
   int32_t lab[21];
   for (int t = 0; t < 21; t++) lab[t] = -7;
   assert_int_equal(tgmm_model_predict_labels(&f.m, &f.b, lab), 0);

@@ -45,7 +45,7 @@ static void fixture_init_h(fixture *f, int aniso, int head) {
   fixture_data(f, aniso);
 }
 
-static void fixture_init(fixture *f, int aniso) { fixture_init_h(f, aniso, HEAD_MIXTURE); }
+static void fixture_init(fixture *f, int aniso) { fixture_init_h(f, aniso, TGMM_HEAD_MIXTURE); }
 
 static void test_layout(void **state) {
   (void)state;
@@ -102,7 +102,7 @@ static void test_layout(void **state) {
 static void grad_check(int aniso, int head) {
   fixture f;
   fixture_init_h(&f, aniso, head);
-  if (head != HEAD_MIXTURE) { /* z = the model's own labels shifted by one: a decisive,
+  if (head != TGMM_HEAD_MIXTURE) { /* z = the model's own labels shifted by one: a decisive,
                                * non-identity best permutation that no perturbation flips */
     int32_t lab[21];
     assert_int_equal(tgmm_model_predict_labels(&f.m, &f.b, lab), 0);
@@ -121,12 +121,12 @@ static void grad_check(int aniso, int head) {
 
 static void test_grad_iso(void **state) {
   (void)state;
-  grad_check(0, HEAD_MIXTURE);
-  grad_check(0, HEAD_BOTH);
+  grad_check(0, TGMM_HEAD_MIXTURE);
+  grad_check(0, TGMM_HEAD_BOTH);
 }
 static void test_grad_aniso(void **state) {
   (void)state;
-  grad_check(1, HEAD_MIXTURE);
+  grad_check(1, TGMM_HEAD_MIXTURE);
 }
 
 /* Task 1's predictions alone = in the batch of four (no state or conv input crosses tasks). */

@@ -46,11 +46,11 @@ static void test_schedule(void **state) {
   cfg.train.lr = 1e-3;
   cfg.train.steps = 110;
   cfg.train.warmup = 10;
-  cfg.train.schedule = SCHED_CONSTANT;
+  cfg.train.schedule = TGMM_SCHED_CONSTANT;
   assert_true(fabs(tgmm_lr_at(&cfg, 0) - 1e-4) < 1e-15);
   assert_true(fabs(tgmm_lr_at(&cfg, 9) - 1e-3) < 1e-15);
   assert_true(tgmm_lr_at(&cfg, 50) == 1e-3);
-  cfg.train.schedule = SCHED_COSINE;
+  cfg.train.schedule = TGMM_SCHED_COSINE;
   assert_true(fabs(tgmm_lr_at(&cfg, 10) - 1e-3) < 1e-15);
   assert_true(fabs(tgmm_lr_at(&cfg, 60) - 0.5e-3) < 1e-12);
   assert_true(tgmm_lr_at(&cfg, 109) > 0 && tgmm_lr_at(&cfg, 109) < 1e-6);

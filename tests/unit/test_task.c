@@ -50,7 +50,7 @@ static void test_weights_and_means(void **state) {
   (void)state;
   int dims[3] = {1, 2, 8};
   for (int di = 0; di < 3; di++) {
-    tgmm_config cfg = make_cfg(FAMILY_ISOTROPIC, dims[di], 16);
+    tgmm_config cfg = make_cfg(TGMM_FAMILY_ISOTROPIC, dims[di], 16);
     for (int cls = 0; cls < (dims[di] == 1 ? 1 : 4); cls++) {
       int K = cfg.K[cls];
       double wmin = 0.2 / (0.2 + 0.8 * (K - 1)), wmax = 0.8 / (0.8 + 0.2 * (K - 1));
@@ -79,7 +79,7 @@ static void test_weights_and_means(void **state) {
 
 static void test_anisotropic_scales(void **state) {
   (void)state;
-  tgmm_config cfg = make_cfg(FAMILY_ANISOTROPIC, 8, 16);
+  tgmm_config cfg = make_cfg(TGMM_FAMILY_ANISOTROPIC, 8, 16);
   double lo = 2 * softplus(-1), hi = 2 * softplus(1), smin = 1e9, smax = -1e9;
   for (int id = 0; id < 500; id++) {
     tgmm_task t;
@@ -99,7 +99,7 @@ static void test_ragged_N(void **state) {
   (void)state;
   int Ns[2] = {128, 7};
   for (int i = 0; i < 2; i++) {
-    tgmm_config cfg = make_cfg(FAMILY_ISOTROPIC, 2, Ns[i]);
+    tgmm_config cfg = make_cfg(TGMM_FAMILY_ISOTROPIC, 2, Ns[i]);
     int lo = (Ns[i] + 1) / 2, hits[129] = {0};
     for (int id = 0; id < 20000; id++) {
       int n = tgmm_task_draw_N(&cfg, TGMM_STREAM_TRAIN, id, 1);
@@ -143,8 +143,8 @@ static void check_large_sample(tgmm_family family) {
 
 static void test_large_sample(void **state) {
   (void)state;
-  check_large_sample(FAMILY_ISOTROPIC);
-  check_large_sample(FAMILY_ANISOTROPIC);
+  check_large_sample(TGMM_FAMILY_ISOTROPIC);
+  check_large_sample(TGMM_FAMILY_ANISOTROPIC);
 }
 
 /* mean_shift shares weights and base means with isotropic; the means differ by N(0, sigma_p^2)
@@ -152,7 +152,7 @@ static void test_large_sample(void **state) {
 static void test_mean_shift(void **state) {
   (void)state;
   const double sigma = 0.5;
-  tgmm_config iso = make_cfg(FAMILY_ISOTROPIC, 8, 16), ms = make_cfg(FAMILY_MEAN_SHIFT, 8, 16);
+  tgmm_config iso = make_cfg(TGMM_FAMILY_ISOTROPIC, 8, 16), ms = make_cfg(TGMM_FAMILY_MEAN_SHIFT, 8, 16);
   ms.sigma_p = sigma;
   int matched = 0, tasks = 400;
   double s1 = 0, s2 = 0;
@@ -192,7 +192,7 @@ static void test_mean_shift(void **state) {
 
 static void test_phase_transition(void **state) {
   (void)state;
-  tgmm_config cfg = make_cfg(FAMILY_PHASE_TRANSITION, 0, 32);
+  tgmm_config cfg = make_cfg(TGMM_FAMILY_PHASE_TRANSITION, 0, 32);
   cfg.pt_n = 100;
   cfg.pt_b = 0.1;
   cfg.d = (int)floor(cfg.pt_b * cfg.pt_n * log(cfg.pt_n)); /* as the config module derives it */
@@ -226,7 +226,7 @@ static void test_phase_transition(void **state) {
 
 static void test_determinism(void **state) {
   (void)state;
-  tgmm_config cfg = make_cfg(FAMILY_ANISOTROPIC, 5, 100);
+  tgmm_config cfg = make_cfg(TGMM_FAMILY_ANISOTROPIC, 5, 100);
   tgmm_task a, b, p, c;
   assert_int_equal(tgmm_task_sample(&cfg, TGMM_STREAM_TRAIN, 77, 2, 100, &a), TGMM_OK);
   assert_int_equal(tgmm_task_sample(&cfg, TGMM_STREAM_TRAIN, 77, 2, 100, &b), TGMM_OK);
@@ -262,7 +262,7 @@ static void test_determinism(void **state) {
 
 static void test_impossible(void **state) {
   (void)state;
-  tgmm_config cfg = make_cfg(FAMILY_ISOTROPIC, 1, 16);
+  tgmm_config cfg = make_cfg(TGMM_FAMILY_ISOTROPIC, 1, 16);
   cfg.nK = 1;
   cfg.K[0] = 5;
   assert_int_equal(tgmm_task_check_feasible(&cfg), TGMM_EUSER);
@@ -281,10 +281,10 @@ static void test_impossible(void **state) {
   assert_int_equal(tgmm_task_check_feasible(&cfg), TGMM_EUSER);
   cfg.K[0] = 9;
   assert_int_equal(tgmm_task_check_feasible(&cfg), TGMM_EUSER);
-  cfg = make_cfg(FAMILY_MEAN_SHIFT, 8, 16);
+  cfg = make_cfg(TGMM_FAMILY_MEAN_SHIFT, 8, 16);
   cfg.sigma_p = 10;
   assert_int_equal(tgmm_task_check_feasible(&cfg), TGMM_OK);
-  cfg = make_cfg(FAMILY_ISOTROPIC, 2, 16);
+  cfg = make_cfg(TGMM_FAMILY_ISOTROPIC, 2, 16);
   assert_int_equal(tgmm_task_check_feasible(&cfg), TGMM_OK); /* K = 2..5 in d = 2 */
 }
 
@@ -299,7 +299,7 @@ static tgmm_config scale_cfg(tgmm_family family, double s) {
  * uniforms that follow the K weight uniforms on sub-stream 0 (the layout of task.c). */
 static void test_default_is_the_stream(void **state) {
   (void)state;
-  tgmm_config cfg = scale_cfg(FAMILY_ISOTROPIC, 1.0);
+  tgmm_config cfg = scale_cfg(TGMM_FAMILY_ISOTROPIC, 1.0);
   int checked = 0;
   for (int id = 0; id < 200; id++) {
     int cls = id % 3, K = cfg.K[cls], d = cfg.d;
@@ -321,7 +321,7 @@ static void test_default_is_the_stream(void **state) {
 /* A zeroed mean_scale (a config filled without the loader) is the default box. */
 static void test_zero_is_default(void **state) {
   (void)state;
-  tgmm_config a = scale_cfg(FAMILY_ISOTROPIC, 1.0), b = scale_cfg(FAMILY_ISOTROPIC, 0.0);
+  tgmm_config a = scale_cfg(TGMM_FAMILY_ISOTROPIC, 1.0), b = scale_cfg(TGMM_FAMILY_ISOTROPIC, 0.0);
   tgmm_task x, y;
   assert_int_equal(tgmm_task_sample(&a, TGMM_STREAM_GEN, 5, 2, 50, &x), TGMM_OK);
   assert_int_equal(tgmm_task_sample(&b, TGMM_STREAM_GEN, 5, 2, 50, &y), TGMM_OK);
@@ -361,10 +361,10 @@ static void check_scaled(tgmm_family fam, double s) {
 
 static void test_scaled(void **state) {
   (void)state;
-  check_scaled(FAMILY_ISOTROPIC, 0.25);
-  check_scaled(FAMILY_ISOTROPIC, 3.0);
-  check_scaled(FAMILY_ANISOTROPIC, 0.5);
-  tgmm_config c = scale_cfg(FAMILY_ISOTROPIC, 0.01); /* feasibility is scale-free */
+  check_scaled(TGMM_FAMILY_ISOTROPIC, 0.25);
+  check_scaled(TGMM_FAMILY_ISOTROPIC, 3.0);
+  check_scaled(TGMM_FAMILY_ANISOTROPIC, 0.5);
+  tgmm_config c = scale_cfg(TGMM_FAMILY_ISOTROPIC, 0.01); /* feasibility is scale-free */
   assert_int_equal(tgmm_task_check_feasible(&c), TGMM_OK);
 }
 
