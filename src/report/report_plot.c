@@ -161,17 +161,18 @@ void tgmm_report_method_colour(const char *const *names, int n, int j, char out[
   else snprintf(out, 8, "%s", other[oth % 5]);
 }
 
-static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const layout *L, int c,
-                       const char *prefix, int ci95, const char *subtitle) {
-  char dat[4200], gp[4200], png[4200];
-  const char *what = tgmm_report_metric_name[c];
-  if (snprintf(png, sizeof png, "%s.%s.png", prefix, what) >= (int)sizeof png) {
-    tgmm_error("report: output prefix too long: %s", prefix);
-    return TGMM_EUSER;
-  }
-  snprintf(dat, sizeof dat, "%s.%s.dat", prefix, what);
-  snprintf(gp, sizeof gp, "%s.%s.gp", prefix, what);
-  tgmm_out od, og;
+/* What the data of a metric's plot spans: means (> 0: lo, hi), bars (ylo, yhi), whether a mean
+ * is <= 0, and which method has a value in which panel (has [np, 32]). */
+typedef struct {
+  double lo, hi, ylo, yhi;
+  int nonpos;
+  char *has;
+} plot_span;
+
+/* PREFIX.<metric>.dat: one block per panel, a line per x value, per method mean, bar, tasks. */
+static int write_dat(const tgmm_report *r, const layout *L, int c, int ci95, const char *dat,
+                     plot_span *sp) {
+  tgmm_out od;
   FILE *d = tgmm_out_text(&od, dat);
   if (!d) return TGMM_EUSER;
   fprintf(d, "# %s: one block per panel (gnuplot 'index'); x, x label, then per method: mean, "
@@ -179,10 +180,10 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
           ci95 ? "95% interval of the mean" : "sd over tasks");
   for (int j = 0; j < r->nm; j++) fprintf(d, " %s", r->method[j]);
   fprintf(d, "\n");
-  double lo = INFINITY, hi = 0, ylo = INFINITY, yhi = -INFINITY; /* means > 0; bars */
-  int nonpos = 0;
-  char *has = tgmm_calloc((size_t)L->np * 32, 1); /* [np, 32]: a method has a value in a panel */
-  if (!has) {
+  sp->lo = INFINITY, sp->hi = 0, sp->ylo = INFINITY, sp->yhi = -INFINITY; /* means > 0; bars */
+  sp->nonpos = 0;
+  sp->has = tgmm_calloc((size_t)L->np * 32, 1); /* [np, 32]: a method has a value in a panel */
+  if (!sp->has) {
     tgmm_out_abort(&od);
     return TGMM_ENOMEM;
   }
@@ -200,32 +201,28 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
         }
         double m = cl->mean[c];
         double e = tgmm_report_errbar(cl, c, ci95);
-        has[p * 32 + j] = 1;
-        if (m > 0) lo = fmin(lo, m), hi = fmax(hi, m);
-        else nonpos = 1;
-        ylo = fmin(ylo, m - e), yhi = fmax(yhi, m + e);
+        sp->has[p * 32 + j] = 1;
+        if (m > 0) sp->lo = fmin(sp->lo, m), sp->hi = fmax(sp->hi, m);
+        else sp->nonpos = 1;
+        sp->ylo = fmin(sp->ylo, m - e), sp->yhi = fmax(sp->yhi, m + e);
         fprintf(d, " %.9g %.9g %d", m, e, cl->n_ok[c]);
       }
       fprintf(d, "\n");
     }
   }
-  int rc = tgmm_out_commit(&od);
-  if (rc != TGMM_OK) {
-    free(has);
-    return rc;
-  }
-  int logy = !nonpos && hi > 0 && hi / lo >= 20;
+  return tgmm_out_commit(&od);
+}
+
+/* The script's terminal, labels, tics, the ranges shared by every panel and the multiplot. */
+static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, const char *gp,
+                    const char *png, const char *ttl, const plot_span *sp) {
+  int logy = !sp->nonpos && sp->hi > 0 && sp->hi / sp->lo >= 20;
   int cols = (int)ceil(sqrt((double)L->np)), rows = (L->np + cols - 1) / cols;
   size_t tl = 0; /* panels wide enough for their titles */
   for (int p = 0; p < L->np; p++) tl = strlen(L->pl[p]) > tl ? strlen(L->pl[p]) : tl;
   int pw = (int)(7 * tl + 40) > 460 ? (int)(7 * tl + 40) : 460;
   if (pw > 1000) pw = 1000;
   int W = L->np == 1 ? 1000 : 120 + pw * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
-  FILE *g = tgmm_out_text(&og, gp);
-  if (!g) {
-    free(has);
-    return TGMM_EUSER;
-  }
   fprintf(g, "# %s; rerun with: gnuplot %s (or gnuplot -e \"out='other.png'\" %s)\n",
           tgmm_report_metric_title(c), gp, gp);
   fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
@@ -248,36 +245,38 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   { /* one x range for every panel, with room for the offset markers */
     double x0 = L->xv[0], x1 = L->xv[0];
     for (int i = 1; i < L->nx; i++) x0 = fmin(x0, L->xv[i]), x1 = fmax(x1, L->xv[i]);
-    double sp = L->nx > 1 ? (L->logx ? log(x1 / x0) : x1 - x0) / (L->nx - 1) : 1;
-    if (L->logx) fprintf(g, "set xrange [%.9g:%.9g]\n", x0 / exp(0.4 * sp), x1 * exp(0.4 * sp));
-    else fprintf(g, "set xrange [%.9g:%.9g]\n", x0 - 0.4 * sp, x1 + 0.4 * sp);
+    double dx = L->nx > 1 ? (L->logx ? log(x1 / x0) : x1 - x0) / (L->nx - 1) : 1;
+    if (L->logx) fprintf(g, "set xrange [%.9g:%.9g]\n", x0 / exp(0.4 * dx), x1 * exp(0.4 * dx));
+    else fprintf(g, "set xrange [%.9g:%.9g]\n", x0 - 0.4 * dx, x1 + 0.4 * dx);
   }
   /* one y range for every panel, so that panels compare at a glance */
   if (logy)
-    fprintf(g, "set logscale y\nset format y '%%g'\nset yrange [%.6g:%.6g]\n", lo / 3, yhi * 8);
-  else if (isfinite(ylo) && yhi > ylo)
-    fprintf(g, "set yrange [%.6g:%.6g]\n", ylo - 0.06 * (yhi - ylo), yhi + 0.3 * (yhi - ylo));
-  else if (!isfinite(ylo)) /* no value at all (e.g. a truth metric of data without truth) */
+    fprintf(g, "set logscale y\nset format y '%%g'\nset yrange [%.6g:%.6g]\n", sp->lo / 3,
+            sp->yhi * 8);
+  else if (isfinite(sp->ylo) && sp->yhi > sp->ylo)
+    fprintf(g, "set yrange [%.6g:%.6g]\n", sp->ylo - 0.06 * (sp->yhi - sp->ylo),
+            sp->yhi + 0.3 * (sp->yhi - sp->ylo));
+  else if (!isfinite(sp->ylo)) /* no value at all (e.g. a truth metric of data without truth) */
     fprintf(g, "set yrange [0:1]\n");
-  /* offsets of the methods' markers: a share of the x spacing (a factor on a log axis) */
-  double span = L->nx > 1 ? (L->logx ? log(L->xv[L->nx - 1] / L->xv[0]) : L->xv[L->nx - 1] - L->xv[0]) / (L->nx - 1) : 1;
-  if (!isfinite(span) || span <= 0) span = 1;
-  char ttl[1024];
-  snprintf(ttl, sizeof ttl, "%s by %s (mean; bars: %s)%s%s", tgmm_report_metric_title(c),
-           L->xkey >= 0 ? k->key[L->xkey] : "setting",
-           ci95 ? "95% interval of the mean" : "sd over tasks", subtitle && *subtitle ? " — " : "",
-           subtitle ? subtitle : "");
   if (L->np > 1) {
     fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
     tgmm_report_gp_quote(g, ttl);
     fprintf(g, "\n");
   }
+}
+
+/* One plot command per panel: a line per method with a value there, markers offset per method. */
+static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, const char *dat,
+                      const char *ttl, const plot_span *sp) {
+  /* offsets of the methods' markers: a share of the x spacing (a factor on a log axis) */
+  double span = L->nx > 1 ? (L->logx ? log(L->xv[L->nx - 1] / L->xv[0]) : L->xv[L->nx - 1] - L->xv[0]) / (L->nx - 1) : 1;
+  if (!isfinite(span) || span <= 0) span = 1;
   int keyed = 0;
   for (int p = 0; p < L->np; p++) {
     fprintf(g, "set title ");
     tgmm_report_gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
     int any = 0;
-    for (int j = 0; j < r->nm; j++) any |= has[p * 32 + j];
+    for (int j = 0; j < r->nm; j++) any |= sp->has[p * 32 + j];
     /* the key once, in the first panel with data */
     fprintf(g, "\n%s", any && !keyed ? "set key top left box opaque samplen 2\n" : "unset key\n");
     keyed |= any;
@@ -292,7 +291,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     const char *names[32];
     for (int j = 0; j < r->nm; j++) names[j] = r->method[j];
     for (int j = 0; j < r->nm; j++) {
-      if (!has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
+      if (!sp->has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
       double off = step * span * (j - (r->nm - 1) / 2.0);
       char col[8];
       tgmm_report_method_colour(names, r->nm, j, col);
@@ -309,7 +308,39 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
     fprintf(g, "\n");
   }
   if (L->np > 1) fprintf(g, "unset multiplot\n");
-  free(has);
+}
+
+/* PREFIX.<metric>.dat, .gp and .png of metric c. */
+static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const layout *L, int c,
+                       const char *prefix, int ci95, const char *subtitle) {
+  char dat[4200], gp[4200], png[4200];
+  const char *what = tgmm_report_metric_name[c];
+  if (snprintf(png, sizeof png, "%s.%s.png", prefix, what) >= (int)sizeof png) {
+    tgmm_error("report: output prefix too long: %s", prefix);
+    return TGMM_EUSER;
+  }
+  snprintf(dat, sizeof dat, "%s.%s.dat", prefix, what);
+  snprintf(gp, sizeof gp, "%s.%s.gp", prefix, what);
+  plot_span sp = {0};
+  int rc = write_dat(r, L, c, ci95, dat, &sp);
+  if (rc != TGMM_OK) {
+    free(sp.has);
+    return rc;
+  }
+  tgmm_out og;
+  FILE *g = tgmm_out_text(&og, gp);
+  if (!g) {
+    free(sp.has);
+    return TGMM_EUSER;
+  }
+  char ttl[1024];
+  snprintf(ttl, sizeof ttl, "%s by %s (mean; bars: %s)%s%s", tgmm_report_metric_title(c),
+           L->xkey >= 0 ? k->key[L->xkey] : "setting",
+           ci95 ? "95% interval of the mean" : "sd over tasks", subtitle && *subtitle ? " — " : "",
+           subtitle ? subtitle : "");
+  gp_axes(g, k, L, c, gp, png, ttl, &sp);
+  gp_panels(g, r, L, dat, ttl, &sp);
+  free(sp.has);
   TGMM_TRY(tgmm_out_commit(&og));
   return tgmm_report_gnuplot(gp, png);
 }
