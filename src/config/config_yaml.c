@@ -10,7 +10,6 @@
 #include <yaml.h>
 
 #include "tgmm/common.h"
-#include "tgmm/config.h"
 
 void cy_where(const cy_src *src, int line, int col, char *buf, size_t n) {
   if (src->arg)
