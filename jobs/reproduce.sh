@@ -1,109 +1,164 @@
 #!/usr/bin/env bash
-# jobs/reproduce.sh — reproduce the papers' experiments on Slurm, as job arrays:
-#   one train array (jobs/array.sbatch train: checkpoints, requeues itself when preempted)
-#   -> one eval array (afterok on the train array) -> one merged report job (afterok on the
-#   eval array: `tgmm report --data RUN/eval.h5 ...`, the experiment's tables across its runs).
-#
-#   jobs/reproduce.sh EXPERIMENT [options] [key=value ...]      (options may stand anywhere)
-# EXPERIMENT: rq1 | sample_shift | backbone_size | backbone_mamba2 | loss_matching |
-#             he_misclustering (one run per depth model.n_layer = 1, 2, 4, 8, 12) | all | the
-#             name of any configs/paper/NAME.yaml (one run: mean_shift, anisotropic,
-#             phase_transition, ...)
-# Options:
-#   --dry-run          validate, print the combinations and the sbatch lines; create nothing
-#   --only REGEX       only the combinations whose run name matches REGEX (e.g. d2_N32)
-#   --ntasks N         ranks per train/eval job (16)      --time HH:MM:SS  limit per job (24:00:00)
-#   --runs DIR         where the runs go (runs)
-# Extra key=value arguments override the experiment's config (e.g. train.steps=100000).
-# Every combination is validated with `tgmm check` before anything is submitted (exit 2 on the
-# first invalid one, naming the key). Results: DIR/<experiment>/<run>/{ckpt_*.h5, train.log,
-# metrics.h5, eval.h5}, DIR/<experiment>/{runs.tsv, report.*, rows.csv}.
-set -euo pipefail
+# jobs/reproduce.sh — reproduce the papers' experiments: train -> eval -> a merged report per
+# experiment, on Slurm (job arrays; the default) or on this machine (--local).
+set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-exp="" ntasks=16 time_limit=24:00:00 dry=0 only="" runs=runs extra=()
+
+usage() {
+  cat <<'EOF'
+usage: jobs/reproduce.sh EXPERIMENT [options] [key=value ...]     (options may stand anywhere)
+
+EXPERIMENT
+  NAME        configs/paper/NAME.yaml (rq1 = rq1_grid, sample_shift, mean_shift, anisotropic,
+              backbone_mamba2, backbone_size, phase_transition, he_misclustering, loss_matching)
+  findings    every experiment of the README's findings table (F1-F10)
+  all         every configs/paper/*.yaml
+  FILE.yaml   your own config; its `sweep:` block (if any) gives the runs
+An experiment's runs come from its config's `sweep:` block, expanded by `tgmm check --sweep`
+(one run when there is none). The combinations are printed and validated before any work.
+
+options
+  --local          run here, without Slurm: runs of an experiment --jobs at a time, each run
+                   train -> eval, then the experiment's merged report. Resumable: a rerun skips
+                   complete runs, resumes trainings from their newest checkpoint and redoes an
+                   eval older than its checkpoint. SIGINT/SIGTERM checkpoints and stops.
+  --jobs J         (--local) runs at a time (1). Keep J x ranks x train.threads <= cores.
+  --ranks R        (--local) MPI ranks per run (1)
+  --scale S        paper (default: the authors' settings) | laptop (configs/laptop/NAME.yaml
+                   applied on top of configs/paper/NAME.yaml: what changes, readable there)
+  --runs DIR       where runs go (runs): DIR/EXPERIMENT/RUN/{ckpt_*.h5, train.log, metrics.h5,
+                   eval.h5}, DIR/EXPERIMENT/{report.*, rows.csv}
+  --only REGEX     only the runs whose EXPERIMENT/RUN name matches
+  --dry-run        print the plan (runs, commands; with --scale paper the estimated checkpoint
+                   disk use and core-hours); create nothing; needs no Slurm
+  --ntasks N       (Slurm) ranks per train/eval job (16)
+  --time HH:MM:SS  (Slurm) limit per job (24:00:00)
+  -h, --help       this text
+key=value arguments override every run's config (e.g. train.steps=100000).
+Without --local, sbatch and a Slurm controller (sinfo) must answer, else exit 2.
+Environment: TGMM (the binary; default build/tgmm), MPIRUN_ARGS (extra mpirun options, --local).
+EOF
+}
+
+die() { echo "reproduce.sh: $*" >&2; exit 2; }
+exp="" ntasks=16 time_limit=24:00:00 dry=0 only="" runs=runs extra=() local=0 jobs=1 ranks=1 scale=paper
+need() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"; }
 while (($#)); do
   case "$1" in
-    --ntasks) ntasks="${2:?--ntasks needs a value}"; shift 2 ;;
-    --time) time_limit="${2:?--time needs a value}"; shift 2 ;;
-    --only) only="${2:?--only needs a value}"; shift 2 ;;
-    --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
+    --ntasks) need "$@"; ntasks="$2"; shift 2 ;;
+    --time) need "$@"; time_limit="$2"; shift 2 ;;
+    --only) need "$@"; only="$2"; shift 2 ;;
+    --runs) need "$@"; runs="$2"; shift 2 ;;
+    --jobs) need "$@"; jobs="$2"; shift 2 ;;
+    --ranks) need "$@"; ranks="$2"; shift 2 ;;
+    --scale) need "$@"; scale="$2"; shift 2 ;;
+    --local) local=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) usage ;;
-    --*) echo "reproduce.sh: unknown option '$1'" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    --*) die "unknown option '$1' (see --help)" ;;
     *=*) extra+=("$1"); shift ;;
-    *) if [[ -z $exp ]]; then exp="$1"; shift
-       else echo "reproduce.sh: a second experiment '$1' (one at a time, or 'all')" >&2; exit 2; fi ;;
+    *) [[ -z $exp ]] || die "a second experiment '$1' (one at a time, or 'all' / 'findings')"
+       exp="$1"; shift ;;
   esac
 done
-[[ -n $exp ]] || usage
+[[ -n $exp ]] || { usage >&2; exit 2; }
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
+[[ $ranks =~ ^[1-9][0-9]*$ ]] || die "--ranks must be a positive integer, got '$ranks'"
+[[ $ntasks =~ ^[1-9][0-9]*$ ]] || die "--ntasks must be a positive integer, got '$ntasks'"
+[[ $scale == paper || $scale == laptop ]] || die "--scale must be paper or laptop, got '$scale'"
 TGMM="${TGMM:-$here/build/tgmm}"
 if [[ ! -x $TGMM ]]; then
-  if ((dry)); then echo "reproduce.sh: $TGMM not built (run jobs/setup.sh first)" >&2; exit 2; fi
-  jobs/setup.sh
+  ((dry)) && die "$TGMM not built (run jobs/setup.sh first)"
+  jobs/setup.sh >&2 || die "jobs/setup.sh failed"
+fi
+if ((!local && !dry)); then
+  command -v sbatch >/dev/null && sinfo >/dev/null 2>&1 ||
+    die "no Slurm here (sbatch missing or no controller answers sinfo): run on this machine with --local"
 fi
 
-# The combinations: lines "EXPERIMENT<TAB>RUN<TAB>CONFIG<TAB>key=value<TAB>..."
+# ---- the experiments: NAME -> config files ------------------------------------------------------
 p=configs/paper
-combos=()
-add() { # EXPERIMENT RUN CONFIG [key=value ...]
-  local e="$1" r="$2"
-  [[ -z $only || $r =~ $only ]] || return 0
-  local line="$e"$'\t'"$r" a
-  shift 2
-  for a in "$@" "${extra[@]}"; do line+=$'\t'"$a"; done
-  combos+=("$line")
-}
-experiment() {
-  case "$1" in
-    rq1) for d in 2 8 32 128; do for N in 32 64 128; do
-           add rq1 "rq1/d${d}_N${N}" $p/rq1_grid.yaml d=$d N=$N; done; done ;;
-    sample_shift) for N in 32 64; do
-           add sample_shift "sample_shift/N$N" $p/sample_shift.yaml N=$N "eval.grid.N=[$N,128]"; done ;;
-    backbone_size) for L in 3 6 12; do for C in 64 128 256; do
-           add backbone_size "backbone_size/L${L}_C${C}" $p/backbone_size.yaml model.n_layer=$L model.n_embd=$C; done; done ;;
-    backbone_mamba2) for b in mamba2 transformer; do
-           add backbone_mamba2 "backbone_mamba2/$b" $p/backbone_mamba2.yaml model.backbone=$b; done ;;
-    he_misclustering) for L in 1 2 4 8 12; do
-           add he_misclustering "he_misclustering/L$L" $p/he_misclustering.yaml model.n_layer=$L; done ;;
-    loss_matching) for m in canonical hungarian; do
-           add loss_matching "loss_matching/$m" $p/loss_matching.yaml train.matching=$m; done ;;
-    all) local f n
-         for f in $p/*.yaml; do
-           n=$(basename "$f" .yaml); [[ $n == rq1_grid ]] && n=rq1
-           experiment "$n"
-         done ;;
-    *) if [[ -f $p/$1.yaml ]]; then add "$1" "$1" "$p/$1.yaml"
-       else echo "reproduce.sh: unknown experiment '$1' (rq1, sample_shift, backbone_size, loss_matching, he_misclustering, all, or one of: $(ls $p | sed 's/\.yaml$//' | tr '\n' ' '))" >&2; exit 2; fi ;;
-  esac
-}
-experiment "$exp"
-((${#combos[@]})) || { echo "reproduce.sh: no combination of '$exp' matches --only '$only'" >&2; exit 2; }
-
-# Validate every combination as train and eval will take it, before submitting anything.
-echo "# $exp: ${#combos[@]} combination(s), each validated with tgmm check"
-i=0
-for line in "${combos[@]}"; do
-  IFS=$'\t' read -r -a f <<<"$line"
-  if ! msg=$("$TGMM" check "${f[@]:2}" train.run_dir="$runs/${f[1]}" 2>&1 >/dev/null); then
-    echo "$msg" >&2
-    echo "reproduce.sh: combination $i (${f[1]}) is not valid: nothing submitted" >&2; exit 2
+FINDINGS="rq1 sample_shift mean_shift anisotropic backbone_mamba2 backbone_size phase_transition he_misclustering loss_matching"
+exp_names=()
+case "$exp" in
+  all) for f in $p/*.yaml; do n=$(basename "$f" .yaml); [[ $n == rq1_grid ]] && n=rq1; exp_names+=("$n"); done ;;
+  findings) read -r -a exp_names <<<"$FINDINGS" ;;
+  *) exp_names=("$exp") ;;
+esac
+configs_of() { # NAME -> cf=(the config files)
+  local n="$1" base
+  cf=()
+  if [[ $n == *.yaml || $n == */* ]]; then
+    [[ -f $n ]] || die "no config file '$n'"
+    cf=("$n"); return
   fi
-  echo "#   $i ${f[1]}: ${f[*]:2}"
+  base=$n; [[ $n == rq1 ]] && base=rq1_grid
+  [[ -f $p/$base.yaml ]] ||
+    die "unknown experiment '$n' (all, findings, a FILE.yaml, or one of: rq1 $(ls $p | sed 's/\.yaml$//' | grep -v '^rq1_grid$' | tr '\n' ' '))"
+  cf=("$p/$base.yaml")
+  if [[ $scale == laptop ]]; then
+    [[ -f configs/laptop/$base.yaml ]] || die "experiment '$n' has no laptop scale (configs/laptop/$base.yaml)"
+    cf+=("configs/laptop/$base.yaml")
+  fi
+}
+exp_label() { local n="$1"; [[ $n == *.yaml || $n == */* ]] && n=$(basename "$n" .yaml); echo "$n"; }
+
+# ---- the runs: lines EXPERIMENT<TAB>RUN<TAB>n_configs<TAB>config...<TAB>key=value... ---------------
+combos=()
+for n in "${exp_names[@]}"; do
+  configs_of "$n"
+  label=$(exp_label "$n")
+  out=$("$TGMM" check "${cf[@]}" --sweep "${extra[@]}" 2>&1) || { echo "$out" >&2; die "$label: the sweep is not valid: nothing run"; }
+  while IFS= read -r line; do
+    [[ -z $line || $line == \#* ]] && continue
+    IFS=$'\t' read -r -a f <<<"$line"
+    [[ -z $only || $label/${f[0]} =~ $only ]] || continue
+    row="$label"$'\t'"${f[0]}"$'\t'"${#cf[@]}"
+    for a in "${cf[@]}" "${f[@]:1}" "${extra[@]}"; do row+=$'\t'"$a"; done
+    combos+=("$row")
+  done <<<"$out"
+done
+((${#combos[@]})) || die "no run of '$exp' matches --only '$only'"
+
+# Split a combination line into globals: E R CFGS OV DIR
+split_combo() {
+  IFS=$'\t' read -r -a f <<<"$1"
+  E=${f[0]} R=${f[1]}
+  local nc=${f[2]}
+  CFGS=("${f[@]:3:nc}") OV=("${f[@]:3+nc}")
+  DIR="$runs/$E/$R"
+}
+
+# Validate every run as train and eval will take it, before any work.
+echo "# $exp ($scale scale): ${#combos[@]} run(s), each validated with tgmm check"
+i=0 total_bytes=0 total_flop=0
+for line in "${combos[@]}"; do
+  split_combo "$line"
+  if ! msg=$("$TGMM" check "${CFGS[@]}" "${OV[@]}" train.run_dir="$DIR" --cost 2>&1); then
+    echo "$msg" >&2; die "run $i ($E/$R) is not valid: nothing run"
+  fi
+  cost=$(grep '^cost:' <<<"$msg")
+  echo "#   $i $E/$R: ${OV[*]}${cost:+   [${cost#cost: }]}"
+  b=$(sed -n 's/.*disk_bytes=\([0-9]*\).*/\1/p' <<<"$cost"); f=$(sed -n 's/.*train_flop=\([0-9.e+]*\).*/\1/p' <<<"$cost")
+  [[ -n $b ]] && total_bytes=$((total_bytes + b))
+  [[ -n $f ]] && total_flop=$(awk -v a="$total_flop" -v b="$f" 'BEGIN{printf "%.6g", a + b}')
   i=$((i + 1))
 done
+if ((dry)); then
+  awk -v b="$total_bytes" -v f="$total_flop" 'BEGIN{
+    printf "# estimate: checkpoints kept on disk %.2f GB; training %.3g PFLOP = %.1f core-hours at 60 GFLOP/s a core\n",
+           b / 1e9, f / 1e15, f / 60e9 / 3600 }'
+fi
 
-# One experiment at a time: a train array, an eval array, a merged report.
-submit_experiment() { # EXPERIMENT: the combinations of that experiment
-  local e="$1" list="$runs/$1/runs.tsv" n=0 line sel=()
+# ---- Slurm: one train array -> one eval array -> one merged report per experiment ----------------
+submit_experiment() { # EXPERIMENT
+  local e="$1" list="$runs/$1/runs.tsv" line sel=() data=() tid eid rid
   for line in "${combos[@]}"; do [[ ${line%%$'\t'*} == "$e" ]] && sel+=("$line"); done
-  n=${#sel[@]}
+  local n=${#sel[@]}
   ((n)) || return 0
-  local arr="--array=0-$((n - 1))" tid eid rid data=()
-  for line in "${sel[@]}"; do
-    IFS=$'\t' read -r -a f <<<"$line"; data+=(--data "$runs/${f[1]}/eval.h5")
-  done
+  for line in "${sel[@]}"; do split_combo "$line"; data+=(--data "$DIR/eval.h5"); done
+  local arr="--array=0-$((n - 1))"
   local tl=(sbatch --parsable --job-name="train-$e" "$arr" --ntasks="$ntasks" --time="$time_limit"
             --output="$runs/$e/train-%A_%a.out" jobs/array.sbatch train "$list")
   local el=(sbatch --parsable --job-name="eval-$e" "$arr" --ntasks="$ntasks" --time="$time_limit"
@@ -111,24 +166,129 @@ submit_experiment() { # EXPERIMENT: the combinations of that experiment
   local rl=(sbatch --parsable --job-name="report-$e" --ntasks=1 --dependency=afterok:EVAL
             --output="$runs/$e/report-%j.out" jobs/tgmm.sbatch report "${data[@]}"
             --out "$runs/$e/report" --rows "$runs/$e/rows.csv")
-  if ((dry)); then
-    echo "${tl[*]}"; echo "${el[*]}"; echo "${rl[*]}"
-    return 0
-  fi
-  mkdir -p "$runs/$e"
-  printf '%s\n' "${sel[@]}" | while IFS=$'\t' read -r -a f; do
-    mkdir -p "$runs/${f[1]}"; printf '%s\t' "${f[@]:1}"; printf 'train.run_dir=%s\n' "$runs/${f[1]}"
+  if ((dry)); then echo "${tl[*]}"; echo "${el[*]}"; echo "${rl[*]}"; return 0; fi
+  mkdir -p "$runs/$e" || exit 74
+  for line in "${sel[@]}"; do
+    split_combo "$line"; mkdir -p "$DIR"
+    printf '%s' "$R"; printf '\t%s' "${CFGS[@]}" "${OV[@]}"; printf '\ttrain.run_dir=%s\n' "$DIR"
   done >"$list"
-  tid=$("${tl[@]}")
-  el=("${el[@]/afterok:TRAIN/afterok:$tid}"); eid=$("${el[@]}")
-  rl=("${rl[@]/afterok:EVAL/afterok:$eid}"); rid=$("${rl[@]}")
+  tid=$("${tl[@]}") || die "sbatch failed"
+  el=("${el[@]/afterok:TRAIN/afterok:$tid}"); eid=$("${el[@]}") || die "sbatch failed"
+  rl=("${rl[@]/afterok:EVAL/afterok:$eid}"); rid=$("${rl[@]}") || die "sbatch failed"
   echo "${tl[*]}  -> $tid"; echo "${el[*]}  -> $eid"; echo "${rl[*]}  -> $rid"
   echo "submitted $e: train array $tid ($n runs) -> eval array $eid -> report $rid ($runs/$e/report.md)"
 }
-done_exps=" "
+
+# ---- local: J runs at a time, each train -> eval; then the experiment's report ------------------
+run_tgmm() { # ARGS... : tgmm under mpirun when more than one rank
+  if ((ranks == 1)); then "$TGMM" "$@"
+  else mpirun --oversubscribe --bind-to none ${MPIRUN_ARGS:-} -np "$ranks" "$TGMM" "$@"; fi
+}
+newest_ckpt() { # DIR -> path of the newest complete checkpoint (by step, any width), or nothing
+  local c; c=$(ls "$1" 2>/dev/null | sed -n 's/^ckpt_0*\([0-9][0-9]*\)\.h5$/\1 &/p' | sort -n | tail -1)
+  [[ -n $c ]] && echo "$1/${c#* }"
+}
+steps_of() { # CONFIG... key=value... -> the run's train.steps
+  "$TGMM" check "$@" --cost 2>/dev/null | sed -n 's/^cost: .*steps=\([0-9]*\).*/\1/p' | head -1
+}
+status() { echo "[$(date +%H:%M:%S)] $*"; }
+local_run() { # combination line: train (unless complete) -> eval (unless up to date)
+  split_combo "$1"
+  local steps ck step rc t0
+  mkdir -p "$DIR" || return 74
+  steps=$(steps_of "${CFGS[@]}" "${OV[@]}")
+  ck=$(newest_ckpt "$DIR")
+  step=$( [[ -n $ck ]] && basename "$ck" .h5 | sed 's/^ckpt_0*//')
+  if [[ -n $ck && ${step:-0} -ge ${steps:-1} ]]; then
+    status "$E/$R: training complete (step $step), skipped"
+  else
+    status "$E/$R: train${ck:+ (resuming from step ${step:-0})}"
+    t0=$(date +%s)
+    run_tgmm train "${CFGS[@]}" "${OV[@]}" train.run_dir="$DIR" >>"$DIR/train.out" 2>&1 &
+    local pid=$!
+    echo "$pid" >"$DIR/.pid"
+    trap 'kill -TERM $pid 2>/dev/null' TERM
+    wait "$pid"; rc=$?
+    while kill -0 "$pid" 2>/dev/null; do wait "$pid"; rc=$?; done
+    rm -f "$DIR/.pid"
+    echo -e "$E/$R\ttrain\t$(( $(date +%s) - t0 ))s\tload $(cut -d' ' -f1-3 /proc/loadavg)\trc=$rc" >>"$runs/times.tsv"
+    if ((rc == 75)); then status "$E/$R: checkpointed and stopped (rerun to resume)"; return 75; fi
+    if ((rc)); then status "$E/$R: train failed (exit $rc; see $DIR/train.out)"; return "$rc"; fi
+    ck=$(newest_ckpt "$DIR")
+  fi
+  [[ -n $ck ]] || { status "$E/$R: no checkpoint in $DIR"; return 1; }
+  if [[ -s $DIR/eval.h5 && $DIR/eval.h5 -nt $ck ]]; then
+    status "$E/$R: eval up to date, skipped"; return 0
+  fi
+  status "$E/$R: eval of $(basename "$ck")"
+  t0=$(date +%s)
+  run_tgmm eval "${CFGS[@]}" "${OV[@]}" train.run_dir="$DIR" --checkpoint "$DIR" --out "$DIR/eval.h5" \
+    >"$DIR/eval.out" 2>&1; rc=$?
+  echo -e "$E/$R\teval\t$(( $(date +%s) - t0 ))s\tload $(cut -d' ' -f1-3 /proc/loadavg)\trc=$rc" >>"$runs/times.tsv"
+  ((rc)) && status "$E/$R: eval failed (exit $rc; see $DIR/eval.out)"
+  return "$rc"
+}
+progress() { # one line per training in flight: run, step/steps, ETA (from its own progress line)
+  local d
+  for d in "$@"; do
+    [[ -f $d/.pid ]] || continue
+    local l; l=$(tail -c 2000 "$d/train.out" 2>/dev/null | tr '\r' '\n' | grep '^step ' | tail -1)
+    [[ -n $l ]] && status "${d#"$runs"/}: $(sed 's/  loss.*ETA/ ETA/; s/  loss.*//' <<<"$l")"
+  done
+}
+stopping=0
+on_signal() {
+  stopping=1
+  echo "reproduce.sh: stopping: trainings checkpoint, nothing else starts (rerun to resume)" >&2
+  local f; for f in "$runs"/*/*/.pid; do [[ -f $f ]] && kill -TERM "$(cat "$f")" 2>/dev/null; done
+}
+local_experiment() { # EXPERIMENT
+  local e="$1" line sel=() dirs=() data=() failed=0 pids=()
+  for line in "${combos[@]}"; do [[ ${line%%$'\t'*} == "$e" ]] && sel+=("$line"); done
+  ((${#sel[@]})) || return 0
+  mkdir -p "$runs/$e" || exit 74
+  for line in "${sel[@]}"; do split_combo "$line"; dirs+=("$DIR"); data+=(--data "$DIR/eval.h5"); done
+  local next=0 last=0 q rc alive
+  while ((next < ${#sel[@]} || ${#pids[@]})); do
+    while ((!stopping && next < ${#sel[@]} && ${#pids[@]} < jobs)); do
+      local_run "${sel[next]}" & pids+=($!); next=$((next + 1))
+    done
+    ((stopping)) && next=${#sel[@]}
+    sleep 1
+    alive=()
+    for q in "${pids[@]}"; do
+      if kill -0 "$q" 2>/dev/null; then alive+=("$q")
+      else wait "$q"; rc=$?; ((rc && rc != 75)) && failed=$((failed + 1)); fi
+    done
+    pids=("${alive[@]}")
+    if (( $(date +%s) - last >= 60 )); then progress "${dirs[@]}"; last=$(date +%s); fi
+  done
+  ((stopping)) && exit 75
+  ((failed)) && { echo "reproduce.sh: $e: $failed run(s) failed; no report" >&2; return 1; }
+  status "$e: merged report -> $runs/$e/report.md"
+  "$TGMM" report "${data[@]}" --out "$runs/$e/report" --rows "$runs/$e/rows.csv" >"$runs/$e/report.out" 2>&1 ||
+    { echo "reproduce.sh: $e: report failed (see $runs/$e/report.out)" >&2; return 1; }
+}
+
+done_exps=" " status_all=0
+if ((local && !dry)); then trap on_signal INT TERM; fi
 for line in "${combos[@]}"; do
   e=${line%%$'\t'*}
   [[ $done_exps == *" $e "* ]] && continue
   done_exps+="$e "
-  submit_experiment "$e"
+  if ((local)); then
+    if ((dry)); then
+      for l in "${combos[@]}"; do
+        [[ ${l%%$'\t'*} == "$e" ]] || continue
+        split_combo "$l"
+        echo "tgmm train ${CFGS[*]} ${OV[*]} train.run_dir=$DIR  ->  tgmm eval ... --checkpoint $DIR --out $DIR/eval.h5"
+      done
+      echo "tgmm report --data $runs/$e/*/eval.h5 --out $runs/$e/report --rows $runs/$e/rows.csv"
+    else
+      local_experiment "$e" || status_all=1
+    fi
+  else
+    submit_experiment "$e"
+  fi
 done
+exit "$status_all"
