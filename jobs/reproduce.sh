@@ -109,7 +109,8 @@ combos=()
 for n in "${exp_names[@]}"; do
   configs_of "$n"
   label=$(exp_label "$n")
-  out=$("$TGMM" check "${cf[@]}" --sweep "${extra[@]}" 2>&1) || { echo "$out" >&2; die "$label: the sweep is not valid: nothing run"; }
+  out=$("$TGMM" check "${cf[@]}" --sweep "${extra[@]}" 2>/dev/null) ||
+    { "$TGMM" check "${cf[@]}" --sweep "${extra[@]}" >/dev/null; die "$label: the sweep is not valid: nothing run"; }
   while IFS= read -r line; do
     [[ -z $line || $line == \#* ]] && continue
     IFS=$'\t' read -r -a f <<<"$line"

@@ -46,6 +46,10 @@ int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_con
 /* Highest step among DIR/ckpt_<8 digits>.h5 (-1 if none; temporary files never match).
  * Collective: rank 0 reads the directory and broadcasts. */
 int tgmm_checkpoint_latest(const char *dir, int64_t *step);
+/* train.keep_checkpoints: remove all but the newest `keep` checkpoints of DIR (by step; keep <= 0
+ * keeps all). Call only after the newest is complete and renamed into place. A checkpoint that
+ * cannot be removed is a warning, not an error. Collective: rank 0 lists and removes. */
+int tgmm_checkpoint_prune(const char *dir, int keep);
 /* "RUN_DIR/ckpt_<step, 8 digits>.h5" */
 void tgmm_checkpoint_path(const char *run_dir, int64_t step, char *out, size_t out_len);
 

@@ -14,6 +14,23 @@
 #define TGMM_MAX_LIST 32 /* longest list value (K, pt.a, eval.methods) */
 #define TGMM_MAX_STR 512 /* longest string value */
 #define TGMM_MAX_GRID 8  /* keys of eval.grid */
+#define TGMM_MAX_CONFIGS 8 /* config files given to one command (later ones override earlier) */
+#define TGMM_MAX_SWEEP 12  /* keys of a sweep block */
+
+/* The `sweep:` block of an experiment config: the runs of a study (see include/tgmm/sweep.h).
+ * Not part of the resolved config (a run does not depend on its siblings): it never enters
+ * cfg->text, checkpoints, results or resume checks. */
+typedef enum { TGMM_SWEEP_GRID, TGMM_SWEEP_ZIP, TGMM_SWEEP_SET } tgmm_sweep_kind;
+typedef struct {
+  char name[128]; /* sweep.name: run-name template with {key} placeholders ("" = derived) */
+  int n;          /* axes */
+  struct {
+    char key[64];              /* a config key (or eval.grid.KEY) */
+    tgmm_sweep_kind kind;      /* grid: Cartesian product; zip: lists taken together; set: a value */
+    int nv;                    /* values (set: 1, the {key} template) */
+    char vals[TGMM_MAX_LIST][64]; /* canonical YAML text of each value */
+  } ax[TGMM_MAX_SWEEP];
+} tgmm_sweep;
 
 typedef enum {
   TGMM_FAMILY_ISOTROPIC,
@@ -71,6 +88,7 @@ typedef struct {
     double lr, weight_decay;
     tgmm_schedule schedule;
     int64_t warmup, checkpoint_every, eval_every;
+    int keep_checkpoints; /* newest checkpoints kept (0: all) */
     char run_dir[TGMM_MAX_STR];
     tgmm_resume resume;
     bool deterministic;
@@ -128,6 +146,8 @@ typedef struct {
     int error_bars; /* 0: sd over tasks, 1: ci95 (95% interval of the mean) */
   } report;
 
+  tgmm_sweep sweep; /* the file's sweep block (n = 0: none) */
+
   /* The resolved configuration as YAML text (every key, final values); owned, NUL-terminated.
    * Printed at start by rank 0 and stored in every output file. */
   char *text;
@@ -156,6 +176,14 @@ int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml
  * one, but not against the data keys (model.n_positions >= N and the like). */
 int tgmm_config_load_string_no_model(tgmm_config *cfg, const char *name, const char *yaml,
                                      int n_overrides, char *const overrides[]);
+
+/* Several config texts, each applied on top of the ones before it (a laptop overlay on a paper
+ * config, say): a key set again by a later text replaces the earlier value; a later text that
+ * sets any eval.grid key replaces the whole grid, and one with a sweep block the whole sweep.
+ * no_model as in tgmm_config_load_string_no_model. */
+int tgmm_config_load_strings(tgmm_config *cfg, int n_texts, const char *const names[/* n_texts */],
+                             const char *const texts[/* n_texts */], int n_overrides,
+                             char *const overrides[/* n_overrides */], int no_model);
 
 void tgmm_config_free(tgmm_config *cfg);
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "tgmm/common.h"
 #include "tgmm/checkpoint.h"
@@ -201,15 +203,57 @@ int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_con
 }
 
 /* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
+/* The step of a checkpoint name ckpt_<digits>.h5 (eight digits below 10^8, more above), or -1
+ * for any other name (temporary files included). */
 static int64_t ckpt_step(const char *name) {
-  if (strlen(name) != 16 || strncmp(name, "ckpt_", 5) != 0 || strcmp(name + 13, ".h5") != 0)
+  size_t n = strlen(name);
+  if (n < 13 || n > 5 + 18 + 3 || strncmp(name, "ckpt_", 5) != 0 || strcmp(name + n - 3, ".h5") != 0)
     return -1;
   int64_t s = 0;
-  for (int i = 5; i < 13; i++) {
+  for (size_t i = 5; i < n - 3; i++) {
     if (!isdigit((unsigned char)name[i])) return -1;
     s = s * 10 + (name[i] - '0');
   }
   return s;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int tgmm_checkpoint_prune(const char *dir, int keep) {
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0 && keep > 0) {
+    DIR *d = opendir(dir);
+    int64_t *steps = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while (d && rc == TGMM_OK && (e = readdir(d)) != NULL) {
+      int64_t s = ckpt_step(e->d_name);
+      if (s < 0) continue;
+      if (n == cap) {
+        int64_t *t = realloc(steps, (cap = 2 * cap + 16) * sizeof *t);
+        if (!t) rc = TGMM_ENOMEM;
+        else steps = t;
+      }
+      if (rc == TGMM_OK) steps[n++] = s;
+    }
+    if (d) closedir(d);
+    if (rc == TGMM_OK && n > (size_t)keep) {
+      qsort(steps, n, sizeof *steps, cmp_i64);
+      for (size_t i = 0; i + (size_t)keep < n; i++) { /* the oldest first; the newest keep stay */
+        char path[TGMM_MAX_STR + 64];
+        tgmm_checkpoint_path(dir, steps[i], path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT)
+          tgmm_error("warning: %s: cannot remove an old checkpoint (train.keep_checkpoints = %d): %s", path,
+                    keep, strerror(errno));
+      }
+    }
+    free(steps);
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  return rc;
 }
 
 int tgmm_checkpoint_latest(const char *dir, int64_t *step) {

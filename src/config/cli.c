@@ -51,6 +51,10 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
       cli->verbosity = 0;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       cli->verbosity = 2;
+    } else if ((strcmp(a, "--sweep") == 0 || strcmp(a, "--cost") == 0) && cli->command &&
+               strcmp(cli->command, "check") == 0) {
+      if (a[2] == 's') cli->sweep = 1;
+      else cli->cost = 1;
     } else if (is_opt(a, "--out")) {
       rc = once(cli->out, "--out", cli->command);
       if (rc == TGMM_OK) rc = take_value(argc, argv, &i, "--out", &cli->out);
@@ -71,11 +75,12 @@ int tgmm_cli_parse(int argc, char **argv, tgmm_cli *cli) {
       rc = TGMM_EUSER;
     } else if (strchr(a, '=')) {
       cli->overrides[cli->n_overrides++] = argv[i];
-    } else if (!cli->config_path) {
-      cli->config_path = a;
+    } else if (cli->n_configs < TGMM_MAX_CONFIGS) {
+      if (!cli->config_path) cli->config_path = a;
+      cli->configs[cli->n_configs++] = a;
     } else {
-      tgmm_error0("unexpected argument '%s': the config file is already '%s' (overrides are "
-                  "key=value)", a, cli->config_path);
+      tgmm_error0("unexpected argument '%s': at most %d config files (overrides are key=value)", a,
+                  TGMM_MAX_CONFIGS);
       rc = TGMM_EUSER;
     }
     if (rc != TGMM_OK) return rc;
@@ -91,33 +96,44 @@ void tgmm_cli_free(tgmm_cli *cli) {
 /* Rank 0 alone opens the config file (a thousand ranks opening one small file at once is the
  * metadata storm parallel file systems punish); every rank parses the broadcast text under the
  * file's name, so every error still names file:line and every rank detects it. */
-static int load_broadcast(const tgmm_cli *cli, tgmm_config *cfg) {
-  char *text = NULL;
+static int load_broadcast(const tgmm_cli *cli, int n_extra, char *const extra[],
+                          tgmm_config *cfg) {
+  char *text[TGMM_MAX_CONFIGS] = {NULL};
   int rc = TGMM_OK;
-  if (cli->config_path && tgmm_mpi.rank == 0) rc = tgmm_config_read_file(cli->config_path, &text);
-  MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
-  if (rc == TGMM_OK && cli->config_path) rc = tgmm_bcast_text(&text, 0, tgmm_mpi.comm);
-  if (rc != TGMM_OK) {
-    free(text);
-    tgmm_config_defaults(cfg);
-    return rc;
+  for (int f = 0; f < cli->n_configs && rc == TGMM_OK; f++) {
+    if (tgmm_mpi.rank == 0) rc = tgmm_config_read_file(cli->configs[f], &text[f]);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+    if (rc == TGMM_OK) rc = tgmm_bcast_text(&text[f], 0, tgmm_mpi.comm);
   }
-  int no_model = cli->command && strcmp(cli->command, "gen") == 0; /* gen ignores model.* */
-  rc = no_model ? tgmm_config_load_string_no_model(cfg, cli->config_path, text, cli->n_overrides,
-                                                   cli->overrides)
-                : tgmm_config_load_string(cfg, cli->config_path, text, cli->n_overrides,
-                                          cli->overrides);
-  free(text);
+  int n_ov = n_extra + cli->n_overrides;
+  char **ov = rc == TGMM_OK ? calloc((size_t)n_ov + 1, sizeof *ov) : NULL;
+  if (rc == TGMM_OK && !ov) rc = TGMM_ENOMEM;
+  if (rc == TGMM_OK) {
+    for (int i = 0; i < n_extra; i++) ov[i] = extra[i];
+    for (int i = 0; i < cli->n_overrides; i++) ov[n_extra + i] = cli->overrides[i];
+    int no_model = cli->command && strcmp(cli->command, "gen") == 0; /* gen ignores model.* */
+    rc = tgmm_config_load_strings(cfg, cli->n_configs, cli->configs, (const char *const *)text,
+                                  n_ov, ov, no_model);
+  } else {
+    tgmm_config_defaults(cfg);
+  }
+  free(ov);
+  for (int f = 0; f < cli->n_configs; f++) free(text[f]);
   return rc;
 }
 
+int tgmm_cli_load_config_with(const tgmm_cli *cli, int n_extra, char *const extra[],
+                              tgmm_config *cfg) {
+  return load_broadcast(cli, n_extra, extra, cfg);
+}
+
 int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg, int print) {
-  int rc = load_broadcast(cli, cfg);
+  int rc = load_broadcast(cli, 0, NULL, cfg);
   if (rc != TGMM_OK || !print) return rc;
-  tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s", TGMM_VERSION,
+  tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s%s", TGMM_VERSION,
             tgmm_git_commit(), cli->command, tgmm_mpi.size,
             cli->config_path ? cli->config_path : "(built-in defaults)",
-            cli->n_overrides ? " with overrides" : "");
+            cli->n_configs > 1 ? " and overlays" : "", cli->n_overrides ? " with overrides" : "");
   tgmm_info("# resolved config:\n%s", cfg->text);
   return TGMM_OK;
 }

@@ -298,7 +298,8 @@ static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry 
     tgmm_error("config schema: field of key '%s' is too large", k->key);
     return TGMM_EFAIL;
   }
-  if (L && file && L->seen[r]) return user_error(src, e->kline, e->kcol, k->key, "duplicate key");
+  if (L && file && L->seen[r] == file)
+    return user_error(src, e->kline, e->kcol, k->key, "duplicate key");
   bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
   char *dst = (char *)cfg + k->off;
   unsigned char tmp[TGMM_MAX_LIST * 64];
@@ -478,57 +479,137 @@ static int finish(loader *L) {
 }
 
 
-static int load(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
-                char *const overrides[], int no_model) {
+/* sweep.name, sweep.grid.KEY: [..], sweep.zip.KEY: [..], sweep.set.KEY: "template" — KEY must be
+ * a config key or eval.grid.KEY; the values are checked when each run is loaded. */
+static int apply_sweep(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
+  tgmm_sweep *sw = &cfg->sweep;
+  const char *sub = e->key + strlen("sweep.");
+  if (!strcmp(sub, "name")) {
+    if (e->is_seq || strlen(e->v[0].text) >= sizeof sw->name)
+      return user_error(src, e->vline, e->vcol, e->key, "expected a run-name template of at most "
+                        "%d characters, e.g. d{d}_N{N}", (int)sizeof sw->name - 1);
+    snprintf(sw->name, sizeof sw->name, "%s", e->v[0].text);
+    return 0;
+  }
+  tgmm_sweep_kind kind;
+  if (!strncmp(sub, "grid.", 5)) kind = TGMM_SWEEP_GRID, sub += 5;
+  else if (!strncmp(sub, "zip.", 4)) kind = TGMM_SWEEP_ZIP, sub += 4;
+  else if (!strncmp(sub, "set.", 4)) kind = TGMM_SWEEP_SET, sub += 4;
+  else
+    return user_error(src, e->kline, e->kcol, e->key, "a sweep block holds name, grid, zip and set "
+                      "(e.g. sweep: {name: d{d}, grid: {d: [2, 8]}})");
+  if ((find_key(sub) < 0 && strncmp(sub, "eval.grid.", 10)) || !strncmp(sub, "sweep.", 6) ||
+      strlen(sub) >= sizeof sw->ax[0].key)
+    return user_error(src, e->kline, e->kcol, e->key, "'%s' is not a config key", sub);
+  for (int a = 0; a < sw->n; a++)
+    if (!strcmp(sw->ax[a].key, sub))
+      return user_error(src, e->kline, e->kcol, e->key, "'%s' appears twice in the sweep", sub);
+  if (sw->n == TGMM_MAX_SWEEP)
+    return user_error(src, e->kline, e->kcol, e->key, "at most %d sweep keys", TGMM_MAX_SWEEP);
+  if ((kind == TGMM_SWEEP_SET) == e->is_seq || e->nv < 1 || e->nv > TGMM_MAX_LIST)
+    return user_error(src, e->vline, e->vcol, e->key, kind == TGMM_SWEEP_SET
+                      ? "expected one value (a template such as \"[{N}, 128]\")"
+                      : "expected a list of 1 to %d values, e.g. [2, 8, 32]", TGMM_MAX_LIST);
+  int a = sw->n;
+  for (int i = 0; i < e->nv; i++) {
+    if (strlen(e->v[i].text) >= sizeof sw->ax[a].vals[i] || strchr(e->v[i].text, '\t') ||
+        strchr(e->v[i].text, '\n'))
+      return user_error(src, e->v[i].line, e->v[i].col, e->key, "a sweep value of at most %d "
+                        "characters, without tabs or newlines", (int)sizeof sw->ax[a].vals[i] - 1);
+    snprintf(sw->ax[a].vals[i], sizeof sw->ax[a].vals[i], "%s", e->v[i].text);
+  }
+  snprintf(sw->ax[a].key, sizeof sw->ax[a].key, "%s", sub);
+  sw->ax[a].kind = kind;
+  sw->ax[a].nv = e->nv;
+  sw->n++;
+  return 0;
+}
+
+static int has_prefix_entry(const cy_doc *doc, const char *prefix) {
+  for (int i = 0; i < doc->n; i++)
+    if (!strncmp(doc->e[i].key, prefix, strlen(prefix))) return 1;
+  return 0;
+}
+
+/* One config text on top of the ones before it (file = its 1-based position). */
+static int apply_text(loader *L, tgmm_config *cfg, const char *name, const char *yaml, int file) {
+  const cy_src src = {name ? name : "config", NULL};
+  cy_doc doc;
+  int rc = cy_flatten(&src, yaml, NULL, &doc);
+  if (rc) return rc;
+  if (doc.n == 0) {
+    tgmm_error0("%s: an empty config (no keys): give at least one key, or no config file to run "
+                "on the built-in defaults (the paper's setting)", src.name);
+    rc = TGMM_EUSER;
+  }
+  if (!rc && file > 1 && has_prefix_entry(&doc, "eval.grid.")) cfg->eval.n_grid = 0;
+  if (!rc && file > 1 && has_prefix_entry(&doc, "sweep.")) memset(&cfg->sweep, 0, sizeof cfg->sweep);
+  for (int i = 0; !rc && i < doc.n; i++)
+    rc = !strncmp(doc.e[i].key, "sweep.", 6) || !strcmp(doc.e[i].key, "sweep")
+             ? (strcmp(doc.e[i].key, "sweep") ? apply_sweep(cfg, &src, &doc.e[i])
+                                              : user_error(&src, doc.e[i].kline, doc.e[i].kcol,
+                                                           "sweep", "must be a map (name, grid, "
+                                                           "zip, set)"))
+             : apply(L, cfg, &src, &doc.e[i], file);
+  cy_doc_free(&doc);
+  return rc;
+}
+
+static int apply_override(loader *L, tgmm_config *cfg, const char *arg) {
+  const cy_src src = {"command line", arg};
+  const char *eq = strchr(arg, '=');
+  size_t kl = eq ? (size_t)(eq - arg) : 0;
+  if (!eq || kl == 0 || kl >= 256 || strcspn(arg, " \t\n") < kl || arg[0] == '.' ||
+      arg[kl - 1] == '.' || memmem(arg, kl, "..", 2)) {
+    tgmm_error0("command line: argument '%s': expected key=value (e.g. model.n_embd=64)", arg);
+    return TGMM_EUSER;
+  }
+  char key[256];
+  snprintf(key, sizeof key, "%.*s", (int)kl, arg);
+  cy_doc doc;
+  int rc = cy_flatten(&src, eq + 1, key, &doc);
+  for (int i = 0; !rc && i < doc.n; i++)
+    rc = !strncmp(doc.e[i].key, "sweep.", 6) ? apply_sweep(cfg, &src, &doc.e[i])
+                                              : apply(L, cfg, &src, &doc.e[i], 0);
+  cy_doc_free(&doc);
+  return rc;
+}
+
+static int load(tgmm_config *cfg, int n_texts, const char *const names[], const char *const texts[],
+                int n_overrides, char *const overrides[], int no_model) {
   tgmm_config_defaults(cfg);
+  if (n_texts > TGMM_MAX_CONFIGS) {
+    tgmm_error0("%d config files: at most %d", n_texts, TGMM_MAX_CONFIGS);
+    return TGMM_EUSER;
+  }
   loader *L = calloc(1, sizeof *L);
   if (!L) return TGMM_ENOMEM;
   L->cfg = cfg;
   L->no_model = no_model;
   int rc = 0;
-  cy_doc doc;
-  if (yaml) {
-    const cy_src src = {name ? name : "config", NULL};
-    rc = cy_flatten(&src, yaml, NULL, &doc);
-    if (!rc && doc.n == 0) {
-      tgmm_error0("%s: an empty config (no keys): give at least one key, or no config file to run "
-                  "on the built-in defaults (the paper's setting)", src.name);
-      rc = TGMM_EUSER;
-    }
-    for (int i = 0; !rc && i < doc.n; i++) rc = apply(L, cfg, &src, &doc.e[i], 1);
-    cy_doc_free(&doc);
-  }
-  for (int o = 0; !rc && o < n_overrides; o++) {
-    const char *arg = overrides[o];
-    const cy_src src = {"command line", arg};
-    const char *eq = strchr(arg, '=');
-    size_t kl = eq ? (size_t)(eq - arg) : 0;
-    if (!eq || kl == 0 || kl >= 256 || strcspn(arg, " \t\n") < kl || arg[0] == '.' ||
-        arg[kl - 1] == '.' || memmem(arg, kl, "..", 2)) {
-      tgmm_error0("command line: argument '%s': expected key=value (e.g. model.n_embd=64)", arg);
-      rc = TGMM_EUSER;
-      break;
-    }
-    char key[256];
-    snprintf(key, sizeof key, "%.*s", (int)kl, arg);
-    rc = cy_flatten(&src, eq + 1, key, &doc);
-    for (int i = 0; !rc && i < doc.n; i++) rc = apply(L, cfg, &src, &doc.e[i], 0);
-    cy_doc_free(&doc);
-  }
+  for (int f = 0; !rc && f < n_texts; f++)
+    if (texts[f]) rc = apply_text(L, cfg, names ? names[f] : NULL, texts[f], f + 1);
+  for (int o = 0; !rc && o < n_overrides; o++) rc = apply_override(L, cfg, overrides[o]);
   if (!rc) rc = finish(L);
   free(L);
   if (rc) return rc;
   return cfg_emit_text(cfg);
 }
 
+int tgmm_config_load_strings(tgmm_config *cfg, int n_texts, const char *const names[],
+                             const char *const texts[], int n_overrides, char *const overrides[],
+                             int no_model) {
+  return load(cfg, n_texts, names, texts, n_overrides, overrides, no_model);
+}
+
 int tgmm_config_load_string(tgmm_config *cfg, const char *name, const char *yaml, int n_overrides,
                             char *const overrides[]) {
-  return load(cfg, name, yaml, n_overrides, overrides, 0);
+  return load(cfg, yaml ? 1 : 0, &name, &yaml, n_overrides, overrides, 0);
 }
 
 int tgmm_config_load_string_no_model(tgmm_config *cfg, const char *name, const char *yaml,
                                      int n_overrides, char *const overrides[]) {
-  return load(cfg, name, yaml, n_overrides, overrides, 1);
+  return load(cfg, yaml ? 1 : 0, &name, &yaml, n_overrides, overrides, 1);
 }
 
 int tgmm_config_read_file(const char *path, char **text_out) {
@@ -574,11 +655,12 @@ int tgmm_config_read_file(const char *path, char **text_out) {
 
 int tgmm_config_load(tgmm_config *cfg, const char *path, int n_overrides,
                      char *const overrides[]) {
-  if (!path) return load(cfg, NULL, NULL, n_overrides, overrides, 0);
+  if (!path) return load(cfg, 0, NULL, NULL, n_overrides, overrides, 0);
   tgmm_config_defaults(cfg);
   char *text = NULL;
   TGMM_TRY(tgmm_config_read_file(path, &text));
-  int rc = load(cfg, path, text, n_overrides, overrides, 0);
+  const char *ctext = text;
+  int rc = load(cfg, 1, &path, &ctext, n_overrides, overrides, 0);
   free(text);
   return rc;
 }

@@ -61,6 +61,8 @@ const keydef cfg_keys[] = {
     {"train.warmup", T_INT, FLD(train.warmup), "0", 0, BIG, NULL, "linear warm-up steps"},
     {"train.checkpoint_every", T_INT, FLD(train.checkpoint_every), "1000", 0, BIG, NULL,
      "steps between checkpoints (0: at the end only)"},
+    {"train.keep_checkpoints", T_INT, FLD(train.keep_checkpoints), "3", 0, 1e9, NULL,
+     "newest checkpoints kept in the run directory (0: all)"},
     {"train.eval_every", T_INT, FLD(train.eval_every), "0", 0, BIG, NULL, "0: never"},
     {"train.run_dir", T_STR, FLD(train.run_dir), "runs/default", 1, 0, NULL, "run directory"},
     {"train.resume", T_ENUM, FLD(train.resume), "auto", 0, 0, "auto|never", "resume policy"},

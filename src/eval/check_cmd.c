@@ -10,6 +10,7 @@
 #include "tgmm/common.h"
 
 int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
+  if (cli->sweep) return tgmm_check_sweep(cli, cfg);
   evaluator ev;
   memset(&ev, 0, sizeof ev);
   ev.cfg = cfg;
@@ -28,6 +29,7 @@ int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
   int ns = ev.ns;
   tgmm_eval_free(&ev);
   rc = tgmm_agree(rc);
+  if (rc == TGMM_OK && cli->cost) return tgmm_agree(tgmm_check_cost(cfg));
   if (rc == TGMM_OK && tgmm_mpi.rank == 0) {
     size_t n = strlen(cfg->text);
     printf("%s%s", cfg->text, n && cfg->text[n - 1] == '\n' ? "" : "\n");

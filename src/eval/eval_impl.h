@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 
+#include "tgmm/cli.h"
 #include "tgmm/config.h"
 #include "tgmm/dataset.h"
 #include "tgmm/h5io.h"
@@ -127,5 +128,9 @@ int tgmm_eval_data_setup(evaluator *ev, const char *path);
 /* File task of slot q as a tgmm_task (allocates; truth the file lacks is filled with defaults:
  * callers look at ev->ds.has_* before using it). */
 int tgmm_eval_data_task(const evaluator *ev, int64_t q, tgmm_task *t);
+
+/* check_plan.c: `tgmm check --sweep` and `tgmm check --cost` */
+int tgmm_check_sweep(const tgmm_cli *cli, const tgmm_config *cfg);
+int tgmm_check_cost(const tgmm_config *cfg);
 
 #endif

@@ -318,6 +318,7 @@ static int checkpoint(trainer *tr, int64_t step, double loss) {
   char path[TGMM_MAX_STR + 64];
   tgmm_checkpoint_path(tr->cfg->train.run_dir, step, path, sizeof path);
   TGMM_TRY(tgmm_checkpoint_write(path, &tr->model, tr->cfg, step, tr->cfg->train.save_grads, loss));
+  TGMM_TRY(tgmm_agree(tgmm_checkpoint_prune(tr->cfg->train.run_dir, tr->cfg->train.keep_checkpoints)));
   end_bar(tr);
   tgmm_info("train: checkpoint %s", path);
   if (tr->log) fprintf(tr->log, "# checkpoint %s\n", path), fflush(tr->log);

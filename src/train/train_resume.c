@@ -13,7 +13,8 @@
  * checkpoint cadence, the start of a fresh run, where and how long it runs). */
 static const char *const EXEMPT[] = {"train.steps",      "train.resume",         "train.threads",
                                      "train.run_dir",    "train.init_from",      "train.eval_every",
-                                     "train.checkpoint_every", "train.eval_baselines", NULL};
+                                     "train.checkpoint_every", "train.eval_baselines",
+                                     "train.keep_checkpoints", NULL};
 
 int tgmm_train_resume(trainer *tr, int64_t step) {
   char path[TGMM_MAX_STR + 64];
@@ -21,7 +22,7 @@ int tgmm_train_resume(trainer *tr, int64_t step) {
   int rc = tgmm_checkpoint_check_config(
       path, tr->cfg, EXEMPT,
       "train.steps, train.resume, train.threads, train.run_dir, train.init_from, "
-      "train.eval_every, train.checkpoint_every and train.eval_baselines");
+      "train.eval_every, train.checkpoint_every, train.eval_baselines and train.keep_checkpoints");
   TGMM_TRY(tgmm_agree(rc));
   int64_t got = -1;
   rc = tgmm_checkpoint_read(path, &tr->model, 1, &got);
