@@ -3,7 +3,7 @@
 # experiment, on Slurm (job arrays; the default) or on this machine (--local).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$here"
+caller="$(pwd)"
 
 usage() {
   cat <<'EOF'
@@ -63,6 +63,11 @@ while (($#)); do
   esac
 done
 [[ -n $exp ]] || { usage >&2; exit 2; }
+# Paths the user gives are relative to where the command was typed; the script works from the
+# repository (configs/, jobs/: Slurm's submit directory).
+[[ $runs == /* ]] || runs="$caller/$runs"
+[[ ($exp == *.yaml || $exp == */*) && $exp != /* ]] && exp="$caller/$exp"
+cd "$here" || exit 2
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
 [[ $ranks =~ ^[1-9][0-9]*$ ]] || die "--ranks must be a positive integer, got '$ranks'"
 [[ $ntasks =~ ^[1-9][0-9]*$ ]] || die "--ntasks must be a positive integer, got '$ntasks'"
