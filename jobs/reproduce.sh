@@ -194,18 +194,45 @@ newest_ckpt() { # DIR -> path of the newest complete checkpoint (by step, any wi
   local c; c=$(ls "$1" 2>/dev/null | sed -n 's/^ckpt_0*\([0-9][0-9]*\)\.h5$/\1 &/p' | sort -n | tail -1)
   [[ -n $c ]] && echo "$1/${c#* }"
 }
-steps_of() { # CONFIG... key=value... -> the run's train.steps
-  "$TGMM" check "$@" --cost 2>/dev/null | sed -n 's/^cost: .*steps=\([0-9]*\).*/\1/p' | head -1
+cost_of() { # CONFIG... key=value... -> "identity steps" of the run
+  "$TGMM" check "$@" --cost 2>/dev/null |
+    sed -n 's/^identity: \(.*\)/\1/p; s/^cost: .*steps=\([0-9]*\) .*/\1/p' | tr '\n' ' '
+}
+share_from() { # IDENTITY STEPS: a complete run of the same identity under --runs, or nothing
+  local f d c s
+  for f in "$runs"/*/*/.identity; do
+    [[ -f $f && $(cat "$f") == "$1" ]] || continue
+    d=$(dirname "$f"); c=$(newest_ckpt "$d"); s=$(basename "${c:-x}" .h5 | sed 's/^ckpt_0*//')
+    [[ -n $c && ${s:-0} -ge $2 ]] && { echo "$d"; return; }
+  done
 }
 status() { echo "[$(date +%H:%M:%S)] $*"; }
 local_run() { # combination line: train (unless complete) -> eval (unless up to date)
   split_combo "$1"
-  local steps ck step rc t0
+  local steps ck step rc t0 id src
   mkdir -p "$DIR" || return 74
-  steps=$(steps_of "${CFGS[@]}" "${OV[@]}")
+  read -r id steps <<<"$(cost_of "${CFGS[@]}" "${OV[@]}" train.run_dir="$DIR")"
   ck=$(newest_ckpt "$DIR")
   step=$( [[ -n $ck ]] && basename "$ck" .h5 | sed 's/^ckpt_0*//')
-  if [[ -n $ck && ${step:-0} -ge ${steps:-1} ]]; then
+  src=""
+  [[ -z $ck && -n $id ]] && src=$(share_from "$id" "${steps:-1}")
+  if [[ -n $src && $src != "$DIR" ]]; then
+    # Same identity (every key that shapes training equal): the model is the same; link it.
+    c=$(newest_ckpt "$src")
+    ln -f "$c" "$DIR/" && for x in metrics.h5 train.log config.yaml; do
+      [[ -f $src/$x ]] && ln -f "$src/$x" "$DIR/$x"; done
+    echo "$id" >"$DIR/.identity"
+    echo "# training shared with $src (identity $id): $(basename "$c")" >>"$DIR/train.out"
+    status "$E/$R: training shared with ${src#"$runs"/} (the same training config)"
+    ck=$(newest_ckpt "$DIR")
+  elif [[ -n $ck && ${step:-0} -ge ${steps:-1} ]]; then
+    local stored=""
+    [[ -f $DIR/config.yaml ]] && read -r stored _ <<<"$(cost_of "$DIR/config.yaml")"
+    if [[ -n $stored && -n $id && $stored != "$id" ]]; then
+      status "$E/$R: $DIR holds a run trained with another config (identity $stored, this run's $id): move it away"
+      return 2
+    fi
+    [[ -n $id ]] && echo "$id" >"$DIR/.identity"
     status "$E/$R: training complete (step $step), skipped"
   else
     status "$E/$R: train${ck:+ (resuming from step ${step:-0})}"
@@ -220,6 +247,7 @@ local_run() { # combination line: train (unless complete) -> eval (unless up to 
     echo -e "$E/$R\ttrain\t$(( $(date +%s) - t0 ))s\tload $(cut -d' ' -f1-3 /proc/loadavg)\trc=$rc" >>"$runs/times.tsv"
     if ((rc == 75)); then status "$E/$R: checkpointed and stopped (rerun to resume)"; return 75; fi
     if ((rc)); then status "$E/$R: train failed (exit $rc; see $DIR/train.out)"; return "$rc"; fi
+    [[ -n $id ]] && echo "$id" >"$DIR/.identity"
     ck=$(newest_ckpt "$DIR")
   fi
   [[ -n $ck ]] || { status "$E/$R: no checkpoint in $DIR"; return 1; }

@@ -201,6 +201,14 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
 
+/* 1 if `key` shapes what a training computes (the tasks it sees, model, loss, optimizer, seed,
+ * train.steps); 0 for evaluation, report, baseline, gen and bookkeeping keys (cadence,
+ * retention, threads, where it runs) and for the keys the chosen backbone ignores. */
+int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg /* or NULL */);
+/* The run's identity: 16 hex digits hashing the values of the keys that shape training (two
+ * configs with the same identity train the same model). */
+int tgmm_config_identity(const tgmm_config *cfg, char out[17]);
+
 /* 1 if `key` holds a list (K, pt.a, eval.methods), 0 if a scalar, -1 if unknown. */
 int tgmm_config_key_is_list(const char *key);
 

@@ -29,7 +29,10 @@ int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
   int ns = ev.ns;
   tgmm_eval_free(&ev);
   rc = tgmm_agree(rc);
-  if (rc == TGMM_OK && cli->cost) return tgmm_agree(tgmm_check_cost(cfg));
+  if (rc == TGMM_OK && cli->cost) {
+    rc = tgmm_agree(tgmm_check_identity(cfg));
+    return rc == TGMM_OK ? tgmm_agree(tgmm_check_cost(cfg)) : rc;
+  }
   if (rc == TGMM_OK && tgmm_mpi.rank == 0) {
     size_t n = strlen(cfg->text);
     printf("%s%s", cfg->text, n && cfg->text[n - 1] == '\n' ? "" : "\n");

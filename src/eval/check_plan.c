@@ -54,6 +54,14 @@ int tgmm_check_sweep(const tgmm_cli *cli, const tgmm_config *cfg) {
   return rc;
 }
 
+/* identity: 16 hex digits (tgmm_config_identity) */
+int tgmm_check_identity(const tgmm_config *cfg) {
+  char id[17];
+  TGMM_TRY(tgmm_config_identity(cfg, id));
+  if (tgmm_mpi.rank == 0) printf("identity: %s\n", id), fflush(stdout);
+  return TGMM_OK;
+}
+
 /* cost: steps=S params=P ckpt_bytes=B keep=K checkpoints=C disk_bytes=D train_flop=F */
 int tgmm_check_cost(const tgmm_config *cfg) {
   tgmm_model m;

@@ -132,5 +132,6 @@ int tgmm_eval_data_task(const evaluator *ev, int64_t q, tgmm_task *t);
 /* check_plan.c: `tgmm check --sweep` and `tgmm check --cost` */
 int tgmm_check_sweep(const tgmm_cli *cli, const tgmm_config *cfg);
 int tgmm_check_cost(const tgmm_config *cfg);
+int tgmm_check_identity(const tgmm_config *cfg);
 
 #endif

@@ -31,6 +31,13 @@ ls A/sample_shift/N32 | grep -c '^ckpt_' | grep -qx 3 && [[ -f A/sample_shift/N3
 [[ $rc == 0 ]] && [[ $(grep -c 'training complete' a2.out) == 2 && $(grep -c 'eval up to date' a2.out) == 2 ]] &&
   ok "rerun: complete runs are skipped" || { fail "rerun rc=$rc"; cat a2.out; }
 
+# a run whose training config equals a complete run's (mean_shift at laptop scale trains the
+# sample_shift N = 64 model) shares its model instead of training it again
+"$R" mean_shift --local --scale laptop --runs A "${tiny[@]}" >a4.out 2>&1; rc=$?
+[[ $rc == 0 && -s A/mean_shift/mean_shift/eval.h5 ]] && grep -q "training shared with sample_shift/N64" a4.out &&
+  cmp -s A/mean_shift/mean_shift/ckpt_00000024.h5 A/sample_shift/N64/ckpt_00000024.h5 &&
+  ok "the same training config (identity) shares a complete run's model" || { fail "share rc=$rc"; cat a4.out; }
+
 # --- 2. killed during a training, rerun ----------------------------------------------------------
 slow=("${tiny[@]}" train.steps=400 train.checkpoint_every=50 train.eval_every=100)
 "$R" sample_shift --local --scale laptop --only N32 --runs A2 "${slow[@]}" >a3.out 2>&1 ||
