@@ -26,11 +26,11 @@ int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg) {
                                       "model.ssm_groups", "model.conv_kernel", NULL};
   static const char *const transformer[] = {"model.n_head", "model.attention", "model.positions",
                                             "model.n_positions", NULL};
-  int is_mamba = cfg && cfg->model.backbone == BACKBONE_MAMBA2;
+  int is_mamba = cfg && cfg->model.backbone == TGMM_BACKBONE_MAMBA2;
   const char *const *ignored = is_mamba ? transformer : mamba;
   for (int i = 0; cfg && ignored[i]; i++)
     if (!strcmp(key, ignored[i])) return 0;
-  if (cfg && !is_mamba && cfg->model.positions == POS_NONE && !strcmp(key, "model.n_positions"))
+  if (cfg && !is_mamba && cfg->model.positions == TGMM_POS_NONE && !strcmp(key, "model.n_positions"))
     return 0;
   return 1;
 }
