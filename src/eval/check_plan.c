@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tgmm/checkpoint.h"
 #include "tgmm/common.h"
 #include "tgmm/model.h"
 #include "tgmm/sweep.h"
