@@ -77,10 +77,6 @@ if [[ ! -x $TGMM ]]; then
   ((dry)) && die "$TGMM not built (run jobs/setup.sh first)"
   jobs/setup.sh >&2 || die "jobs/setup.sh failed"
 fi
-if ((!local && !dry)); then
-  command -v sbatch >/dev/null && sinfo >/dev/null 2>&1 ||
-    die "no Slurm here (sbatch missing or no controller answers sinfo): run on this machine with --local"
-fi
 
 # ---- the experiments: NAME -> config files ------------------------------------------------------
 p=configs/paper
@@ -155,6 +151,11 @@ if ((dry)); then
   awk -v b="$total_bytes" -v f="$total_flop" 'BEGIN{
     printf "# estimate: checkpoints kept on disk %.2f GB; training %.3g PFLOP = %.1f core-hours at 60 GFLOP/s a core\n",
            b / 1e9, f / 1e15, f / 60e9 / 3600 }'
+fi
+
+if ((!local && !dry)); then
+  command -v sbatch >/dev/null && sinfo >/dev/null 2>&1 ||
+    die "no Slurm here (sbatch missing or no controller answers sinfo): run on this machine with --local"
 fi
 
 # ---- Slurm: one train array -> one eval array -> one merged report per experiment ----------------
