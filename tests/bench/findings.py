@@ -7,7 +7,9 @@ writes it), writes OUT_DIR/EXPERIMENT.csv (default OUT_DIR: tests/bench/findings
 other than tgmm, the paired comparison with tgmm on the same tasks: the mean difference
 (tgmm - method) with its 95% t interval, the two-sided Wilcoxon signed-rank p-value and the
 verdict ("tgmm better" / "method better" only when p < 0.05, else "no significant difference").
-The metric is l2_means for mixture models and misclustering for label models (l2_means NaN).
+Both metrics, l2_means and misclustering (a label model has no l2_means: its rows are n = 0).
+In an experiment of several runs, the rows tgmm[OTHER] compare this run's tgmm with run OTHER's
+tgmm on the same tasks (evaluation tasks depend only on the seed and the setting).
 Then tests/bench/findings_table.py turns these CSVs into README's Findings table.
 """
 import csv, math, os, sys
@@ -39,42 +41,59 @@ def verdict(meth, mdiff, p, lower_better=True):
     return "tgmm better" if tg_better else f"{meth} better"
 
 
+def values(tasks, metric):
+    """{task: value} of the ok, finite rows."""
+    out = {}
+    for t, r in tasks.items():
+        if r["status"] == "ok" and r[metric] not in ("", "nan"):
+            x = float(r[metric])
+            if math.isfinite(x):
+                out[t] = x
+    return out
+
+
+def summary_row(run, setting, keys, any_row, meth, metric, tasks, ref):
+    v = values(tasks, metric)
+    x = list(v.values())
+    row = {"run": run, "setting": setting}
+    row.update({k: any_row[k] for k in keys})
+    row.update({"method": meth, "metric": metric, "n": len(x), "n_not_ok": len(tasks) - len(x),
+                "mean": np.mean(x) if x else float("nan"),
+                "median": np.median(x) if x else float("nan"),
+                "sd": np.std(x, ddof=1) if len(x) > 1 else float("nan")})
+    if ref is not None:  # paired with tgmm (ref: tgmm's {task: value}) on the tasks both have
+        common = sorted(set(v) & set(ref))
+        n, m, lo, hi, p = paired([ref[t] for t in common], [v[t] for t in common])
+        row.update({"paired_n": n, "diff_mean": m, "diff_lo": lo, "diff_hi": hi, "p_wilcoxon": p,
+                    "verdict": verdict(meth, m, p, lower_better=metric != "accuracy")})
+    return row
+
+
 def one(exp_dir, out_path):
     rows = list(csv.DictReader(open(os.path.join(exp_dir, "rows.csv"))))
     if not rows:
         return 0
-    keys = [c for c in rows[0].keys() if c not in BASE_COLS]
-    runs = {}
-    for r in rows:  # run name = the run directory's name
-        runs[r["run"]] = os.path.basename(os.path.dirname(r["file"]))
-    by = defaultdict(dict)  # (run, setting) -> method -> {task: row}
+    keys = [c for c in rows[0].keys() if c not in BASE_COLS and not c.startswith("run.")]
+    runs = {r["run"]: os.path.basename(os.path.dirname(r["file"])) for r in rows}
+    by = defaultdict(dict)  # (run, setting key values) -> method -> {task: row}
     for r in rows:
-        by[(r["run"], r["setting"])].setdefault(r["method"], {})[r["task"]] = r
+        sk = tuple(r[k] for k in keys)
+        by[(runs[r["run"]], r["setting"], sk)].setdefault(r["method"], {})[r["task"]] = r
     out = []
-    for (run, setting), meths in sorted(by.items(), key=lambda kv: (int(kv[0][0]), int(kv[0][1]))):
+    for (run, setting, sk), meths in sorted(by.items(), key=lambda kv: (kv[0][0], int(kv[0][1]))):
         any_row = next(iter(next(iter(meths.values())).values()))
-        tg = meths.get("tgmm", {})
-        label = any(math.isnan(float(r["l2_means"] or "nan")) and r["status"] == "ok"
-                    for r in tg.values())
-        metric = "misclustering" if label else "l2_means"
-        for meth, tasks in meths.items():
-            v = [float(r[metric]) for r in tasks.values() if r["status"] == "ok" and r[metric] not in ("", "nan")]
-            v = [x for x in v if math.isfinite(x)]
-            row = {"run": runs[run], "setting": setting}
-            row.update({k: any_row[k] for k in keys})
-            row.update({"method": meth, "metric": metric, "n": len(v), "n_not_ok": len(tasks) - len(v),
-                        "mean": np.mean(v) if v else float("nan"),
-                        "median": np.median(v) if v else float("nan"),
-                        "sd": np.std(v, ddof=1) if len(v) > 1 else float("nan")})
-            if meth != "tgmm" and tg:
-                common = [t for t in tasks if t in tg and tasks[t]["status"] == "ok" and tg[t]["status"] == "ok"]
-                a = [float(tg[t][metric]) for t in common]
-                b = [float(tasks[t][metric]) for t in common]
-                ok = [i for i in range(len(a)) if math.isfinite(a[i]) and math.isfinite(b[i])]
-                n, m, lo, hi, p = paired([a[i] for i in ok], [b[i] for i in ok])
-                row.update({"paired_n": n, "diff_mean": m, "diff_lo": lo, "diff_hi": hi, "p_wilcoxon": p,
-                            "verdict": verdict(meth, m, p)})
-            out.append(row)
+        for metric in ("l2_means", "misclustering"):
+            tg = values(meths.get("tgmm", {}), metric)
+            ref = tg if tg else None
+            for meth, tasks in meths.items():
+                out.append(summary_row(run, setting, keys, any_row, meth, metric, tasks,
+                                       ref if meth != "tgmm" else None))
+            # tgmm of the experiment's other runs on the same tasks (same setting keys):
+            # tgmm[OTHER] rows, paired with this run's tgmm
+            for (run2, setting2, sk2), meths2 in by.items():
+                if run2 != run and sk2 == sk and "tgmm" in meths2 and ref is not None:
+                    out.append(summary_row(run, setting, keys, any_row, f"tgmm[{run2}]", metric,
+                                           meths2["tgmm"], ref))
     cols = ["run", "setting"] + keys + ["method", "metric", "n", "n_not_ok", "mean", "median", "sd",
                                         "paired_n", "diff_mean", "diff_lo", "diff_hi", "p_wilcoxon", "verdict"]
     with open(out_path, "w", newline="") as f:
