@@ -3,8 +3,16 @@
     import sys; sys.path.insert(0, "src/python")
     import tgmm_torch
     model = tgmm_torch.load("runs/quickstart/train")        # a run directory, ckpt_*.h5 or MODEL.h5
-    w, mu, sd = model.predict(x, K=3)                       # x: [N, d] samples of one task
+    w, mu, sd = model.predict(x, K=3)                       # x: [N, d] samples of one task (numpy out)
     labels = model.predict_labels(x, K=3)                   # model.head = labels | both
+
+    # a batch (torch tensors out, zero beyond each task's K; labels -1 beyond each task's N):
+    w, mu, sd = model.predict([x1, x2, x3], K=[2, 3, 3])    # a list of [N_i, d] arrays or tensors
+    w, mu, sd = model.predict(xb, K=kb, mask=mb)            # or padded [B, N_max, d] + mask (or lengths=)
+    labels = model.predict_labels([x1, x2], K=[2, 3])       # [B, N_max] long
+    xb, mb = tgmm_torch.pad([x1, x2, x3])                   # list -> padded batch + mask
+    out = model(xb, K=kb, mask=mb)                          # forward(): differentiable, for training code
+    out.weights, out.means, out.scales, out.logits          # [B, Kmax], [B, Kmax, d], ..., [B, N, Kmax]
 
 The model is built from the file's stored config (the root attribute `config`, YAML) and its
 tensors (/params/<name>, PyTorch names and shapes: include/tgmm/model.h) are loaded with
@@ -16,6 +24,7 @@ mixture (weights, means; anisotropic: scales), labels (a linear map from each sa
 hidden state to Kmax class logits, classes >= K masked), both. Anything else stored in a config (another backbone or head) raises NotImplementedError naming
 it. Needs Debian's python3-torch, python3-h5py and python3-yaml.
 """
+import collections
 import glob
 import math
 import os
@@ -27,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import yaml
 
-__all__ = ["TGMM", "load", "read_config"]
+__all__ = ["TGMM", "Output", "Mixture", "load", "pad", "read_config"]
 
 
 class Block(nn.Module):
@@ -99,7 +108,7 @@ class Mixer(nn.Module):
         x = x.reshape(Bn, N, H, P)
         Bm = Bm.reshape(Bn, N, G, S).repeat_interleave(H // G, dim=2)  # [B, N, H, S]
         Cm = Cm.reshape(Bn, N, G, S).repeat_interleave(H // G, dim=2)
-        state = torch.zeros(Bn, H, P, S, dtype=u.dtype)
+        state = u.new_zeros(Bn, H, P, S)
         ys = []
         for t in range(N):
             dtt = dt[:, t]  # [B, H]
@@ -203,9 +212,11 @@ class TGMM(nn.Module):
         """x [B, N, d] (padded), K [B] (ints), lengths [B] or None -> the final hidden states
         h [B, N, C] and the padding mask pad [B, N] (True where padding)."""
         B, N, _ = x.shape
-        K = torch.as_tensor(K, dtype=torch.long).reshape(B)
-        lengths = torch.full((B,), N) if lengths is None else torch.as_tensor(lengths).reshape(B)
-        pad = torch.arange(N)[None, :] >= lengths[:, None]  # [B, N]
+        dev = x.device
+        K = torch.as_tensor(K, dtype=torch.long, device=dev).reshape(B)
+        lengths = (torch.full((B,), N, device=dev) if lengths is None
+                   else torch.as_tensor(lengths, device=dev).reshape(B))
+        pad = torch.arange(N, device=dev)[None, :] >= lengths[:, None]  # [B, N]
         if self.learned and N > self.n_positions:
             raise ValueError(f"N = {N} exceeds the model's {self.n_positions} positions")
         te = self.task_embd(K - 1)[:, None, :].expand(B, N, self.E)
@@ -222,18 +233,23 @@ class TGMM(nn.Module):
             h = self.ln_f(h)
         return h, pad
 
-    def pooled(self, x, K, cls, lengths=None):
-        """x [B, N, d] (padded), K and cls [B] (ints), lengths [B] or None -> O [B, Kmax, W]."""
+    def _readout(self, h, pad, cls):
+        """h [B, N, C], pad [B, N], cls [B] -> O [B, Kmax, W] (each task through its K's read-out)."""
         if not self.mixture:
             raise ValueError("the model has no mixture read-out (model.head = labels)")
-        B = x.shape[0]
-        h, pad = self.hidden(x, K, lengths)
-        cls = torch.as_tensor(cls, dtype=torch.long).reshape(B)
-        out = torch.empty(B, self.Kmax, self.W, dtype=h.dtype)
+        out = h.new_zeros(h.shape[0], self.Kmax, self.W)
         for c in cls.unique().tolist():
             sel = cls == c
             out[sel] = self.readout[c](h[sel], pad[sel])
         return out
+
+    def pooled(self, x, K, cls, lengths=None):
+        """x [B, N, d] (padded), K and cls [B] (ints), lengths [B] or None -> O [B, Kmax, W]."""
+        if not self.mixture:
+            raise ValueError("the model has no mixture read-out (model.head = labels)")
+        h, pad = self.hidden(x, K, lengths)
+        cls = torch.as_tensor(cls, dtype=torch.long, device=h.device).reshape(x.shape[0])
+        return self._readout(h, pad, cls)
 
     def head(self, O, K):
         """One task's O [Kmax, W] -> weights [K], means [K, d], scales [K, d] or None."""
@@ -243,29 +259,169 @@ class TGMM(nn.Module):
         sd = F.softplus(O[:K, Q + d:Q + 2 * d]) if self.aniso else None
         return w, mu, sd
 
+    # --- batches -------------------------------------------------------------------------------
+
+    def _tensor(self, x):
+        w = self.read_in.weight
+        x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+        return x.to(dtype=w.dtype, device=w.device)
+
+    def _batch(self, x, mask=None, lengths=None):
+        """A list of [N_i, d] tasks, or a padded [B, N_max, d] batch with a mask [B, N_max] (True
+        where a sample is) or lengths [B] (neither: every task has N_max samples) -> x [B, N, d]
+        in the model's dtype and device, lengths [B] (long)."""
+        if isinstance(x, (list, tuple)):
+            if mask is not None or lengths is not None:
+                raise ValueError("a list of tasks carries its own lengths: give no mask or lengths")
+            w = self.read_in.weight
+            x, mask = pad(x, dtype=w.dtype, device=w.device)
+        x = self._tensor(x)
+        if x.dim() != 3 or x.shape[2] != self.d:
+            raise ValueError(f"a batch is [B, N, d = {self.d}] (got {list(x.shape)})")
+        B, N, _ = x.shape
+        ar = torch.arange(N, device=x.device)
+        if mask is not None and lengths is not None:
+            raise ValueError("give a mask or lengths, not both")
+        if mask is not None:
+            mask = torch.as_tensor(mask, device=x.device).bool()
+            if mask.shape != (B, N):
+                raise ValueError(f"mask is [B, N] = {[B, N]} (got {list(mask.shape)})")
+            lengths = mask.sum(dim=1)
+            if not torch.equal(mask, ar[None, :] < lengths[:, None]):
+                raise ValueError("mask must be True on the first samples of each task and False "
+                                 "after them (padding at the end)")
+        elif lengths is not None:
+            lengths = torch.as_tensor(lengths, dtype=torch.long, device=x.device).reshape(B)
+        else:
+            lengths = torch.full((B,), N, dtype=torch.long, device=x.device)
+        if B == 0 or bool((lengths < 1).any()) or bool((lengths > N).any()):
+            raise ValueError(f"every task needs 1..N = {N} samples (lengths {lengths.tolist()})")
+        return x, lengths
+
+    def _keys(self, K, a, B, device):
+        """K (or a, phase_transition): one value for all B tasks or one per task -> the tasks' K
+        [B] (embedding rows K-1) and read-out classes [B]."""
+        pt = self.family == "phase_transition"
+        vals = a if pt else K
+        if vals is None:
+            raise ValueError("give a (phase_transition: the task's pt.a value)" if pt
+                             else "give K (one int for the batch or one per task)")
+        vals = torch.as_tensor(vals).reshape(-1).tolist()
+        if len(vals) == 1:
+            vals = vals * B
+        if len(vals) != B:
+            raise ValueError(f"{'a' if pt else 'K'} has {len(vals)} values for {B} tasks")
+        cls = [self.class_of(a=v) if pt else self.class_of(K=v) for v in vals]
+        Kt = [2] * B if pt else [int(v) for v in vals]
+        return (torch.tensor(Kt, dtype=torch.long, device=device),
+                torch.tensor(cls, dtype=torch.long, device=device))
+
+    def forward(self, x, K=None, mask=None, lengths=None, a=None):
+        """The model on a batch, differentiable (autograd), for use in PyTorch code.
+
+        x: a padded batch [B, N_max, d] (tensor or array) with mask [B, N_max] (True where a
+        sample is; padding at the end of each task) or lengths [B], or a list of B tasks
+        [N_i, d]. K: one int or B ints (phase_transition: a, one pt.a value or B). Padding
+        changes no output. -> Output(weights [B, Kmax], means [B, Kmax, d], scales [B, Kmax, d]
+        (anisotropic, else None), logits [B, N_max, Kmax] (label head, else None)): weights,
+        means and scales are 0 beyond each task's K, logits are -inf at classes >= K (and not
+        meaningful at padded samples); the mixture parts are None for model.head = labels."""
+        x, lengths = self._batch(x, mask, lengths)
+        B = x.shape[0]
+        Kt, cls = self._keys(K, a, B, x.device)
+        h, padm = self.hidden(x, Kt, lengths)
+        beyond = torch.arange(self.Kmax, device=x.device)[None, :] >= Kt[:, None]  # [B, Kmax]
+        weights = means = scales = logits = None
+        if self.mixture:
+            O = self._readout(h, padm, cls)  # [B, Kmax, W]
+            Q, d = self.Kmax, self.d
+            weights = torch.softmax(O[:, :, :Q].mean(dim=1).masked_fill(beyond, float("-inf")), 1)
+            keep = ~beyond[:, :, None]
+            zero = O.new_zeros(())
+            means = torch.where(keep, O[:, :, Q:Q + d], zero)
+            if self.aniso:
+                scales = torch.where(keep, F.softplus(O[:, :, Q + d:Q + 2 * d]), zero)
+        if self.labels:
+            logits = self.label_head(h).masked_fill(beyond[:, None, :], float("-inf"))
+        return Output(weights, means, scales, logits)
+
+    @staticmethod
+    def _one_task(x):
+        """True for one task [N, d] (the single-task call), False for a batch (a list of
+        [N_i, d] tasks or a padded [B, N, d])."""
+        if isinstance(x, (list, tuple)):
+            return not (len(x) and np.ndim(x[0]) == 2)
+        nd = x.dim() if isinstance(x, torch.Tensor) else np.ndim(x)
+        if nd not in (2, 3):
+            raise ValueError(f"x is one task [N, d], a list of tasks or a batch [B, N, d] "
+                             f"(got {nd} dimensions)")
+        return nd == 2
+
     @torch.no_grad()
-    def predict(self, x, K=None, a=None):
+    def predict(self, x, K=None, a=None, mask=None, lengths=None):
         """One task: x [N, d] (array or tensor) -> (weights [K], means [K, d], scales [K, d] or
-        None) as float64 numpy arrays, in the model's own component order."""
-        x = torch.as_tensor(np.asarray(x), dtype=self.read_in.weight.dtype)
-        Kt = 2 if self.family == "phase_transition" else int(K)
-        O = self.pooled(x[None], [Kt], [self.class_of(K, a)])[0]
-        w, mu, sd = self.head(O, Kt)
-        f = lambda t: None if t is None else t.double().numpy()
-        return f(w), f(mu), f(sd)
+        None) as float64 numpy arrays, in the model's own component order.
 
+        A batch: x a list of [N_i, d] tasks, or padded [B, N_max, d] with mask [B, N_max] (True
+        where a sample is) or lengths [B]; K one int or B ints -> Mixture(weights [B, Kmax],
+        means [B, Kmax, d], scales [B, Kmax, d] or None) as torch tensors (the model's dtype and
+        device), 0 beyond each task's K (the layout of eval's /pred_weights, /pred_means)."""
+        if not self.mixture:
+            raise ValueError("the model has no mixture read-out (model.head = labels)")
+        if self._one_task(x):
+            if mask is not None or lengths is not None:
+                raise ValueError("one task [N, d] takes no mask or lengths")
+            out = self.forward(self._tensor(x)[None], K=K, a=a)
+            Kt = 2 if self.family == "phase_transition" else int(K)
+            f = lambda t: None if t is None else t[0, :Kt].double().cpu().numpy()
+            return f(out.weights), f(out.means), f(out.scales)
+        out = self.forward(x, K=K, mask=mask, lengths=lengths, a=a)
+        return Mixture(out.weights, out.means, out.scales)
 
     @torch.no_grad()
-    def predict_labels(self, x, K=None, a=None):
+    def predict_labels(self, x, K=None, a=None, mask=None, lengths=None):
         """One task: x [N, d] -> the label head's labels [N] (int numpy array, in 0..K-1: the
-        argmax of each sample's logits over the first K classes)."""
+        argmax of each sample's logits over the first K classes).
+
+        A batch (as predict) -> labels [B, N_max] (a long tensor), -1 beyond each task's
+        samples (the layout of eval's /pred_labels)."""
         if not self.labels:
             raise ValueError("the model has no label head (model.head = mixture)")
-        x = torch.as_tensor(np.asarray(x), dtype=self.read_in.weight.dtype)
-        Kt = 2 if self.family == "phase_transition" else int(K)
-        self.class_of(K, a)  # the model must know this K
-        h, _ = self.hidden(x[None], [Kt])
-        return self.label_head(h[0])[:, :Kt].argmax(dim=1).numpy()
+        if self._one_task(x):
+            if mask is not None or lengths is not None:
+                raise ValueError("one task [N, d] takes no mask or lengths")
+            out = self.forward(self._tensor(x)[None], K=K, a=a)
+            return out.logits[0].argmax(dim=1).cpu().numpy()
+        xb, lengths = self._batch(x, mask, lengths)
+        out = self.forward(xb, K=K, lengths=lengths, a=a)
+        N = xb.shape[1]
+        padm = torch.arange(N, device=xb.device)[None, :] >= lengths[:, None]
+        return out.logits.argmax(dim=2).masked_fill(padm, -1)
+
+
+Output = collections.namedtuple("Output", "weights means scales logits")
+Output.__doc__ = """TGMM.forward's outputs (torch tensors or None): weights [B, Kmax], means [B, Kmax, d],
+scales [B, Kmax, d] (anisotropic), logits [B, N_max, Kmax] (label head)."""
+Mixture = collections.namedtuple("Mixture", "weights means scales")
+Mixture.__doc__ = """TGMM.predict's outputs on a batch: weights [B, Kmax], means [B, Kmax, d], scales
+[B, Kmax, d] or None (torch tensors, 0 beyond each task's K)."""
+
+
+def pad(tasks, dtype=torch.float32, device=None):
+    """A list of B tasks ([N_i, d] arrays or tensors, N_i >= 1) -> x [B, N_max, d] (zeros beyond
+    each task's samples; differentiable in tensor inputs) and mask [B, N_max] (True where a
+    sample is), the padded batch that TGMM.forward and TGMM.predict take."""
+    if not isinstance(tasks, (list, tuple)) or not tasks:
+        raise ValueError("pad takes a non-empty list of [N_i, d] tasks")
+    ts = [(t if isinstance(t, torch.Tensor) else torch.as_tensor(np.asarray(t)))
+          .to(dtype=dtype, device=device) for t in tasks]
+    for i, t in enumerate(ts):
+        if t.dim() != 2 or t.shape[0] < 1 or t.shape[1] != ts[0].shape[1]:
+            raise ValueError(f"task {i} is {list(t.shape)}: every task is [N_i >= 1, d] with the "
+                             f"same d")
+    x = nn.utils.rnn.pad_sequence(ts, batch_first=True)
+    n = torch.tensor([t.shape[0] for t in ts], device=x.device)
+    return x, torch.arange(x.shape[1], device=x.device)[None, :] < n[:, None]
 
 
 def _resolve(path):
