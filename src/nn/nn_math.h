@@ -62,16 +62,22 @@ static inline __attribute__((always_inline)) nn_v16 nn_v16_exp_neg(nn_v16 x) {
   return p * (nn_v16)e;
 }
 
-/* Sum of the 16 lanes in a fixed order. */
+/* Sum / maximum of the 16 lanes by a fixed tree (halves, quarters, ...: the same order on
+ * every target). */
+static inline __attribute__((always_inline)) nn_v16 nn_v16_fold(nn_v16 v, int w) {
+  static const nn_v16i m8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
+  static const nn_v16i m4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
+  static const nn_v16i m2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+  static const nn_v16i m1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
+  return __builtin_shuffle(v, w == 8 ? m8 : w == 4 ? m4 : w == 2 ? m2 : m1);
+}
 static inline __attribute__((always_inline)) float nn_v16_sum(nn_v16 v) {
-  float s = 0.0f;
-  for (int i = 0; i < 16; i++) s += v[i];
-  return s;
+  for (int w = 8; w >= 1; w /= 2) v += nn_v16_fold(v, w);
+  return v[0];
 }
 static inline __attribute__((always_inline)) float nn_v16_hmax(nn_v16 v) {
-  float m = v[0];
-  for (int i = 1; i < 16; i++) m = v[i] > m ? v[i] : m;
-  return m;
+  for (int w = 8; w >= 1; w /= 2) v = nn_v16_max(v, nn_v16_fold(v, w));
+  return v[0];
 }
 
 /* Compiled for AVX-512, AVX2+FMA and baseline; the loader picks the best (GCC ifunc). */
