@@ -50,13 +50,13 @@ static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
                      (size_t)C);
 }
 
-/* Block l from its input `in`; its activations go to layer slot `slot` (l in training; 0 in
- * inference, where every layer reuses slot 0 (in may then be slot 0's res3: it is read before
- * res3 is written) and the attention probabilities are not kept). */
-static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, int slot, const float *in) {
+/* Block l from its input `in`; its activations go to layer slot l, or in inference (infer != 0)
+ * to slot 0 for every layer (in may then be slot 0's res3: it is read before res3 is written),
+ * keeping no attention probabilities. */
+static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, int infer, const float *in) {
   const tgmm_block_off *o = &m->blocks[l];
-  layer_acts v = layer_view(m, slot);
-  int T = m->a.T, C = m->dim.C, infer = slot != l;
+  layer_acts v = layer_view(m, infer ? 0 : l);
+  int T = m->a.T, C = m->dim.C;
   size_t TC = (size_t)T * C;
   nn_layernorm_fwd(m->pool, v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
   nn_linear_fwd(m->pool, v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
@@ -163,9 +163,8 @@ static int forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss
   } else {
     const float *in = m->a.h0;
     for (int l = 0; l < m->dim.L; l++) {
-      int slot = infer ? 0 : l;
-      block_fwd(m, b, l, slot, in);
-      in = layer_view(m, slot).res3;
+      block_fwd(m, b, l, infer, in);
+      in = layer_view(m, infer ? 0 : l).res3;
     }
     nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   }
