@@ -31,6 +31,10 @@ void nn_par_run(nn_par *p, void (*fn)(void *arg, int item, int thread), void *ar
 
 /* out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
 void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, const float *b, int M, int K, int N);
+/* out[M,N] = in[M,K] W[N,K]^T + b[N] + res[M,N] (b, res may be NULL; res may alias out):
+ * a linear map and the residual it feeds in one pass. */
+void nn_linear_fwd_add(nn_par *pool, float *out, const float *in, const float *W, const float *b,
+                       const float *res, int M, int K, int N);
 /* din[M,K] = dout[M,N] W[N,K] (din may be NULL: not needed); dW[N,K] += dout^T in;
  * db[N] += column sums of dout (db may be NULL). */
 void nn_linear_bwd(nn_par *pool, float *din, float *dW, float *db, const float *dout, const float *in,
@@ -55,7 +59,8 @@ void nn_add_inplace(nn_par *pool, float *out, const float *a, size_t n);
 size_t nn_attention_size(const int *off /* [ntask+1] */, int ntask, int H);
 /* Multi-head self-attention per task and head. qkv[T,3C] holds q | k | v (head h: columns
  * h*hs .. h*hs+hs-1 of each third, hs = C/H); out[T,C]; att[sum_i H N_i^2] the softmax
- * probabilities (task i, head h: an N_i x N_i row-major block, masked entries 0).
+ * probabilities (task i, head h: an N_i x N_i row-major block, masked entries 0; att may be
+ * NULL in the forward: inference, the probabilities are not kept).
  * Scale 1/sqrt(hs). causal != 0: token n attends to tokens 0..n of its task only.
  * (task, head) pairs are spread over the pool's threads. */
 void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off, int ntask, int C,

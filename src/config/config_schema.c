@@ -99,7 +99,7 @@ const keydef cfg_keys[] = {
     {"distribute", T_ENUM, FLD(distribute), "tasks", 0, 0, "tasks|samples", "baseline split"},
     {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
      "evaluation tasks per grid point"},
-    {"eval.chunk", T_INT, FLD(eval.chunk), "8", 1, 1e6, NULL, "tasks per work unit"},
+    {"eval.chunk", T_INT, FLD(eval.chunk), "16", 1, 1e6, NULL, "tasks per work unit"},
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
      0, "tgmm|em|spectral|oracle|lloyd|tgmm_plugin", "methods evaluated"},
     {"eval.iterations", T_INTS, LST(eval.iterations, eval.n_iterations), "[]", 1, 1e9, NULL,

@@ -50,21 +50,23 @@ static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
                      (size_t)C);
 }
 
-static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, const float *in) {
+/* Block l from its input `in`; its activations go to layer slot l, or in inference (infer != 0)
+ * to slot 0 for every layer (in may then be slot 0's res3: it is read before res3 is written),
+ * keeping no attention probabilities. */
+static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, int infer, const float *in) {
   const tgmm_block_off *o = &m->blocks[l];
-  layer_acts v = layer_view(m, l);
+  layer_acts v = layer_view(m, infer ? 0 : l);
   int T = m->a.T, C = m->dim.C;
   size_t TC = (size_t)T * C;
   nn_layernorm_fwd(m->pool, v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
   nn_linear_fwd(m->pool, v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
-  nn_attention_fwd(m->pool, v.atty, v.att, v.qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal);
-  nn_linear_fwd(m->pool, v.res2, v.atty, P(m, o->projw), P(m, o->projb), T, C, C);
-  nn_add_inplace(m->pool, v.res2, in, TC);
+  nn_attention_fwd(m->pool, v.atty, infer ? NULL : v.att, v.qkv, b->off, b->ntask, C, m->dim.H,
+                   m->dim.causal);
+  nn_linear_fwd_add(m->pool, v.res2, v.atty, P(m, o->projw), P(m, o->projb), in, T, C, C);
   nn_layernorm_fwd(m->pool, v.ln2, v.ln2m, v.ln2r, v.res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
   nn_linear_fwd(m->pool, v.fch, v.ln2, P(m, o->fcw), P(m, o->fcb), T, C, 4 * C);
   nn_gelu_fwd(m->pool, v.fchg, v.fch, TC * 4);
-  nn_linear_fwd(m->pool, v.res3, v.fchg, P(m, o->fcpw), P(m, o->fcpb), T, 4 * C, C);
-  nn_add_inplace(m->pool, v.res3, v.res2, TC);
+  nn_linear_fwd_add(m->pool, v.res3, v.fchg, P(m, o->fcpw), P(m, o->fcpb), v.res2, T, 4 * C, C);
 }
 
 /* Pooled output of task i: [Kmax, W]. */
@@ -144,8 +146,9 @@ static int check_batch(const tgmm_model *m, const tgmm_batch *b, int *T, int *nm
   return TGMM_OK;
 }
 
-int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
-                       double parts[3]) {
+/* infer != 0: no targets, no backward to follow (one layer slot reused, no probabilities). */
+static int forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss, double parts[3],
+                   int infer) {
   int T, nmax;
   TGMM_TRY(check_batch(m, b, &T, &nmax));
   size_t att_n = m->ssm ? 0 : nn_attention_size(b->off, b->ntask, m->dim.H);
@@ -160,8 +163,8 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
   } else {
     const float *in = m->a.h0;
     for (int l = 0; l < m->dim.L; l++) {
-      block_fwd(m, b, l, in);
-      in = layer_view(m, l).res3;
+      block_fwd(m, b, l, infer, in);
+      in = layer_view(m, infer ? 0 : l).res3;
     }
     nn_layernorm_fwd(m->pool, m->a.lnf, m->a.lnfm, m->a.lnfr, in, P(m, m->lnfw), P(m, m->lnfb), T, m->dim.C);
   }
@@ -182,6 +185,11 @@ int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *
   if (parts)
     for (int j = 0; j < 3; j++) parts[j] = acc[j] / norm;
   return TGMM_OK;
+}
+
+int tgmm_model_forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss,
+                       double parts[3]) {
+  return forward(m, b, norm, loss, parts, 0);
 }
 
 static void readout_bwd(tgmm_model *m, const tgmm_batch *b, double norm) {
@@ -263,7 +271,7 @@ static int infer(tgmm_model *m, const tgmm_batch *b) {
   tgmm_batch nb = *b; /* no targets: no loss, no matching */
   nb.weights = nb.means = nb.scales = NULL;
   nb.z = NULL;
-  return tgmm_model_forward(m, &nb, 1.0, NULL, NULL);
+  return forward(m, &nb, 1.0, NULL, NULL, 1);
 }
 
 int tgmm_model_predict(tgmm_model *m, const tgmm_batch *b, double *weights, double *means,

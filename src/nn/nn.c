@@ -28,9 +28,24 @@ static void block_range(size_t n, int b, int nb, size_t *lo, size_t *hi) {
 
 typedef struct {
   float *out, *din, *dW, *db;
-  const float *in, *W, *b, *dout;
+  const float *in, *W, *b, *dout, *res;
   int M, K, N, nb, nbc; /* row blocks; column blocks of dW (backward) */
 } lin_job;
+
+/* rows [r0, r1) of out = res + b (either may be NULL; out may alias res). */
+TGMM_CLONES static void lin_init_rows(float *out, const float *res, const float *b, size_t r0,
+                                      size_t r1, int N) {
+  for (size_t i = r0; i < r1; i++) {
+    float *o = out + i * (size_t)N;
+    const float *r = res ? res + i * (size_t)N : NULL;
+    if (r && b)
+      for (int c = 0; c < N; c++) o[c] = r[c] + b[c];
+    else if (b)
+      for (int c = 0; c < N; c++) o[c] = b[c];
+    else if (r != o)
+      for (int c = 0; c < N; c++) o[c] = r[c];
+  }
+}
 
 static void lin_fwd_block(void *arg, int blk, int tid) {
   (void)tid;
@@ -38,19 +53,24 @@ static void lin_fwd_block(void *arg, int blk, int tid) {
   size_t r0, r1;
   block_range((size_t)j->M, blk, j->nb, &r0, &r1);
   if (r1 == r0) return;
-  float *out = j->out + r0 * (size_t)j->N;
-  if (j->b)
-    for (size_t i = r0; i < r1; i++) memcpy(out + (i - r0) * j->N, j->b, sizeof(float) * (size_t)j->N);
+  int acc = j->b || j->res;
+  if (acc) lin_init_rows(j->out, j->res, j->b, r0, r1, j->N);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), j->N, j->K, 1.0f,
-              j->in + r0 * (size_t)j->K, j->K, j->W, j->K, j->b ? 1.0f : 0.0f, out, j->N);
+              j->in + r0 * (size_t)j->K, j->K, j->W, j->K, acc ? 1.0f : 0.0f,
+              j->out + r0 * (size_t)j->N, j->N);
+}
+
+void nn_linear_fwd_add(nn_par *pool, float *out, const float *in, const float *W, const float *b,
+                       const float *res, int M, int K, int N) {
+  if (M <= 0) return;
+  lin_job j = {.out = out, .in = in, .W = W, .b = b, .res = res, .M = M, .K = K, .N = N};
+  j.nb = nn_par_blocks(pool, (size_t)M, FIX_ROWS);
+  nn_par_run(pool, lin_fwd_block, &j, j.nb);
 }
 
 void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, const float *b,
                    int M, int K, int N) {
-  if (M <= 0) return;
-  lin_job j = {.out = out, .in = in, .W = W, .b = b, .M = M, .K = K, .N = N};
-  j.nb = nn_par_blocks(pool, (size_t)M, FIX_ROWS);
-  nn_par_run(pool, lin_fwd_block, &j, j.nb);
+  nn_linear_fwd_add(pool, out, in, W, b, NULL, M, K, N);
 }
 
 /* Items 0..nb-1: din rows; items nb..nb+nbc-1: dW rows (= output features) and db entries. */
@@ -97,16 +117,28 @@ typedef struct {
   int M, C, nb;
 } ln_job;
 
-static void ln_fwd_rows(const ln_job *j, size_t r0, size_t r1) {
+/* Row sums in 16 lanes (a fixed order, the same on every target) when C is a multiple of 16. */
+TGMM_CLONES static void ln_fwd_rows(const ln_job *j, size_t r0, size_t r1) {
   int C = j->C;
   for (size_t i = r0; i < r1; i++) {
     const float *x = j->in + i * C;
     float *y = j->out + i * C;
     float m = 0.0f, v = 0.0f;
-    for (int c = 0; c < C; c++) m += x[c];
-    m /= (float)C;
-    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-    v /= (float)C;
+    if (C % 16 == 0) {
+      nn_v16 sm = {0}, sv = {0};
+      for (int c = 0; c < C; c += 16) sm += nn_v16_load(x + c);
+      m = nn_v16_sum(sm) / (float)C;
+      for (int c = 0; c < C; c += 16) {
+        nn_v16 d = nn_v16_load(x + c) - m;
+        sv += d * d;
+      }
+      v = nn_v16_sum(sv) / (float)C;
+    } else {
+      for (int c = 0; c < C; c++) m += x[c];
+      m /= (float)C;
+      for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+      v /= (float)C;
+    }
     float s = 1.0f / sqrtf(v + 1e-5f);
     for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * j->w[c] + j->b[c];
     j->mean[i] = m;
@@ -129,18 +161,32 @@ void nn_layernorm_fwd(nn_par *pool, float *out, float *mean, float *rstd, const 
   nn_par_run(pool, ln_fwd_block, &j, j.nb);
 }
 
-static void ln_bwd_rows(const ln_job *j, size_t r0, size_t r1, float *dw, float *db) {
+TGMM_CLONES static void ln_bwd_rows(const ln_job *j, size_t r0, size_t r1, float *dw, float *db) {
   int C = j->C;
   for (size_t i = r0; i < r1; i++) {
     const float *x = j->in + i * C, *dy = j->dout + i * C;
     float *dx = j->din + i * C;
     float m = j->cmean[i], s = j->crstd[i], sum_g = 0.0f, sum_gx = 0.0f;
-    for (int c = 0; c < C; c++) {
-      float xh = (x[c] - m) * s, g = dy[c] * j->w[c];
-      sum_g += g;
-      sum_gx += g * xh;
-      dw[c] += dy[c] * xh;
-      db[c] += dy[c];
+    if (C % 16 == 0) {
+      nn_v16 sg = {0}, sgx = {0};
+      for (int c = 0; c < C; c += 16) {
+        nn_v16 xh = (nn_v16_load(x + c) - m) * s, d = nn_v16_load(dy + c);
+        nn_v16 g = d * nn_v16_load(j->w + c);
+        sg += g;
+        sgx += g * xh;
+        nn_v16_store(dw + c, nn_v16_load(dw + c) + d * xh);
+        nn_v16_store(db + c, nn_v16_load(db + c) + d);
+      }
+      sum_g = nn_v16_sum(sg);
+      sum_gx = nn_v16_sum(sgx);
+    } else {
+      for (int c = 0; c < C; c++) {
+        float xh = (x[c] - m) * s, g = dy[c] * j->w[c];
+        sum_g += g;
+        sum_gx += g * xh;
+        dw[c] += dy[c] * xh;
+        db[c] += dy[c];
+      }
     }
     sum_g /= (float)C;
     sum_gx /= (float)C;

@@ -1,28 +1,38 @@
 /* nn_attn.c — multi-head self-attention over packed ragged tasks (see include/tgmm/nn.h).
  *
- * Work is split into (task, head) pairs; each pair runs small single-threaded GEMMs on strided
- * views of qkv; the pairs are spread over the thread pool (nn_par.c). Causal attention is computed in row
- * blocks of RB rows so that the masked upper triangle is (mostly) skipped. */
+ * Work is split into (task, head) pairs spread over the thread pool (nn_par.c). The shapes are
+ * small (a head is N x hs with N ~ 32..128 tokens and hs = C / H ~ 16..32 wide), far below what
+ * a BLAS call amortises, so each pair runs fused register-blocked kernels on 16-float vectors
+ * (nn_math.h) in one pass over the head: S = scale Q K^T for RB rows at a time, the softmax of
+ * those rows while they are in registers / L1, then their O = P V; the backward pass likewise
+ * (dS rows and dQ, then dK and dV by column blocks). The pair's operands are gathered into
+ * contiguous per-thread scratch (K^T, V, ...; one allocation per call, none per pair).
+ * Causal attention skips the masked upper triangle in blocks of RB rows / 16 columns.
+ * Every pair's arithmetic depends only on that pair (not on the thread split): the same bits
+ * for any thread count. */
 #define _GNU_SOURCE
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_math.h"
 #include "tgmm/nn.h"
 
-#define RB 32 /* causal row-block size */
+#define RB 8  /* rows of a register block */
+#define VL 16 /* floats of a vector */
 
+static int round16(int n) { return (n + VL - 1) / VL * VL; }
 
 typedef struct {
   float *out, *dqkv;
   const float *att, *qkv, *dout;
-  float *att_w; /* forward: probabilities written here */
+  float *att_w; /* forward: probabilities written here (NULL: not kept) */
   const int *off;
   const size_t *att_off; /* [ntask] start of task i's H*N_i^2 block */
   int ntask, C, H, causal, nmax;
   int backward;
-  float *scratch; /* backward: [threads, nmax, nmax] */
+  float *scratch; /* [threads, per] */
+  size_t per;     /* floats of scratch per thread */
 } attn_job;
 
 size_t nn_attention_size(const int *off, int ntask, int H) {
@@ -34,109 +44,201 @@ size_t nn_attention_size(const int *off, int ntask, int H) {
   return s;
 }
 
-static void softmax_rows(float *P, int r0, int r1, int cend, int N, int causal) {
-  for (int i = r0; i < r1; i++) {
-    float *p = P + (size_t)i * N;
-    int nv = causal ? i + 1 : N;
-    float mx = p[0];
-    for (int j = 1; j < nv; j++) mx = p[j] > mx ? p[j] : mx;
-    float s = 0.0f;
-    for (int j = 0; j < nv; j++) {
-      p[j] = expf(p[j] - mx);
-      s += p[j];
+/* The kernel of every product here: for the nr (<= RB) rows r of a block and the columns
+ * c0 .. c0+15 of each 16-column block of [0, ncols):
+ *   out[r * ldo + c] = alpha * sum over t in [tlo, thi) of A[r * rs + t * ts] * B[t * ldb + c],
+ * stored for c < ocols only. B is contiguous with ldb >= ncols (a multiple of 16; padding 0).
+ * Rows beyond nr repeat the last one (computed, not stored). */
+static inline __attribute__((always_inline)) void kern(float *out, size_t ldo, int ocols,
+                                                       const float *A, size_t rs, size_t ts,
+                                                       int nr, int tlo, int thi, const float *B,
+                                                       size_t ldb, int ncols, float alpha) {
+  const float *ar[RB];
+  for (int r = 0; r < RB; r++) ar[r] = A + (size_t)(r < nr ? r : nr - 1) * rs;
+  for (int c0 = 0; c0 < ncols; c0 += VL) {
+    nn_v16 acc[RB];
+    for (int r = 0; r < RB; r++) acc[r] = (nn_v16){0};
+    for (int t = tlo; t < thi; t++) {
+      nn_v16 b = nn_v16_load(B + (size_t)t * ldb + c0);
+      for (int r = 0; r < RB; r++) acc[r] += ar[r][(size_t)t * ts] * b;
     }
-    float inv = 1.0f / s;
-    for (int j = 0; j < nv; j++) p[j] *= inv;
-    for (int j = nv; j < N; j++) p[j] = 0.0f;
-    (void)cend;
+    int nc = ocols - c0 < VL ? ocols - c0 : VL;
+    for (int r = 0; r < nr; r++) {
+      nn_v16 v = acc[r] * alpha;
+      float *o = out + (size_t)r * ldo + c0;
+      if (nc == VL)
+        nn_v16_store(o, v);
+      else
+        for (int c = 0; c < nc; c++) o[c] = v[c];
+    }
   }
+}
+
+/* dst[c * ld + j] = src[j * ls + c] (c < hs, j < n), zero for n <= j < ld. */
+static inline __attribute__((always_inline)) void gather_t(float *dst, size_t ld, const float *src, size_t ls, int n, int hs) {
+  for (int c = 0; c < hs; c++) {
+    float *d = dst + (size_t)c * ld;
+    for (int j = 0; j < n; j++) d[j] = src[(size_t)j * ls + c];
+    for (size_t j = (size_t)n; j < ld; j++) d[j] = 0.0f;
+  }
+}
+
+/* dst[j * ld + c] = src[j * ls + c] (j < n, c < hs), zero for hs <= c < ld. */
+static inline __attribute__((always_inline)) void gather_rows(float *dst, size_t ld, const float *src, size_t ls, int n, int hs) {
+  for (int j = 0; j < n; j++) {
+    float *d = dst + (size_t)j * ld;
+    const float *r = src + (size_t)j * ls;
+    int c = 0;
+    for (; c + VL <= hs; c += VL) nn_v16_store(d + c, nn_v16_load(r + c));
+    for (; c < hs; c++) d[c] = r[c];
+    for (; (size_t)c < ld; c++) d[c] = 0.0f;
+  }
+}
+
+/* Row p[0 .. ncols) (ncols a multiple of 16): softmax over [0, nv), zero on [nv, ncols). */
+static inline __attribute__((always_inline)) void softmax_row(float *p, int nv, int ncols) {
+  int full = nv / VL * VL;
+  nn_v16 m = nn_v16_splat(-INFINITY);
+  for (int j = 0; j < full; j += VL) m = nn_v16_max(m, nn_v16_load(p + j));
+  float mx = nn_v16_hmax(m);
+  for (int j = full; j < nv; j++) mx = p[j] > mx ? p[j] : mx;
+  for (int j = nv; j < ncols; j++) p[j] = -INFINITY; /* exp -> exp(-87), zeroed below */
+  nn_v16 s = (nn_v16){0}, vm = nn_v16_splat(mx);
+  for (int j = 0; j < ncols; j += VL) {
+    nn_v16 e = nn_v16_exp_neg(nn_v16_load(p + j) - vm);
+    nn_v16_store(p + j, e);
+    if (j + VL <= nv) s += e;
+  }
+  float sum = nn_v16_sum(s);
+  for (int j = full; j < nv; j++) sum += p[j];
+  for (int j = nv; j < ncols; j++) p[j] = 0.0f; /* before scaling: exp(-87) / sum is subnormal */
+  nn_v16 inv = nn_v16_splat(1.0f / sum);
+  for (int j = 0; j < ncols; j += VL) nn_v16_store(p + j, nn_v16_load(p + j) * inv);
+}
+
+/* g[0 .. ncols) = p * (g - sum_j p_j g_j) (p zero beyond the row's valid entries). */
+static inline __attribute__((always_inline)) void softmax_bwd_row(float *g, const float *p,
+                                                                  int n, int ncols) {
+  nn_v16 d = (nn_v16){0};
+  int full = n / VL * VL;
+  for (int j = 0; j < full; j += VL) d += nn_v16_load(p + j) * nn_v16_load(g + j);
+  float dot = nn_v16_sum(d);
+  for (int j = full; j < n; j++) dot += p[j] * g[j];
+  for (int j = 0; j < full; j += VL)
+    nn_v16_store(g + j, nn_v16_load(p + j) * (nn_v16_load(g + j) - dot));
+  for (int j = full; j < n; j++) g[j] = p[j] * (g[j] - dot);
+  for (int j = n; j < ncols; j++) g[j] = 0.0f;
+}
+
+/* Scratch floats per thread for tasks of at most nmax tokens and heads hs wide. */
+static size_t scratch_per(int nmax, int hs) {
+  size_t Np = (size_t)round16(nmax), hsp = (size_t)round16(hs);
+  return (size_t)hs * Np + 3 * Np * hsp + Np * Np + (size_t)RB * Np + 64;
 }
 
 /* One (task, head): S = scale Q K^T, P = softmax(S) (masked), O = P V. */
-static void attn_fwd_pair(const attn_job *j, int task, int h) {
+TGMM_CLONES static void attn_fwd_pair(const attn_job *j, int task, int h, float *sc) {
   int C = j->C, C3 = 3 * C, hs = C / j->H, o = j->off[task], N = j->off[task + 1] - o;
   if (N <= 0) return;
+  int Np = round16(N), hsp = round16(hs);
   const float *Q = j->qkv + (size_t)o * C3 + (size_t)h * hs, *K = Q + C, *V = Q + 2 * C;
-  float *P = j->att_w + j->att_off[task] + (size_t)h * N * N;
+  float *P = j->att_w ? j->att_w + j->att_off[task] + (size_t)h * N * N : NULL;
   float *O = j->out + (size_t)o * C + (size_t)h * hs;
+  float *Kt = sc, *Vc = Kt + (size_t)hs * Np, *S = Vc + (size_t)Np * hsp;
   float scale = 1.0f / sqrtf((float)hs);
-  int rb = j->causal ? RB : N;
-  for (int r0 = 0; r0 < N; r0 += rb) {
-    int r1 = r0 + rb < N ? r0 + rb : N, ce = j->causal ? r1 : N;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, ce, hs, scale,
-                Q + (size_t)r0 * C3, C3, K, C3, 0.0f, P + (size_t)r0 * N, N);
-    softmax_rows(P, r0, r1, ce, N, j->causal);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, ce, 1.0f,
-                P + (size_t)r0 * N, N, V, C3, 0.0f, O + (size_t)r0 * C, C);
+  gather_t(Kt, (size_t)Np, K, (size_t)C3, N, hs);
+  gather_rows(Vc, (size_t)hsp, V, (size_t)C3, N, hs);
+  for (int r0 = 0; r0 < N; r0 += RB) {
+    int nr = N - r0 < RB ? N - r0 : RB;
+    int ncols = j->causal ? round16(r0 + nr) : Np, tv = j->causal ? r0 + nr : N;
+    kern(S, (size_t)Np, ncols, Q + (size_t)r0 * C3, (size_t)C3, 1, nr, 0, hs, Kt, (size_t)Np,
+         ncols, scale);
+    for (int r = 0; r < nr; r++) softmax_row(S + (size_t)r * Np, j->causal ? r0 + r + 1 : N, ncols);
+    kern(O + (size_t)r0 * C, (size_t)C, hs, S, (size_t)Np, 1, nr, 0, tv, Vc, (size_t)hsp, hsp,
+         1.0f);
+    if (P)
+      for (int r = 0; r < nr; r++) {
+        float *pr = P + (size_t)(r0 + r) * N;
+        int nc = ncols < N ? ncols : N;
+        const float *sr = S + (size_t)r * Np;
+        int c = 0;
+        for (; c + VL <= nc; c += VL) nn_v16_store(pr + c, nn_v16_load(sr + c));
+        for (; c < nc; c++) pr[c] = sr[c];
+        for (; c < N; c++) pr[c] = 0.0f;
+      }
   }
 }
 
-/* dS = P * (dP - rowsum(P * dP)) in place of dP, rows r0..r1-1, columns 0..ce-1. */
-static void softmax_bwd_rows(float *dP, const float *P, int r0, int r1, int ce, int N) {
-  for (int i = r0; i < r1; i++) {
-    const float *p = P + (size_t)i * N;
-    float *g = dP + (size_t)i * N;
-    float dot = 0.0f;
-    for (int c = 0; c < ce; c++) dot += p[c] * g[c];
-    for (int c = 0; c < ce; c++) g[c] = p[c] * (g[c] - dot);
-  }
-}
-
-static void attn_bwd_pair(const attn_job *j, int task, int h, float *dS) {
+TGMM_CLONES static void attn_bwd_pair(const attn_job *j, int task, int h, float *sc) {
   int C = j->C, C3 = 3 * C, hs = C / j->H, o = j->off[task], N = j->off[task + 1] - o;
   if (N <= 0) return;
+  int Np = round16(N), hsp = round16(hs);
   const float *Q = j->qkv + (size_t)o * C3 + (size_t)h * hs, *K = Q + C, *V = Q + 2 * C;
   const float *P = j->att + j->att_off[task] + (size_t)h * N * N;
   const float *dO = j->dout + (size_t)o * C + (size_t)h * hs;
   float *dQ = j->dqkv + (size_t)o * C3 + (size_t)h * hs, *dK = dQ + C, *dV = dQ + 2 * C;
   float scale = 1.0f / sqrtf((float)hs);
-  int rb = j->causal ? RB : N;
-  for (int r0 = 0; r0 < N; r0 += rb) { /* dS rows and dQ */
-    int r1 = r0 + rb < N ? r0 + rb : N, ce = j->causal ? r1 : N;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, ce, hs, 1.0f,
-                dO + (size_t)r0 * C, C, V, C3, 0.0f, dS + (size_t)r0 * N, N);
-    softmax_bwd_rows(dS, P, r0, r1, ce, N);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, ce, scale,
-                dS + (size_t)r0 * N, N, K, C3, 0.0f, dQ + (size_t)r0 * C3, C3);
+  float *Vt = sc, *Kc = Vt + (size_t)hs * Np, *Qc = Kc + (size_t)Np * hsp;
+  float *dOc = Qc + (size_t)Np * hsp, *dS = dOc + (size_t)Np * hsp; /* dS [N, Np] */
+  gather_t(Vt, (size_t)Np, V, (size_t)C3, N, hs);
+  gather_rows(Kc, (size_t)hsp, K, (size_t)C3, N, hs);
+  gather_rows(Qc, (size_t)hsp, Q, (size_t)C3, N, hs);
+  gather_rows(dOc, (size_t)hsp, dO, (size_t)C, N, hs);
+  for (int r0 = 0; r0 < N; r0 += RB) { /* dS rows (P * (dP - rowdot)) and dQ = scale dS K */
+    int nr = N - r0 < RB ? N - r0 : RB;
+    int ncols = j->causal ? round16(r0 + nr) : Np, tv = j->causal ? r0 + nr : N;
+    float *g = dS + (size_t)r0 * Np;
+    kern(g, (size_t)Np, ncols, dOc + (size_t)r0 * hsp, (size_t)hsp, 1, nr, 0, hs, Vt,
+         (size_t)Np, ncols, 1.0f);
+    for (int r = 0; r < nr; r++) {
+      int nv = j->causal ? r0 + r + 1 : N;
+      softmax_bwd_row(g + (size_t)r * Np, P + (size_t)(r0 + r) * N, nv, ncols);
+    }
+    kern(dQ + (size_t)r0 * C3, (size_t)C3, hs, g, (size_t)Np, 1, nr, 0, tv, Kc, (size_t)hsp, hsp,
+         scale);
   }
-  for (int c0 = 0; c0 < N; c0 += rb) { /* dK, dV by column blocks: rows i >= c0 only */
-    int c1 = c0 + rb < N ? c0 + rb : N, i0 = j->causal ? c0 : 0;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, N - i0, 1.0f,
-                P + (size_t)i0 * N + c0, N, dO + (size_t)i0 * C, C, 0.0f, dV + (size_t)c0 * C3, C3);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, N - i0, scale,
-                dS + (size_t)i0 * N + c0, N, Q + (size_t)i0 * C3, C3, 0.0f, dK + (size_t)c0 * C3,
-                C3);
+  for (int c0 = 0; c0 < N; c0 += RB) { /* dK = scale dS^T Q, dV = P^T dO: rows i >= c0 only */
+    int nr = N - c0 < RB ? N - c0 : RB, i0 = j->causal ? c0 : 0;
+    kern(dK + (size_t)c0 * C3, (size_t)C3, hs, dS + c0, 1, (size_t)Np, nr, i0, N, Qc,
+         (size_t)hsp, hsp, scale);
+    kern(dV + (size_t)c0 * C3, (size_t)C3, hs, P + c0, 1, (size_t)N, nr, i0, N, dOc, (size_t)hsp,
+         hsp, 1.0f);
   }
 }
 
 static void attn_item(void *arg, int p, int tid) {
   attn_job *j = arg;
   int task = p / j->H, h = p % j->H;
+  float *sc = j->scratch + (size_t)tid * j->per;
   if (j->backward)
-    attn_bwd_pair(j, task, h, j->scratch + (size_t)tid * (size_t)j->nmax * (size_t)j->nmax);
+    attn_bwd_pair(j, task, h, sc);
   else
-    attn_fwd_pair(j, task, h);
+    attn_fwd_pair(j, task, h, sc);
 }
 
 static void run_job(nn_par *pool, attn_job *j) {
-  size_t *ao = malloc(sizeof(size_t) * (size_t)(j->ntask + 1));
-  if (!ao) abort();
+  int nt = nn_par_threads(pool);
   j->nmax = 1;
-  ao[0] = 0;
   for (int i = 0; i < j->ntask; i++) {
     int n = j->off[i + 1] - j->off[i];
-    ao[i + 1] = ao[i] + (size_t)j->H * (size_t)n * (size_t)n;
     if (n > j->nmax) j->nmax = n;
   }
-  j->att_off = ao;
-  if (j->backward) {
-    j->scratch = malloc(sizeof(float) * (size_t)nn_par_threads(pool) * (size_t)j->nmax *
-                        (size_t)j->nmax);
-    if (!j->scratch) abort(); /* a few hundred kB; nothing sensible to do without it */
+  j->per = scratch_per(j->nmax, j->C / j->H);
+  /* one block: the task offsets into att, then every thread's scratch */
+  size_t head = ((size_t)j->ntask + 1) * sizeof(size_t);
+  head = (head + 63) / 64 * 64;
+  char *mem = malloc(head + sizeof(float) * (size_t)nt * j->per);
+  if (!mem) abort(); /* a few hundred kB; nothing sensible to do without it */
+  size_t *ao = (size_t *)mem;
+  ao[0] = 0;
+  for (int i = 0; i < j->ntask; i++) {
+    size_t n = (size_t)(j->off[i + 1] - j->off[i]);
+    ao[i + 1] = ao[i] + (size_t)j->H * n * n;
   }
+  j->att_off = ao;
+  j->scratch = (float *)(mem + head);
   nn_par_run(pool, attn_item, j, j->ntask * j->H);
-  free(j->scratch);
-  free(ao);
+  free(mem);
 }
 
 void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off,

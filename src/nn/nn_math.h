@@ -24,6 +24,62 @@ static inline float nn_fast_tanh(float x) {
 /* sigmoid(x) = (1 + tanh(x/2)) / 2 (|error| < 2e-7). */
 static inline float nn_fast_sigmoid(float x) { return 0.5f + 0.5f * nn_fast_tanh(0.5f * x); }
 
+/* The vector helpers below are always inlined into their (target_clones) callers, so no vector
+ * crosses a call boundary: GCC's note that passing one would change the ABI does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+/* 16 floats as one GCC vector (one AVX-512 register, two AVX2 registers, four SSE registers:
+ * the lanes compute the same values on every target, bar the fused multiply-adds). */
+typedef float nn_v16 __attribute__((vector_size(64)));
+typedef int nn_v16i __attribute__((vector_size(64)));
+typedef float nn_v16u __attribute__((vector_size(64), aligned(4))); /* unaligned access */
+
+static inline __attribute__((always_inline)) nn_v16 nn_v16_load(const float *p) { return *(const nn_v16u *)p; }
+static inline __attribute__((always_inline)) void nn_v16_store(float *p, nn_v16 v) { *(nn_v16u *)p = v; }
+static inline __attribute__((always_inline)) nn_v16 nn_v16_splat(float x) { return (nn_v16){0} + x; }
+static inline __attribute__((always_inline)) nn_v16 nn_v16_max(nn_v16 a, nn_v16 b) {
+  nn_v16i m = a > b;
+  return (nn_v16)(((nn_v16i)a & m) | ((nn_v16i)b & ~m));
+}
+
+/* exp(x) lane by lane for x <= 0 (softmax after subtracting the row maximum; below -87 the
+ * result is exp(-87), a normal float): Cephes' range reduction x = n ln 2 + r, |r| <= ln2 / 2
+ * (n rounded to nearest by the 1.5 * 2^23 trick), and its degree-5 polynomial (|relative
+ * error| < 2e-7); branch-free. */
+static inline __attribute__((always_inline)) nn_v16 nn_v16_exp_neg(nn_v16 x) {
+  x = nn_v16_max(x, nn_v16_splat(-87.0f));
+  nn_v16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  nn_v16 r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  nn_v16 p = nn_v16_splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  nn_v16i e = (__builtin_convertvector(n, nn_v16i) + 127) << 23;
+  return p * (nn_v16)e;
+}
+
+/* Sum / maximum of the 16 lanes by a fixed tree (halves, quarters, ...: the same order on
+ * every target). */
+static inline __attribute__((always_inline)) nn_v16 nn_v16_fold(nn_v16 v, int w) {
+  static const nn_v16i m8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
+  static const nn_v16i m4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
+  static const nn_v16i m2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+  static const nn_v16i m1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
+  return __builtin_shuffle(v, w == 8 ? m8 : w == 4 ? m4 : w == 2 ? m2 : m1);
+}
+static inline __attribute__((always_inline)) float nn_v16_sum(nn_v16 v) {
+  for (int w = 8; w >= 1; w /= 2) v += nn_v16_fold(v, w);
+  return v[0];
+}
+static inline __attribute__((always_inline)) float nn_v16_hmax(nn_v16 v) {
+  for (int w = 8; w >= 1; w /= 2) v = nn_v16_max(v, nn_v16_fold(v, w));
+  return v[0];
+}
+
 /* Compiled for AVX-512, AVX2+FMA and baseline; the loader picks the best (GCC ifunc). */
 #define TGMM_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 

@@ -5,7 +5,8 @@
  * per combination of the other grid keys; one line per method with error bars (sd over tasks or
  * the 95% interval of the mean), each method's markers offset a little so that lines at a bound
  * (accuracy 1, error 0) stay visible; a logarithmic y axis when the means (all > 0) span a factor 20.
- * Rank 0 only. */
+ * And what every plot of the report shares (the rate, depth and learning-curve plots too): the
+ * methods' colours, gnuplot's string quoting and the gnuplot run. Rank 0 only. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>

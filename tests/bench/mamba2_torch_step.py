@@ -8,7 +8,9 @@ written with einsum as state-spaces/mamba's ssd_minimal rather than with HF's br
 which would need gigabytes here). To bound memory a step runs in slices of MICRO tasks with the
 gradients accumulated. The input side, read-outs and loss are torch_step.py's.
 
-usage: mamba2_torch_step.py THREADS STEPS [L C d N H P S G k]   prints 'torch_step_seconds S'."""
+usage: mamba2_torch_step.py THREADS STEPS [L C d N H P S G k [BATCH MATCHING]]
+  BATCH tasks per K (default 64), MATCHING canonical (default) or hungarian (torch_step.py's).
+  Prints 'torch_step_seconds S'."""
 import sys
 
 import torch
@@ -87,13 +89,15 @@ class Mamba2TGMM(torch_step.TGMM):
 
 def main():
     threads, steps = int(sys.argv[1]), int(sys.argv[2])
-    args = [int(a) for a in sys.argv[3:]]
+    args = [int(a) for a in sys.argv[3:12]]
     L, C, d, N, H, P, S, G, k = args if len(args) == 9 else (12, 128, 8, 128, 8, 64, 16, 2, 4)
+    batch = int(sys.argv[12]) if len(sys.argv) > 12 else 64
+    hungarian = (sys.argv[13] if len(sys.argv) > 13 else "canonical") == "hungarian"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     Ks = torch_step.KS
     model = Mamba2TGMM(L, C, d, 128, max(Ks), len(Ks), H, P, S, G, k)
-    torch_step.bench(model, steps, d, N, micro=MICRO)
+    torch_step.bench(model, steps, d, N, batch, hungarian, micro=MICRO)
 
 
 if __name__ == "__main__":

@@ -99,20 +99,25 @@ static double ln_obj(void *p) {
   return dot(c->out, c->R, (size_t)c->M * c->C);
 }
 
-static void test_layernorm(void **state) {
-  (void)state;
-  ln_ctx c = {.M = 5, .C = 12};
-  size_t n = 60;
-  c.in = randv(n, 2, 5), c.w = randv(12, 1, 6), c.b = randv(12, 1, 7), c.R = randv(n, 1, 8);
-  c.out = malloc(4 * n), c.mean = malloc(4 * 5), c.rstd = malloc(4 * 5);
-  float *din = calloc(n, 4), *dw = calloc(12, 4), *db = calloc(12, 4);
+static void layernorm_case(int M, int C) {
+  ln_ctx c = {.M = M, .C = C};
+  size_t n = (size_t)M * C;
+  c.in = randv(n, 2, 5), c.w = randv(C, 1, 6), c.b = randv(C, 1, 7), c.R = randv(n, 1, 8);
+  c.out = malloc(4 * n), c.mean = malloc(4 * M), c.rstd = malloc(4 * M);
+  float *din = calloc(n, 4), *dw = calloc(C, 4), *db = calloc(C, 4);
   ln_obj(&c);
   nn_layernorm_bwd(NULL, din, dw, db, c.R, c.in, c.w, c.mean, c.rstd, c.M, c.C);
   check_grad("layernorm din", ln_obj, &c, c.in, din, n);
-  check_grad("layernorm dw", ln_obj, &c, c.w, dw, 12);
-  check_grad("layernorm db", ln_obj, &c, c.b, db, 12);
+  check_grad("layernorm dw", ln_obj, &c, c.w, dw, C);
+  check_grad("layernorm db", ln_obj, &c, c.b, db, C);
   free(c.in), free(c.w), free(c.b), free(c.R), free(c.out), free(c.mean), free(c.rstd);
   free(din), free(dw), free(db);
+}
+
+static void test_layernorm(void **state) {
+  (void)state;
+  layernorm_case(5, 12); /* C not a multiple of 16: the scalar row sums */
+  layernorm_case(3, 32); /* the 16-lane row sums */
 }
 
 /* ---------------- GELU (and the MLP: linear -> gelu -> linear) ---------------- */
@@ -168,10 +173,10 @@ static double att_obj(void *p) {
   return dot(c->out, c->R, (size_t)c->off[c->ntask] * c->C);
 }
 
-static void attention_case(int causal, int nthreads) {
+static void attention_case_c(int causal, int nthreads, int C, int H) {
   /* ragged: 4 tasks of 5, 1, 40, 3 tokens (40 > the causal row block) */
   static const int off[5] = {0, 5, 6, 46, 49};
-  int T = 49, C = 8, H = 2;
+  int T = 49;
   att_ctx c = {.ntask = 4, .C = C, .H = H, .causal = causal, .off = off};
   c.pool = nn_par_create(nthreads);
   c.qkv = randv((size_t)T * 3 * C, 1, 20), c.R = randv((size_t)T * C, 1, 21);
@@ -205,6 +210,8 @@ static void attention_case(int causal, int nthreads) {
   nn_par_free(c.pool);
 }
 
+static void attention_case(int causal, int nthreads) { attention_case_c(causal, nthreads, 8, 2); }
+
 static void test_attention_causal(void **state) {
   (void)state;
   attention_case(1, 1);
@@ -217,6 +224,12 @@ static void test_attention_threads(void **state) {
   (void)state;
   attention_case(1, 3);
   attention_case(0, 2);
+}
+/* heads 16 and 20 wide: whole and partial 16-float vectors of the kernels */
+static void test_attention_wide_heads(void **state) {
+  (void)state;
+  attention_case_c(1, 1, 32, 2);
+  attention_case_c(0, 1, 40, 2);
 }
 
 /* ---------------- pooling read-out ---------------- */
@@ -356,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_linear),          cmocka_unit_test(test_layernorm),
       cmocka_unit_test(test_mlp_gelu),        cmocka_unit_test(test_attention_causal),
       cmocka_unit_test(test_attention_bidirectional), cmocka_unit_test(test_attention_threads),
+      cmocka_unit_test(test_attention_wide_heads),
       cmocka_unit_test(test_pool), cmocka_unit_test(test_threaded_layers),            cmocka_unit_test(test_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
