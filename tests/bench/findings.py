@@ -73,8 +73,20 @@ def one(exp_dir, out_path):
     rows = list(csv.DictReader(open(os.path.join(exp_dir, "rows.csv"))))
     if not rows:
         return 0
-    keys = [c for c in rows[0].keys() if c not in BASE_COLS and not c.startswith("run.")]
+    cand = [c for c in rows[0].keys() if c not in BASE_COLS and not c.startswith("run.")]
     runs = {r["run"]: os.path.basename(os.path.dirname(r["file"])) for r in rows}
+    # a column constant within every run but different between runs says how the runs differ
+    # (the report's run columns); the others are the evaluation setting's keys
+    per_run = defaultdict(lambda: defaultdict(set))
+    for r in rows:
+        for c in cand:
+            per_run[c][r["run"]].add(r[c])
+    # (the report's run columns); those of the model and training leave the tasks as they are,
+    # so they are not keys of the setting (tasks of another d or N are other tasks)
+    def run_key(c):
+        return (c.startswith(("model.", "train.")) and all(len(v) == 1 for v in per_run[c].values())
+                and len({next(iter(v)) for v in per_run[c].values()}) > 1)
+    keys = [c for c in cand if not run_key(c)]
     by = defaultdict(dict)  # (run, setting key values) -> method -> {task: row}
     for r in rows:
         sk = tuple(r[k] for k in keys)
