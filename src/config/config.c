@@ -284,9 +284,57 @@ static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
   return 0;
 }
 
+/* eval.variants.<name>.method: a method; eval.variants.<name>.<key>: a value of an em.*, lloyd.*
+ * or spectral.* key, checked against its schema row and stored as "key=value" (canonical). */
+static int apply_variant(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
+  const char *sub = e->key + strlen("eval.variants."), *dot = strchr(sub, '.');
+  int nl = dot ? (int)(dot - sub) : (int)strlen(sub);
+  if (!dot || !dot[1] || e->is_seq)
+    return user_error(src, e->kline, e->kcol, e->key, "a variant is a map of one-value keys, e.g. "
+                      "eval.variants: {em_kpp5: {method: em, em.init: kmeans++, em.restarts: 5}}");
+  if (nl > 15 || (int)strspn(sub, "abcdefghijklmnopqrstuvwxyz0123456789_") < nl)
+    return user_error(src, e->kline, e->kcol, e->key, "a variant's name has at most 15 characters "
+                      "of a-z, 0-9 and _ (e.g. em_kpp5)");
+  int v = 0;
+  while (v < cfg->eval.n_variants && (strncmp(cfg->eval.variants[v].name, sub, (size_t)nl) ||
+                                      cfg->eval.variants[v].name[nl]))
+    v++;
+  if (v == TGMM_MAX_VARIANTS)
+    return user_error(src, e->kline, e->kcol, e->key, "at most %d variants", TGMM_MAX_VARIANTS);
+  tgmm_variant *var = &cfg->eval.variants[v];
+  if (v == cfg->eval.n_variants) memset(var, 0, sizeof *var), cfg->eval.n_variants++;
+  snprintf(var->name, sizeof var->name, "%.*s", nl, sub);
+  const char *key = dot + 1, *t = e->v[0].text;
+  if (!strcmp(key, "method")) {
+    if (strlen(t) >= sizeof var->method || e->v[0].quoted)
+      return user_error(src, e->vline, e->vcol, e->key, "expected a method such as em");
+    snprintf(var->method, sizeof var->method, "%s", t);
+    return 0;
+  }
+  int r = find_key(key);
+  if (r < 0 || (strncmp(key, "em.", 3) && strncmp(key, "lloyd.", 6) && strncmp(key, "spectral.", 9)))
+    return user_error(src, e->kline, e->kcol, e->key, "a variant sets its method and em.*, lloyd.* "
+                      "or spectral.* keys; '%s' is none of these", key);
+  unsigned char tmp[TGMM_MAX_STR + 64];
+  memset(tmp, 0, sizeof tmp);
+  TGMM_TRY(parse_scalar(&KEYS[r], src, &e->v[0], tmp, KEYS[r].size));
+  char val[64];
+  cfg_elem_text(&KEYS[r], tmp, KEYS[r].size, val, sizeof val);
+  int i = 0;
+  size_t kl = strlen(key);
+  while (i < var->n && (strncmp(var->set[i], key, kl) || var->set[i][kl] != '=')) i++;
+  if (i == TGMM_MAX_VARIANT_SET)
+    return user_error(src, e->kline, e->kcol, e->key, "at most %d keys per variant",
+                      TGMM_MAX_VARIANT_SET);
+  snprintf(var->set[i], sizeof var->set[i], "%s=%s", key, val);
+  if (i == var->n) var->n++;
+  return 0;
+}
+
 /* Apply one flattened entry. L may be NULL (built-in defaults). */
 static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
   if (!strncmp(e->key, "eval.grid.", 10)) return apply_grid(cfg, src, e);
+  if (!strncmp(e->key, "eval.variants.", 14)) return apply_variant(cfg, src, e);
   if (!strcmp(e->key, "eval.grid"))
     return user_error(src, e->kline, e->kcol, e->key,
                       "must be a map from a config key to a list of values, e.g. "
@@ -324,6 +372,9 @@ static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry 
     if (elem * (size_t)e->nv > sizeof tmp) return TGMM_EFAIL;
     for (int i = 0; i < e->nv; i++) {
       TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp + (size_t)i * elem, elem));
+      if (k->off == offsetof(tgmm_config, eval.methods) && !cfg_method_plausible(e->v[i].text))
+        return user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' is not one of: %s",
+                          e->v[i].text, cfg_methods_text);
       for (int j = 0; j < i; j++)
         if (same_elem(k->type, tmp + (size_t)i * elem, tmp + (size_t)j * elem, elem))
           return user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' appears twice in the list",
@@ -461,6 +512,9 @@ static int finish(loader *L) {
     c->nK = 1;
   }
   TGMM_TRY(check_eval_keys(L));
+  char why[400];
+  if (cfg_check_methods(c, why, sizeof why))
+    return cross_error(L, (const char *const[]){"eval.methods", NULL}, "%s", why);
   if (L->no_model) return 0;
   TGMM_TRY(check_backbone(L));
   if (c->model.backbone == TGMM_BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
@@ -543,6 +597,7 @@ static int apply_text(loader *L, tgmm_config *cfg, const char *name, const char 
     rc = TGMM_EUSER;
   }
   if (!rc && file > 1 && has_prefix_entry(&doc, "eval.grid.")) cfg->eval.n_grid = 0;
+  if (!rc && file > 1 && has_prefix_entry(&doc, "eval.variants.")) cfg->eval.n_variants = 0;
   if (!rc && file > 1 && has_prefix_entry(&doc, "sweep.")) memset(&cfg->sweep, 0, sizeof cfg->sweep);
   for (int i = 0; !rc && i < doc.n; i++)
     rc = !strncmp(doc.e[i].key, "sweep.", 6) || !strcmp(doc.e[i].key, "sweep")

@@ -100,8 +100,10 @@ const keydef cfg_keys[] = {
     {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
      "evaluation tasks per grid point"},
     {"eval.chunk", T_INT, FLD(eval.chunk), "16", 1, 1e6, NULL, "tasks per work unit"},
-    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
-     0, "tgmm|em|spectral|oracle|lloyd|tgmm_plugin", "methods evaluated"},
+    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 1,
+     0, NULL, "columns: tgmm, em, spectral, oracle, lloyd, tgmm_plugin, tgmm_em (EM from TGMM's "
+     "estimate), truth (the true parameters), or a variant (em_kpp, em_kpp10, em_diag, em_kpp10_diag, lloyd_kpp, "
+     "eval.variants)"},
     {"eval.iterations", T_INTS, LST(eval.iterations, eval.n_iterations), "[]", 1, 1e9, NULL,
      "EM and Lloyd truncated at each count: columns em@c, lloyd@c ([]: off)"},
     {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,

@@ -1,6 +1,7 @@
 /* config_schema.h — private to the config module: the schema table (config_schema.c) and the
  * helpers the loader (config.c) and the emitter (config_emit.c) share. Calls go one way:
- * config.c -> config_emit.c -> config_schema.c, config.c -> config_schema.c. */
+ * config.c -> config_variants.c, config.c -> config_emit.c -> config_schema.c, config.c ->
+ * config_schema.c. */
 #ifndef TGMM_CONFIG_SCHEMA_H
 #define TGMM_CONFIG_SCHEMA_H
 
@@ -35,6 +36,14 @@ void cfg_fmt_num(double x, char *buf, size_t n);
 void cfg_choice_name(const char *choices, int idx, char *buf, size_t n);
 /* One value of key k (one list element for list keys) at p (elem bytes) as YAML text. */
 void cfg_elem_text(const keydef *k, const void *p, size_t elem, char *buf, size_t n);
+/* eval.methods and eval.variants (config_variants.c): every entry of eval.methods a method or a
+ * variant, every variant of a known method and named <method>_<suffix>. 0, or 1 with the reason
+ * in why. */
+int cfg_check_methods(const tgmm_config *cfg, char *why, size_t n);
+/* 1 if `name` may stand in eval.methods: a method, a built-in variant, or a name of the form
+ * <method>_<suffix> (a variant of eval.variants, checked by cfg_check_methods). */
+int cfg_method_plausible(const char *name);
+extern const char cfg_methods_text[]; /* the methods and built-in variants, for messages */
 /* cfg->text := the resolved config as YAML (config_emit.c). TGMM_ENOMEM on failure. */
 int cfg_emit_text(tgmm_config *cfg);
 
