@@ -50,6 +50,7 @@ typedef enum {
   TGMM_FAMILY_MEAN_SHIFT,
   TGMM_FAMILY_PHASE_TRANSITION
 } tgmm_family;
+typedef enum { TGMM_WEIGHTS_UNIFORM, TGMM_WEIGHTS_DIRICHLET } tgmm_weights_prior;
 typedef enum { TGMM_ATTN_CAUSAL, TGMM_ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { TGMM_POS_LEARNED, TGMM_POS_NONE } tgmm_positions;
 typedef enum { TGMM_BACKBONE_TRANSFORMER, TGMM_BACKBONE_MAMBA2 } tgmm_backbone;
@@ -77,6 +78,14 @@ typedef struct {
   tgmm_family family;         /* family */
   double sigma_p;             /* sigma_p: mean-shift noise scale */
   double mean_scale;          /* mean_scale: means ~ U[-5 mean_scale, 5 mean_scale]^d */
+  /* Lee et al.'s family and the like (defaults: the paper's family, bit for bit) */
+  tgmm_weights_prior weights_prior; /* weights_prior: uniform (U[0.2, 0.8], normalised) or dirichlet */
+  double dirichlet_alpha;     /* dirichlet_alpha: the Dirichlet's concentration (every component) */
+  double component_scale;     /* component_scale: standard deviation of every component (isotropic,
+                                 mean_shift; anisotropic: multiplies its scales) */
+  double max_cosine;          /* max_cosine: the means' filter (redraw while a pairwise cosine is
+                                 >= it); 1: no filter */
+  int N_min;                  /* N_min: training (and ragged) tasks have N_i ~ U{N_min..N}; 0: ceil(N/2) */
   double pt_a[TGMM_MAX_LIST]; /* pt.a: phase-transition a values (one read-out each) */
   int n_pt_a;
   double pt_b; /* pt.b */

@@ -477,6 +477,10 @@ static int check_eval_keys(const loader *L) {
                        "mean_scale = %g scales the U[-5, 5] box of the means, but family "
                        "phase_transition draws its means as +-(delta/2) u (no box): set mean_scale "
                        "to 1 or use another family", c->mean_scale);
+  if (c->N_min > c->N && c->family != TGMM_FAMILY_PHASE_TRANSITION)
+    return cross_error(L, (const char *const[]){"N_min", "N", NULL},
+                       "N_min = %d is larger than N = %d (tasks have N_i ~ U{N_min..N})", c->N_min,
+                       c->N);
   for (int g = 0; g < c->eval.n_grid && c->eval.n_iterations; g++)
     if (!strcmp(c->eval.grid[g].key, "em.max_iter") || !strcmp(c->eval.grid[g].key, "lloyd.max_iter"))
       return cross_error(L, (const char *const[]){"eval.iterations", NULL},
