@@ -53,6 +53,15 @@ tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg);
 int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
                       MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row);
 
+/* EM from given parameters, one start, with cfg's em.* keys (covariance, max_iter, tol,
+ * reg_covar), as the oracle runs it from the truth (the oracle is this call with the true
+ * weights, means and scales, bit for bit): tgmm_em, EM from the model's estimate. *g allocated
+ * with cfg->em.covariance; the start's covariances are diag(sd^2) (sd NULL: identity), reduced
+ * to the type as the oracle's. Metrics against lt's truth as tgmm_baseline_fit. */
+int tgmm_baseline_fit_from(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm,
+                           const double *w /* [K] */, const double *m /* [K, d] */,
+                           const double *sd /* [K, d] or NULL */, tgmm_gmm *g, tgmm_fit_row *row);
+
 /* Truth metrics of a fitted mixture: Hungarian alignment of the means, l2 errors, accuracy and
  * misclustering from the confusion matrix (reduced over comm). */
 int tgmm_fit_metrics(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, tgmm_fit_row *row);

@@ -16,6 +16,18 @@
 #define TGMM_MAX_GRID 8  /* keys of eval.grid */
 #define TGMM_MAX_CONFIGS 8 /* config files given to one command (later ones override earlier) */
 #define TGMM_MAX_SWEEP 12  /* keys of a sweep block */
+#define TGMM_MAX_VARIANTS 16    /* entries of eval.variants */
+#define TGMM_MAX_VARIANT_SET 8  /* settings of one variant */
+
+/* A method variant (eval.variants, or built in: src/config/config_variants.c): a named column of
+ * `tgmm eval` that runs `method` with some method keys (em.*, lloyd.*, spectral.*) changed on top
+ * of each setting's config, e.g. em_kpp10 = em with em.init = kmeans++, em.restarts = 10. */
+typedef struct {
+  char name[16];   /* the column's name: <method>_<suffix> (at most 15 characters) */
+  char method[16]; /* the method it varies: em, lloyd, spectral, oracle, tgmm_em */
+  int n;           /* settings */
+  char set[TGMM_MAX_VARIANT_SET][96]; /* "key=value", value canonical YAML */
+} tgmm_variant;
 
 /* The `sweep:` block of an experiment config: the runs of a study (see include/tgmm/sweep.h).
  * Not part of the resolved config (a run does not depend on its siblings): it never enters
@@ -38,6 +50,7 @@ typedef enum {
   TGMM_FAMILY_MEAN_SHIFT,
   TGMM_FAMILY_PHASE_TRANSITION
 } tgmm_family;
+typedef enum { TGMM_WEIGHTS_UNIFORM, TGMM_WEIGHTS_DIRICHLET } tgmm_weights_prior;
 typedef enum { TGMM_ATTN_CAUSAL, TGMM_ATTN_BIDIRECTIONAL } tgmm_attention;
 typedef enum { TGMM_POS_LEARNED, TGMM_POS_NONE } tgmm_positions;
 typedef enum { TGMM_BACKBONE_TRANSFORMER, TGMM_BACKBONE_MAMBA2 } tgmm_backbone;
@@ -65,6 +78,14 @@ typedef struct {
   tgmm_family family;         /* family */
   double sigma_p;             /* sigma_p: mean-shift noise scale */
   double mean_scale;          /* mean_scale: means ~ U[-5 mean_scale, 5 mean_scale]^d */
+  /* Lee et al.'s family and the like (defaults: the paper's family, bit for bit) */
+  tgmm_weights_prior weights_prior; /* weights_prior: uniform (U[0.2, 0.8], normalised) or dirichlet */
+  double dirichlet_alpha;     /* dirichlet_alpha: the Dirichlet's concentration (every component) */
+  double component_scale;     /* component_scale: standard deviation of every component (isotropic,
+                                 mean_shift; anisotropic: multiplies its scales) */
+  double max_cosine;          /* max_cosine: the means' filter (redraw while a pairwise cosine is
+                                 >= it); 1: no filter */
+  int N_min;                  /* N_min: training (and ragged) tasks have N_i ~ U{N_min..N}; 0: ceil(N/2) */
   double pt_a[TGMM_MAX_LIST]; /* pt.a: phase-transition a values (one read-out each) */
   int n_pt_a;
   double pt_b; /* pt.b */
@@ -103,7 +124,7 @@ typedef struct {
     bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
   } train;
 
-  struct {
+  struct tgmm_em_keys {
     tgmm_init init;
     int restarts, max_iter;
     double tol;
@@ -111,12 +132,12 @@ typedef struct {
     double reg_covar;
   } em;
 
-  struct {
+  struct tgmm_lloyd_keys {
     tgmm_init init;
     int max_iter;
   } lloyd;
 
-  struct {
+  struct tgmm_spectral_keys {
     int restarts, iters;
     tgmm_eigensolver eigensolver;
     int scalapack_min_d;
@@ -140,6 +161,12 @@ typedef struct {
       char vals[TGMM_MAX_LIST][64];
     } grid[TGMM_MAX_GRID];
     int n_grid;
+    /* eval.variants: a map from a variant's name to its method and settings, e.g.
+     * {em_kpp5: {method: em, em.init: kmeans++, em.restarts: 5}}; the built-in variants
+     * (tgmm_config_variant) need no entry. A later config text that sets any eval.variants key
+     * replaces the whole map (as eval.grid). */
+    tgmm_variant variants[TGMM_MAX_VARIANTS];
+    int n_variants;
   } eval;
 
   struct {
@@ -208,6 +235,12 @@ int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg /* o
 /* The run's identity: 16 hex digits hashing the values of the keys that shape training (two
  * configs with the same identity train the same model). */
 int tgmm_config_identity(const tgmm_config *cfg, char out[17]);
+
+/* The variant called `name`: an eval.variants entry, else a built-in one (em_kpp, em_kpp10,
+ * em_diag, em_kpp10_diag, lloyd_kpp; README "Method variants"); NULL when `name` is no variant. */
+const tgmm_variant *tgmm_config_variant(const tgmm_config *cfg, const char *name);
+/* The methods a column of eval.methods may name beside the variants, '|'-separated. */
+extern const char tgmm_config_methods[];
 
 /* 1 if `key` holds a list (K, pt.a, eval.methods), 0 if a scalar, -1 if unknown. */
 int tgmm_config_key_is_list(const char *key);

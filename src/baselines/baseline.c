@@ -22,22 +22,28 @@ tgmm_covariance tgmm_method_covariance(tgmm_method m, const tgmm_config *cfg) {
 
 static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm, double met[5]);
 
-/* Covariance of the truth start from the true scales (standard deviations). */
-static void truth_cov(const tgmm_local_task *lt, tgmm_gmm *g) {
+/* Covariance of a start from its scales (standard deviations; NULL: 1). */
+static void start_cov(const double *sd, tgmm_gmm *g) {
   int K = g->K, d = g->d;
   for (int k = 0; k < K; k++)
     for (int j = 0; j < d; j++) {
-      double s = lt->ts ? lt->ts[(size_t)k * d + j] : 1.0, v = s * s;
+      double s = sd ? sd[(size_t)k * d + j] : 1.0, v = s * s;
       if (g->type == TGMM_COV_SPHERICAL) g->cov[k] = (j ? g->cov[k] : 0) + v / d;
       if (g->type == TGMM_COV_DIAG) g->cov[(size_t)k * d + j] = v;
       if (g->type == TGMM_COV_FULL) g->cov[((size_t)k * d + j) * d + j] = v;
     }
 }
 
-/* EM with restarts; the best final log-likelihood is kept in *best. */
-static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt, MPI_Comm comm,
-                  tgmm_gmm *best, tgmm_em_result *bres, int *status) {
-  tgmm_init init = oracle ? TGMM_INIT_TRUTH : cfg->em.init;
+/* A given start (the oracle's: the truth; tgmm_em's: the model's estimate). */
+typedef struct {
+  const double *w, *m, *sd; /* [K], [K, d], [K, d] or NULL (scales 1) */
+} fit_start;
+
+/* EM with restarts; the best final log-likelihood is kept in *best. With a start: that start
+ * alone. */
+static int run_em(const tgmm_config *cfg, const fit_start *st, const tgmm_local_task *lt,
+                  MPI_Comm comm, tgmm_gmm *best, tgmm_em_result *bres, int *status) {
+  tgmm_init init = st ? TGMM_INIT_TRUTH : cfg->em.init;
   tgmm_em_opts o = {cfg->em.covariance, cfg->em.max_iter, cfg->em.tol, cfg->em.reg_covar};
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, lt->K, lt->d, o.covariance));
@@ -46,6 +52,8 @@ static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt,
   if (!m0) rc = TGMM_ENOMEM;
   *status = TGMM_STATUS_FAILED;
   bres->loglik = -INFINITY;
+  fit_start truth = {lt->tw, lt->tm, lt->ts};
+  if (!st) st = &truth; /* em.init = truth */
   for (int r = 0; r < restarts && rc == TGMM_OK; r++) {
     if (init == TGMM_INIT_RANDOM) {
       tgmm_init_random(&g, (uint32_t)cfg->seed, lt->id, r);
@@ -58,11 +66,11 @@ static int run_em(const tgmm_config *cfg, int oracle, const tgmm_local_task *lt,
         continue;
       }
     } else {
-      memcpy(g.weights, lt->tw, sizeof(double) * lt->K);
-      memcpy(g.means, lt->tm, sizeof(double) * (size_t)lt->K * lt->d);
+      memcpy(g.weights, st->w, sizeof(double) * lt->K);
+      memcpy(g.means, st->m, sizeof(double) * (size_t)lt->K * lt->d);
       if (g.cov) {
         tgmm_gmm_unit_cov(&g);
-        truth_cov(lt, &g);
+        start_cov(st->sd, &g);
       }
     }
     if (rc != TGMM_OK) break;
@@ -172,13 +180,13 @@ static int metrics4(const tgmm_local_task *lt, const tgmm_gmm *g, MPI_Comm comm,
 
 static const char *const METHOD_NAMES[] = {"em", "lloyd", "spectral", "oracle"};
 
-int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
-                      MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row) {
+static int fit(tgmm_method m, const fit_start *st, const tgmm_config *cfg,
+               const tgmm_local_task *lt, MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row) {
   int nranks;
   MPI_Comm_size(comm, &nranks);
   tgmm_em_result res = {0, 0, NAN};
   int status = TGMM_STATUS_FAILED, rc = TGMM_OK;
-  if (m == TGMM_METHOD_ORACLE && (!lt->tm || !lt->tw)) {
+  if (m == TGMM_METHOD_ORACLE && !st && (!lt->tm || !lt->tw)) {
     tgmm_error("the oracle (EM from the truth) needs the true weights and means");
     return TGMM_EUSER;
   }
@@ -194,14 +202,15 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
     MPI_Comm_rank(comm, &r);
     if (r == 0)
       fprintf(stderr, "tgmm: task %lld (N = %lld, K = %d): %s: status failed (%s)\n",
-              (long long)lt->id, N, lt->K, why, METHOD_NAMES[m]);
+              (long long)lt->id, N, lt->K, why, st ? "EM from a given start" : METHOD_NAMES[m]);
     row->status = TGMM_STATUS_FAILED;
     row->iterations = 0;
     row->loglik = row->l2_means = row->l2_weights = row->accuracy = row->misclustering = NAN;
     return TGMM_OK;
   }
   if (m == TGMM_METHOD_EM || m == TGMM_METHOD_ORACLE)
-    rc = run_em(cfg, m == TGMM_METHOD_ORACLE, lt, comm, g, &res, &status);
+    rc = run_em(cfg, m == TGMM_METHOD_ORACLE && !st ? &(fit_start){lt->tw, lt->tm, lt->ts} : st,
+                lt, comm, g, &res, &status);
   if (m == TGMM_METHOD_LLOYD) rc = run_lloyd(cfg, lt, comm, g, &res, &status);
   if (m == TGMM_METHOD_SPECTRAL) rc = run_spectral(cfg, lt, comm, nranks, g, &res, &status);
   row->status = (tgmm_status)status;
@@ -210,6 +219,18 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
   row->l2_means = row->l2_weights = row->accuracy = row->misclustering = row->l2_scales = NAN;
   if (rc == TGMM_OK && status == TGMM_STATUS_OK) rc = tgmm_fit_metrics(lt, g, comm, row);
   return rc;
+}
+
+int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_task *lt,
+                      MPI_Comm comm, tgmm_gmm *g, tgmm_fit_row *row) {
+  return fit(m, NULL, cfg, lt, comm, g, row);
+}
+
+int tgmm_baseline_fit_from(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm,
+                           const double *w, const double *m, const double *sd, tgmm_gmm *g,
+                           tgmm_fit_row *row) {
+  fit_start st = {w, m, sd};
+  return fit(TGMM_METHOD_ORACLE, &st, cfg, lt, comm, g, row);
 }
 
 tgmm_local_task tgmm_local_of(const tgmm_task *t) {

@@ -1,6 +1,7 @@
 /* config.c — loading a config: the defaults, a YAML file or text, key=value overrides, every
- * value parsed and checked against the schema (config_schema.c) with messages naming file:line
- * and key, the cross-key checks, then the resolved config text (config_emit.c); reading a config
+ * value parsed and checked against the schema (config_parse.c, config_schema.c) with messages
+ * naming file:line and key, eval.grid, eval.variants (config_variants.c), sweep blocks, the
+ * cross-key checks, then the resolved config text (config_emit.c); reading a config
  * file; the task classes of a config (nclass, class_K, Kmax). YAML reading: config_yaml.c. */
 #define _GNU_SOURCE
 #include "tgmm/config.h"
@@ -32,221 +33,6 @@ typedef struct {
   int no_model; /* the command builds no model: the model.* cross-checks are skipped */
 } loader;
 
-static int find_key(const char *key) {
-  for (int i = 0; i < NKEYS; i++)
-    if (!strcmp(KEYS[i].key, key)) return i;
-  return -1;
-}
-
-static const char *type_name(ktype t) {
-  static const char *const names[] = {"an integer",      "a number",         "true or false",
-                                      "a string",        "one of",           "a list of integers",
-                                      "a list of numbers", "a list of strings"};
-  return names[t];
-}
-
-/* "one of a, b, c" / "must be in [1, 64]" helpers */
-static void choices_text(const char *choices, char *buf, size_t n) {
-  snprintf(buf, n, "%s", choices);
-  for (char *p = buf; *p; p++)
-    if (*p == '|') *p = ',';
-  char tmp[512];
-  snprintf(tmp, sizeof tmp, "%s", buf);
-  size_t j = 0;
-  for (const char *p = tmp; *p && j + 2 < n; p++) { /* "a,b" -> "a, b" */
-    buf[j++] = *p;
-    if (*p == ',') buf[j++] = ' ';
-  }
-  buf[j] = 0;
-}
-
-static int choice_index(const char *choices, const char *s) {
-  size_t len = strlen(s);
-  int idx = 0;
-  for (const char *p = choices;; idx++) {
-    const char *bar = strchr(p, '|');
-    size_t l = bar ? (size_t)(bar - p) : strlen(p);
-    if (l == len && !strncmp(p, s, l)) return idx;
-    if (!bar) return -1;
-    p = bar + 1;
-  }
-}
-
-static void range_text(const keydef *k, char *buf, size_t n) {
-  char lo[40], hi[40];
-  cfg_fmt_num(k->min, lo, sizeof lo);
-  cfg_fmt_num(k->max, hi, sizeof hi);
-  if (k->max == INF)
-    snprintf(buf, n, k->min == GT0 ? "must be > 0" : "must be >= %s", lo);
-  else
-    snprintf(buf, n, "must be in %c%s, %s%c", k->min == GT0 ? '(' : '[', k->min == GT0 ? "0" : lo,
-             k->max == LT1 ? "1" : hi, k->max == LT1 ? ')' : ']');
-}
-
-static int user_error(const cy_src *src, int line, int col, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int user_error(const cy_src *src, int line, int col, const char *key, const char *fmt, ...) {
-  char where[700], what[1200];
-  cy_where(src, line, col, where, sizeof where);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  tgmm_error0("%s: key '%s': %s", where, key, what);
-  return TGMM_EUSER;
-}
-
-static int as_number(const char *s, double *x) {
-  if (!s[0] || strspn(s, "0123456789+-.eE") != strlen(s)) return 0;
-  char *end;
-  errno = 0;
-  *x = strtod(s, &end);
-  return *end == 0 && isfinite(*x);
-}
-
-/* 0: ok; 1: not an integer; 2: out of the int64 range. */
-static int parse_int(const char *s, int64_t *v) {
-  const char *p = s + (*s == '-' || *s == '+');
-  if (*p && strspn(p, "0123456789") == strlen(p)) {
-    errno = 0;
-    long long x = strtoll(s, NULL, 10);
-    if (errno == ERANGE) return 2;
-    *v = x;
-    return 0;
-  }
-  double x;
-  if (!as_number(s, &x)) return strspn(s, "0123456789+-.eE") == strlen(s) && *s ? 2 : 1;
-  if (x != floor(x)) return 1;
-  if (fabs(x) >= 9.2e18) return 2;
-  *v = (int64_t)x;
-  return 0;
-}
-
-/* Parse one scalar of key row `r` into dst (one element for lists). */
-static int parse_scalar(const keydef *k, const cy_src *src, const cy_scalar *s, void *dst,
-                        size_t elem) {
-  const char *t = s->text;
-  char rng[96];
-  range_text(k, rng, sizeof rng);
-  if (cy_is_null(s) && k->type != T_STR && k->type != T_STRS)
-    return user_error(src, s->line, s->col, k->key, "expected %s%s%s, got no value", type_name(k->type),
-                      k->type == T_ENUM ? " " : "", k->type == T_ENUM ? k->choices : "");
-  switch (k->type) {
-  case T_INT:
-  case T_INTS: {
-    int64_t v = 0;
-    int rc = s->quoted ? 1 : parse_int(t, &v);
-    if (rc == 1)
-      return user_error(src, s->line, s->col, k->key, "expected an integer, got '%s'%s", t,
-                        s->quoted ? " (quoted: a string)" : "");
-    if (rc == 2 || (double)v < k->min || (double)v > k->max)
-      return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
-    if (elem == sizeof(int32_t)) {
-      int32_t x = (int32_t)v;
-      memcpy(dst, &x, sizeof x);
-    } else {
-      memcpy(dst, &v, sizeof v);
-    }
-    return 0;
-  }
-  case T_FLOAT:
-  case T_FLOATS: {
-    double x;
-    if (s->quoted || !as_number(t, &x))
-      return user_error(src, s->line, s->col, k->key, "expected a number, got '%s'%s", t,
-                        s->quoted ? " (quoted: a string)" : "");
-    if (x < k->min || x > k->max)
-      return user_error(src, s->line, s->col, k->key, "%s is out of range: %s", t, rng);
-    memcpy(dst, &x, sizeof x);
-    return 0;
-  }
-  case T_BOOL: {
-    bool b = !strcmp(t, "true");
-    if (s->quoted || (!b && strcmp(t, "false")))
-      return user_error(src, s->line, s->col, k->key, "expected true or false, got '%s'%s", t,
-                        s->quoted ? " (quoted: a string)" : "");
-    memcpy(dst, &b, sizeof b);
-    return 0;
-  }
-  case T_ENUM: {
-    int idx = choice_index(k->choices, t);
-    if (idx < 0) {
-      char ch[512];
-      choices_text(k->choices, ch, sizeof ch);
-      return user_error(src, s->line, s->col, k->key, "'%s' is not one of: %s", t, ch);
-    }
-    memcpy(dst, &idx, sizeof idx);
-    return 0;
-  }
-  case T_STR:
-  case T_STRS:
-    if (!s->quoted && cy_is_null(s) && t[0])
-      return user_error(src, s->line, s->col, k->key, "expected a string, got '%s' (null)", t);
-    if (strlen(t) < (size_t)k->min)
-      return user_error(src, s->line, s->col, k->key, "expected a non-empty string");
-    if (strlen(t) >= elem)
-      return user_error(src, s->line, s->col, k->key, "'%.40s...' is too long (at most %zu characters)", t,
-                        elem - 1);
-    if (k->choices && choice_index(k->choices, t) < 0) {
-      char ch[512];
-      choices_text(k->choices, ch, sizeof ch);
-      return user_error(src, s->line, s->col, k->key, "'%s' is not one of: %s", t, ch);
-    }
-    memcpy(dst, t, strlen(t) + 1);
-    return 0;
-  }
-  return TGMM_EFAIL;
-}
-
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int row[64];
-  for (int j = 0; j <= lb; j++) row[j] = j;
-  for (int i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = i;
-    for (int j = 1; j <= lb; j++) {
-      int up = row[j];
-      int best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-static int unknown_key(const cy_src *src, const cy_entry *e) {
-  char pre[256];
-  /* "d: {x: 1}" flattens to "d.x": the leaf key 'd' was given a map */
-  for (const char *p = strchr(e->key, '.'); p; p = strchr(p + 1, '.')) {
-    snprintf(pre, sizeof pre, "%.*s", (int)(p - e->key), e->key);
-    int r = find_key(pre);
-    if (r >= 0)
-      return user_error(src, e->kline, e->kcol, pre, "expected %s, got a map", type_name(KEYS[r].type));
-  }
-  snprintf(pre, sizeof pre, "%s.", e->key);
-  for (int i = 0; i < NKEYS; i++)
-    if (!strncmp(KEYS[i].key, pre, strlen(pre)))
-      return user_error(src, e->kline, e->kcol, e->key,
-                        "a section, not a value: expected a map of keys such as '%s'", KEYS[i].key);
-  int best = -1, bd = 1 << 20;
-  const char *last = strrchr(e->key, '.');
-  last = last ? last + 1 : e->key;
-  for (int i = 0; i < NKEYS; i++) {
-    int dist = edit_distance(e->key, KEYS[i].key);
-    const char *kl = strrchr(KEYS[i].key, '.');
-    if (kl && !strcmp(kl + 1, last)) dist = dist < 1 ? dist : 1; /* right name, wrong section */
-    if (dist < bd) bd = dist, best = i;
-  }
-  int limit = (int)strlen(e->key) / 3;
-  if (best >= 0 && bd <= (limit > 2 ? limit : 2))
-    return user_error(src, e->kline, e->kcol, e->key, "unknown key (did you mean '%s'?)",
-                      KEYS[best].key);
-  return user_error(src, e->kline, e->kcol, e->key, "unknown key (README.md lists every key)");
-}
 
 static int same_elem(ktype t, const void *a, const void *b, size_t elem) {
   if (t == T_STRS) return !strcmp(a, b);
@@ -257,13 +43,13 @@ static int same_elem(ktype t, const void *a, const void *b, size_t elem) {
  * canonical text. A later entry for the same key replaces the earlier one. */
 static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
   const char *sub = e->key + strlen("eval.grid.");
-  int r = find_key(sub);
+  int r = cfg_find_key(sub);
   if (r < 0 || !strncmp(sub, "eval.", 5) || !strncmp(sub, "train.", 6) || !strncmp(sub, "model.", 6))
-    return user_error(src, e->kline, e->kcol, e->key,
+    return cfg_user_error(src, e->kline, e->kcol, e->key,
                       "'%s' cannot be a grid key (use task keys such as K, N, d, sigma_p, family, "
                       "ragged, pt.a, or em./spectral./lloyd. keys)", sub);
   if (!e->is_seq || e->nv < 1 || e->nv > TGMM_MAX_LIST)
-    return user_error(src, e->vline, e->vcol, e->key, "expected a list of 1 to %d values, e.g. [32, 64]",
+    return cfg_user_error(src, e->vline, e->vcol, e->key, "expected a list of 1 to %d values, e.g. [32, 64]",
                       TGMM_MAX_LIST);
   const keydef *k = &KEYS[r];
   bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
@@ -271,11 +57,11 @@ static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
   int g = 0;
   while (g < cfg->eval.n_grid && strcmp(cfg->eval.grid[g].key, sub)) g++;
   if (g == TGMM_MAX_GRID)
-    return user_error(src, e->kline, e->kcol, e->key, "at most %d grid keys", TGMM_MAX_GRID);
+    return cfg_user_error(src, e->kline, e->kcol, e->key, "at most %d grid keys", TGMM_MAX_GRID);
   unsigned char tmp[TGMM_MAX_STR + 64];
   for (int i = 0; i < e->nv; i++) {
     memset(tmp, 0, sizeof tmp);
-    TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp, elem));
+    TGMM_TRY(cfg_parse_scalar(k, src, &e->v[i], tmp, elem));
     cfg_elem_text(k, tmp, elem, cfg->eval.grid[g].vals[i], sizeof cfg->eval.grid[g].vals[i]);
   }
   snprintf(cfg->eval.grid[g].key, sizeof cfg->eval.grid[g].key, "%s", sub);
@@ -287,46 +73,50 @@ static int apply_grid(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
 /* Apply one flattened entry. L may be NULL (built-in defaults). */
 static int apply(loader *L, tgmm_config *cfg, const cy_src *src, const cy_entry *e, int file) {
   if (!strncmp(e->key, "eval.grid.", 10)) return apply_grid(cfg, src, e);
+  if (!strncmp(e->key, "eval.variants.", 14)) return cfg_apply_variant(cfg, src, e);
   if (!strcmp(e->key, "eval.grid"))
-    return user_error(src, e->kline, e->kcol, e->key,
+    return cfg_user_error(src, e->kline, e->kcol, e->key,
                       "must be a map from a config key to a list of values, e.g. "
                       "{K: [2, 3, 4, 5], N: [32, 64]}");
-  int r = find_key(e->key);
-  if (r < 0) return unknown_key(src, e);
+  int r = cfg_find_key(e->key);
+  if (r < 0) return cfg_unknown_key(src, e);
   const keydef *k = &KEYS[r];
   if (k->size > TGMM_MAX_LIST * 64) {
     tgmm_error("config schema: field of key '%s' is too large", k->key);
     return TGMM_EFAIL;
   }
   if (L && file && L->seen[r] == file)
-    return user_error(src, e->kline, e->kcol, k->key, "duplicate key");
+    return cfg_user_error(src, e->kline, e->kcol, k->key, "duplicate key");
   bool list = k->type == T_INTS || k->type == T_FLOATS || k->type == T_STRS;
   char *dst = (char *)cfg + k->off;
   unsigned char tmp[TGMM_MAX_LIST * 64];
   memset(tmp, 0, sizeof tmp);
   if (!list) {
     if (e->is_seq)
-      return user_error(src, e->vline, e->vcol, k->key, "expected %s%s%s, got a list", type_name(k->type),
+      return cfg_user_error(src, e->vline, e->vcol, k->key, "expected %s%s%s, got a list", cfg_type_name(k->type),
                         k->type == T_ENUM ? " " : "", k->type == T_ENUM ? k->choices : "");
-    TGMM_TRY(parse_scalar(k, src, &e->v[0], tmp, k->size));
+    TGMM_TRY(cfg_parse_scalar(k, src, &e->v[0], tmp, k->size));
     memcpy(dst, tmp, k->size);
   } else {
     size_t elem = k->size / TGMM_MAX_LIST;
     if (!e->is_seq) {
       const char *ex = k->type == T_INTS ? "[2, 3]" : k->type == T_FLOATS ? "[1.5, 2]" : "[a, b]";
-      return user_error(src, e->vline, e->vcol, k->key, "expected %s such as %s, got '%s'",
-                        type_name(k->type), ex, e->v[0].text);
+      return cfg_user_error(src, e->vline, e->vcol, k->key, "expected %s such as %s, got '%s'",
+                        cfg_type_name(k->type), ex, e->v[0].text);
     }
     int empty_ok = !strcmp(k->def, "[]"); /* a list that is off by default may be empty */
     if (e->nv < (empty_ok ? 0 : 1) || e->nv > TGMM_MAX_LIST)
-      return user_error(src, e->vline, e->vcol, k->key, "expected %d to %d entries, got %d",
+      return cfg_user_error(src, e->vline, e->vcol, k->key, "expected %d to %d entries, got %d",
                         empty_ok ? 0 : 1, TGMM_MAX_LIST, e->nv);
     if (elem * (size_t)e->nv > sizeof tmp) return TGMM_EFAIL;
     for (int i = 0; i < e->nv; i++) {
-      TGMM_TRY(parse_scalar(k, src, &e->v[i], tmp + (size_t)i * elem, elem));
+      TGMM_TRY(cfg_parse_scalar(k, src, &e->v[i], tmp + (size_t)i * elem, elem));
+      if (k->off == offsetof(tgmm_config, eval.methods) && !cfg_method_plausible(e->v[i].text))
+        return cfg_user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' is not one of: %s",
+                          e->v[i].text, cfg_methods_text);
       for (int j = 0; j < i; j++)
         if (same_elem(k->type, tmp + (size_t)i * elem, tmp + (size_t)j * elem, elem))
-          return user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' appears twice in the list",
+          return cfg_user_error(src, e->v[i].line, e->v[i].col, k->key, "'%s' appears twice in the list",
                             e->v[i].text);
     }
     memset(dst, 0, k->size);
@@ -359,9 +149,9 @@ void tgmm_config_defaults(tgmm_config *cfg) {
 static int cross_error(const loader *L, const char *const keys[], const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int cross_error(const loader *L, const char *const keys[], const char *fmt, ...) {
-  int best = find_key(keys[0]);
+  int best = cfg_find_key(keys[0]);
   for (int i = 1; keys[i]; i++) {
-    int r = find_key(keys[i]);
+    int r = cfg_find_key(keys[i]);
     if (r >= 0 && (best < 0 || L->order[r] > L->order[best])) best = r;
   }
   char what[1200];
@@ -375,7 +165,7 @@ static int cross_error(const loader *L, const char *const keys[], const char *fm
 }
 
 static const char *set_at(const loader *L, const char *key) {
-  int r = find_key(key);
+  int r = cfg_find_key(key);
   return r >= 0 && L->order[r] ? L->where[r] : NULL;
 }
 
@@ -426,6 +216,10 @@ static int check_eval_keys(const loader *L) {
                        "mean_scale = %g scales the U[-5, 5] box of the means, but family "
                        "phase_transition draws its means as +-(delta/2) u (no box): set mean_scale "
                        "to 1 or use another family", c->mean_scale);
+  if (c->N_min > c->N && c->family != TGMM_FAMILY_PHASE_TRANSITION)
+    return cross_error(L, (const char *const[]){"N_min", "N", NULL},
+                       "N_min = %d is larger than N = %d (tasks have N_i ~ U{N_min..N})", c->N_min,
+                       c->N);
   for (int g = 0; g < c->eval.n_grid && c->eval.n_iterations; g++)
     if (!strcmp(c->eval.grid[g].key, "em.max_iter") || !strcmp(c->eval.grid[g].key, "lloyd.max_iter"))
       return cross_error(L, (const char *const[]){"eval.iterations", NULL},
@@ -461,6 +255,9 @@ static int finish(loader *L) {
     c->nK = 1;
   }
   TGMM_TRY(check_eval_keys(L));
+  char why[400];
+  if (cfg_check_methods(c, why, sizeof why))
+    return cross_error(L, (const char *const[]){"eval.methods", NULL}, "%s", why);
   if (L->no_model) return 0;
   TGMM_TRY(check_backbone(L));
   if (c->model.backbone == TGMM_BACKBONE_TRANSFORMER && c->model.n_embd % c->model.n_head)
@@ -486,7 +283,7 @@ static int apply_sweep(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
   const char *sub = e->key + strlen("sweep.");
   if (!strcmp(sub, "name")) {
     if (e->is_seq || strlen(e->v[0].text) >= sizeof sw->name)
-      return user_error(src, e->vline, e->vcol, e->key, "expected a run-name template of at most "
+      return cfg_user_error(src, e->vline, e->vcol, e->key, "expected a run-name template of at most "
                         "%d characters, e.g. d{d}_N{N}", (int)sizeof sw->name - 1);
     snprintf(sw->name, sizeof sw->name, "%s", e->v[0].text);
     return 0;
@@ -496,25 +293,25 @@ static int apply_sweep(tgmm_config *cfg, const cy_src *src, const cy_entry *e) {
   else if (!strncmp(sub, "zip.", 4)) kind = TGMM_SWEEP_ZIP, sub += 4;
   else if (!strncmp(sub, "set.", 4)) kind = TGMM_SWEEP_SET, sub += 4;
   else
-    return user_error(src, e->kline, e->kcol, e->key, "a sweep block holds name, grid, zip and set "
+    return cfg_user_error(src, e->kline, e->kcol, e->key, "a sweep block holds name, grid, zip and set "
                       "(e.g. sweep: {name: d{d}, grid: {d: [2, 8]}})");
-  if ((find_key(sub) < 0 && strncmp(sub, "eval.grid.", 10)) || !strncmp(sub, "sweep.", 6) ||
+  if ((cfg_find_key(sub) < 0 && strncmp(sub, "eval.grid.", 10)) || !strncmp(sub, "sweep.", 6) ||
       strlen(sub) >= sizeof sw->ax[0].key)
-    return user_error(src, e->kline, e->kcol, e->key, "'%s' is not a config key", sub);
+    return cfg_user_error(src, e->kline, e->kcol, e->key, "'%s' is not a config key", sub);
   for (int a = 0; a < sw->n; a++)
     if (!strcmp(sw->ax[a].key, sub))
-      return user_error(src, e->kline, e->kcol, e->key, "'%s' appears twice in the sweep", sub);
+      return cfg_user_error(src, e->kline, e->kcol, e->key, "'%s' appears twice in the sweep", sub);
   if (sw->n == TGMM_MAX_SWEEP)
-    return user_error(src, e->kline, e->kcol, e->key, "at most %d sweep keys", TGMM_MAX_SWEEP);
+    return cfg_user_error(src, e->kline, e->kcol, e->key, "at most %d sweep keys", TGMM_MAX_SWEEP);
   if ((kind == TGMM_SWEEP_SET) == e->is_seq || e->nv < 1 || e->nv > TGMM_MAX_LIST)
-    return user_error(src, e->vline, e->vcol, e->key, kind == TGMM_SWEEP_SET
+    return cfg_user_error(src, e->vline, e->vcol, e->key, kind == TGMM_SWEEP_SET
                       ? "expected one value (a template such as \"[{N}, 128]\")"
                       : "expected a list of 1 to %d values, e.g. [2, 8, 32]", TGMM_MAX_LIST);
   int a = sw->n;
   for (int i = 0; i < e->nv; i++) {
     if (strlen(e->v[i].text) >= sizeof sw->ax[a].vals[i] || strchr(e->v[i].text, '\t') ||
         strchr(e->v[i].text, '\n'))
-      return user_error(src, e->v[i].line, e->v[i].col, e->key, "a sweep value of at most %d "
+      return cfg_user_error(src, e->v[i].line, e->v[i].col, e->key, "a sweep value of at most %d "
                         "characters, without tabs or newlines", (int)sizeof sw->ax[a].vals[i] - 1);
     snprintf(sw->ax[a].vals[i], sizeof sw->ax[a].vals[i], "%s", e->v[i].text);
   }
@@ -543,11 +340,12 @@ static int apply_text(loader *L, tgmm_config *cfg, const char *name, const char 
     rc = TGMM_EUSER;
   }
   if (!rc && file > 1 && has_prefix_entry(&doc, "eval.grid.")) cfg->eval.n_grid = 0;
+  if (!rc && file > 1 && has_prefix_entry(&doc, "eval.variants.")) cfg->eval.n_variants = 0;
   if (!rc && file > 1 && has_prefix_entry(&doc, "sweep.")) memset(&cfg->sweep, 0, sizeof cfg->sweep);
   for (int i = 0; !rc && i < doc.n; i++)
     rc = !strncmp(doc.e[i].key, "sweep.", 6) || !strcmp(doc.e[i].key, "sweep")
              ? (strcmp(doc.e[i].key, "sweep") ? apply_sweep(cfg, &src, &doc.e[i])
-                                              : user_error(&src, doc.e[i].kline, doc.e[i].kcol,
+                                              : cfg_user_error(&src, doc.e[i].kline, doc.e[i].kcol,
                                                            "sweep", "must be a map (name, grid, "
                                                            "zip, set)"))
              : apply(L, cfg, &src, &doc.e[i], file);

@@ -147,6 +147,23 @@ static void emit_grid(sbuf *b, const tgmm_config *cfg, int indent) {
   sb_printf(b, "}\n");
 }
 
+/* eval.variants (only when some are defined) as a flow map:
+ * {em_kpp5: {method: em, em.init: kmeans++, em.restarts: 5}} */
+static void emit_variants(sbuf *b, const tgmm_config *cfg, int indent) {
+  if (!cfg->eval.n_variants) return;
+  sb_printf(b, "%*svariants: {", indent, "");
+  for (int v = 0; v < cfg->eval.n_variants; v++) {
+    const tgmm_variant *var = &cfg->eval.variants[v];
+    sb_printf(b, "%s%s: {method: %s", v ? ", " : "", var->name, var->method);
+    for (int i = 0; i < var->n; i++) {
+      const char *eq = strchr(var->set[i], '=');
+      sb_printf(b, ", %.*s: %s", (int)(eq - var->set[i]), var->set[i], eq + 1);
+    }
+    sb_printf(b, "}");
+  }
+  sb_printf(b, "}\n");
+}
+
 /* Keys under `prefix` (e.g. "" or "model."): leaves first, then each sub-section. */
 static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, int indent) {
   size_t pl = strlen(prefix);
@@ -158,7 +175,7 @@ static void emit_section(sbuf *b, const tgmm_config *cfg, const char *prefix, in
     emit_value(b, &KEYS[i], cfg);
     sb_printf(b, "\n");
   }
-  if (!strcmp(prefix, "eval.")) emit_grid(b, cfg, indent);
+  if (!strcmp(prefix, "eval.")) emit_grid(b, cfg, indent), emit_variants(b, cfg, indent);
   for (int i = 0; i < NKEYS; i++) {
     if (strncmp(KEYS[i].key, prefix, pl)) continue;
     const char *rest = KEYS[i].key + pl, *dot = strchr(rest, '.');

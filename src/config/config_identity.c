@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_schema.h"
 #include "config_yaml.h"
 #include "tgmm/common.h"
 #include "tgmm/config.h"
@@ -35,6 +36,18 @@ int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg) {
   return 1;
 }
 
+/* Keys added after the identity was introduced count only when set to another value than their
+ * default (which gives the tasks of a config without them), so a run's identity stays. */
+static int at_later_default(const char *key, const char *value) {
+  static const char *const later[] = {"weights_prior", "dirichlet_alpha", "component_scale",
+                                      "max_cosine", "N_min", NULL};
+  for (int i = 0; later[i]; i++)
+    if (!strcmp(key, later[i]))
+      for (int k = 0; k < cfg_nkeys; k++)
+        if (!strcmp(cfg_keys[k].key, key)) return !strcmp(cfg_keys[k].def, value);
+  return 0;
+}
+
 int tgmm_config_identity(const tgmm_config *cfg, char out[17]) {
   cy_doc doc;
   const cy_src src = {"resolved config", NULL};
@@ -43,6 +56,10 @@ int tgmm_config_identity(const tgmm_config *cfg, char out[17]) {
   for (int i = 0; i < doc.n; i++) {
     if (!tgmm_config_key_shapes_training(doc.e[i].key, cfg)) continue;
     char *v = cy_value_text(&doc.e[i]);
+    if (v && at_later_default(doc.e[i].key, v)) {
+      free(v);
+      continue;
+    }
     const char *parts[4] = {doc.e[i].key, "=", v ? v : "", "\n"};
     for (int p = 0; p < 4; p++)
       for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++)

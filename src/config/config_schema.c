@@ -26,6 +26,16 @@ const keydef cfg_keys[] = {
     {"sigma_p", T_FLOAT, FLD(sigma_p), "0", 0, INF, NULL, "mean-shift noise scale"},
     {"mean_scale", T_FLOAT, FLD(mean_scale), "1", GT0, INF, NULL,
      "means drawn from U[-5 mean_scale, 5 mean_scale]^d (not phase_transition)"},
+    {"weights_prior", T_ENUM, FLD(weights_prior), "uniform", 0, 0, "uniform|dirichlet",
+     "weights: K draws of U[0.2, 0.8] normalised (paper), or Dirichlet(dirichlet_alpha); sorted"},
+    {"dirichlet_alpha", T_FLOAT, FLD(dirichlet_alpha), "1", GT0, INF, NULL,
+     "weights_prior dirichlet: concentration of every component"},
+    {"component_scale", T_FLOAT, FLD(component_scale), "1", GT0, INF, NULL,
+     "standard deviation of every component (anisotropic: multiplies its scales)"},
+    {"max_cosine", T_FLOAT, FLD(max_cosine), "0.8", GT0, 1, NULL,
+     "means redrawn while two have cosine similarity >= this (1: no filter)"},
+    {"N_min", T_INT, FLD(N_min), "0", 0, 1e9, NULL,
+     "training (and ragged) tasks: N_i ~ U{N_min..N}; 0: U{ceil(N/2)..N}"},
     {"pt.a", T_FLOATS, LST(pt_a, n_pt_a), "[1.1]", GT0, INF, NULL, "phase-transition a values"},
     {"pt.b", T_FLOAT, FLD(pt_b), "0.1", GT0, INF, NULL, "phase transition: d = b n ln n"},
     {"pt.n", T_INT, FLD(pt_n), "128", 2, 1e9, NULL, "phase transition: n (= N)"},
@@ -100,8 +110,10 @@ const keydef cfg_keys[] = {
     {"eval.tasks_per_setting", T_INT, FLD(eval.tasks_per_setting), "128", 1, 1e9, NULL,
      "evaluation tasks per grid point"},
     {"eval.chunk", T_INT, FLD(eval.chunk), "16", 1, 1e6, NULL, "tasks per work unit"},
-    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 0,
-     0, "tgmm|em|spectral|oracle|lloyd|tgmm_plugin", "methods evaluated"},
+    {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 1,
+     0, NULL, "columns: tgmm, em, spectral, oracle, lloyd, tgmm_plugin, tgmm_em (EM from TGMM's "
+     "estimate), truth (the true parameters), or a variant (em_kpp, em_kpp10, em_diag, em_kpp10_diag, lloyd_kpp, "
+     "eval.variants)"},
     {"eval.iterations", T_INTS, LST(eval.iterations, eval.n_iterations), "[]", 1, 1e9, NULL,
      "EM and Lloyd truncated at each count: columns em@c, lloyd@c ([]: off)"},
     {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,
@@ -111,7 +123,8 @@ const keydef cfg_keys[] = {
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 _Static_assert(sizeof cfg_keys / sizeof cfg_keys[0] <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
-_Static_assert(sizeof(tgmm_family) == sizeof(int) && sizeof(tgmm_init) == sizeof(int),
+_Static_assert(sizeof(tgmm_family) == sizeof(int) && sizeof(tgmm_init) == sizeof(int) &&
+                   sizeof(tgmm_weights_prior) == sizeof(int),
                "enum fields are stored as int");
 
 /* Shortest "%.*g" that reads back as x. */

@@ -19,6 +19,7 @@ int tgmm_cmd_check(const tgmm_cli *cli, const tgmm_config *cfg) {
   if (rc == TGMM_OK) rc = tgmm_task_check_feasible(cfg);
   if (rc == TGMM_OK) rc = tgmm_eval_parse_methods(&ev);
   if (rc == TGMM_OK) rc = tgmm_eval_grid_settings(&ev);
+  if (rc == TGMM_OK) rc = tgmm_eval_variant_keys(&ev);
   if (rc == TGMM_OK && ev.has_tgmm) {
     ev.tcfg = *cfg; /* borrowed: cleared before tgmm_eval_free */
     ev.ckpt = "this config (the model it trains)";

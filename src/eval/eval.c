@@ -83,7 +83,7 @@ int tgmm_eval_plugin_method(evaluator *ev) {
                 ev->model.dim.head == TGMM_HEAD_LABELS ? "labels" : "mixture");
     return TGMM_EUSER;
   }
-  return both && !listed ? tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, 0) : TGMM_OK;
+  return both && !listed ? tgmm_eval_add_column(ev, EV_TGMM_PLUGIN, NULL, 0) : TGMM_OK;
 }
 
 /* eval.save_predictions: rows of pred_K components in pred_d dimensions (the largest K and d of
@@ -118,12 +118,19 @@ static int validate(evaluator *ev, const tgmm_cli *cli) {
     TGMM_TRY(tgmm_eval_data_setup(ev, cli->data));
   else
     TGMM_TRY(tgmm_eval_grid_settings(ev));
+  TGMM_TRY(tgmm_eval_variant_keys(ev));
   if (ev->has_tgmm) {
     TGMM_TRY(tgmm_checkpoint_resolve(cli->checkpoint, ev->ckpt_path, sizeof ev->ckpt_path));
     ev->ckpt = ev->ckpt_path;
     TGMM_TRY(load_model(ev));
     TGMM_TRY(tgmm_eval_check_model_fits(ev));
     TGMM_TRY(tgmm_eval_plugin_method(ev));
+    for (int j = 0; j < ev->nm; j++)
+      if (ev->methods[j] == EV_TGMM_EM && ev->model.dim.head == TGMM_HEAD_LABELS) {
+        tgmm_error0("eval.methods: %s starts EM at the model's mixture, but the model in %s has "
+                    "model.head = labels (no mixture read-out)", ev->colname[j], ev->ckpt);
+        return TGMM_EUSER;
+      }
   }
   prediction_shape(ev);
   return TGMM_OK;
@@ -193,7 +200,7 @@ void tgmm_eval_free(evaluator *ev) {
   free(ev->scfg), free(ev->label), free(ev->value_idx), free(ev->mclass);
   free(ev->slot0), free(ev->ntask), free(ev->unit0), free(ev->slot_task);
   free(ev->rows), free(ev->pw), free(ev->pm), free(ev->psd), free(ev->plab);
-  free(ev->blk_row0), free(ev->blk_nrows);
+  free(ev->blk_row0), free(ev->blk_nrows), free(ev->mkeys);
   if (ev->data_ok) tgmm_dataset_close(&ev->ds);
   if (ev->model_ok) tgmm_model_free(&ev->model);
   if (ev->has_tgmm) tgmm_config_free(&ev->tcfg);

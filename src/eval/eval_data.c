@@ -76,9 +76,11 @@ int tgmm_eval_data_setup(evaluator *ev, const char *path) {
   ev->data_ok = 1;
   const tgmm_dataset *ds = &ev->ds;
   for (int j = 0; j < ev->nm; j++)
-    if (ev->methods[j] == EV_ORACLE && (!ds->has_weights || !ds->has_means)) {
-      tgmm_error0("eval --data %s: eval.methods has oracle (EM from the truth), but the file has "
-                  "no /weights and /means", path);
+    if ((ev->methods[j] == EV_ORACLE || ev->methods[j] == EV_TRUTH) &&
+        (!ds->has_weights || !ds->has_means)) {
+      tgmm_error0("eval --data %s: eval.methods has %s (%s), but the file has no /weights and "
+                  "/means", path, tgmm_eval_column_name(ev, j),
+                  ev->methods[j] == EV_TRUTH ? "the true parameters" : "EM from the truth");
       return TGMM_EUSER;
     }
   int maxN[TGMM_MAX_LIST];

@@ -16,7 +16,14 @@
  * (lloyd@c...), in place, whose fits run with em.max_iter = lloyd.max_iter = c (miter[j]); the
  * other methods (tgmm, spectral, oracle: not truncated) keep one column, computed once per task
  * with the setting's own config. So the settings, the tasks and the row layout are those of an
- * eval without eval.iterations, and no result is repeated. */
+ * eval without eval.iterations, and no result is repeated.
+ *
+ * A variant (tgmm_variant: em_kpp10, or an eval.variants entry) is a column of its base method
+ * under its own name (with eval.iterations an em variant's columns are em_kpp10@c, ...); its fits
+ * use the setting's config with the variant's keys set on top (mkeys[s * nm + j], every setting
+ * resolved once before anything runs). tgmm_em: EM started at the model's estimate (one start,
+ * em.* keys of the setting or variant); its /seconds is the task's share of the forward pass plus
+ * its EM run. truth: the true parameters scored as they are (no fit). */
 #ifndef TGMM_EVAL_IMPL_H
 #define TGMM_EVAL_IMPL_H
 
@@ -30,7 +37,8 @@
 
 /* tgmm: the model's own output (its labels when it has a label head, else its mixture);
  * tgmm_plugin: the plug-in labels of the mixture read-out of a model.head = both model. */
-enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_TGMM_PLUGIN, EV_NMETHODS };
+enum { EV_TGMM, EV_EM, EV_SPECTRAL, EV_ORACLE, EV_LLOYD, EV_TGMM_PLUGIN, EV_TGMM_EM, EV_TRUTH,
+       EV_NMETHODS };
 #define EV_MAXCOL 32 /* columns (a report holds at most 32 methods) */
 
 /* One result row as a rank holds it until the write (80 bytes): the float columns in the order
@@ -49,11 +57,20 @@ typedef struct {
  * sum of squares. Metrics as tgmm_report_metric_name. */
 enum { SUM_NOK, SUM_NOTHER, SUM_S1, SUM_S2, EV_NSUM };
 
+/* The method keys of one (setting, column): the setting's, or a variant's on top of them. */
+typedef struct {
+  struct tgmm_em_keys em;
+  struct tgmm_lloyd_keys lloyd;
+  struct tgmm_spectral_keys spectral;
+} ev_keys;
+
 typedef struct {
   const tgmm_config *cfg; /* the eval config (with eval.grid) */
   int methods[EV_MAXCOL], nm, has_tgmm; /* [nm] the method of each column */
   int miter[EV_MAXCOL];     /* [nm] eval.iterations: the column's max_iter (0: the setting's) */
-  char colname[EV_MAXCOL][16]; /* [nm] "em", "em@4", ... (the /method strings) */
+  char colname[EV_MAXCOL][16]; /* [nm] "em", "em@4", "em_kpp10", ... (the /method strings) */
+  const tgmm_variant *variant[EV_MAXCOL]; /* [nm] the column's variant, NULL for a method */
+  ev_keys *mkeys;         /* [ns * nm] variant columns' method keys (tgmm_eval_variant_keys) */
   int ns;                 /* settings */
   tgmm_config *scfg;      /* [ns] resolved config of each setting */
   char (*label)[512];     /* [ns] "K=[3] N=64" */
@@ -91,10 +108,14 @@ const char *tgmm_eval_method_name(int m);
 /* eval.methods (and eval.iterations) -> the columns methods[], miter[], colname[], nm, has_tgmm
  * (an unknown name or more than EV_MAXCOL columns: TGMM_EUSER). */
 int tgmm_eval_parse_methods(evaluator *ev);
-/* Append column j = nm: method m, truncated at max_iter it (0: not truncated; name "em@4" or
- * the method's); more than EV_MAXCOL columns: TGMM_EUSER. Every column is added this way;
- * nrows follows (a column may be added after the layout). */
-int tgmm_eval_add_column(evaluator *ev, int m, int it);
+/* Append column j = nm: method m (variant var, or NULL), truncated at max_iter it (0: not
+ * truncated; name "em@4", "em_kpp10@4", the variant's or the method's); more than EV_MAXCOL
+ * columns or a name longer than 15 characters: TGMM_EUSER. Every column is added this way; nrows
+ * follows (a column may be added after the layout). */
+int tgmm_eval_add_column(evaluator *ev, int m, const tgmm_variant *var, int it);
+/* The method keys of every (setting, variant column): the setting's config with the variant's
+ * keys set (loaded once per pair; an invalid combination: TGMM_EUSER naming both). */
+int tgmm_eval_variant_keys(evaluator *ev);
 /* The /method string of column j (its colname; the method's name if none was set). */
 const char *tgmm_eval_column_name(const evaluator *ev, int j);
 /* The grid's settings: eval.tasks_per_setting drawn tasks each (checked feasible). */

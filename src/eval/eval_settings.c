@@ -9,41 +9,88 @@
 #include "tgmm/common.h"
 #include "tgmm/task.h"
 
-static const char *const METHOD_NAMES[] = {"tgmm",  "em",    "spectral",
-                                           "oracle", "lloyd", "tgmm_plugin"};
+static const char *const METHOD_NAMES[] = {"tgmm",  "em",    "spectral",    "oracle",
+                                           "lloyd", "tgmm_plugin", "tgmm_em", "truth"};
 
-int tgmm_eval_add_column(evaluator *ev, int m, int it) {
+int tgmm_eval_add_column(evaluator *ev, int m, const tgmm_variant *var, int it) {
   if (ev->nm == EV_MAXCOL) {
     tgmm_error0("eval.methods with eval.iterations makes more than %d result columns (em and "
                 "lloyd count once per iteration count): shorten one of the lists", EV_MAXCOL);
     return TGMM_EUSER;
   }
+  const char *base = var ? var->name : METHOD_NAMES[m];
+  char name[64];
+  if (it) snprintf(name, sizeof name, "%s@%d", base, it);
+  else snprintf(name, sizeof name, "%s", base);
+  if (strlen(name) >= sizeof ev->colname[0]) {
+    tgmm_error0("eval.methods: the column name '%s' is longer than %d characters: shorten the "
+                "variant's name", name, (int)sizeof ev->colname[0] - 1);
+    return TGMM_EUSER;
+  }
+  for (int j = 0; j < ev->nm; j++)
+    if (!strcmp(ev->colname[j], name)) {
+      tgmm_error0("eval.methods: the column '%s' appears twice", name);
+      return TGMM_EUSER;
+    }
   ev->methods[ev->nm] = m;
+  ev->variant[ev->nm] = var;
   ev->miter[ev->nm] = it;
-  if (it) snprintf(ev->colname[ev->nm], 16, "%s@%d", METHOD_NAMES[m], it);
-  else snprintf(ev->colname[ev->nm], 16, "%s", METHOD_NAMES[m]);
+  snprintf(ev->colname[ev->nm], sizeof ev->colname[0], "%s", name);
   ev->nm++;
   ev->nrows = ev->nslots * ev->nm; /* a column added after the layout (tgmm_plugin) */
   return TGMM_OK;
+}
+
+static int method_index(const char *name) {
+  for (int j = 0; j < EV_NMETHODS; j++)
+    if (!strcmp(name, METHOD_NAMES[j])) return j;
+  return -1;
 }
 
 int tgmm_eval_parse_methods(evaluator *ev) {
   const tgmm_config *cfg = ev->cfg;
   ev->nm = 0;
   for (int i = 0; i < cfg->eval.n_methods; i++) {
-    int m = -1;
-    for (int j = 0; j < EV_NMETHODS; j++)
-      if (!strcmp(cfg->eval.methods[i], METHOD_NAMES[j])) m = j;
+    const tgmm_variant *var = NULL;
+    int m = method_index(cfg->eval.methods[i]);
+    if (m < 0 && (var = tgmm_config_variant(cfg, cfg->eval.methods[i])) != NULL)
+      m = method_index(var->method);
     if (m < 0) {
       tgmm_error0("eval.methods: unknown method '%s'", cfg->eval.methods[i]);
       return TGMM_EUSER;
     }
-    if (m == EV_TGMM || m == EV_TGMM_PLUGIN) ev->has_tgmm = 1;
+    if (m == EV_TGMM || m == EV_TGMM_PLUGIN || m == EV_TGMM_EM) ev->has_tgmm = 1;
     int truncated = (m == EV_EM || m == EV_LLOYD) && cfg->eval.n_iterations > 0;
     for (int c = 0; truncated && c < cfg->eval.n_iterations; c++)
-      TGMM_TRY(tgmm_eval_add_column(ev, m, cfg->eval.iterations[c]));
-    if (!truncated) TGMM_TRY(tgmm_eval_add_column(ev, m, 0));
+      TGMM_TRY(tgmm_eval_add_column(ev, m, var, cfg->eval.iterations[c]));
+    if (!truncated) TGMM_TRY(tgmm_eval_add_column(ev, m, var, 0));
   }
+  return TGMM_OK;
+}
+
+int tgmm_eval_variant_keys(evaluator *ev) {
+  int any = 0;
+  for (int j = 0; j < ev->nm; j++) any |= ev->variant[j] != NULL;
+  if (!any) return TGMM_OK;
+  ev->mkeys = tgmm_calloc((size_t)ev->ns * (size_t)ev->nm, sizeof(ev_keys));
+  if (!ev->mkeys) return TGMM_ENOMEM;
+  for (int s = 0; s < ev->ns; s++)
+    for (int j = 0; j < ev->nm; j++) {
+      const tgmm_variant *var = ev->variant[j];
+      if (!var) continue;
+      char *set[TGMM_MAX_VARIANT_SET];
+      for (int i = 0; i < var->n; i++) set[i] = (char *)var->set[i];
+      tgmm_config vc;
+      int rc = tgmm_config_load_string(&vc, var->name, ev->scfg[s].text, var->n, set);
+      if (rc != TGMM_OK) {
+        tgmm_error0("eval.methods: variant %s does not apply to setting '%s'", var->name,
+                    ev->label[s]);
+        return rc;
+      }
+      ev_keys *k = &ev->mkeys[(size_t)s * ev->nm + j];
+      k->em = vc.em, k->lloyd = vc.lloyd, k->spectral = vc.spectral;
+      tgmm_config_free(&vc);
+    }
   return TGMM_OK;
 }
 

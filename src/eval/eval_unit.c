@@ -167,49 +167,124 @@ static int label_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *task
   return rc;
 }
 
-/* The model's prediction for task k of the unit as a mixture (identity covariance, or the
- * predicted standard deviations when the model is anisotropic). Row of task k: base + k*nm + j. */
-static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks, int nt) {
+/* The model's mixture read-out for the unit's nt tasks, computed once per unit and shared by the
+ * columns that use it (tgmm, tgmm_plugin, tgmm_em): w [nt, Kmax], mu and sd [nt, Kmax, d]. */
+typedef struct {
+  double *w, *mu, *sd;
+  double sec; /* forward seconds per task */
+  int done;
+} unit_forward;
+
+static int forward(evaluator *ev, int s, tgmm_task *tasks, int nt, unit_forward *f) {
+  if (f->done) return TGMM_OK;
   const tgmm_model_dims *dm = &ev->model.dim;
-  int Q = dm->Kmax, d = dm->d;
+  size_t Q = (size_t)dm->Kmax, d = (size_t)dm->d;
   tgmm_batch_buf bb;
-  double *w = tgmm_malloc(sizeof(double) * (size_t)nt * Q);
-  double *mu = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
-  double *sd = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
+  f->w = tgmm_malloc(sizeof(double) * (size_t)nt * Q);
+  f->mu = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
+  f->sd = tgmm_malloc(sizeof(double) * (size_t)nt * Q * d);
   int rc = unit_batch(ev, s, tasks, nt, &bb);
-  if (rc == TGMM_OK && !(w && mu && sd)) rc = TGMM_ENOMEM;
+  if (rc == TGMM_OK && !(f->w && f->mu && f->sd)) rc = TGMM_ENOMEM;
   double t0 = tgmm_now();
-  if (rc == TGMM_OK) rc = tgmm_model_predict(&ev->model, &bb.b, w, mu, dm->aniso ? sd : NULL);
-  double sec = (tgmm_now() - t0) / nt;
-  for (int k = 0; k < nt && rc == TGMM_OK; k++) {
-    const tgmm_task *t = &tasks[k];
-    tgmm_gmm g;
-    rc = tgmm_gmm_alloc(&g, t->K, d, dm->aniso ? TGMM_COV_DIAG : TGMM_COV_IDENTITY);
-    if (rc != TGMM_OK) break;
-    memcpy(g.weights, w + (size_t)k * Q, sizeof(double) * (size_t)t->K);
-    memcpy(g.means, mu + (size_t)k * Q * d, sizeof(double) * (size_t)t->K * d);
-    if (dm->aniso)
-      for (size_t a = 0; a < (size_t)t->K * d; a++) {
-        double v = sd[(size_t)k * Q * d + a];
-        g.cov[a] = v * v;
-      }
-    tgmm_local_task lt = local_of(ev, t);
-    tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
-    r.loglik = tgmm_gmm_loglik(t->x, t->N, MPI_COMM_SELF, &g);
-    rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
-    if (rc == TGMM_OK) store_row(ev, base + (int64_t)k * ev->nm + j, &r, sec, t, &g);
-    tgmm_gmm_free(&g);
-  }
-  free(w), free(mu), free(sd);
+  if (rc == TGMM_OK) rc = tgmm_model_predict(&ev->model, &bb.b, f->w, f->mu, dm->aniso ? f->sd : NULL);
+  f->sec = (tgmm_now() - t0) / nt;
+  f->done = rc == TGMM_OK;
   tgmm_batch_buf_free(&bb);
   return rc;
 }
 
-/* Column max_iter > 0 (eval.iterations): EM and Lloyd stop after max_iter iterations. */
-static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, int max_iter,
-                        const tgmm_task *t) {
-  tgmm_config cut = ev->scfg[s]; /* a shallow copy: only numbers change */
-  if (max_iter > 0) cut.em.max_iter = cut.lloyd.max_iter = max_iter;
+/* Task k's prediction as a mixture (identity covariance, or the predicted standard deviations
+ * when the model is anisotropic). */
+static int predicted_gmm(const evaluator *ev, const unit_forward *f, int k, const tgmm_task *t,
+                         tgmm_gmm *g) {
+  const tgmm_model_dims *dm = &ev->model.dim;
+  size_t Q = (size_t)dm->Kmax, d = (size_t)dm->d;
+  TGMM_TRY(tgmm_gmm_alloc(g, t->K, (int)d, dm->aniso ? TGMM_COV_DIAG : TGMM_COV_IDENTITY));
+  memcpy(g->weights, f->w + (size_t)k * Q, sizeof(double) * (size_t)t->K);
+  memcpy(g->means, f->mu + (size_t)k * Q * d, sizeof(double) * (size_t)t->K * d);
+  for (size_t a = 0; dm->aniso && a < (size_t)t->K * d; a++) {
+    double v = f->sd[(size_t)k * Q * d + a];
+    g->cov[a] = v * v;
+  }
+  return TGMM_OK;
+}
+
+/* The setting's config with column j's method keys (its variant's, eval.iterations' max_iter):
+ * a shallow copy, only numbers change. */
+static tgmm_config column_config(const evaluator *ev, int s, int j) {
+  tgmm_config c = ev->scfg[s];
+  if (ev->variant[j]) {
+    const ev_keys *k = &ev->mkeys[(size_t)s * ev->nm + j];
+    c.em = k->em, c.lloyd = k->lloyd, c.spectral = k->spectral;
+  }
+  if (ev->miter[j] > 0) c.em.max_iter = c.lloyd.max_iter = ev->miter[j];
+  return c;
+}
+
+/* tgmm (and tgmm_plugin): the prediction scored as it is; tgmm_em: EM started at it (one start,
+ * the column's em.* keys), its seconds the forward's share plus the EM run. Row of task k:
+ * base + k*nm + j. */
+static int tgmm_rows(evaluator *ev, int s, int64_t base, int j, tgmm_task *tasks, int nt,
+                     unit_forward *f) {
+  TGMM_TRY(forward(ev, s, tasks, nt, f));
+  const tgmm_model_dims *dm = &ev->model.dim;
+  tgmm_config cc = column_config(ev, s, j);
+  int rc = TGMM_OK, em = ev->methods[j] == EV_TGMM_EM;
+  for (int k = 0; k < nt && rc == TGMM_OK; k++) {
+    const tgmm_task *t = &tasks[k];
+    tgmm_gmm g, fit;
+    TGMM_TRY(predicted_gmm(ev, f, k, t, &g));
+    tgmm_local_task lt = local_of(ev, t);
+    tgmm_fit_row r = {TGMM_STATUS_OK, 0, NAN, NAN, NAN, NAN, NAN, NAN};
+    double t0 = tgmm_now();
+    if (em) {
+      rc = tgmm_gmm_alloc(&fit, t->K, t->d, cc.em.covariance);
+      if (rc == TGMM_OK) {
+        const double *sd = dm->aniso ? f->sd + (size_t)k * dm->Kmax * dm->d : NULL;
+        rc = tgmm_baseline_fit_from(&cc, &lt, MPI_COMM_SELF, g.weights, g.means, sd, &fit, &r);
+        if (rc == TGMM_OK) store_row(ev, base + (int64_t)k * ev->nm + j, &r,
+                                     f->sec + tgmm_now() - t0, t, &fit);
+        tgmm_gmm_free(&fit);
+      }
+    } else {
+      r.loglik = tgmm_gmm_loglik(t->x, t->N, MPI_COMM_SELF, &g);
+      rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &r);
+      if (rc == TGMM_OK) store_row(ev, base + (int64_t)k * ev->nm + j, &r, f->sec, t, &g);
+    }
+    tgmm_gmm_free(&g);
+  }
+  return rc;
+}
+
+/* truth: the true parameters scored as they are (identity covariance, or diag(scales^2) when a
+ * scale differs from 1): the log-likelihood under the truth, the Bayes classifier's labels. */
+static int truth_row(evaluator *ev, int64_t r, const tgmm_task *t) {
+  tgmm_local_task lt = local_of(ev, t);
+  tgmm_fit_row fr = {TGMM_STATUS_NA, 0, NAN, NAN, NAN, NAN, NAN, NAN};
+  if (!lt.tw || !lt.tm) {
+    store_row(ev, r, &fr, NAN, t, NULL);
+    return TGMM_OK;
+  }
+  int unit = 1;
+  size_t kd = (size_t)t->K * (size_t)t->d;
+  for (size_t a = 0; lt.ts && a < kd; a++) unit &= lt.ts[a] == 1.0;
+  tgmm_gmm g;
+  TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, unit ? TGMM_COV_IDENTITY : TGMM_COV_DIAG));
+  double t0 = tgmm_now();
+  memcpy(g.weights, lt.tw, sizeof(double) * (size_t)t->K);
+  memcpy(g.means, lt.tm, sizeof(double) * kd);
+  for (size_t a = 0; !unit && a < kd; a++) g.cov[a] = lt.ts[a] * lt.ts[a];
+  fr.status = TGMM_STATUS_OK;
+  fr.loglik = tgmm_gmm_loglik(t->x, t->N, MPI_COMM_SELF, &g);
+  int rc = tgmm_fit_metrics(&lt, &g, MPI_COMM_SELF, &fr);
+  if (rc == TGMM_OK) store_row(ev, r, &fr, tgmm_now() - t0, t, &g);
+  tgmm_gmm_free(&g);
+  return rc;
+}
+
+/* A baseline's row with column j's config (its variant's keys, eval.iterations' max_iter). */
+static int baseline_row(evaluator *ev, int s, int64_t r, tgmm_method m, int j, const tgmm_task *t) {
+  tgmm_config cut = column_config(ev, s, j);
   const tgmm_config *sc = &cut;
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, t->K, t->d, tgmm_method_covariance(m, sc)));
@@ -245,19 +320,23 @@ int tgmm_eval_unit(evaluator *ev, int64_t u) {
     if (rc == TGMM_OK) made++;
   }
   static const tgmm_method map[EV_NMETHODS] = {TGMM_METHOD_EM, TGMM_METHOD_EM, TGMM_METHOD_SPECTRAL,
-                                               TGMM_METHOD_ORACLE, TGMM_METHOD_LLOYD,
-                                               TGMM_METHOD_EM};
+                                               TGMM_METHOD_ORACLE, TGMM_METHOD_LLOYD};
+  unit_forward f = {0};
   for (int j = 0; j < ev->nm && rc == TGMM_OK; j++) {
     int m = ev->methods[j];
     if (m == EV_TGMM && tgmm_model_has_labels(&ev->model)) {
       rc = label_rows(ev, s, base, j, tasks, nt);
-    } else if (m == EV_TGMM || m == EV_TGMM_PLUGIN) {
-      rc = tgmm_rows(ev, s, base, j, tasks, nt);
+    } else if (m == EV_TGMM || m == EV_TGMM_PLUGIN || m == EV_TGMM_EM) {
+      rc = tgmm_rows(ev, s, base, j, tasks, nt, &f);
+    } else if (m == EV_TRUTH) {
+      for (int k = 0; k < nt && rc == TGMM_OK; k++)
+        rc = truth_row(ev, base + (int64_t)k * ev->nm + j, &tasks[k]);
     } else {
       for (int k = 0; k < nt && rc == TGMM_OK; k++)
-        rc = baseline_row(ev, s, base + (int64_t)k * ev->nm + j, map[m], ev->miter[j], &tasks[k]);
+        rc = baseline_row(ev, s, base + (int64_t)k * ev->nm + j, map[m], j, &tasks[k]);
     }
   }
+  free(f.w), free(f.mu), free(f.sd);
   for (int k = 0; k < nt && rc == TGMM_OK; k++) { /* /delta: every row of task k */
     tgmm_local_task lt = local_of(ev, &tasks[k]);
     double delta = tgmm_task_min_distance(lt.tm, tasks[k].K, tasks[k].d);

@@ -4,8 +4,9 @@
  * slot q, method j):
  *   /setting int32 [R], /task int64 [R] (the task's index: within its setting on a grid, in the
  *   file with --data), /method string [R], /K int32 [R], /N int32 [R],
- *   /method: the column's name: tgmm, em, spectral, oracle, lloyd, or with eval.iterations
- *   em@c / lloyd@c (EM / Lloyd run with max_iter = c; tgmm, spectral and oracle once per task),
+ *   /method: the column's name: tgmm, em, spectral, oracle, lloyd, tgmm_em, truth, a variant
+ *   (em_kpp10, ...), or with eval.iterations em@c / lloyd@c / em_kpp10@c (EM / Lloyd run with
+ *   max_iter = c; tgmm, spectral and oracle once per task),
  *   /status string [R] (ok | not_applicable | failed), /iterations int32 [R],
  *   /loglik, /l2_means, /l2_weights, /accuracy, /misclustering, /seconds, /l2_scales float64 [R]
  *   (l2_scales: of the aligned standard deviations, for fits with a covariance: tgmm on an

@@ -127,7 +127,7 @@ int tgmm_report_gnuplot(const char *gp, const char *png) {
 }
 
 int tgmm_report_method_family(const char *name) {
-  if (!strncmp(name, "em", 2) && (name[2] == '\0' || name[2] == '@')) return 1;
+  if (!strncmp(name, "em", 2) && (name[2] == '\0' || name[2] == '@' || name[2] == '_')) return 1;
   if (!strncmp(name, "lloyd", 5)) return 2;
   return 0;
 }

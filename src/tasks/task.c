@@ -5,6 +5,12 @@
  * invariant, so any mean_scale accepts the same attempt, scaled, up to rounding); it does not
  * scale the anisotropic family's u nor the mean_shift noise sigma_p.
  *
+ * Other families of the same shape (Lee et al.'s Set Transformer benchmark: weights_prior
+ * dirichlet, mean_scale 0.8, component_scale 0.3, max_cosine 1, N_min 100 with ragged): the
+ * weights are K Gamma(dirichlet_alpha) draws from the same stream (sorted, normalised), every
+ * standard deviation is multiplied by component_scale, the filter's bound is max_cosine (1: no
+ * filter), and N_i ~ U{N_min..N}. At their defaults the tasks are the paper's, bit for bit.
+ *
  * Stream layout of task `id` (key = {seed, kind}):
  *   sub 0           parameters, in this order: weights (K uniforms), then the means' rejection
  *                   loop (K*d uniforms per attempt), then the anisotropic scales' u (the same
@@ -50,6 +56,9 @@ static double max_cosine(const double *m /* [K, d] */, int K, int d) {
   return worst;
 }
 
+/* The filter's bound: max_cosine (the loader keeps it in (0, 1]; a zeroed config: 0.8). */
+static double cos_limit(const tgmm_config *cfg) { return cfg->max_cosine > 0 ? cfg->max_cosine : TASK_MAX_COS; }
+
 /* One attempt: means [K, d] with coordinates U[-5 box, 5 box] (box: mean_scale for the means, 1
  * for the anisotropic family's u), plus N(0, sigma_p^2) noise for mean_shift (not scaled). */
 static void draw_means_once(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
@@ -62,9 +71,10 @@ static void draw_means_once(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise
 /* Rejection loop; returns the number of attempts used, or 0 if none was accepted. */
 static long draw_means(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
                        double box, double *means /* [K, d] */) {
+  double lim = cos_limit(cfg);
   for (long a = 1; a <= TASK_MAX_ATTEMPTS; a++) {
     draw_means_once(cfg, r, noise, K, d, box, means);
-    if (K == 1 || max_cosine(means, K, d) < TASK_MAX_COS) return a;
+    if (K == 1 || lim >= 1.0 || max_cosine(means, K, d) < lim) return a;
   }
   return 0;
 }
@@ -74,9 +84,31 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void draw_weights(tgmm_rng *r, int K, double *w /* [K] */) {
+/* Gamma(a, 1) by Marsaglia and Tsang (a < 1: boosted by U^(1/a)). */
+static double gamma_draw(tgmm_rng *r, double a) {
+  double boost = 1.0;
+  if (a < 1.0) {
+    double u = tgmm_rng_uniform(r);
+    boost = pow(u > 0 ? u : 1e-300, 1.0 / a);
+    a += 1.0;
+  }
+  double dd = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
+  for (;;) {
+    double x = tgmm_rng_normal(r), v = 1.0 + c * x;
+    if (v <= 0) continue;
+    v = v * v * v;
+    double u = tgmm_rng_uniform(r);
+    if (u > 0 && log(u) < 0.5 * x * x + dd - dd * v + dd * log(v)) return boost * dd * v;
+  }
+}
+
+/* Weights: K draws of U[0.2, 0.8] (the paper), or (weights_prior dirichlet) K Gamma(alpha, 1)
+ * draws; sorted ascending, normalised. */
+static void draw_weights(const tgmm_config *cfg, tgmm_rng *r, int K, double *w /* [K] */) {
   double sum = 0;
-  for (int k = 0; k < K; k++) w[k] = tgmm_rng_uniform_range(r, 0.2, 0.8);
+  int dir = cfg->weights_prior == TGMM_WEIGHTS_DIRICHLET;
+  for (int k = 0; k < K; k++)
+    w[k] = dir ? gamma_draw(r, cfg->dirichlet_alpha) : tgmm_rng_uniform_range(r, 0.2, 0.8);
   qsort(w, (size_t)K, sizeof *w, cmp_double);
   for (int k = 0; k < K; k++) sum += w[k];
   for (int k = 0; k < K; k++) w[k] /= sum;
@@ -87,12 +119,13 @@ static void draw_weights(tgmm_rng *r, int K, double *w /* [K] */) {
  * when no draw of u passed the filter. */
 static long draw_scales(const tgmm_config *cfg, tgmm_rng *r, tgmm_rng *noise, int K, int d,
                         double *s /* [K, d] */) {
+  double cs = cfg->component_scale > 0 ? cfg->component_scale : 1.0; /* zeroed config: 1 */
   if (cfg->family != TGMM_FAMILY_ANISOTROPIC) {
-    for (int i = 0; i < K * d; i++) s[i] = 1.0;
+    for (int i = 0; i < K * d; i++) s[i] = cs;
     return 1;
   }
   long a = draw_means(cfg, r, noise, K, d, 1.0, s); /* u: unscaled, no mean-shift noise here */
-  for (int i = 0; i < K * d; i++) s[i] = 2.0 * softplus(s[i] / 5.0);
+  for (int i = 0; i < K * d; i++) s[i] = cs * (2.0 * softplus(s[i] / 5.0));
   return a;
 }
 
@@ -124,7 +157,8 @@ int tgmm_task_draw_N(const tgmm_config *cfg, uint32_t kind, int64_t id, int ragg
   if (!ragged) return cfg->N;
   tgmm_rng r;
   tgmm_rng_init(&r, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_N);
-  return (int)tgmm_rng_int(&r, (cfg->N + 1) / 2, cfg->N);
+  int lo = cfg->N_min > 0 && cfg->N_min <= cfg->N ? cfg->N_min : (cfg->N + 1) / 2;
+  return (int)tgmm_rng_int(&r, lo, cfg->N);
 }
 
 static int alloc_params(tgmm_task *t) {
@@ -150,11 +184,11 @@ int tgmm_task_params(const tgmm_config *cfg, uint32_t kind, int64_t id, int cls,
     return TGMM_OK;
   }
   tgmm_rng_init(&noise, (uint32_t)cfg->seed, kind, (uint64_t)id, TASK_SUB_NOISE);
-  draw_weights(&r, t->K, t->weights);
+  draw_weights(cfg, &r, t->K, t->weights);
   if (draw_means(cfg, &r, &noise, t->K, t->d, mean_box(cfg), t->means) == 0) {
     tgmm_error("task %lld: no draw of K = %d means in d = %d has all pairwise cosines < %.1f "
                "after %ld attempts; use fewer components or a larger d",
-               (long long)id, t->K, t->d, TASK_MAX_COS, TASK_MAX_ATTEMPTS);
+               (long long)id, t->K, t->d, cos_limit(cfg), TASK_MAX_ATTEMPTS);
     tgmm_task_free(t);
     return TGMM_EUSER;
   }
@@ -215,14 +249,14 @@ static int probe_acceptance(const tgmm_config *cfg, int K, int d) {
   int accepted = 0;
   for (a = 0; a < limit && accepted < TASK_PROBE_ACCEPTS; a++) {
     draw_means_once(cfg, &r, &noise, K, d, mean_box(cfg), m);
-    if (max_cosine(m, K, d) < TASK_MAX_COS) accepted++;
+    if (cos_limit(cfg) >= 1.0 || max_cosine(m, K, d) < cos_limit(cfg)) accepted++;
   }
   free(m);
   if (accepted >= TASK_PROBE_ACCEPTS) return TGMM_OK;
   tgmm_error0("K = %d components in d = %d: only %d of %ld random draws of the means have all "
               "pairwise cosines < %.1f; the task family cannot be sampled reliably (use fewer "
               "components or a larger d)",
-              K, d, accepted, a, TASK_MAX_COS);
+              K, d, accepted, a, cos_limit(cfg));
   return TGMM_EUSER;
 }
 
@@ -239,7 +273,7 @@ int tgmm_task_check_feasible(const tgmm_config *cfg) {
       return TGMM_EUSER;
     }
     if (K == 1) continue;
-    if (lim > 0 && K > lim) {
+    if (lim > 0 && K > lim && cos_limit(cfg) == TASK_MAX_COS) {
       tgmm_error0("K = %d components in d = %d is impossible: at most %d means can have all "
                   "pairwise cosines < %.1f in d = %d",
                   K, cfg->d, lim, TASK_MAX_COS, cfg->d);

@@ -11,8 +11,9 @@
 #    and no files; metrics include nothing but their header (and common.h for allocation); eval
 #    needs no trainer; train and report never include eval's parts; tasks (rng, task) open no
 #    file;
-#  - inside config and eval the files call one way: config.c -> config_emit.c ->
-#    config_schema.c; eval's files as src/eval/eval_impl.h says (by the symbols each defines).
+#  - inside config and eval the files call one way: config.c -> config_variants.c ->
+#    config_emit.c -> config_parse.c -> config_yaml.c -> config_schema.c (by the list below); eval's files as src/eval/eval_impl.h says
+#    (by the symbols each defines).
 source "$(dirname "$0")/lib.sh"
 cd "$TGMM_SRC"
 incs() { grep -ho '#include ["<][^">]*[">]' "$@" | sed 's/#include //; s/[<>"]//g; s|.*/||' | sort -u; }
@@ -177,7 +178,7 @@ def visit(h, path):
 for h in hs: visit(h, [])
 
 # Inside config and eval: a file calls only files after it in its list.
-order = {"src/config/": ["config.c", "config_diff.c", "config_emit.c", "config_yaml.c", "config_schema.c"],
+order = {"src/config/": ["config.c", "config_variants.c", "config_diff.c", "config_emit.c", "config_parse.c", "config_yaml.c", "config_schema.c"],
          "src/eval/": ["check_cmd.c", "eval.c", "eval_unit.c", "eval_data.c", "eval_write.c", "eval_settings.c"]}
 for d, files in order.items():
     for i, f in enumerate(files):

@@ -1,6 +1,7 @@
 /* test_em.c — EM / Lloyd / k-means++ on small synthetic mixtures: monotone log-likelihood for
  * every covariance type, agreement with the metrics module's log-likelihood, hard-assignment
- * start, labels, a singular covariance reported as TGMM_ENUM, k-means++ reproducibility. */
+ * start, labels, a singular covariance reported as TGMM_ENUM, k-means++ reproducibility; EM from
+ * given parameters (tgmm_em's path) started at the truth is the oracle, bit for bit. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 #include <mpi.h>
 
+#include "tgmm/baseline.h"
 #include "tgmm/common.h"
 #include "tgmm/em.h"
 #include "tgmm/metrics.h"
@@ -159,6 +161,40 @@ static void test_singular_full_covariance(void **state) {
   tgmm_gmm_free(&g);
 }
 
+/* tgmm_baseline_fit_from at the true weights, means and scales == the oracle (EM from the
+ * truth), bit for bit: same fit, same row, for every covariance type. */
+static void test_fit_from_truth_is_oracle(void **state) {
+  (void)state;
+  double *x = malloc(sizeof(double) * N * D), ts[K * D];
+  int32_t *z = malloc(sizeof(int32_t) * N);
+  make_data(x, z);
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < D; j++) ts[k * D + j] = TRUE_S[k] * (j + 1) * 0.5;
+  tgmm_local_task lt = {7, 0, N, K, D, x, z, TRUE_W, &TRUE_M[0][0], ts};
+  for (int t = TGMM_COV_IDENTITY; t <= TGMM_COV_FULL; t++) {
+    tgmm_config cfg;
+    tgmm_config_defaults(&cfg);
+    cfg.em.covariance = (tgmm_covariance)t;
+    tgmm_gmm a, b;
+    assert_int_equal(tgmm_gmm_alloc(&a, K, D, cfg.em.covariance), 0);
+    assert_int_equal(tgmm_gmm_alloc(&b, K, D, cfg.em.covariance), 0);
+    tgmm_fit_row ra, rb;
+    memset(&ra, 0, sizeof ra), memset(&rb, 0, sizeof rb);
+    assert_int_equal(tgmm_baseline_fit(TGMM_METHOD_ORACLE, &cfg, &lt, MPI_COMM_SELF, &a, &ra), 0);
+    assert_int_equal(tgmm_baseline_fit_from(&cfg, &lt, MPI_COMM_SELF, TRUE_W, &TRUE_M[0][0], ts, &b,
+                                            &rb), 0);
+    assert_int_equal(ra.status, TGMM_STATUS_OK);
+    assert_true(ra.iterations > 0);
+    assert_memory_equal(&ra, &rb, sizeof ra);
+    assert_memory_equal(a.weights, b.weights, sizeof(double) * K);
+    assert_memory_equal(a.means, b.means, sizeof(double) * K * D);
+    size_t nc = t == TGMM_COV_IDENTITY ? 0 : t == TGMM_COV_SPHERICAL ? K : t == TGMM_COV_DIAG ? K * D : K * D * D;
+    if (nc) assert_memory_equal(a.cov, b.cov, sizeof(double) * nc);
+    tgmm_gmm_free(&a), tgmm_gmm_free(&b);
+  }
+  free(x), free(z);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   const struct CMUnitTest tests[] = {
@@ -166,6 +202,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_loglik_naive),
       cmocka_unit_test(test_kmeanspp_start_and_labels),
       cmocka_unit_test(test_singular_full_covariance),
+      cmocka_unit_test(test_fit_from_truth_is_oracle),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   MPI_Finalize();

@@ -2,7 +2,8 @@
  * mean shift, phase transition, determinism, impossible requests; mean_scale (1 draws the means
  * from the documented stream, the K weight uniforms then K*d uniforms in [-5, 5], as before the
  * key existed; another scale scales those means and nothing else) and the separation delta
- * (tgmm_task_min_distance on known points). */
+ * (tgmm_task_min_distance on known points); Lee et al.'s family (weights_prior dirichlet,
+ * component_scale, max_cosine 1, N_min) and the defaults of those keys = the paper's tasks. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -359,6 +360,58 @@ static void check_scaled(tgmm_family fam, double s) {
   }
 }
 
+/* Lee et al.'s benchmark family: d = 2, K = 4, Dirichlet(1) weights (sorted: the order
+ * statistics' means 1/16, 7/48, 13/48, 25/48), means U[-4, 4]^2 without filter, sd 0.3,
+ * N ~ U{100..500}. */
+static void test_lee_family(void **state) {
+  (void)state;
+  tgmm_config c = make_cfg(TGMM_FAMILY_ISOTROPIC, 2, 500);
+  c.nK = 1, c.K[0] = 4, c.weights_prior = TGMM_WEIGHTS_DIRICHLET, c.dirichlet_alpha = 1;
+  c.mean_scale = 0.8, c.component_scale = 0.3, c.max_cosine = 1, c.N_min = 100;
+  double wsum[4] = {0}, r2 = 0;
+  int T = 2000, close = 0, nlo = 500, nhi = 0;
+  long ns = 0;
+  for (int id = 0; id < T; id++) {
+    int N = tgmm_task_draw_N(&c, TGMM_STREAM_TRAIN, id, 1);
+    nlo = N < nlo ? N : nlo, nhi = N > nhi ? N : nhi;
+    tgmm_task t;
+    assert_int_equal(tgmm_task_sample(&c, TGMM_STREAM_TRAIN, id, 0, N, &t), TGMM_OK);
+    double sum = 0;
+    for (int k = 0; k < 4; k++) {
+      sum += t.weights[k], wsum[k] += t.weights[k];
+      if (k) assert_true(t.weights[k] >= t.weights[k - 1]);
+    }
+    assert_true(fabs(sum - 1) < 1e-12);
+    for (int i = 0; i < 8; i++) assert_true(fabs(t.means[i]) <= 4.0 && t.scales[i] == 0.3);
+    close += max_cosine(t.means, 4, 2) >= 0.8;
+    for (int n = 0; n < N; n++)
+      for (int j = 0; j < 2; j++) {
+        double e = t.x[n * 2 + j] - t.means[t.z[n] * 2 + j];
+        r2 += e * e, ns++;
+      }
+    tgmm_task_free(&t);
+  }
+  static const double order[4] = {1.0 / 16, 7.0 / 48, 13.0 / 48, 25.0 / 48};
+  for (int k = 0; k < 4; k++) assert_true(fabs(wsum[k] / T - order[k]) < 0.01);
+  assert_true(close > T / 2); /* no cosine filter: most draws of 4 means in d = 2 have a close pair */
+  assert_true(nlo < 110 && nlo >= 100 && nhi > 490 && nhi <= 500);
+  assert_true(fabs(sqrt(r2 / (double)ns) - 0.3) < 0.005);
+  /* the keys at their defaults (as the loader sets them) give the zeroed config's tasks */
+  tgmm_config a = make_cfg(TGMM_FAMILY_ANISOTROPIC, 8, 64), b = a;
+  b.weights_prior = TGMM_WEIGHTS_UNIFORM, b.dirichlet_alpha = 1, b.component_scale = 1;
+  b.max_cosine = 0.8, b.N_min = 0;
+  for (int id = 0; id < 50; id++) {
+    assert_int_equal(tgmm_task_draw_N(&a, TGMM_STREAM_TRAIN, id, 1), tgmm_task_draw_N(&b, TGMM_STREAM_TRAIN, id, 1));
+    tgmm_task x, y;
+    assert_int_equal(tgmm_task_sample(&a, TGMM_STREAM_TRAIN, id, id % 4, 64, &x), TGMM_OK);
+    assert_int_equal(tgmm_task_sample(&b, TGMM_STREAM_TRAIN, id, id % 4, 64, &y), TGMM_OK);
+    assert_memory_equal(x.weights, y.weights, sizeof(double) * (size_t)x.K);
+    assert_memory_equal(x.scales, y.scales, sizeof(double) * (size_t)(x.K * 8));
+    assert_memory_equal(x.x, y.x, sizeof(double) * 64 * 8);
+    tgmm_task_free(&x), tgmm_task_free(&y);
+  }
+}
+
 static void test_scaled(void **state) {
   (void)state;
   check_scaled(TGMM_FAMILY_ISOTROPIC, 0.25);
@@ -387,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_determinism),       cmocka_unit_test(test_impossible),
       cmocka_unit_test(test_default_is_the_stream), cmocka_unit_test(test_zero_is_default),
       cmocka_unit_test(test_scaled),            cmocka_unit_test(test_min_distance),
+      cmocka_unit_test(test_lee_family),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

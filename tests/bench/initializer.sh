@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# initializer.sh — TGMM as an initializer: l2 error of the means (and misclustering) against
+# seconds per task for tgmm, tgmm_em (EM started at TGMM's estimate), the paper's EM, EM k-means++
+# x 1 and x 10, spectral and the oracle, every method in ONE `tgmm eval` per regime (one rank, one
+# thread), so the seconds are comparable side by side even on a loaded machine (compare ratios,
+# not absolute times, when other jobs share the cores):
+#   default   d = 8, N = 64, K = 2..5 (the shipped model's setting; the plot shows K = 5)
+#   low_sep   the same, K = 5, mean_scale 0.5 (means in U[-2.5, 2.5]^8: closer clusters)
+#   n512      K = 5, N = 512 (EM's cost grows with N; the model was trained at N <= 64)
+#   k_gt_d    d = 2, K = 5 (K > d: spectral is not applicable) — needs a model trained at d = 2
+#             (MODEL_D2=path); without one only the baselines run
+# Prints the CPU, the OpenBLAS core and the load, a Markdown table per regime (l2 and
+# misclustering: mean ± 95% interval of the mean over the tasks; seconds per task: mean and
+# median), and writes PREFIX.png (log-log, one point per method present, K = 5: y = mean l2 of
+# means with its 95% interval, x = median seconds per task with the interquartile range of the
+# tasks' seconds, robust to the preemptions of a shared machine), PREFIX.csv, .gp, .dat.
+#
+# usage: tests/bench/initializer.sh [TASKS per setting (default 128)] [PREFIX (default ./initializer)]
+# env:   TGMM_BUILD (default ./build), PYTHON (default /usr/bin/python3), MODEL (default the
+#        shipped configs/pretrained/tgmm_laptop.h5), MODEL_D2 (a d = 2 model, optional)
+set -euo pipefail
+T=${1:-128}
+PREFIX=${2:-$PWD/initializer}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${TGMM_BUILD:-$SRC/build}
+PY=${PYTHON:-/usr/bin/python3}
+BIN=$BUILD/tgmm
+MODEL=${MODEL:-$SRC/configs/pretrained/tgmm_laptop.h5}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores;" \
+     "OpenBLAS core $("$BIN" --version | sed -n 's/.*OpenBLAS core //p'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "model: $MODEL; $T tasks per setting; one rank, one thread; $(date -u +%F)"
+M="eval.methods=[tgmm, tgmm_em, em, em_kpp, em_kpp10, spectral, oracle]"
+run() { # regime, args...
+  local r="$1"; shift
+  "$BIN" eval "$SRC/configs/laptop.yaml" eval.tasks_per_setting="$T" "$@" --out "$TMP/$r.h5" \
+    >"$TMP/$r.log" 2>&1 || { cat "$TMP/$r.log"; exit 1; }
+}
+run default "eval.grid.K=[2,3,4,5]" "$M" --checkpoint "$MODEL"
+run low_sep "eval.grid.K=[5]" mean_scale=0.5 "$M" --checkpoint "$MODEL"
+run n512 "eval.grid.K=[5]" N=512 "$M" --checkpoint "$MODEL"
+if [[ -n ${MODEL_D2:-} ]]; then
+  run k_gt_d "eval.grid.K=[5]" d=2 "$M" --checkpoint "$MODEL_D2"
+else
+  run k_gt_d "eval.grid.K=[5]" d=2 "eval.methods=[em, em_kpp, em_kpp10, oracle]"
+fi
+"$PY" - "$TMP" "$PREFIX" <<'PY'
+import sys, os, subprocess, h5py, numpy as np
+tmp, prefix = sys.argv[1], sys.argv[2]
+METHODS = ["tgmm", "tgmm_em", "em", "em_kpp", "em_kpp10", "spectral", "oracle"]
+LABEL = {"tgmm": "TGMM", "tgmm_em": "TGMM + EM", "em": "EM (paper: 1 random start)",
+         "em_kpp": "EM k-means++ x 1", "em_kpp10": "EM k-means++ x 10", "spectral": "spectral",
+         "oracle": "oracle (EM from the truth)"}
+REGIMES = [("default", "d = 8, N = 64"), ("low_sep", "d = 8, N = 64, mean_scale 0.5"),
+           ("n512", "d = 8, N = 512"), ("k_gt_d", "d = 2, N = 64 (K > d)")]
+def ci(v):
+    v = v[np.isfinite(v)]
+    return (v.mean(), 1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else (np.nan, np.nan)
+csv = ["regime,K,method,tasks,l2_means,l2_means_ci95,misclustering,misclustering_ci95,seconds,"
+       "seconds_median,seconds_q25,seconds_q75"]
+for reg, desc in REGIMES:
+    f = h5py.File(os.path.join(tmp, reg + ".h5"), "r")
+    m = f["method"][()].astype(str); st = f["status"][()].astype(str); K = f["K"][()]
+    have = [x for x in METHODS if x in set(m)]
+    for k in sorted(set(K)):
+        o = (m == "oracle") & (K == k)
+        orc = f["l2_means"][()][o].mean()
+        print(f"\n{reg} ({desc}), K = {k}: mean ± 95% interval over {o.sum()} tasks\n")
+        print("| method | l2 of means | x oracle | misclustering | seconds per task (mean; median) "
+              "| x EM k-means++ x 10 (means; medians) | not ok |")
+        print("|---|---|---|---|---|---|---|")
+        s10m = np.median(f["seconds"][()][(m == "em_kpp10") & (K == k)])
+        s10 = f["seconds"][()][(m == "em_kpp10") & (K == k)].mean()
+        for x in have:
+            sel = (m == x) & (K == k)
+            l2, l2c = ci(f["l2_means"][()][sel]); mc, mcc = ci(f["misclustering"][()][sel])
+            secs = f["seconds"][()][sel]
+            sec, med, q25, q75 = secs.mean(), *np.percentile(secs, [50, 25, 75])
+            bad = int((st[sel] != "ok").sum())
+            print(f"| {LABEL[x]} | {l2:.4f} ± {l2c:.4f} | {l2 / orc:.2f} | {mc:.4f} ± {mcc:.4f} | "
+                  f"{sec * 1e6:.0f}; {med * 1e6:.0f} us | {sec / s10:.2f}; {med / s10m:.2f} | {bad} |")
+            csv.append(f"{reg},{k},{x},{sel.sum()},{l2!r},{l2c!r},{mc!r},{mcc!r},{sec!r},{med!r},"
+                       f"{q25!r},{q75!r}")
+open(prefix + ".csv", "w").write("\n".join(csv) + "\n")
+# the plot: one panel per regime at K = 5, x = seconds per task, y = l2 of means, log-log
+rows = [r.split(",") for r in csv[1:]]
+dat = prefix + ".dat"
+present = {}
+with open(dat, "w") as d:
+    for reg, _ in REGIMES:
+        present[reg] = []
+        for x in METHODS:
+            r = [q for q in rows if q[0] == reg and q[1] == "5" and q[2] == x and q[4] != "nan"]
+            if r:
+                q = r[0]
+                present[reg].append(x)
+                d.write(f"{x} {q[9]} {q[10]} {q[11]} {q[4]} {q[5]}\n")
+        d.write("\n\n")
+pts = [5, 7, 9, 11, 13, 15, 4]
+cols = ["#000000", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#636363"]
+gp = [f"set terminal pngcairo size 1400,1000 font 'Sans,11'", f"set output '{prefix}.png'",
+      "set multiplot layout 2,2 title 'l2 error of means against seconds per task, K = 5, one rank, "
+      "one thread (y: mean, 95% interval; x: median, interquartile range of the tasks)'",
+      "set logscale xy", "set format x '10^{%L}'", "set format y '10^{%L}'",
+      "set xlabel 'seconds per task (log)'", "set ylabel 'l2 error of means (log)'",
+      "set grid", "set key top left font ',9' opaque", "set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.05"]
+for i, (reg, desc) in enumerate(REGIMES):
+    gp.append("set title '" + desc.replace("_", "\\_") + "'")
+    plots = []
+    for n, x in enumerate(present[reg]):
+        j = METHODS.index(x)
+        plots.append(f"'{dat}' index {i} every ::{n}::{n} using 2:5:3:4:($5-$6 > 0 ? $5-$6 : $5/10):($5+$6) "
+                     f"with xyerrorbars pt {pts[j]} ps 1.6 lw 1.5 lc rgb '{cols[j]}' title '{LABEL[x]}'")
+    gp.append("plot " + ", \\\n     ".join(plots))
+gp.append("unset multiplot")
+open(prefix + ".gp", "w").write("\n".join(gp) + "\n")
+subprocess.run(["gnuplot", prefix + ".gp"], check=True)
+print(f"\nwrote {prefix}.png, {prefix}.csv, {prefix}.gp, {prefix}.dat")
+PY
