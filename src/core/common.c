@@ -17,6 +17,14 @@ volatile sig_atomic_t tgmm_stop_signal = 0;
 
 const char *tgmm_git_commit(void) { return TGMM_GIT_COMMIT; }
 
+/* Open MPI's sharedfp/lockedfile component (selected when any MPI-IO file is opened, though
+ * tgmm uses no shared file pointer) smashes its stack for file paths of about 244 characters
+ * and more, while tgmm accepts paths of 4,090; so it is excluded, unless the user chose the
+ * sharedfp components (OMPI_MCA_sharedfp set, even to empty): theirs is respected. */
+void tgmm_mpi_env_fix(void) {
+  if (!getenv("OMPI_MCA_sharedfp")) setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+}
+
 static void vmessage(const char *prefix, const char *fmt, va_list ap) {
   char buf[8192];
   vsnprintf(buf, sizeof buf, fmt, ap);
