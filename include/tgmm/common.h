@@ -28,6 +28,8 @@ typedef struct {
   MPI_Comm comm;
   int rank, size;
   int verbosity; /* 0: --quiet (errors and results only), 1: default, 2: --verbose */
+  int warn_only; /* > 0 while a failure is survivable (resume trying a checkpoint that may be
+                    damaged): tgmm_error and tgmm_error0 print "tgmm: warning:" */
 } tgmm_mpi_ctx;
 extern tgmm_mpi_ctx tgmm_mpi;
 
@@ -44,6 +46,8 @@ void tgmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tgmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error message printed by rank 0 only (for errors every rank detects identically). */
 void tgmm_error0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning (the run goes on and exits 0): "tgmm: warning: ..." from rank 0. */
+void tgmm_warn0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Rank 0, at most every 5 s: "<what>: 42% done, 12 s elapsed, ETA 17 s" (done in (0, 1]; the
  * work started at t_start; *t_last is the time of the previous line). Local, no MPI. */

@@ -43,10 +43,14 @@ double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
  * Without gnuplot: a note, no plots, TGMM_OK. */
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
 
-/* What every plot of the report shares (report_plot.c): s as a single-quoted gnuplot string;
- * running script gp, whose PNG (the script's variable `out`) goes to a temporary name first and
- * becomes png only when gnuplot succeeds (TGMM_EFAIL naming the script otherwise). */
+/* What every plot of the report shares (report_plot.c): s as a gnuplot string expression that
+ * gnuplot takes literally (single quotes, control characters joined as "\ooo"); running script
+ * gp with no shell (fork and exec of gnuplot, the paths in gnuplot's quoting), whose PNG (the
+ * script's variable `out`) goes to a temporary name first and becomes png only when gnuplot
+ * succeeds (TGMM_EFAIL naming the script otherwise). */
 void tgmm_report_gp_quote(FILE *g, const char *s);
+/* s in a script's comment line: control characters (a newline would end the comment) as '?'. */
+void tgmm_report_gp_comment(FILE *g, const char *s);
 int tgmm_report_gnuplot(const char *gp, const char *png);
 
 /* Write PREFIX.md (md_head, the per-setting tables and verdict, md_tail), PREFIX.csv (every

@@ -281,7 +281,7 @@ int tgmm_checkpoint_set_aside(const char *path) {
       tgmm_error("cannot set the damaged checkpoint %s aside as %s: %s", path, bad, strerror(errno));
       rc = TGMM_EIO;
     } else {
-      tgmm_error("warning: %s is set aside as %s", path, bad);
+      tgmm_warn0("%s is set aside as %s (damaged)", path, bad);
     }
   }
   return tgmm_agree(rc);
@@ -315,8 +315,11 @@ static int resume_identity(const char *name, const char *text, char out[17]) {
 int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model *m, int64_t step,
                            int *other_run) {
   *other_run = 0;
-  tgmm_config old; /* collective: the stored config parses (a message names file and line) */
+  tgmm_config old; /* collective: the stored config parses (a message names file and line);
+                      damage is a warning here: the caller falls back or says the last word */
+  tgmm_mpi.warn_only++;
   int rc = tgmm_checkpoint_config(path, &old);
+  tgmm_mpi.warn_only--;
   if (rc == TGMM_OK) {
     char mine[17] = "", theirs[17] = "";
     rc = resume_identity("this run's config", cfg->text, mine);
@@ -330,7 +333,9 @@ int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model 
     }
     tgmm_config_free(&old);
   }
+  tgmm_mpi.warn_only++;
   if (rc == TGMM_OK && tgmm_mpi.rank == 0) rc = verify_local(path, m, step);
+  tgmm_mpi.warn_only--;
   MPI_Bcast(other_run, 1, MPI_INT, 0, tgmm_mpi.comm);
   return tgmm_agree(rc);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1};
+tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1, 0};
 volatile sig_atomic_t tgmm_stop_signal = 0;
 
 #ifndef TGMM_GIT_COMMIT
@@ -52,10 +52,11 @@ void tgmm_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char prefix[64];
+  const char *what = tgmm_mpi.warn_only > 0 ? "warning" : "error";
   if (tgmm_mpi.size > 1)
-    snprintf(prefix, sizeof prefix, "tgmm: error (rank %d): ", tgmm_mpi.rank);
+    snprintf(prefix, sizeof prefix, "tgmm: %s (rank %d): ", what, tgmm_mpi.rank);
   else
-    snprintf(prefix, sizeof prefix, "tgmm: error: ");
+    snprintf(prefix, sizeof prefix, "tgmm: %s: ", what);
   vmessage(prefix, fmt, ap);
   va_end(ap);
 }
@@ -64,7 +65,15 @@ void tgmm_error0(const char *fmt, ...) {
   if (tgmm_mpi.rank != 0) return;
   va_list ap;
   va_start(ap, fmt);
-  vmessage("tgmm: error: ", fmt, ap);
+  vmessage(tgmm_mpi.warn_only > 0 ? "tgmm: warning: " : "tgmm: error: ", fmt, ap);
+  va_end(ap);
+}
+
+void tgmm_warn0(const char *fmt, ...) {
+  if (tgmm_mpi.rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("tgmm: warning: ", fmt, ap);
   va_end(ap);
 }
 

@@ -135,10 +135,15 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
   }
   FILE *g = open_out(&og, prefix, "loss", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = '%s.loss.png'\nset output out\nset title 'training loss: %s'\n"
-             "set xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\n"
-             "plot '%s' using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
-          PNG_HEAD, prefix, title, dat, lab && !mix ? " (label cross-entropy)" : "",
+  char png[4300], ttl[4300];
+  snprintf(png, sizeof png, "%s.loss.png", prefix);
+  snprintf(ttl, sizeof ttl, "training loss: %s", title);
+  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = ", PNG_HEAD);
+  tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
+  fprintf(g, "\nset xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\nplot ");
+  tgmm_report_gp_quote(g, dat);
+  fprintf(g, " using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
+          lab && !mix ? " (label cross-entropy)" : "",
           mix ? ", '' using 1:3 with lines title 'cross-entropy of weights', "
                 "'' using 1:4 with lines title 'MSE of means'" : "",
           scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "",
@@ -164,15 +169,19 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
   TGMM_TRY(tgmm_out_commit(&od));
   FILE *g = open_out(&og, prefix, "heldout", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sif (!exists('out')) out = '%s.heldout.png'\nset output out\nset title 'held-out %s: %s%s'\n"
-             "set xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n",
-          PNG_HEAD, prefix, what, title,
-          c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "", what);
+  char png[4300], ttl[4400];
+  snprintf(png, sizeof png, "%s.heldout.png", prefix);
+  snprintf(ttl, sizeof ttl, "held-out %s: %s%s", what, title,
+           c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "");
+  fprintf(g, "%sif (!exists('out')) out = ", PNG_HEAD);
+  tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
+  fprintf(g, "\nset xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n", what);
   if (c->mis) fprintf(g, "unset logscale y\nset yrange [0:*]\n"); /* 0 is a rate like any other */
   fprintf(g, "plot ");
   for (hsize_t k = 0; k < c->nc; k++)
-    fprintf(g, "%s'%s' using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
-            k ? ", " : "", dat, (int)k + 2, (int)k + 1, c->K[k]);
+    fprintf(g, "%s", k ? ", " : ""), tgmm_report_gp_quote(g, dat),
+    fprintf(g, " using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
+            (int)k + 2, (int)k + 1, c->K[k]);
   for (int r = 0; r < 2; r++)
     for (hsize_t k = 0; k < c->nc; k++)
       if (isfinite(c->ref[r][k]))

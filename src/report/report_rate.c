@@ -213,7 +213,9 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   tgmm_out o;
   FILE *g = tgmm_out_text(&o, gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "# misclustering rate against delta; rerun with: gnuplot %s\n", gp);
+  fprintf(g, "# misclustering rate against delta; rerun with: gnuplot ");
+  tgmm_report_gp_comment(g, gp);
+  fprintf(g, "\n");
   fprintf(g, "set terminal pngcairo size %d,800 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
           split ? 1600 : 950);
   tgmm_report_gp_quote(g, png);

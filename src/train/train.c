@@ -173,7 +173,7 @@ static int resume_newest_good(trainer *tr, int64_t latest) {
     int other = 0, rc = tgmm_checkpoint_verify(path, tr->cfg, &tr->model, step, &other);
     if (rc == TGMM_OK) break;
     if (other || rc == TGMM_ENOMEM || nbad == 256) return rc;
-    tgmm_error0("train: the checkpoint %s is damaged (above); trying the one before it", path);
+    tgmm_warn0("train: the checkpoint %s is damaged (above); trying the one before it", path);
     bad[nbad++] = step;
     TGMM_TRY(tgmm_checkpoint_newest_below(dir, step, &step));
   }
