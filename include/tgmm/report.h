@@ -87,4 +87,21 @@ int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_
  * --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);
 
+/* report_stage.c: a report all or none. Its files are written under st->prefix, in a hidden
+ * staging directory beside the final prefix (same base name), and moved to their real names by
+ * tgmm_report_stage_commit once all are written (the staging part taken out of every path the
+ * scripts and tables hold; an earlier report's files the new one lacks removed); a failure or a
+ * signal (tgmm_stop_signal) removes the staging directory instead, leaving any earlier report
+ * as it was. Rank 0 only. */
+typedef struct {
+  char mark[48];        /* ".tgmm-report-PID" */
+  char dir[4300];       /* DIR/MARK */
+  char final_dir[4200]; /* DIR ("." for a bare prefix) */
+  char prefix[4400];    /* DIR/MARK/BASE: what the report writes */
+  int active;
+} tgmm_report_stage;
+int tgmm_report_stage_begin(tgmm_report_stage *st, const char *final_prefix);
+int tgmm_report_stage_commit(tgmm_report_stage *st, const char *final_prefix);
+void tgmm_report_stage_abort(tgmm_report_stage *st);
+
 #endif

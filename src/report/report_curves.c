@@ -220,9 +220,6 @@ int tgmm_report_curves(const char *run_dir, const char *prefix) {
   } else if (rc == TGMM_OK) {
     rc = plot_loss(&c, prefix, run_dir);
     if (rc == TGMM_OK && c.ne > 0) rc = plot_heldout(&c, prefix, run_dir);
-    if (rc == TGMM_OK)
-      tgmm_info("report: wrote %s.loss.png%s (with their .gp and .dat)", prefix,
-                c.ne > 0 ? " and .heldout.png" : "");
   }
   curves_free(&c);
   return rc;
