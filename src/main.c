@@ -161,6 +161,7 @@ int main(int argc, char **argv) {
   /* Every rank parses the same arguments and config, so user errors are detected by all
    * ranks alike; tgmm_agree makes sure the exit codes match anyway. */
   int rc = tgmm_agree(run(argc, argv));
+  tgmm_task_lines_summary();
   MPI_Finalize();
   return rc;
 }

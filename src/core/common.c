@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1, 0};
+tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1, 0, 0, 0};
 volatile sig_atomic_t tgmm_stop_signal = 0;
 
 #ifndef TGMM_GIT_COMMIT
@@ -67,6 +67,23 @@ void tgmm_error0(const char *fmt, ...) {
   va_start(ap, fmt);
   vmessage(tgmm_mpi.warn_only > 0 ? "tgmm: warning: " : "tgmm: error: ", fmt, ap);
   va_end(ap);
+}
+
+int tgmm_task_line(void) {
+  if (tgmm_mpi.verbosity >= 1 || tgmm_mpi.task_lines < TGMM_TASK_LINES) {
+    tgmm_mpi.task_lines++;
+    return 1;
+  }
+  tgmm_mpi.task_lines_hidden++;
+  return 0;
+}
+
+void tgmm_task_lines_summary(void) {
+  long long hidden = tgmm_mpi.task_lines_hidden, all = hidden;
+  MPI_Reduce(&hidden, &all, 1, MPI_LONG_LONG, MPI_SUM, 0, tgmm_mpi.comm);
+  if (tgmm_mpi.rank == 0 && all > 0)
+    fprintf(stderr, "tgmm: %lld further per-task line%s not shown (-q shows the first %d of each "
+            "rank; without -q: all)\n", all, all > 1 ? "s" : "", TGMM_TASK_LINES);
 }
 
 void tgmm_warn0(const char *fmt, ...) {
