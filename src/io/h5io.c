@@ -117,6 +117,12 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
     out->tmp[0] = 0;
     return rc;
   }
+  struct stat st; /* HDF5 reports a directory in the way as "Bad file descriptor" */
+  if (stat(out->tmp, &st) == 0 && S_ISDIR(st.st_mode)) {
+    tgmm_error0("cannot create output file %s: a directory of that name is in the way", out->tmp);
+    out->tmp[0] = 0;
+    return TGMM_EUSER;
+  }
   hid_t fapl = tgmm_io_mpio_fapl(comm);
   hid_t f = H5I_INVALID_HID;
   errno = 0;

@@ -88,7 +88,7 @@ said "nothing to do: the newest checkpoint has step 1234567890"
 #    the path, after the work; no .tmp of ours left.
 mkdir -p blk/ckpt_00000002.h5.tmp
 run_all 74 2 - "" train "${T[@]}" train.steps=2 train.run_dir=blk
-said "blk/ckpt_00000002.h5"
+said "cannot create output file blk/ckpt_00000002.h5.tmp: a directory of that name is in the way"
 # -- an init_from that does not fit: exit 2, no run directory created.
 run_all 2 2 - "" train "${T[@]}" model.n_embd=32 train.steps=2 train.run_dir=fresh/a/b train.init_from=dmg1/ckpt_00000005.h5
 [[ -e fresh ]] && fail "init_from mismatch left fresh/" || ok "init_from mismatch: nothing created"
