@@ -152,6 +152,7 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   tgmm_blas_core_fix(argv); /* may re-execute tgmm with OPENBLAS_CORETYPE set */
+  tgmm_mpi_env_fix(); /* before MPI_Init reads the MCA environment */
   MPI_Init(&argc, &argv);
   tgmm_mpi.comm = MPI_COMM_WORLD;
   MPI_Comm_rank(tgmm_mpi.comm, &tgmm_mpi.rank);
@@ -160,6 +161,7 @@ int main(int argc, char **argv) {
   /* Every rank parses the same arguments and config, so user errors are detected by all
    * ranks alike; tgmm_agree makes sure the exit codes match anyway. */
   int rc = tgmm_agree(run(argc, argv));
+  tgmm_task_lines_summary();
   MPI_Finalize();
   return rc;
 }

@@ -43,14 +43,27 @@ int tgmm_checkpoint_load_model(const char *path, tgmm_config *cfg, tgmm_model *m
 int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_config *cfg,
                            const char *source, int64_t step);
 
-/* Highest step among DIR/ckpt_<8 digits>.h5 (-1 if none; temporary files never match).
+/* Highest step among DIR/ckpt_<step>.h5 (eight digits below 10^8, more above; -1 if none;
+ * temporary and set-aside files never match).
  * Collective: rank 0 reads the directory and broadcasts. */
 int tgmm_checkpoint_latest(const char *dir, int64_t *step);
+/* The same among the checkpoints of step < below (below < 0: all), for a fallback. */
+int tgmm_checkpoint_newest_below(const char *dir, int64_t below, int64_t *step);
+/* Resume's check of the checkpoint of `step` at `path`: its stored config parses, its run
+ * identity (tgmm_config_identity) is cfg's, and every tensor with the moments and /step reads
+ * back whole and finite into m (created with cfg's dimensions; its contents are then the
+ * file's). A message names the file and what is wrong; *other_run = 1 when the file is fine but
+ * belongs to another run (never to be skipped). Collective (rank 0 reads). */
+int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model *m, int64_t step,
+                           int *other_run);
+/* Rename a damaged checkpoint PATH to PATH.damaged (kept for a post-mortem; no checkpoint name)
+ * with a warning. Collective (rank 0 renames). */
+int tgmm_checkpoint_set_aside(const char *path);
 /* train.keep_checkpoints: remove all but the newest `keep` checkpoints of DIR (by step; keep <= 0
  * keeps all). Call only after the newest is complete and renamed into place. A checkpoint that
  * cannot be removed is a warning, not an error. Collective: rank 0 lists and removes. */
 int tgmm_checkpoint_prune(const char *dir, int keep);
-/* "RUN_DIR/ckpt_<step, 8 digits>.h5" */
+/* "RUN_DIR/ckpt_<step, 8 digits (more from 10^8)>.h5" */
 void tgmm_checkpoint_path(const char *run_dir, int64_t step, char *out, size_t out_len);
 
 /* Collective: the config stored in the checkpoint at `path` (resolved over the defaults) must

@@ -28,6 +28,9 @@ typedef struct {
   MPI_Comm comm;
   int rank, size;
   int verbosity; /* 0: --quiet (errors and results only), 1: default, 2: --verbose */
+  long long task_lines, task_lines_hidden; /* per-task lines printed / held back under -q */
+  int warn_only; /* > 0 while a failure is survivable (resume trying a checkpoint that may be
+                    damaged): tgmm_error and tgmm_error0 print "tgmm: warning:" */
 } tgmm_mpi_ctx;
 extern tgmm_mpi_ctx tgmm_mpi;
 
@@ -44,6 +47,15 @@ void tgmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tgmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error message printed by rank 0 only (for errors every rank detects identically). */
 void tgmm_error0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Before a line about one task (a degenerate task's status, ...): 1 to print it; under -q only
+ * the first TGMM_TASK_LINES of this process, then 0 (counted; tgmm_task_lines_summary says how
+ * many were held back). */
+enum { TGMM_TASK_LINES = 10 };
+int tgmm_task_line(void);
+/* Collective, at the end of a command: "N further per-task lines not shown (-q)" from rank 0. */
+void tgmm_task_lines_summary(void);
+/* A warning (the run goes on and exits 0): "tgmm: warning: ..." from rank 0. */
+void tgmm_warn0(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Rank 0, at most every 5 s: "<what>: 42% done, 12 s elapsed, ETA 17 s" (done in (0, 1]; the
  * work started at t_start; *t_last is the time of the previous line). Local, no MPI. */
@@ -69,6 +81,9 @@ double tgmm_now(void);
 
 /* The git commit the binary was built from ("unknown" when not in a git checkout). */
 const char *tgmm_git_commit(void);
+/* Before MPI_Init: the MCA settings tgmm needs (sharedfp without lockedfile, unless the user
+ * set OMPI_MCA_sharedfp). */
+void tgmm_mpi_env_fix(void);
 
 #define TGMM_TRY(expr)                                                                             \
   do {                                                                                             \

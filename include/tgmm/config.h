@@ -56,7 +56,7 @@ typedef enum { TGMM_POS_LEARNED, TGMM_POS_NONE } tgmm_positions;
 typedef enum { TGMM_BACKBONE_TRANSFORMER, TGMM_BACKBONE_MAMBA2 } tgmm_backbone;
 typedef enum { TGMM_HEAD_MIXTURE, TGMM_HEAD_LABELS, TGMM_HEAD_BOTH } tgmm_head;
 typedef enum { TGMM_SCHED_CONSTANT, TGMM_SCHED_COSINE } tgmm_schedule;
-typedef enum { TGMM_RESUME_AUTO, TGMM_RESUME_NEVER } tgmm_resume;
+typedef enum { TGMM_RESUME_AUTO, TGMM_RESUME_NEVER, TGMM_RESUME_RESTART } tgmm_resume;
 typedef enum { TGMM_MATCH_CANONICAL, TGMM_MATCH_HUNGARIAN } tgmm_matching;
 typedef enum { TGMM_INIT_RANDOM, TGMM_INIT_KMEANSPP, TGMM_INIT_TRUTH } tgmm_init;
 typedef enum {

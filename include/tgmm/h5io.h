@@ -66,10 +66,16 @@ int tgmm_h5_attr_f64(hid_t obj, const char *name, double value);
  * returns TGMM_EUSER. */
 int tgmm_h5_open_read(const char *path, MPI_Comm comm, hid_t *file);
 
+/* Any size, in the `want` arrays below. */
+#define TGMM_H5_ANY ((hsize_t)-1)
 /* Dims of dataset `name`: TGMM_EUSER with a message naming file and dataset if it is missing,
  * has another rank than `ndim`, or is not of numeric class `cls` (H5T_FLOAT / H5T_INTEGER). */
 int tgmm_h5_dims(hid_t file, const char *fname, const char *name, int ndim, H5T_class_t cls,
                  hsize_t *dims /* [ndim] */);
+/* The same, with each dimension checked against want[i] (TGMM_H5_ANY: any size); the message
+ * names the dataset, its shape and the expected one. got may be NULL. Local. */
+int tgmm_h5_shape(hid_t file, const char *fname, const char *name, H5T_class_t cls, int ndim,
+                  const hsize_t *want /* [ndim] */, hsize_t *got /* [ndim] */);
 /* 1 if a dataset called `name` exists, 0 otherwise (local). */
 int tgmm_h5_exists(hid_t file, const char *name);
 
@@ -77,8 +83,13 @@ int tgmm_h5_exists(hid_t file, const char *name);
  * Independent I/O (callable by one rank alone). */
 int tgmm_h5_read_rows(hid_t file, const char *fname, const char *name, hid_t memtype,
                       hsize_t row0, hsize_t nrows, void *buf);
-/* Read a whole small dataset into buf (independent). */
-int tgmm_h5_read_all(hid_t file, const char *fname, const char *name, hid_t memtype, void *buf);
+/* The one way to read a whole dataset: only after checking that it exists, holds values of
+ * memtype's class and has exactly `ndim` dimensions of the sizes dims[] (buf holds their
+ * product of memtype elements); else a message naming the file, the dataset, its shape and the
+ * expected one, and TGMM_EUSER. Integers read into a type narrower than 64 bits must fit it (a
+ * value beyond is an error naming the entry, never saturated). Independent I/O. */
+int tgmm_h5_read(hid_t file, const char *fname, const char *name, hid_t memtype, int ndim,
+                 const hsize_t *dims /* [ndim] */, void *buf);
 /* Fixed-length string dataset `name` of exactly n entries -> n NUL-terminated strings of `width`
  * bytes each in out [n, width]; a different length is a user error naming file and dataset.
  * Independent I/O. */

@@ -43,10 +43,14 @@ double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
  * Without gnuplot: a note, no plots, TGMM_OK. */
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
 
-/* What every plot of the report shares (report_plot.c): s as a single-quoted gnuplot string;
- * running script gp, whose PNG (the script's variable `out`) goes to a temporary name first and
- * becomes png only when gnuplot succeeds (TGMM_EFAIL naming the script otherwise). */
+/* What every plot of the report shares (report_plot.c): s as a gnuplot string expression that
+ * gnuplot takes literally (single quotes, control characters joined as "\ooo"); running script
+ * gp with no shell (fork and exec of gnuplot, the paths in gnuplot's quoting), whose PNG (the
+ * script's variable `out`) goes to a temporary name first and becomes png only when gnuplot
+ * succeeds (TGMM_EFAIL naming the script otherwise). */
 void tgmm_report_gp_quote(FILE *g, const char *s);
+/* s in a script's comment line: control characters (a newline would end the comment) as '?'. */
+void tgmm_report_gp_comment(FILE *g, const char *s);
 int tgmm_report_gnuplot(const char *gp, const char *png);
 
 /* Write PREFIX.md (md_head, the per-setting tables and verdict, md_tail), PREFIX.csv (every
@@ -82,5 +86,22 @@ int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_
  * files merged (src/report/report_merge.c); tables on stdout, files with --out, rows with
  * --rows. */
 int tgmm_report_files(const tgmm_cli *cli, int ci95);
+
+/* report_stage.c: a report all or none. Its files are written under st->prefix, in a hidden
+ * staging directory beside the final prefix (same base name), and moved to their real names by
+ * tgmm_report_stage_commit once all are written (the staging part taken out of every path the
+ * scripts and tables hold; an earlier report's files the new one lacks removed); a failure or a
+ * signal (tgmm_stop_signal) removes the staging directory instead, leaving any earlier report
+ * as it was. Rank 0 only. */
+typedef struct {
+  char mark[48];        /* ".tgmm-report-PID" */
+  char dir[4300];       /* DIR/MARK */
+  char final_dir[4200]; /* DIR ("." for a bare prefix) */
+  char prefix[4400];    /* DIR/MARK/BASE: what the report writes */
+  int active;
+} tgmm_report_stage;
+int tgmm_report_stage_begin(tgmm_report_stage *st, const char *final_prefix);
+int tgmm_report_stage_commit(tgmm_report_stage *st, const char *final_prefix);
+void tgmm_report_stage_abort(tgmm_report_stage *st);
 
 #endif

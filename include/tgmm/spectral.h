@@ -22,7 +22,14 @@
 
 #include "tgmm/linalg.h"
 
-typedef enum { TGMM_SPECTRAL_OK = 0, TGMM_SPECTRAL_NA = 1, TGMM_SPECTRAL_FAILED = 2 } tgmm_spectral_status;
+/* ILLCOND: the whitening's K-th eigenvalue of M2 is below the sampling-noise floor, or an
+ * estimated mean lies far outside the data (the estimate is noise, not a fit): a failure. */
+typedef enum {
+  TGMM_SPECTRAL_OK = 0,
+  TGMM_SPECTRAL_NA = 1,
+  TGMM_SPECTRAL_FAILED = 2,
+  TGMM_SPECTRAL_ILLCOND = 3
+} tgmm_spectral_status;
 
 typedef struct {
   int restarts, iters;

@@ -128,6 +128,12 @@ static int run_spectral(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_C
                              &s2, &st);
   free(starts);
   TGMM_TRY(rc);
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  if (st == TGMM_SPECTRAL_ILLCOND && r == 0 && tgmm_task_line())
+    fprintf(stderr, "tgmm: task %lld (N = %lld, K = %d, d = %d): spectral: ill-conditioned (the "
+            "whitening's K-th eigenvalue is below the sampling-noise floor, or a mean far outside "
+            "the data): status failed\n", (long long)lt->id, (long long)lt->n, lt->K, lt->d);
   *status = st == TGMM_SPECTRAL_OK ? TGMM_STATUS_OK : st == TGMM_SPECTRAL_NA ? TGMM_STATUS_NA : TGMM_STATUS_FAILED;
   if (*status == TGMM_STATUS_OK) { /* the fitted model: common variance sigma^2 */
     for (int k = 0; k < g->K; k++) g->cov[k] = s2 > 0 ? s2 : 1;
@@ -200,7 +206,7 @@ static int fit(tgmm_method m, const fit_start *st, const tgmm_config *cfg,
   if (why) {
     int r = 0;
     MPI_Comm_rank(comm, &r);
-    if (r == 0)
+    if (r == 0 && tgmm_task_line())
       fprintf(stderr, "tgmm: task %lld (N = %lld, K = %d): %s: status failed (%s)\n",
               (long long)lt->id, N, lt->K, why, st ? "EM from a given start" : METHOD_NAMES[m]);
     row->status = TGMM_STATUS_FAILED;

@@ -193,7 +193,7 @@ static void print_summary(method_t m, const char *path, int64_t T) {
   char *st = tgmm_malloc(16 * (size_t)T);
   hid_t mt = H5Tcopy(H5T_C_S1);
   H5Tset_size(mt, 16);
-  if (v && st && tgmm_h5_read_all(f, path, "/status", mt, st) == TGMM_OK) {
+  if (v && st && tgmm_h5_read(f, path, "/status", mt, 1, (hsize_t[]){(hsize_t)T}, st) == TGMM_OK) {
     int64_t bad = 0;
     for (int64_t t = 0; t < T; t++) bad += strncmp(st + 16 * t, "ok", 16) != 0;
     fprintf(stdout, "%s: %lld tasks, %lld ok, %lld failed or not applicable\n", method_name[m],
@@ -201,7 +201,7 @@ static void print_summary(method_t m, const char *path, int64_t T) {
     for (int c = 0; c < 5; c++) {
       char name[32];
       snprintf(name, sizeof name, "/%s", names[c]);
-      if (!tgmm_h5_exists(f, name) || tgmm_h5_read_all(f, path, name, H5T_NATIVE_DOUBLE, v)) continue;
+      if (!tgmm_h5_exists(f, name) || tgmm_h5_read(f, path, name, H5T_NATIVE_DOUBLE, 1, (hsize_t[]){(hsize_t)T}, v)) continue;
       double s1 = 0, s2 = 0;
       int64_t n = 0;
       for (int64_t t = 0; t < T; t++)

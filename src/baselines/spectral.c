@@ -153,6 +153,12 @@ static void pass2(const double *x, int64_t n, int d, int K, const double *mean, 
   MPI_Allreduce(MPI_IN_PLACE, acc, d + K * K * K, MPI_DOUBLE, MPI_SUM, comm);
 }
 
+/* The noise floor of M2's K-th eigenvalue in units of (sigma^2 + top eigenvalue / d) sqrt(d / N),
+ * and how far (in units of the data's spread, sqrt(trace cov)) a mean may lie from the data's
+ * mean before it counts as blown up. */
+#define SPECTRAL_FLOOR 0.5
+#define SPECTRAL_FAR 10.0
+
 int tgmm_spectral_fit(const double *x, int64_t n, int d, int K, MPI_Comm comm,
                       const tgmm_spectral_opts *o, const double *starts, double *weights,
                       double *means, double *sigma2, tgmm_spectral_status *status) {
@@ -187,11 +193,21 @@ int tgmm_spectral_fit(const double *x, int64_t n, int d, int K, MPI_Comm comm,
     rc = agree_comm(tgmm_eigh(s.m2, d, s.w2, o->solver, comm), comm);
   }
   int ok = rc == TGMM_OK;
-  /* top-K eigenpairs: columns d-1, ..., d-K (descending) */
+  /* The whitening divides by the square roots of the top-K eigenvalues of M2 = E[x x^T] -
+   * sigma^2 I. Sampling noise moves M2's eigenvalues by about sigma^2 sqrt(d / N) (and more
+   * with the means' own scale); a K-th eigenvalue below that floor is noise, and whitening by it
+   * blows the estimates up (K = d especially): ill-conditioned, so the task fails, never "ok". */
+  double top = rc == TGMM_OK ? s.w2[d - 1] : 0;
+  double floor = SPECTRAL_FLOOR * (fabs(sig2) + fabs(top) / (double)d) * sqrt((double)d / N);
   for (int k = 0; ok && k < K; k++) {
     double ev = s.w2[d - 1 - k];
     if (!(ev > 0) || !isfinite(ev)) {
       ok = 0;
+      break;
+    }
+    if (ev < floor) {
+      ok = 0;
+      *status = TGMM_SPECTRAL_ILLCOND;
       break;
     }
     for (int j = 0; j < d; j++) {
@@ -235,6 +251,13 @@ int tgmm_spectral_fit(const double *x, int64_t n, int d, int K, MPI_Comm comm,
       }
     }
     for (int k = 0; k < K; k++) weights[k] /= wsum;
+    double spread = 0; /* the data's own spread: trace of the covariance */
+    for (int j = 0; j < d; j++) spread += exx[(size_t)j * d + j] - mean[j] * mean[j];
+    for (int k = 0; ok && k < K; k++) { /* a mean far outside the data: a blown-up estimate */
+      double r2 = 0;
+      for (int j = 0; j < d; j++) r2 += (means[(size_t)k * d + j] - mean[j]) * (means[(size_t)k * d + j] - mean[j]);
+      if (r2 > SPECTRAL_FAR * SPECTRAL_FAR * spread) ok = 0, *status = TGMM_SPECTRAL_ILLCOND;
+    }
     if (ok) *status = TGMM_SPECTRAL_OK;
   }
   if (sigma2) *sigma2 = sig2;

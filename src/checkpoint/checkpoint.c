@@ -58,6 +58,9 @@ int tgmm_checkpoint_write(const char *path, const tgmm_model *m, const tgmm_conf
     if (rc == TGMM_OK) rc = write_all(out.file, m, cfg, step, save_grads, loss);
     if (rc == TGMM_OK) rc = tgmm_h5_commit(&out);
     else if (out.tmp[0]) tgmm_h5_abort(&out);
+    /* every input was checked before the first step: a checkpoint that cannot be written (its
+     * temporary's name taken by a directory, a read-only run directory) is an I/O failure */
+    if (rc == TGMM_EUSER) rc = TGMM_EIO;
   }
   return tgmm_agree(rc);
 }
@@ -67,22 +70,10 @@ static int read_group(hid_t f, const char *path, const char *group, tgmm_model *
     const tgmm_tensor *t = &m->tensors[j];
     char name[160];
     snprintf(name, sizeof name, "/%s/%s", group, t->name);
-    hsize_t dims[3] = {0, 0, 0};
-    TGMM_TRY(tgmm_h5_dims(f, path, name, t->ndim, H5T_FLOAT, dims));
-    int same = 1;
-    char got[80] = "", want[80] = "";
-    for (int k = 0; k < t->ndim; k++) {
-      same &= dims[k] == (hsize_t)t->shape[k];
-      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", k ? ", " : "",
-               (unsigned long long)dims[k]);
-      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", k ? ", " : "", t->shape[k]);
-    }
-    if (!same) {
-      tgmm_error0("%s: dataset %s has shape [%s], the model needs [%s]", path, name, got, want);
-      return TGMM_EUSER;
-    }
-    TGMM_TRY(tgmm_h5_read_all(f, path, name, H5T_NATIVE_FLOAT, buf + t->off));
-    size_t n = (size_t)t->shape[0] * (size_t)(t->ndim > 1 ? t->shape[1] : 1);
+    hsize_t dims[3] = {(hsize_t)t->shape[0], (hsize_t)t->shape[1], (hsize_t)t->shape[2]};
+    TGMM_TRY(tgmm_h5_read(f, path, name, H5T_NATIVE_FLOAT, t->ndim, dims, buf + t->off));
+    size_t n = (size_t)t->shape[0] * (size_t)(t->ndim > 1 ? t->shape[1] : 1) *
+               (size_t)(t->ndim > 2 ? t->shape[2] : 1);
     for (size_t i = 0; i < n; i++)
       if (!isfinite(buf[t->off + i])) {
         tgmm_error("%s: dataset %s has a non-finite value (NaN or infinity) at entry %zu: the "
@@ -99,8 +90,9 @@ static int read_local(const char *path, tgmm_model *m, int moments, int64_t *ste
   int rc = read_group(f, path, "params", m, m->params);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_m", m, m->m);
   if (rc == TGMM_OK && moments) rc = read_group(f, path, "adam_v", m, m->v);
+  hsize_t one = 1; /* /step [1]: any other shape is refused before it is read */
   if (rc == TGMM_OK && tgmm_h5_exists(f, "/step"))
-    rc = tgmm_h5_read_all(f, path, "/step", H5T_NATIVE_INT64, step);
+    rc = tgmm_h5_read(f, path, "/step", H5T_NATIVE_INT64, 1, &one, step);
   H5Fclose(f);
   return rc;
 }
@@ -202,9 +194,11 @@ int tgmm_checkpoint_export(const char *path, const tgmm_model *m, const tgmm_con
   return tgmm_agree(rc);
 }
 
-/* Step of a checkpoint file name "ckpt_DDDDDDDD.h5" (-1 if the name is anything else). */
-/* The step of a checkpoint name ckpt_<digits>.h5 (eight digits below 10^8, more above), or -1
- * for any other name (temporary files included). */
+/* The step of a checkpoint name as tgmm_checkpoint_path writes it: ckpt_<step>.h5 with eight
+ * digits below 10^8 and as many as the step needs above (so a step of any size, up to 10^18,
+ * is found; the newest is the highest step, never the longest or last name); -1 for any other
+ * name (temporary and set-aside files included, and names of another width, which would not
+ * map back to the same file). */
 static int64_t ckpt_step(const char *name) {
   size_t n = strlen(name);
   if (n < 13 || n > 5 + 18 + 3 || strncmp(name, "ckpt_", 5) != 0 || strcmp(name + n - 3, ".h5") != 0)
@@ -214,7 +208,9 @@ static int64_t ckpt_step(const char *name) {
     if (!isdigit((unsigned char)name[i])) return -1;
     s = s * 10 + (name[i] - '0');
   }
-  return s;
+  char canon[40];
+  snprintf(canon, sizeof canon, "ckpt_%08lld.h5", (long long)s);
+  return strcmp(canon, name) == 0 ? s : -1;
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -256,20 +252,92 @@ int tgmm_checkpoint_prune(const char *dir, int keep) {
   return rc;
 }
 
-int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
+int tgmm_checkpoint_newest_below(const char *dir, int64_t below, int64_t *step) {
   long long best = -1;
   if (tgmm_mpi.rank == 0) {
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
       int64_t s = ckpt_step(e->d_name);
-      if (s > best) best = s;
+      if (s > best && (below < 0 || s < below)) best = s;
     }
     if (d) closedir(d);
   }
   MPI_Bcast(&best, 1, MPI_LONG_LONG, 0, tgmm_mpi.comm);
   *step = best;
   return TGMM_OK;
+}
+
+int tgmm_checkpoint_latest(const char *dir, int64_t *step) {
+  return tgmm_checkpoint_newest_below(dir, -1, step);
+}
+
+int tgmm_checkpoint_set_aside(const char *path) {
+  int rc = TGMM_OK;
+  if (tgmm_mpi.rank == 0) {
+    char bad[TGMM_MAX_STR + 80];
+    snprintf(bad, sizeof bad, "%s.damaged", path);
+    if (rename(path, bad) != 0) {
+      tgmm_error("cannot set the damaged checkpoint %s aside as %s: %s", path, bad, strerror(errno));
+      rc = TGMM_EIO;
+    } else {
+      tgmm_warn0("%s is set aside as %s (damaged)", path, bad);
+    }
+  }
+  return tgmm_agree(rc);
+}
+
+/* Rank 0: the checkpoint's stored config parses, its identity is this run's, and every tensor
+ * (with the moments), /step and the attributes read back. */
+static int verify_local(const char *path, tgmm_model *m, int64_t step) {
+  int64_t got = -1;
+  int rc = read_local(path, m, 1, &got);
+  if (rc == TGMM_OK && got != step) {
+    tgmm_error("%s: dataset /step holds %lld, the file name says %lld", path, (long long)got,
+               (long long)step);
+    rc = TGMM_EUSER;
+  }
+  return rc;
+}
+
+/* The run identity of a config text, with the keys a resume may change that the identity
+ * counts (train.steps extends a run; train.init_from only starts one) set alike. Collective. */
+static int resume_identity(const char *name, const char *text, char out[17]) {
+  char k1[] = "train.steps=1", k2[] = "train.init_from=x";
+  char *const ov[2] = {k1, k2};
+  tgmm_config c;
+  TGMM_TRY(tgmm_config_load_string(&c, name, text ? text : "", 2, ov));
+  int rc = tgmm_config_identity(&c, out);
+  tgmm_config_free(&c);
+  return rc;
+}
+
+int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model *m, int64_t step,
+                           int *other_run) {
+  *other_run = 0;
+  tgmm_config old; /* collective: the stored config parses (a message names file and line);
+                      damage is a warning here: the caller falls back or says the last word */
+  tgmm_mpi.warn_only++;
+  int rc = tgmm_checkpoint_config(path, &old);
+  tgmm_mpi.warn_only--;
+  if (rc == TGMM_OK) {
+    char mine[17] = "", theirs[17] = "";
+    rc = resume_identity("this run's config", cfg->text, mine);
+    if (rc == TGMM_OK) rc = resume_identity(path, old.text, theirs);
+    if (rc == TGMM_OK && strcmp(mine, theirs) != 0) {
+      tgmm_error0("%s belongs to another run: its identity (the keys that shape training, the "
+                  "seed among them) is %s, this run's is %s; use another train.run_dir, or "
+                  "train.resume=restart to move the old run aside", path, theirs, mine);
+      *other_run = 1;
+      rc = TGMM_EUSER;
+    }
+    tgmm_config_free(&old);
+  }
+  tgmm_mpi.warn_only++;
+  if (rc == TGMM_OK && tgmm_mpi.rank == 0) rc = verify_local(path, m, step);
+  tgmm_mpi.warn_only--;
+  MPI_Bcast(other_run, 1, MPI_INT, 0, tgmm_mpi.comm);
+  return tgmm_agree(rc);
 }
 
 /* The stored config is resolved (keys it lacks count as their defaults, so a checkpoint of an

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_schema.h"
 #include "config_yaml.h"
@@ -410,35 +411,41 @@ int tgmm_config_load_string_no_model(tgmm_config *cfg, const char *name, const c
   return load(cfg, yaml ? 1 : 0, &name, &yaml, n_overrides, overrides, 1);
 }
 
+/* The largest config file tgmm reads (a bound, so that /dev/zero, a FIFO or a huge file is
+ * refused instead of read until memory runs out). */
+enum { CONFIG_MAX_BYTES = 16 << 20 };
+
 int tgmm_config_read_file(const char *path, char **text_out) {
   *text_out = NULL;
-  FILE *f = fopen(path, "rb");
-  char *text = NULL;
-  size_t n = 0, cap = 0;
-  int bad = !f;
-  while (!bad) {
-    if (n + 4096 + 1 > cap) {
-      cap = 2 * cap + 8192;
-      char *t = realloc(text, cap);
-      if (!t) {
-        free(text);
-        fclose(f);
-        return TGMM_ENOMEM;
-      }
-      text = t;
-    }
-    size_t m = fread(text + n, 1, cap - n - 1, f);
-    n += m;
-    if (m == 0) {
-      bad = ferror(f);
-      break;
-    }
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    tgmm_error("%s: cannot read the config file: a directory", path);
+    return TGMM_EUSER;
   }
-  int err = errno;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX_BYTES) {
+    tgmm_error("%s: the config file has %lld bytes, more than the %d MiB tgmm reads", path,
+               (long long)st.st_size, CONFIG_MAX_BYTES >> 20);
+    return TGMM_EUSER;
+  }
+  FILE *f = fopen(path, "rb");
+  char *text = f ? tgmm_malloc((size_t)CONFIG_MAX_BYTES + 2) : NULL;
+  if (f && !text) {
+    fclose(f);
+    return TGMM_ENOMEM;
+  }
+  errno = 0;
+  size_t n = f ? fread(text, 1, (size_t)CONFIG_MAX_BYTES + 1, f) : 0; /* one byte more: too long */
+  int err = errno, bad = !f || ferror(f);
   if (f) fclose(f);
   if (bad) {
     free(text);
     tgmm_error("%s: cannot read the config file: %s", path, strerror(err ? err : EIO));
+    return TGMM_EUSER;
+  }
+  if (n > (size_t)CONFIG_MAX_BYTES) {
+    free(text);
+    tgmm_error("%s: the config file is longer than the %d MiB tgmm reads (a stream such as "
+               "/dev/zero?)", path, CONFIG_MAX_BYTES >> 20);
     return TGMM_EUSER;
   }
   text[n] = 0;
@@ -447,7 +454,8 @@ int tgmm_config_read_file(const char *path, char **text_out) {
     tgmm_error("%s: not a YAML text file (contains NUL bytes)", path);
     return TGMM_EUSER;
   }
-  *text_out = text;
+  char *t = realloc(text, n + 1); /* give back the unused part of the bound */
+  *text_out = t ? t : text;
   return TGMM_OK;
 }
 

@@ -75,7 +75,7 @@ const keydef cfg_keys[] = {
      "newest checkpoints kept in the run directory (0: all)"},
     {"train.eval_every", T_INT, FLD(train.eval_every), "0", 0, BIG, NULL, "0: never"},
     {"train.run_dir", T_STR, FLD(train.run_dir), "runs/default", 1, 0, NULL, "run directory"},
-    {"train.resume", T_ENUM, FLD(train.resume), "auto", 0, 0, "auto|never", "resume policy"},
+    {"train.resume", T_ENUM, FLD(train.resume), "auto", 0, 0, "auto|never|restart", "resume policy: auto continues the run of train.run_dir; never refuses a directory holding a run; restart moves that run to RUN_DIR/previous-N first"},
     {"train.deterministic", T_BOOL, FLD(train.deterministic), "false", 0, 0, NULL, "bitwise mode"},
     {"train.chunk", T_INT, FLD(train.chunk), "16", 1, 1e7, NULL, "tasks per chunk (bitwise)"},
     {"train.threads", T_INT, FLD(train.threads), "0", 0, 4096, NULL, "BLAS threads; 0: auto"},

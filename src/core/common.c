@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1};
+tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1, 0, 0, 0};
 volatile sig_atomic_t tgmm_stop_signal = 0;
 
 #ifndef TGMM_GIT_COMMIT
@@ -16,6 +16,14 @@ volatile sig_atomic_t tgmm_stop_signal = 0;
 #endif
 
 const char *tgmm_git_commit(void) { return TGMM_GIT_COMMIT; }
+
+/* Open MPI's sharedfp/lockedfile component (selected when any MPI-IO file is opened, though
+ * tgmm uses no shared file pointer) smashes its stack for file paths of about 244 characters
+ * and more, while tgmm accepts paths of 4,090; so it is excluded, unless the user chose the
+ * sharedfp components (OMPI_MCA_sharedfp set, even to empty): theirs is respected. */
+void tgmm_mpi_env_fix(void) {
+  if (!getenv("OMPI_MCA_sharedfp")) setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+}
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap) {
   char buf[8192];
@@ -44,10 +52,11 @@ void tgmm_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char prefix[64];
+  const char *what = tgmm_mpi.warn_only > 0 ? "warning" : "error";
   if (tgmm_mpi.size > 1)
-    snprintf(prefix, sizeof prefix, "tgmm: error (rank %d): ", tgmm_mpi.rank);
+    snprintf(prefix, sizeof prefix, "tgmm: %s (rank %d): ", what, tgmm_mpi.rank);
   else
-    snprintf(prefix, sizeof prefix, "tgmm: error: ");
+    snprintf(prefix, sizeof prefix, "tgmm: %s: ", what);
   vmessage(prefix, fmt, ap);
   va_end(ap);
 }
@@ -56,7 +65,32 @@ void tgmm_error0(const char *fmt, ...) {
   if (tgmm_mpi.rank != 0) return;
   va_list ap;
   va_start(ap, fmt);
-  vmessage("tgmm: error: ", fmt, ap);
+  vmessage(tgmm_mpi.warn_only > 0 ? "tgmm: warning: " : "tgmm: error: ", fmt, ap);
+  va_end(ap);
+}
+
+int tgmm_task_line(void) {
+  if (tgmm_mpi.verbosity >= 1 || tgmm_mpi.task_lines < TGMM_TASK_LINES) {
+    tgmm_mpi.task_lines++;
+    return 1;
+  }
+  tgmm_mpi.task_lines_hidden++;
+  return 0;
+}
+
+void tgmm_task_lines_summary(void) {
+  long long hidden = tgmm_mpi.task_lines_hidden, all = hidden;
+  MPI_Reduce(&hidden, &all, 1, MPI_LONG_LONG, MPI_SUM, 0, tgmm_mpi.comm);
+  if (tgmm_mpi.rank == 0 && all > 0)
+    fprintf(stderr, "tgmm: %lld further per-task line%s not shown (-q shows the first %d of each "
+            "rank; without -q: all)\n", all, all > 1 ? "s" : "", TGMM_TASK_LINES);
+}
+
+void tgmm_warn0(const char *fmt, ...) {
+  if (tgmm_mpi.rank != 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("tgmm: warning: ", fmt, ap);
   va_end(ap);
 }
 

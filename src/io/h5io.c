@@ -22,7 +22,7 @@
 /* MPI-IO access. The hint cb_buffer_size = 4 MiB bounds the buffer of each rank that
  * aggregates a collective write (Open MPI's default is 32 MiB), so that a rank's memory in
  * `tgmm eval` stays near its own share of the rows. */
-static hid_t mpio_fapl(MPI_Comm comm) {
+hid_t tgmm_io_mpio_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   MPI_Info info;
   MPI_Info_create(&info);
@@ -117,7 +117,13 @@ int tgmm_h5_create(tgmm_h5out *out, const char *path, MPI_Comm comm) {
     out->tmp[0] = 0;
     return rc;
   }
-  hid_t fapl = mpio_fapl(comm);
+  struct stat st; /* HDF5 reports a directory in the way as "Bad file descriptor" */
+  if (stat(out->tmp, &st) == 0 && S_ISDIR(st.st_mode)) {
+    tgmm_error0("cannot create output file %s: a directory of that name is in the way", out->tmp);
+    out->tmp[0] = 0;
+    return TGMM_EUSER;
+  }
+  hid_t fapl = tgmm_io_mpio_fapl(comm);
   hid_t f = H5I_INVALID_HID;
   errno = 0;
   H5E_BEGIN_TRY { f = H5Fcreate(out->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
@@ -227,44 +233,6 @@ int tgmm_h5_write_meta(hid_t file, const tgmm_config *cfg, int world_size) {
   TGMM_TRY(tgmm_h5_attr_str(file, "git_commit", tgmm_git_commit()));
   TGMM_TRY(tgmm_h5_attr_str(file, "openblas_core", tgmm_blas_core()));
   return TGMM_OK;
-}
-
-int tgmm_h5_read_attr_str(hid_t file, const char *name, char **out) {
-  *out = NULL;
-  if (H5Aexists(file, name) <= 0) return TGMM_OK;
-  hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-  if (a < 0) return TGMM_EFAIL;
-  hid_t ftype = H5Aget_type(a);
-  int rc = TGMM_EFAIL;
-  if (H5Tget_class(ftype) == H5T_STRING && !H5Tis_variable_str(ftype)) {
-    size_t n = H5Tget_size(ftype);
-    char *s = tgmm_calloc(n + 1, 1);
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, n + 1);
-    if (s && H5Aread(a, mtype, s) >= 0) {
-      *out = s;
-      rc = TGMM_OK;
-    } else {
-      free(s);
-    }
-    H5Tclose(mtype);
-  } else if (H5Tget_class(ftype) == H5T_STRING) { /* variable length: what h5py writes for a str */
-    hid_t space = H5Aget_space(a);
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, H5T_VARIABLE);
-    H5Tset_cset(mtype, H5Tget_cset(ftype));
-    char *v = NULL;
-    if (H5Sget_simple_extent_npoints(space) == 1 && H5Aread(a, mtype, &v) >= 0) {
-      *out = v ? strdup(v) : NULL;
-      rc = *out ? TGMM_OK : TGMM_EFAIL;
-      if (v) H5free_memory(v);
-    }
-    H5Tclose(mtype);
-    H5Sclose(space);
-  }
-  H5Tclose(ftype);
-  H5Aclose(a);
-  return rc;
 }
 
 /* ---------- collective row-block writes ---------- */
@@ -389,130 +357,4 @@ int tgmm_h5_write_string_blocks(hid_t file, const char *name, hsize_t n, int wid
 int tgmm_h5_write_strings(hid_t file, const char *name, hsize_t n, int width, hsize_t row0,
                           hsize_t nrows, const char *const *strs) {
   return tgmm_h5_write_string_blocks(file, name, n, width, 1, &row0, &nrows, strs);
-}
-
-/* ---------- reading ---------- */
-
-int tgmm_h5_open_read(const char *path, MPI_Comm comm, hid_t *file) {
-  *file = H5I_INVALID_HID;
-  if (access(path, R_OK) != 0) {
-    tgmm_error0("cannot open %s: no such readable file", path);
-    return TGMM_EUSER;
-  }
-  hid_t fapl = mpio_fapl(comm);
-  hid_t f = H5I_INVALID_HID;
-  H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, fapl); }
-  H5E_END_TRY;
-  H5Pclose(fapl);
-  if (f < 0) {
-    tgmm_error0("cannot open %s: not an HDF5 file", path);
-    return TGMM_EUSER;
-  }
-  *file = f;
-  return TGMM_OK;
-}
-
-int tgmm_h5_exists(hid_t file, const char *name) {
-  htri_t e = 0;
-  H5E_BEGIN_TRY { e = H5Lexists(file, name, H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (e <= 0) return 0;
-  hid_t ds;
-  H5E_BEGIN_TRY { ds = H5Dopen2(file, name, H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (ds < 0) return 0; /* a group or a named type, not a dataset */
-  H5Dclose(ds);
-  return 1;
-}
-
-int tgmm_h5_dims(hid_t file, const char *fname, const char *name, int ndim, H5T_class_t cls,
-                 hsize_t *dims) {
-  if (!tgmm_h5_exists(file, name)) {
-    tgmm_error0("%s: dataset %s is missing", fname, name);
-    return TGMM_EUSER;
-  }
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  hid_t space = H5Dget_space(ds);
-  hid_t type = H5Dget_type(ds);
-  int rank = H5Sget_simple_extent_ndims(space);
-  H5T_class_t c = H5Tget_class(type);
-  int rc = TGMM_OK;
-  if (rank != ndim) {
-    tgmm_error0("%s: dataset %s has %d dimensions, expected %d", fname, name, rank, ndim);
-    rc = TGMM_EUSER;
-  } else if (c != cls) {
-    tgmm_error0("%s: dataset %s has the wrong type (expected %s)", fname, name,
-                cls == H5T_FLOAT ? "floating point" : "integer");
-    rc = TGMM_EUSER;
-  } else {
-    H5Sget_simple_extent_dims(space, dims, NULL);
-  }
-  H5Tclose(type);
-  H5Sclose(space);
-  H5Dclose(ds);
-  return rc;
-}
-
-int tgmm_h5_read_rows(hid_t file, const char *fname, const char *name, hid_t memtype,
-                      hsize_t row0, hsize_t nrows, void *buf) {
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  if (ds < 0) {
-    tgmm_error("%s: cannot open dataset %s", fname, name);
-    return TGMM_EUSER;
-  }
-  hid_t fspace = H5Dget_space(ds);
-  int ndim = H5Sget_simple_extent_ndims(fspace);
-  hsize_t dims[8], start[8] = {0};
-  H5Sget_simple_extent_dims(fspace, dims, NULL);
-  int rc = TGMM_OK;
-  if (ndim < 1 || ndim > 8 || row0 + nrows > dims[0]) {
-    tgmm_error("%s: dataset %s: rows %llu..%llu out of range", fname, name,
-               (unsigned long long)row0, (unsigned long long)(row0 + nrows));
-    rc = TGMM_EUSER;
-  } else if (nrows > 0) {
-    start[0] = row0;
-    dims[0] = nrows;
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL);
-    hid_t mspace = H5Screate_simple(ndim, dims, NULL);
-    if (H5Dread(ds, memtype, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-      tgmm_error("%s: cannot read dataset %s", fname, name);
-      rc = TGMM_EUSER;
-    }
-    H5Sclose(mspace);
-  }
-  H5Sclose(fspace);
-  H5Dclose(ds);
-  return rc;
-}
-
-int tgmm_h5_read_all(hid_t file, const char *fname, const char *name, hid_t memtype, void *buf) {
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  if (ds < 0) {
-    tgmm_error("%s: cannot open dataset %s", fname, name);
-    return TGMM_EUSER;
-  }
-  herr_t e = H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  H5Dclose(ds);
-  if (e < 0) {
-    tgmm_error("%s: cannot read dataset %s", fname, name);
-    return TGMM_EUSER;
-  }
-  return TGMM_OK;
-}
-
-int tgmm_h5_read_strings(hid_t file, const char *fname, const char *name, hsize_t n, int width,
-                         char *out) {
-  hsize_t dims[1];
-  TGMM_TRY(tgmm_h5_dims(file, fname, name, 1, H5T_STRING, dims));
-  if (dims[0] != n) {
-    tgmm_error("%s: dataset %s has %llu entries, expected %llu", fname, name,
-               (unsigned long long)dims[0], (unsigned long long)n);
-    return TGMM_EUSER;
-  }
-  hid_t mt = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mt, (size_t)width);
-  H5Tset_strpad(mt, H5T_STR_NULLTERM);
-  int rc = tgmm_h5_read_all(file, fname, name, mt, out);
-  H5Tclose(mt);
-  return rc;
 }

@@ -3,6 +3,8 @@
 #ifndef TGMM_IO_IMPL_H
 #define TGMM_IO_IMPL_H
 
+#include <hdf5.h>
+#include <mpi.h>
 #include <stddef.h>
 
 /* dst = path, tmp = "<path>.tmp"; TGMM_EUSER when either does not fit. */
@@ -14,5 +16,8 @@ int tgmm_io_errno(int saved, const char *path);
 void tgmm_io_release_space(const char *tmp);
 /* Rename tmp to path (on failure the temporary is removed: TGMM_EUSER or TGMM_EIO, printed). */
 int tgmm_io_rename(const char *tmp, const char *path);
+
+/* The MPI-IO file access list of every parallel file (h5io.c; close with H5Pclose). */
+hid_t tgmm_io_mpio_fapl(MPI_Comm comm);
 
 #endif

@@ -49,12 +49,49 @@ void tgmm_io_release_space(const char *tmp) {
   close(fd);
 }
 
+/* fsync of a file or directory by name; -1 when done (or when the file system cannot sync a
+ * directory: EINVAL), else errno. */
+static int sync_path(const char *path, int dir) {
+  int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int err = fsync(fd) == 0 || errno == EINVAL ? -1 : errno;
+  close(fd);
+  return err;
+}
+
+/* The directory part of a path ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t len) {
+  snprintf(dir, len, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) snprintf(dir, len, ".");
+  else if (slash == dir) dir[1] = 0;
+  else *slash = 0;
+}
+
+/* Durable: the temporary's data reach the disk before the rename, and the rename itself (the
+ * directory) after it, so a node crash leaves the old file or the whole new one, never a
+ * zero-length file under the real name. */
 int tgmm_io_rename(const char *tmp, const char *path) {
-  if (rename(tmp, path) == 0) return TGMM_OK;
-  int e = errno;
-  tgmm_error("cannot rename %s to %s: %s", tmp, path, strerror(e));
-  unlink(tmp);
-  return e == EISDIR || e == ENOTDIR || e == EACCES || e == EPERM ? TGMM_EUSER : TGMM_EIO;
+  int e = sync_path(tmp, 0);
+  if (e >= 0) {
+    tgmm_error("cannot write %s: syncing %s to disk: %s", path, tmp, strerror(e));
+    unlink(tmp);
+    return TGMM_EIO;
+  }
+  if (rename(tmp, path) != 0) {
+    e = errno;
+    tgmm_error("cannot rename %s to %s: %s", tmp, path, strerror(e));
+    unlink(tmp);
+    return e == EISDIR || e == ENOTDIR || e == EACCES || e == EPERM ? TGMM_EUSER : TGMM_EIO;
+  }
+  char dir[4200];
+  dir_of(path, dir, sizeof dir);
+  e = sync_path(dir, 1);
+  if (e >= 0) {
+    tgmm_error("cannot write %s: syncing its directory %s: %s", path, dir, strerror(e));
+    return TGMM_EIO;
+  }
+  return TGMM_OK;
 }
 
 const char *tgmm_out_begin(tgmm_out *o, const char *path) {

@@ -32,44 +32,45 @@ static void curves_free(curves *c) {
   for (int j = 0; j < 4; j++) free(c->loss[j]);
 }
 
-static int read_vec(hid_t f, const char *path, const char *name, hid_t type, hsize_t *n,
-                    void **buf, size_t elem) {
+/* Dataset `name` into a new buffer, after its shape is checked: nd dimensions, each of the size
+ * in want (TGMM_H5_ANY: any); *n its first dimension. */
+static int read_vec(hid_t f, const char *path, const char *name, hid_t type, int nd,
+                    const hsize_t *want, hsize_t *n, void **buf, size_t elem) {
   hsize_t d[2] = {0, 0};
-  int nd = !strncmp(name, "/eval/", 6) && strcmp(name, "/eval/step") && strcmp(name, "/eval/K") &&
-           !strstr(name, "baselines") ? 2 : 1;
-  TGMM_TRY(tgmm_h5_dims(f, path, name, nd, type == H5T_NATIVE_DOUBLE ? H5T_FLOAT : H5T_INTEGER, d));
+  TGMM_TRY(tgmm_h5_shape(f, path, name, H5Tget_class(type), nd, want, d));
   *n = d[0];
   size_t cnt = (size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1);
   *buf = tgmm_malloc(elem * (cnt ? cnt : 1));
   if (!*buf) return TGMM_ENOMEM;
-  return cnt ? tgmm_h5_read_all(f, path, name, type, *buf) : TGMM_OK;
+  return tgmm_h5_read(f, path, name, type, nd, d, *buf);
 }
 
 static int load(const char *path, curves *c) {
+  static const hsize_t ANY[1] = {TGMM_H5_ANY};
   static const char *const LOSS[4] = {"/loss", "/loss_weights", "/loss_means", "/loss_scales"};
   memset(c, 0, sizeof *c);
   hid_t f;
   TGMM_TRY(tgmm_h5_open_read(path, MPI_COMM_SELF, &f));
   hsize_t n;
-  int rc = read_vec(f, path, "/step", H5T_NATIVE_INT64, &c->n, (void **)&c->step, sizeof(int64_t));
+  int rc = read_vec(f, path, "/step", H5T_NATIVE_INT64, 1, ANY, &c->n, (void **)&c->step, sizeof(int64_t));
   for (int j = 0; j < 4 && rc == TGMM_OK; j++) {
-    rc = read_vec(f, path, LOSS[j], H5T_NATIVE_DOUBLE, &n, (void **)&c->loss[j], sizeof(double));
+    rc = read_vec(f, path, LOSS[j], H5T_NATIVE_DOUBLE, 1, &c->n, &n, (void **)&c->loss[j], sizeof(double));
     if (rc == TGMM_OK && n != c->n) rc = TGMM_EUSER;
   }
   if (rc == TGMM_OK && tgmm_h5_exists(f, "/eval/step")) {
-    rc = read_vec(f, path, "/eval/step", H5T_NATIVE_INT64, &c->ne, (void **)&c->estep, sizeof(int64_t));
+    rc = read_vec(f, path, "/eval/step", H5T_NATIVE_INT64, 1, ANY, &c->ne, (void **)&c->estep, sizeof(int64_t));
     if (rc == TGMM_OK)
-      rc = read_vec(f, path, "/eval/K", H5T_NATIVE_INT32, &c->nc, (void **)&c->K, sizeof(int32_t));
+      rc = read_vec(f, path, "/eval/K", H5T_NATIVE_INT32, 1, ANY, &c->nc, (void **)&c->K, sizeof(int32_t));
     if (rc == TGMM_OK && c->nc > 64) rc = TGMM_EUSER;
     if (rc == TGMM_OK)
-      rc = read_vec(f, path, "/eval/l2_means", H5T_NATIVE_DOUBLE, &n, (void **)&c->l2, sizeof(double));
+      rc = read_vec(f, path, "/eval/l2_means", H5T_NATIVE_DOUBLE, 2, (hsize_t[]){c->ne, c->nc}, &n, (void **)&c->l2, sizeof(double));
     int finite = 0;
     for (hsize_t i = 0; rc == TGMM_OK && i < c->ne * c->nc; i++) finite |= isfinite(c->l2[i]);
     if (rc == TGMM_OK && !finite && c->ne > 0 && tgmm_h5_exists(f, "/eval/misclustering")) {
       free(c->l2);
       c->l2 = NULL;
       c->mis = 1;
-      rc = read_vec(f, path, "/eval/misclustering", H5T_NATIVE_DOUBLE, &n, (void **)&c->l2,
+      rc = read_vec(f, path, "/eval/misclustering", H5T_NATIVE_DOUBLE, 2, (hsize_t[]){c->ne, c->nc}, &n, (void **)&c->l2,
                     sizeof(double));
     }
   }
@@ -80,7 +81,7 @@ static int load(const char *path, curves *c) {
     for (int k = 0; k < 64; k++) c->ref[r][k] = NAN;
     if (!tgmm_h5_exists(f, ref)) continue;
     double *v = NULL;
-    rc = read_vec(f, path, ref, H5T_NATIVE_DOUBLE, &n, (void **)&v, sizeof(double));
+    rc = read_vec(f, path, ref, H5T_NATIVE_DOUBLE, 1, ANY, &n, (void **)&v, sizeof(double));
     if (rc == TGMM_OK && n == c->nc) {
       memcpy(c->ref[r], v, sizeof(double) * (size_t)n);
       c->has_ref = 1;
@@ -134,10 +135,15 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
   }
   FILE *g = open_out(&og, prefix, "loss", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = '%s.loss.png'\nset output out\nset title 'training loss: %s'\n"
-             "set xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\n"
-             "plot '%s' using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
-          PNG_HEAD, prefix, title, dat, lab && !mix ? " (label cross-entropy)" : "",
+  char png[4300], ttl[4300];
+  snprintf(png, sizeof png, "%s.loss.png", prefix);
+  snprintf(ttl, sizeof ttl, "training loss: %s", title);
+  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = ", PNG_HEAD);
+  tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
+  fprintf(g, "\nset xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\nplot ");
+  tgmm_report_gp_quote(g, dat);
+  fprintf(g, " using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
+          lab && !mix ? " (label cross-entropy)" : "",
           mix ? ", '' using 1:3 with lines title 'cross-entropy of weights', "
                 "'' using 1:4 with lines title 'MSE of means'" : "",
           scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "",
@@ -163,15 +169,19 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
   TGMM_TRY(tgmm_out_commit(&od));
   FILE *g = open_out(&og, prefix, "heldout", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "%sif (!exists('out')) out = '%s.heldout.png'\nset output out\nset title 'held-out %s: %s%s'\n"
-             "set xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n",
-          PNG_HEAD, prefix, what, title,
-          c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "", what);
+  char png[4300], ttl[4400];
+  snprintf(png, sizeof png, "%s.heldout.png", prefix);
+  snprintf(ttl, sizeof ttl, "held-out %s: %s%s", what, title,
+           c->has_ref ? " (dashed: EM, dotted: spectral, same tasks)" : "");
+  fprintf(g, "%sif (!exists('out')) out = ", PNG_HEAD);
+  tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
+  fprintf(g, "\nset xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n", what);
   if (c->mis) fprintf(g, "unset logscale y\nset yrange [0:*]\n"); /* 0 is a rate like any other */
   fprintf(g, "plot ");
   for (hsize_t k = 0; k < c->nc; k++)
-    fprintf(g, "%s'%s' using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
-            k ? ", " : "", dat, (int)k + 2, (int)k + 1, c->K[k]);
+    fprintf(g, "%s", k ? ", " : ""), tgmm_report_gp_quote(g, dat),
+    fprintf(g, " using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc %d title 'TGMM, K = %d'",
+            (int)k + 2, (int)k + 1, c->K[k]);
   for (int r = 0; r < 2; r++)
     for (hsize_t k = 0; k < c->nc; k++)
       if (isfinite(c->ref[r][k]))
@@ -210,9 +220,6 @@ int tgmm_report_curves(const char *run_dir, const char *prefix) {
   } else if (rc == TGMM_OK) {
     rc = plot_loss(&c, prefix, run_dir);
     if (rc == TGMM_OK && c.ne > 0) rc = plot_heldout(&c, prefix, run_dir);
-    if (rc == TGMM_OK)
-      tgmm_info("report: wrote %s.loss.png%s (with their .gp and .dat)", prefix,
-                c.ne > 0 ? " and .heldout.png" : "");
   }
   curves_free(&c);
   return rc;

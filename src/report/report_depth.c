@@ -174,9 +174,10 @@ static int write_plot(const depth_view *v, const char *prefix, const char *subti
   tgmm_out og;
   FILE *g = tgmm_out_text(&og, gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "# misclustering against depth (tgmm) and iterations (EM, Lloyd); rerun with: "
-             "gnuplot %s\nset terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
-             "if (!exists('out')) out = ", gp, 120 + 480 * cols, 90 + 360 * rows);
+  fprintf(g, "# misclustering against depth (tgmm) and iterations (EM, Lloyd); rerun with: gnuplot ");
+  tgmm_report_gp_comment(g, gp);
+  fprintf(g, "\nset terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
+             "if (!exists('out')) out = ", 120 + 480 * cols, 90 + 360 * rows);
   tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale x 2\n"
              "set xrange [%.6g:%.6g]\nset yrange [0:%.6g]\nset xtics (", x0 / 1.3, x1 * 1.3,

@@ -402,9 +402,9 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
   int ok = set && task && meth && st && delta;
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) ok = (col[c] = tgmm_malloc(n * sizeof(double))) && ok;
   if (!ok) rc = TGMM_ENOMEM;
-  if (rc == TGMM_OK && R) rc = tgmm_h5_read_all(f, u->path, "/setting", H5T_NATIVE_INT32, set);
+  if (rc == TGMM_OK && R) rc = tgmm_h5_read(f, u->path, "/setting", H5T_NATIVE_INT32, 1, &R, set);
   int has_task = tgmm_h5_exists(f, "/task");
-  if (rc == TGMM_OK && R && has_task) rc = tgmm_h5_read_all(f, u->path, "/task", H5T_NATIVE_INT64, task);
+  if (rc == TGMM_OK && R && has_task) rc = tgmm_h5_read(f, u->path, "/task", H5T_NATIVE_INT64, 1, &R, task);
   if (rc == TGMM_OK && R) rc = tgmm_h5_read_strings(f, u->path, "/method", R, 16, meth);
   if (rc == TGMM_OK && R) rc = tgmm_h5_read_strings(f, u->path, "/status", R, 16, st);
   for (int c = 0; c < TGMM_REPORT_NMETRIC && rc == TGMM_OK && R; c++) {
@@ -413,10 +413,10 @@ static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk
     if (c == 6 && !tgmm_h5_exists(f, name)) /* a file written before l2_scales */
       for (hsize_t i = 0; i < R; i++) col[c][i] = NAN;
     else
-      rc = tgmm_h5_read_all(f, u->path, name, H5T_NATIVE_DOUBLE, col[c]);
+      rc = tgmm_h5_read(f, u->path, name, H5T_NATIVE_DOUBLE, 1, &R, col[c]);
   }
   if (rc == TGMM_OK && R && tgmm_h5_exists(f, "/delta"))
-    rc = tgmm_h5_read_all(f, u->path, "/delta", H5T_NATIVE_DOUBLE, delta);
+    rc = tgmm_h5_read(f, u->path, "/delta", H5T_NATIVE_DOUBLE, 1, &R, delta);
   else if (delta) /* a file written before /delta */
     for (hsize_t i = 0; i < R; i++) delta[i] = NAN;
   H5Fclose(f);
@@ -501,8 +501,7 @@ static int depth_view(const runset *rs, FILE *md, const char *prefix, const char
     nl[r] = rs->runs[r].model_layers > 0 ? rs->runs[r].model_layers : v ? atoi(v) : 0;
   }
   if (rc == TGMM_OK) rc = tgmm_report_depth(rs->n, reps, nl, md, prefix, subtitle, &made);
-  if (rc == TGMM_OK && made)
-    tgmm_info("report: wrote %s.depth.png (misclustering against depth and iterations)", prefix);
+  (void)made; /* the files are named when the report is moved into place (report_stage.c) */
   free(reps), free(nl);
   return rc;
 }
@@ -521,8 +520,7 @@ static int rate_plot(const runset *rs, const tgmm_cli *cli, const char *subtitle
   }
   if (rc == TGMM_OK)
     rc = tgmm_report_rate_plot(rs->n, (const char *const *)cli->datas, tp, cli->out, subtitle, &made);
-  if (rc == TGMM_OK && made)
-    tgmm_info("report: wrote %s.rate.png (misclustering against delta; .gp, .dat)", cli->out);
+  (void)made;
   free(tag), free(tp);
   return rc;
 }

@@ -8,9 +8,15 @@
  * And what every plot of the report shares (the rate, depth and learning-curve plots too): the
  * methods' colours, gnuplot's string quoting and the gnuplot run. Rank 0 only. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tgmm/common.h"
 #include "tgmm/out.h"
@@ -103,23 +109,60 @@ static int make_layout(const tgmm_report *r, const tgmm_report_keys *k, layout *
   return TGMM_OK;
 }
 
+/* gnuplot's own quoting, with no shell anywhere: single-quoted (nothing inside is substituted,
+ * not even `backquotes`; a quote is doubled), and a control character such as a newline, which
+ * would end gnuplot's line, joined as a double-quoted octal escape: 'a'."\012".'b'. */
 void tgmm_report_gp_quote(FILE *g, const char *s) {
   fputc('\'', g);
   for (; *s; s++) {
-    if (*s == '\'') fputc('\'', g);
-    fputc(*s, g);
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f) fprintf(g, "'.\"\\%03o\".'", c);
+    else if (c == '\'') fputs("''", g);
+    else fputc(c, g);
   }
   fputc('\'', g);
 }
 
+void tgmm_report_gp_comment(FILE *g, const char *s) {
+  for (; *s; s++) fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, g);
+}
+
+/* Wait for the child (the signals that stop tgmm stop it too); its exit status, or -1. */
+static int wait_child(pid_t pid) {
+  int status = 0;
+  for (;;) {
+    if (waitpid(pid, &status, 0) == pid) break;
+    if (errno != EINTR) return -1;
+    if (tgmm_stop_signal) kill(pid, SIGTERM);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* gnuplot runs with no shell between: argv {gnuplot, -e, "out = TMP; load GP"} (both paths in
+ * gnuplot's quoting), stdin, stdout and stderr /dev/null. */
 int tgmm_report_gnuplot(const char *gp, const char *png) {
   tgmm_out op;
   const char *tmp = tgmm_out_begin(&op, png);
   if (!tmp) return TGMM_EUSER;
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd, "gnuplot -e \"out='%s'\" '%s' 2>/dev/null", tmp, gp);
-  if (system(cmd) != 0) {
-    tgmm_error("report: gnuplot failed on %s", gp);
+  char *cmd = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&cmd, &len);
+  if (!m) return TGMM_ENOMEM;
+  fputs("out = ", m), tgmm_report_gp_quote(m, tmp), fputs("; load ", m), tgmm_report_gp_quote(m, gp);
+  fclose(m);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (int fd = 0; fd < 3; fd++)
+    posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+  char *argv[] = {"gnuplot", "-e", cmd, NULL};
+  pid_t pid;
+  int err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  int st = err == 0 ? wait_child(pid) : -1;
+  free(cmd);
+  if (st != 0) {
+    if (err) tgmm_error("report: cannot run gnuplot on %s: %s", gp, strerror(err));
+    else tgmm_error("report: gnuplot failed on %s (exit status %d)", gp, st);
     tgmm_out_abort(&op);
     return TGMM_EFAIL;
   }
@@ -224,8 +267,9 @@ static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, 
   int pw = (int)(7 * tl + 40) > 460 ? (int)(7 * tl + 40) : 460;
   if (pw > 1000) pw = 1000;
   int W = L->np == 1 ? 1000 : 120 + pw * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
-  fprintf(g, "# %s; rerun with: gnuplot %s (or gnuplot -e \"out='other.png'\" %s)\n",
-          tgmm_report_metric_title(c), gp, gp);
+  fprintf(g, "# %s; rerun with: gnuplot ", tgmm_report_metric_title(c));
+  tgmm_report_gp_comment(g, gp), fprintf(g, " (or gnuplot -e \"out='other.png'\" ");
+  tgmm_report_gp_comment(g, gp), fprintf(g, ")\n");
   fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
              "if (!exists('out')) out = ", W, H);
   tgmm_report_gp_quote(g, png);

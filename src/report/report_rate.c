@@ -73,9 +73,9 @@ static int read_file(const char *path, rate_rows *w) {
                (unsigned long long)d[0]);
     rc = TGMM_EUSER;
   }
-  if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_all(f, path, "/delta", H5T_NATIVE_DOUBLE, w->delta);
+  if (rc == TGMM_OK && w->R) rc = tgmm_h5_read(f, path, "/delta", H5T_NATIVE_DOUBLE, 1, &w->R, w->delta);
   if (rc == TGMM_OK && w->R)
-    rc = tgmm_h5_read_all(f, path, "/misclustering", H5T_NATIVE_DOUBLE, w->mis);
+    rc = tgmm_h5_read(f, path, "/misclustering", H5T_NATIVE_DOUBLE, 1, &w->R, w->mis);
   if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/method", w->R, 16, w->method);
   if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/status", w->R, 16, w->status);
   H5Fclose(f);
@@ -213,7 +213,9 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   tgmm_out o;
   FILE *g = tgmm_out_text(&o, gp);
   if (!g) return TGMM_EUSER;
-  fprintf(g, "# misclustering rate against delta; rerun with: gnuplot %s\n", gp);
+  fprintf(g, "# misclustering rate against delta; rerun with: gnuplot ");
+  tgmm_report_gp_comment(g, gp);
+  fprintf(g, "\n");
   fprintf(g, "set terminal pngcairo size %d,800 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
           split ? 1600 : 950);
   tgmm_report_gp_quote(g, png);

@@ -1,6 +1,8 @@
 /* report_write.c — the files of a report: PREFIX.md (the per-setting tables and the verdict),
  * PREFIX.csv (every metric, long format), PREFIX.tex (one table per metric) and the plots
- * (report_plot.c); all of them or none. Rank 0 only. */
+ * (report_plot.c), under a staging prefix: report_stage.c moves all of them into place, or
+ * removes all (an earlier report under the final prefix is never touched by a failed one).
+ * Rank 0 only. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,24 +51,6 @@ static void write_tex(const tgmm_report *r, FILE *f) {
   }
 }
 
-/* Remove what a failed report wrote: the tables and every metric's plot, data and script. */
-static void remove_outputs(const char *prefix) {
-  static const char *const ext[] = {"md", "csv", "tex"};
-  char path[4300];
-  for (int k = 0; k < 3; k++) {
-    snprintf(path, sizeof path, "%s.%s", prefix, ext[k]);
-    remove(path);
-  }
-  for (int c = 0; c <= TGMM_REPORT_NMETRIC + 1; c++) /* every metric, the rate and depth plots */
-    for (int k = 0; k < 3; k++) {
-      static const char *const pe[] = {"png", "gp", "dat"};
-      const char *what = c < TGMM_REPORT_NMETRIC ? tgmm_report_metric_name[c]
-                         : c == TGMM_REPORT_NMETRIC ? "rate" : "depth";
-      snprintf(path, sizeof path, "%s.%s.%s", prefix, what, pe[k]);
-      remove(path);
-    }
-}
-
 int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle,
                              const char *md_head, const char *md_tail, const char *tex_head,
                              const char *tex_tail) {
@@ -89,12 +73,7 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
     if (f && e == 1) write_csv(r, f);
     if (f && e == 2) fputs(tex_head ? tex_head : "", f), write_tex(r, f), fputs(tex_tail ? tex_tail : "", f);
     if (f) rc = tgmm_out_commit(&o); /* checks every write (a full disk shows here) */
-    if (rc != TGMM_OK) { /* all the tables and plots or none */
-      remove_outputs(prefix);
-      return rc;
-    }
+    if (rc != TGMM_OK) return rc; /* the caller removes what was staged (report_stage.c) */
   }
-  int rc = tgmm_report_plot(r, prefix, ci95, subtitle);
-  if (rc != TGMM_OK) remove_outputs(prefix);
-  return rc;
+  return tgmm_report_plot(r, prefix, ci95, subtitle);
 }

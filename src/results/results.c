@@ -41,7 +41,7 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   int ok = w->setting && w->method && w->status && r->label;
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) ok = (w->col[c] = tgmm_malloc(sizeof(double) * R)) && ok;
   if (!ok) return TGMM_ENOMEM;
-  TGMM_TRY(tgmm_h5_read_all(f, path, "/setting", H5T_NATIVE_INT32, w->setting));
+  TGMM_TRY(tgmm_h5_read(f, path, "/setting", H5T_NATIVE_INT32, 1, &w->R, w->setting));
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/method", w->R, 16, (char *)w->method));
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/status", w->R, 16, (char *)w->status));
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/settings/label", w->S, 512, (char *)r->label));
@@ -58,7 +58,7 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
                  (unsigned long long)d[0], (unsigned long long)w->R);
       return TGMM_EUSER;
     }
-    TGMM_TRY(tgmm_h5_read_all(f, path, name, H5T_NATIVE_DOUBLE, w->col[c]));
+    TGMM_TRY(tgmm_h5_read(f, path, name, H5T_NATIVE_DOUBLE, 1, &w->R, w->col[c]));
   }
   return TGMM_OK;
 }

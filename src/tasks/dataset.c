@@ -55,7 +55,7 @@ static int read_index(tgmm_dataset *ds, int default_K) {
   ds->offsets = tgmm_malloc(sizeof(int64_t) * (size_t)(ds->T + 1));
   ds->K = tgmm_malloc(sizeof(int32_t) * (size_t)(ds->T ? ds->T : 1));
   if (!ds->offsets || !ds->K) return TGMM_ENOMEM;
-  TGMM_TRY(tgmm_h5_read_all(ds->file, ds->path, "/offsets", H5T_NATIVE_INT64, ds->offsets));
+  TGMM_TRY(tgmm_h5_read(ds->file, ds->path, "/offsets", H5T_NATIVE_INT64, 1, (hsize_t[]){(hsize_t)ds->T + 1}, ds->offsets));
   if (ds->offsets[0] != 0 || ds->offsets[ds->T] != ds->S) {
     tgmm_error0("%s: dataset /offsets must start at 0 and end at the number of rows of /x (%lld)",
                 ds->path, (long long)ds->S);
@@ -68,7 +68,7 @@ static int read_index(tgmm_dataset *ds, int default_K) {
     }
   if (tgmm_h5_exists(ds->file, "/K")) {
     TGMM_TRY(check_int1(ds, "/K", ds->T, "/offsets describes tasks:"));
-    TGMM_TRY(tgmm_h5_read_all(ds->file, ds->path, "/K", H5T_NATIVE_INT32, ds->K));
+    TGMM_TRY(tgmm_h5_read(ds->file, ds->path, "/K", H5T_NATIVE_INT32, 1, (hsize_t[]){(hsize_t)ds->T}, ds->K));
   } else {
     for (int64_t t = 0; t < ds->T; t++) ds->K[t] = default_K;
   }

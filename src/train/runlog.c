@@ -154,23 +154,25 @@ int tgmm_runlog_write(const tgmm_runlog *rl, const tgmm_config *cfg, int world_s
 
 /* ---------- reading back (resume) ---------- */
 
-/* Length of 1-D dataset `name` (-1 if missing or not 1-D). */
+/* Length of 1-D dataset `name` (-1 if missing; its shape is checked when it is read). */
 static int64_t len_of(hid_t f, const char *name) {
   if (!tgmm_h5_exists(f, name)) return -1;
   hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
   if (ds < 0) return -1;
   hid_t sp = H5Dget_space(ds);
-  hsize_t dims[2] = {0, 0};
+  hsize_t dims[H5S_MAX_RANK] = {0};
   int nd = H5Sget_simple_extent_ndims(sp);
-  if (nd >= 1) H5Sget_simple_extent_dims(sp, dims, NULL);
+  if (nd >= 1 && nd <= H5S_MAX_RANK) H5Sget_simple_extent_dims(sp, dims, NULL);
   H5Sclose(sp);
   H5Dclose(ds);
   return nd >= 1 ? (int64_t)dims[0] : -1;
 }
 
-static int read_vec(hid_t f, const char *name, hid_t type, void *buf, int64_t n) {
-  if (n == 0) return TGMM_OK;
-  return tgmm_h5_read_all(f, "metrics.h5", name, type, buf);
+/* Dataset `name` of shape [n] (nc == 0) or [n, nc], checked before it is read into buf. */
+static int read_vec(hid_t f, const char *path, const char *name, hid_t type, void *buf, int64_t n,
+                    int64_t nc) {
+  hsize_t d[2] = {(hsize_t)n, (hsize_t)nc};
+  return tgmm_h5_read(f, path, name, type, nc ? 2 : 1, d, buf);
 }
 
 static int load_steps(tgmm_runlog *rl, hid_t f, int64_t upto) {
@@ -179,11 +181,11 @@ static int load_steps(tgmm_runlog *rl, hid_t f, int64_t upto) {
   int64_t *step = tgmm_malloc(sizeof(int64_t) * (size_t)(n + 1));
   double *tab = tgmm_malloc(sizeof(double) * (size_t)(n + 1) * RL_NCOL);
   double *v = tgmm_malloc(sizeof(double) * (size_t)(n + 1));
-  int rc = step && tab && v ? read_vec(f, "/step", H5T_NATIVE_INT64, step, n) : TGMM_ENOMEM;
+  int rc = step && tab && v ? read_vec(f, rl->path, "/step", H5T_NATIVE_INT64, step, n, 0) : TGMM_ENOMEM;
   for (int j = 0; j < RL_NCOL && rc == TGMM_OK; j++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", COL_NAMES[j]);
-    rc = len_of(f, name) == n ? read_vec(f, name, H5T_NATIVE_DOUBLE, v, n) : TGMM_EUSER;
+    rc = len_of(f, name) == n ? read_vec(f, rl->path, name, H5T_NATIVE_DOUBLE, v, n, 0) : TGMM_EUSER;
     for (int64_t i = 0; i < n && rc == TGMM_OK; i++) tab[(size_t)i * RL_NCOL + j] = v[i];
   }
   for (int64_t i = 0; i < n && rc == TGMM_OK; i++)
@@ -199,12 +201,12 @@ static int load_evals(tgmm_runlog *rl, hid_t f, int64_t upto) {
   int64_t *step = tgmm_malloc(sizeof(int64_t) * (size_t)(ne + 1));
   double *tab = tgmm_malloc(sizeof(double) * (size_t)(ne + 1) * w);
   double *v = tgmm_malloc(sizeof(double) * (size_t)(ne + 1) * (size_t)nc);
-  int rc = step && tab && v ? read_vec(f, "/eval/step", H5T_NATIVE_INT64, step, ne) : TGMM_ENOMEM;
+  int rc = step && tab && v ? read_vec(f, rl->path, "/eval/step", H5T_NATIVE_INT64, step, ne, 0) : TGMM_ENOMEM;
   for (int j = 0; j < RL_EVAL_NCOL && rc == TGMM_OK; j++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", EVAL_NAMES[j]);
     int64_t len = len_of(f, name); /* a column added later (misclustering): NaN before */
-    rc = len == ne ? read_vec(f, name, H5T_NATIVE_DOUBLE, v, ne) : len < 0 ? TGMM_OK : TGMM_EUSER;
+    rc = len == ne ? read_vec(f, rl->path, name, H5T_NATIVE_DOUBLE, v, ne, nc) : len < 0 ? TGMM_OK : TGMM_EUSER;
     for (int64_t i = 0; i < ne * nc && rc == TGMM_OK; i++)
       tab[(size_t)i * RL_EVAL_NCOL + j] = len < 0 ? NAN : v[i];
   }

@@ -21,18 +21,6 @@
 
 /* ---------- setup ---------- */
 
-static int mkdir_p(const char *dir) {
-  char buf[TGMM_MAX_STR + 8];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return (mkdir(buf, 0777) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 static int open_data(trainer *tr, const char *path) {
   const tgmm_config *cfg = tr->cfg;
   TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
@@ -73,15 +61,6 @@ static int open_data(trainer *tr, const char *path) {
   return TGMM_OK;
 }
 
-static int make_run_dir(const tgmm_config *cfg) {
-  int rc = TGMM_OK;
-  if (tgmm_mpi.rank == 0 && mkdir_p(cfg->train.run_dir) != 0) {
-    tgmm_error("cannot create train.run_dir '%s': %s", cfg->train.run_dir, strerror(errno));
-    rc = TGMM_EUSER;
-  }
-  return tgmm_agree(rc);
-}
-
 /* Rank 0: RUN_DIR/config.yaml, the resolved config of the run (as Hydra users expect; a
  * resumed run has the same config, train.steps and the other keys resuming ignores aside). */
 static int write_config_yaml(const tgmm_config *cfg) {
@@ -115,7 +94,7 @@ static int open_logs(trainer *tr) {
       rc = TGMM_EUSER;
     }
     if (rc == TGMM_OK && tr->start > 0) rc = tgmm_runlog_load(&tr->rl, tr->start);
-    if (rc == TGMM_OK && tr->start == 0 && cfg->train.resume == TGMM_RESUME_NEVER)
+    if (rc == TGMM_OK && tr->start == 0 && cfg->train.resume != TGMM_RESUME_AUTO)
       rc = tgmm_runlog_write(&tr->rl, cfg, tgmm_mpi.size); /* a fresh series */
     tr->tty = isatty(STDERR_FILENO);
   }
@@ -181,20 +160,71 @@ static int init_from(trainer *tr) {
   return TGMM_OK;
 }
 
-/* Newest checkpoint -> resume (train.resume: auto), or a fresh start (from train.init_from when
- * set). */
-static int maybe_resume(trainer *tr) {
+/* The newest good checkpoint from step `latest` down: a damaged one (unreadable, truncated,
+ * inconsistent) is named and skipped, and set aside once an older good one is found, so a
+ * requeued job continues; one of another run is never skipped. */
+static int resume_newest_good(trainer *tr, int64_t latest) {
+  const char *dir = tr->cfg->train.run_dir;
+  int64_t step = latest, bad[256];
+  int nbad = 0;
+  while (step >= 0) {
+    char path[TGMM_MAX_STR + 64];
+    tgmm_checkpoint_path(dir, step, path, sizeof path);
+    int other = 0, rc = tgmm_checkpoint_verify(path, tr->cfg, &tr->model, step, &other);
+    if (rc == TGMM_OK) break;
+    if (other || rc == TGMM_ENOMEM || nbad == 256) return rc;
+    tgmm_warn0("train: the checkpoint %s is damaged (above); trying the one before it", path);
+    bad[nbad++] = step;
+    TGMM_TRY(tgmm_checkpoint_newest_below(dir, step, &step));
+  }
+  if (step < 0) {
+    tgmm_error0("train: no usable checkpoint in %s (%d damaged, left in place); repair or remove "
+                "them, or start afresh with train.resume=restart", dir, nbad);
+    return TGMM_EUSER;
+  }
+  for (int i = 0; i < nbad; i++) {
+    char path[TGMM_MAX_STR + 64];
+    tgmm_checkpoint_path(dir, bad[i], path, sizeof path);
+    TGMM_TRY(tgmm_checkpoint_set_aside(path));
+  }
+  return tgmm_train_resume(tr, step);
+}
+
+/* A fresh run's train.init_from, before the run directory is created (an init_from that does not
+ * fit leaves nothing behind); done when the directory holds no checkpoint or the run starts
+ * afresh. */
+static int early_init_from(trainer *tr, int *done) {
+  *done = 0;
+  if (!tr->cfg->train.init_from[0]) return TGMM_OK;
   int64_t latest = -1;
   TGMM_TRY(tgmm_checkpoint_latest(tr->cfg->train.run_dir, &latest));
-  if (latest < 0 || tr->cfg->train.resume == TGMM_RESUME_NEVER)
-    if (tr->cfg->train.init_from[0]) TGMM_TRY(init_from(tr));
-  if (latest < 0) return TGMM_OK;
-  if (tr->cfg->train.resume == TGMM_RESUME_NEVER) {
-    tgmm_info("train: train.resume = never: starting afresh, ignoring the checkpoints in %s "
-              "(newest: step %lld)", tr->cfg->train.run_dir, (long long)latest);
+  if (latest >= 0 && tr->cfg->train.resume == TGMM_RESUME_AUTO) return TGMM_OK;
+  TGMM_TRY(init_from(tr));
+  *done = 1;
+  return TGMM_OK;
+}
+
+/* Newest checkpoint -> resume (train.resume: auto); train.resume: never refuses a directory that
+ * holds a run; restart moves it aside first; a fresh start from train.init_from when set. */
+static int maybe_resume(trainer *tr, int init_done) {
+  const tgmm_config *cfg = tr->cfg;
+  if (cfg->train.resume != TGMM_RESUME_AUTO && tgmm_train_dir_holds_run(cfg)) {
+    if (cfg->train.resume == TGMM_RESUME_NEVER) {
+      tgmm_error0("train.resume = never, but train.run_dir '%s' holds a run (checkpoints or "
+                  "metrics.h5): use another train.run_dir, train.resume=auto to continue it, or "
+                  "train.resume=restart to move it aside (to %s/previous-N)", cfg->train.run_dir,
+                  cfg->train.run_dir);
+      return TGMM_EUSER;
+    }
+    TGMM_TRY(tgmm_train_dir_move_aside(cfg));
+  }
+  int64_t latest = -1;
+  TGMM_TRY(tgmm_checkpoint_latest(cfg->train.run_dir, &latest));
+  if (latest < 0 || cfg->train.resume != TGMM_RESUME_AUTO) {
+    if (cfg->train.init_from[0] && !init_done) TGMM_TRY(init_from(tr));
     return TGMM_OK;
   }
-  return tgmm_train_resume(tr, latest);
+  return resume_newest_good(tr, latest);
 }
 
 /* ---------- logging and progress ---------- */
@@ -390,14 +420,20 @@ int tgmm_cmd_train(const tgmm_cli *cli, const tgmm_config *cfg) {
   tr.cfg = cfg;
   struct sigaction old[2];
   install_signals(old);
-  int rc = tgmm_agree(setup(&tr, cli));
-  if (rc == TGMM_OK) rc = make_run_dir(cfg);
-  if (rc == TGMM_OK) rc = maybe_resume(&tr);
+  int lock = -1, init_done = 0; /* an existing run directory is locked first: a second run
+                                   stops at once */
+  int rc = tgmm_train_dir_exists(cfg) ? tgmm_train_dir_lock(cfg, &lock) : TGMM_OK;
+  if (rc == TGMM_OK) rc = tgmm_agree(setup(&tr, cli));
+  if (rc == TGMM_OK) rc = tgmm_agree(early_init_from(&tr, &init_done));
+  if (rc == TGMM_OK) rc = tgmm_train_dir_make(cfg);
+  if (rc == TGMM_OK) rc = tgmm_train_dir_lock(cfg, &lock);
+  if (rc == TGMM_OK) rc = maybe_resume(&tr, init_done);
   if (rc == TGMM_OK) rc = write_config_yaml(cfg);
   if (rc == TGMM_OK) rc = open_logs(&tr);
   if (rc == TGMM_OK) rc = reference_levels(&tr);
   if (rc == TGMM_OK) rc = tgmm_agree(run(&tr));
   teardown(&tr);
+  tgmm_train_dir_unlock(&lock);
   restore_signals(old);
   return rc;
 }

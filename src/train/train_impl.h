@@ -61,6 +61,18 @@ int tgmm_train_step(trainer *tr, int64_t s, step_stats *st);
 /* Check the checkpoint's config against cfg and load params, moments and step (collective). */
 int tgmm_train_resume(trainer *tr, int64_t step);
 
+/* train_dir.c: the run directory (collective; rank 0 looks and acts). */
+int tgmm_train_dir_make(const tgmm_config *cfg);
+int tgmm_train_dir_exists(const tgmm_config *cfg);
+/* Take RUN_DIR/.lock (rank 0, flock, held until tgmm_train_dir_unlock or death) unless *fd >= 0
+ * already; another holder: exit-2 error naming it. */
+int tgmm_train_dir_lock(const tgmm_config *cfg, int *fd);
+void tgmm_train_dir_unlock(int *fd);
+/* 1 if the run directory holds a run (a checkpoint or a metrics series). */
+int tgmm_train_dir_holds_run(const tgmm_config *cfg);
+/* train.resume: restart: move the earlier run's files into RUN_DIR/previous-N. */
+int tgmm_train_dir_move_aside(const tgmm_config *cfg);
+
 /* train_eval.c */
 int tgmm_heldout_init(trainer *tr);
 void tgmm_heldout_free(heldout *ho);
