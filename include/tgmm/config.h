@@ -101,6 +101,7 @@ typedef struct {
     tgmm_matching matching;            /* loss: canonical order or Hungarian-matched */
     char init_from[TGMM_MAX_STR];      /* exported model / checkpoint to start from ("" none) */
     bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
+    char data[TGMM_MAX_STR]; /* training's task file (--data, made absolute; "" = generated) */
   } train;
 
   struct {
@@ -200,6 +201,12 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
  * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
+
+/* The same, counting only the keys for which tgmm_config_key_shapes_training(key, cfg) is 1
+ * (and not in `exempt`): the resume check, where evaluation, report, baseline, gen and
+ * bookkeeping keys may change freely. */
+int tgmm_config_diff_training(const char *text_a, const char *text_b, const tgmm_config *cfg,
+                              const char *const exempt[], char *out, int out_len);
 
 /* 1 if `key` shapes what a training computes (the tasks it sees, model, loss, optimizer, seed,
  * train.steps); 0 for evaluation, report, baseline, gen and bookkeeping keys (cadence,

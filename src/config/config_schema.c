@@ -78,6 +78,8 @@ const keydef cfg_keys[] = {
      "start from the parameters of an exported model or checkpoint (fresh optimizer)"},
     {"train.eval_baselines", T_BOOL, FLD(train.eval_baselines), "false", 0, 0, NULL,
      "held-out evaluation also fits EM and spectral once (reference levels)"},
+    {"train.data", T_STR, FLD(train.data), "", 0, 0, NULL,
+     "training's task file (tgmm train --data sets it, as an absolute path; \"\": generated)"},
     {"train.beta1", T_FLOAT, FLD(train.beta1), "0.9", 0, LT1, NULL, "AdamW beta1"},
     {"train.beta2", T_FLOAT, FLD(train.beta2), "0.999", 0, LT1, NULL, "AdamW beta2"},
     {"train.eps", T_FLOAT, FLD(train.eps), "1e-8", GT0, INF, NULL, "AdamW epsilon"},

@@ -137,7 +137,8 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   tr->src.B = tr->B;
   tgmm_model_dims dim;
   TGMM_TRY(tgmm_model_dims_from_config(cfg, &dim));
-  if (cli->data) TGMM_TRY(open_data(tr, cli->data));
+  (void)cli; /* --data arrives as train.data (cli.c), so config.yaml and checkpoints record it */
+  if (cfg->train.data[0]) TGMM_TRY(open_data(tr, cfg->train.data));
   else TGMM_TRY(tgmm_task_check_feasible(cfg));
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);
