@@ -110,6 +110,7 @@ typedef struct {
     double tol;
     tgmm_covariance covariance;
     double reg_covar;
+    bool save_labels; /* tgmm em: /labels and /resp per sample */
   } em;
 
   struct {
@@ -194,6 +195,8 @@ int tgmm_config_nclass(const tgmm_config *cfg);
 int tgmm_config_class_K(const tgmm_config *cfg, int c);
 /* Largest K of the family. */
 int tgmm_config_Kmax(const tgmm_config *cfg);
+/* The family's K when every class has the same one (a data file without /K has it), else 0. */
+int tgmm_config_single_K(const tgmm_config *cfg);
 
 /* Keys whose values differ between two resolved configs, ignoring those in `exempt`
  * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);

@@ -90,6 +90,8 @@ const keydef cfg_keys[] = {
     {"em.covariance", T_ENUM, FLD(em.covariance), "identity", 0, 0,
      "identity|spherical|diag|full", "EM covariance model"},
     {"em.reg_covar", T_FLOAT, FLD(em.reg_covar), "1e-6", 0, INF, NULL, "added to variances"},
+    {"em.save_labels", T_BOOL, FLD(em.save_labels), "false", 0, 0, NULL,
+     "tgmm em writes each sample's label /labels [S] and responsibilities /resp [S, Kmax]"},
     {"lloyd.init", T_ENUM, FLD(lloyd.init), "random", 0, 0, "random|kmeans++|truth", "start"},
     {"lloyd.max_iter", T_INT, FLD(lloyd.max_iter), "100", 1, 1e9, NULL, "Lloyd iterations"},
     {"spectral.restarts", T_INT, FLD(spectral.restarts), "10", 1, 1e6, NULL, "power restarts"},

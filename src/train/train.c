@@ -35,7 +35,7 @@ static int mkdir_p(const char *dir) {
 
 static int open_data(trainer *tr, const char *path) {
   const tgmm_config *cfg = tr->cfg;
-  TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
+  TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_single_K(cfg)));
   tr->has_ds = 1;
   int64_t need = cfg->train.steps * tr->B;
   if (tr->ds.d != cfg->d) {
