@@ -122,6 +122,7 @@ typedef struct {
     tgmm_matching matching;            /* loss: canonical order or Hungarian-matched */
     char init_from[TGMM_MAX_STR];      /* exported model / checkpoint to start from ("" none) */
     bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
+    char data[TGMM_MAX_STR]; /* training's task file (--data, made absolute; "" = generated) */
   } train;
 
   struct tgmm_em_keys {
@@ -130,6 +131,7 @@ typedef struct {
     double tol;
     tgmm_covariance covariance;
     double reg_covar;
+    bool save_labels; /* tgmm em: /labels and /resp per sample */
   } em;
 
   struct tgmm_lloyd_keys {
@@ -220,6 +222,8 @@ int tgmm_config_nclass(const tgmm_config *cfg);
 int tgmm_config_class_K(const tgmm_config *cfg, int c);
 /* Largest K of the family. */
 int tgmm_config_Kmax(const tgmm_config *cfg);
+/* The family's K when every class has the same one (a data file without /K has it), else 0. */
+int tgmm_config_single_K(const tgmm_config *cfg);
 
 /* Keys whose values differ between two resolved configs, ignoring those in `exempt`
  * (NULL-terminated list of key names). Writes a comma-separated list to out (size out_len);
@@ -227,6 +231,12 @@ int tgmm_config_Kmax(const tgmm_config *cfg);
  * value, so 1e-4 == 0.0001), or -1 with a message when a text is not a YAML map. */
 int tgmm_config_diff(const char *text_a, const char *text_b, const char *const exempt[], char *out,
                      int out_len);
+
+/* The same, counting only the keys for which tgmm_config_key_shapes_training(key, cfg) is 1
+ * (and not in `exempt`): the resume check, where evaluation, report, baseline, gen and
+ * bookkeeping keys may change freely. */
+int tgmm_config_diff_training(const char *text_a, const char *text_b, const tgmm_config *cfg,
+                              const char *const exempt[], char *out, int out_len);
 
 /* 1 if `key` shapes what a training computes (the tasks it sees, model, loss, optimizer, seed,
  * train.steps); 0 for evaluation, report, baseline, gen and bookkeeping keys (cadence,

@@ -27,7 +27,8 @@ typedef struct {
 } tgmm_dataset;
 
 /* Open and validate the layout (shapes consistent, offsets non-decreasing from 0 to S,
- * 1 <= K <= Kmax). `default_K` is used when /K is absent. Errors name the file and dataset. */
+ * 1 <= K <= Kmax). `default_K` is used when /K is absent (< 1: a file without /K is an error
+ * asking for K=[k]; pass tgmm_config_single_K). Errors name the file and dataset. */
 int tgmm_dataset_open(tgmm_dataset *ds, const char *path, MPI_Comm comm, int default_K);
 /* Read task t wholly (x, z if present, truth if present) into *task (allocates). Local. */
 int tgmm_dataset_read_task(const tgmm_dataset *ds, int64_t t, tgmm_task *task);

@@ -52,6 +52,12 @@ double tgmm_gmm_loglik(const double *x /* [n, d] */, int64_t n, MPI_Comm comm, c
 int tgmm_gmm_labels(const double *x /* [n, d] */, int64_t n, const tgmm_gmm *g,
                     int32_t *labels /* [n] */);
 
+/* The same labels (labels may be NULL) and each row's responsibilities under g (resp may be
+ * NULL): resp[i * resp_stride + k] for k < K, 0 for K <= k < resp_stride. Local. */
+int tgmm_gmm_posterior(const double *x /* [n, d] */, int64_t n, const tgmm_gmm *g,
+                       int32_t *labels /* [n] */, double *resp /* [n, resp_stride] */,
+                       int resp_stride);
+
 /* ---- initialisations: identical whatever the rank count (random streams keyed by task) ---- */
 
 /* The paper's start: means ~ N(0, I) from stream (seed, TGMM_STREAM_EM, task_id, sub = restart),

@@ -8,7 +8,10 @@
  * /weights [T,Kmax], /means [T,Kmax,d], /scales [T,Kmax,d] (EM with spherical/diag/full),
  * /loglik, /iterations, /seconds, /status ("ok", "not_applicable", "failed"), /K (int32: the
  * task's component count), /task (int64: its index in the dataset file) [T], and with the
- * truth in the input: /l2_means, /l2_weights, /accuracy, /misclustering [T]. */
+ * truth in the input: /l2_means, /l2_weights, /accuracy, /misclustering [T]; with
+ * em.save_labels (tgmm em, distribute=tasks) per sample, in the rows of the input's /x: /labels
+ * int32 [S] (the most responsible component; -1 for a task not ok) and /resp [S, Kmax]
+ * (responsibilities, 0 beyond the task's K). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +34,24 @@ typedef struct {
   double *loglik, *seconds, *l2m, *l2w, *acc, *mis; /* [nt] */
   int32_t *iters;
   const char **status;
+  int64_t s0, ns;   /* em.save_labels: first sample row, rows (of the tasks this rank writes) */
+  int32_t *labels;  /* [ns] or NULL */
+  double *resp;     /* [ns, Kmax] or NULL */
 } results;
 
 static void results_free(results *r) {
   free(r->weights), free(r->means), free(r->scales), free(r->loglik), free(r->seconds);
   free(r->l2m), free(r->l2w), free(r->acc), free(r->mis), free(r->iters), free((void *)r->status);
+  free(r->labels), free(r->resp);
 }
 
-static int results_alloc(results *r, int64_t t0, int64_t nt, int Kmax, int d) {
-  memset(r, 0, sizeof *r);
-  r->t0 = t0, r->nt = nt, r->Kmax = Kmax, r->d = d;
-  size_t n = (size_t)(nt > 0 ? nt : 1), kd = (size_t)Kmax * d;
-  r->weights = tgmm_calloc(n * Kmax, sizeof(double));
-  r->means = tgmm_calloc(n * kd, sizeof(double));
-  r->scales = tgmm_calloc(n * kd, sizeof(double));
-  double **v[] = {&r->loglik, &r->seconds, &r->l2m, &r->l2w, &r->acc, &r->mis};
-  int ok = r->weights && r->means && r->scales;
-  for (int i = 0; i < 6; i++) ok = (*v[i] = tgmm_calloc(n, sizeof(double))) && ok;
-  r->iters = tgmm_calloc(n, sizeof(int32_t));
-  r->status = tgmm_calloc(n, sizeof(char *));
-  return ok && r->iters && r->status ? TGMM_OK : TGMM_ENOMEM;
+/* em.save_labels: room for the per-sample labels and responsibilities of rows [s0, s0 + ns). */
+static int results_alloc_labels(results *r, int64_t s0, int64_t ns) {
+  r->s0 = s0, r->ns = ns;
+  size_t n = (size_t)(ns > 0 ? ns : 1);
+  r->labels = tgmm_malloc(sizeof(int32_t) * n);
+  r->resp = tgmm_malloc(sizeof(double) * n * (size_t)r->Kmax);
+  return r->labels && r->resp ? TGMM_OK : TGMM_ENOMEM;
 }
 
 /* One task's data as this rank sees it. */
@@ -66,6 +67,33 @@ typedef struct {
 static void lt_free(local_task *t) {
   free(t->x), free(t->z), free(t->tw), free(t->tm), free(t->ts);
   memset(t, 0, sizeof *t);
+}
+
+/* Task t's rows of the per-sample outputs: the fit's posterior, or -1 / NaN when not ok. */
+static int store_labels(const tgmm_dataset *ds, int64_t t, const local_task *lt, const tgmm_gmm *g,
+                        int ok, results *R) {
+  int64_t off = ds->offsets[t] - R->s0;
+  int32_t *lab = R->labels + off;
+  double *resp = R->resp + (size_t)off * R->Kmax;
+  if (ok) return tgmm_gmm_posterior(lt->x, lt->n, g, lab, resp, R->Kmax);
+  for (int64_t i = 0; i < lt->n; i++) lab[i] = -1;
+  for (size_t i = 0; i < (size_t)lt->n * R->Kmax; i++) resp[i] = NAN;
+  return TGMM_OK;
+}
+
+static int results_alloc(results *r, int64_t t0, int64_t nt, int Kmax, int d) {
+  memset(r, 0, sizeof *r);
+  r->t0 = t0, r->nt = nt, r->Kmax = Kmax, r->d = d;
+  size_t n = (size_t)(nt > 0 ? nt : 1), kd = (size_t)Kmax * d;
+  r->weights = tgmm_calloc(n * Kmax, sizeof(double));
+  r->means = tgmm_calloc(n * kd, sizeof(double));
+  r->scales = tgmm_calloc(n * kd, sizeof(double));
+  double **v[] = {&r->loglik, &r->seconds, &r->l2m, &r->l2w, &r->acc, &r->mis};
+  int ok = r->weights && r->means && r->scales;
+  for (int i = 0; i < 6; i++) ok = (*v[i] = tgmm_calloc(n, sizeof(double))) && ok;
+  r->iters = tgmm_calloc(n, sizeof(int32_t));
+  r->status = tgmm_calloc(n, sizeof(char *));
+  return ok && r->iters && r->status ? TGMM_OK : TGMM_ENOMEM;
 }
 
 /* Read rows [lo, hi) (fractions r/size of the task) of task t plus its truth. */
@@ -129,6 +157,7 @@ static int fit_task(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds, 
       for (size_t a = 0; a < (size_t)K; a++) w[a] = NAN;
       for (size_t a = 0; a < (size_t)K * d; a++) mu[a] = sc[a] = NAN;
     }
+    if (R->labels) rc = store_labels(ds, t, &lt, &g, ok, R);
     R->l2m[i] = row.l2_means, R->l2w[i] = row.l2_weights;
     R->acc[i] = row.accuracy, R->mis[i] = row.misclustering;
     R->seconds[i] = tgmm_now() - t_start;
@@ -166,6 +195,13 @@ static int write_results(hid_t f, method_t m, const tgmm_config *cfg, const tgmm
       TGMM_TRY(tgmm_h5_write_rows(f, "/misclustering", H5T_NATIVE_DOUBLE, 1, d1, r0, nr, R->mis));
     }
   }
+  if (R->labels) {
+    hsize_t S = (hsize_t)ds->S, ds1[1] = {S}, ds2[2] = {S, Km};
+    TGMM_TRY(tgmm_h5_write_rows(f, "/labels", H5T_NATIVE_INT32, 1, ds1, (hsize_t)R->s0,
+                                (hsize_t)R->ns, R->labels));
+    TGMM_TRY(tgmm_h5_write_rows(f, "/resp", H5T_NATIVE_DOUBLE, 2, ds2, (hsize_t)R->s0,
+                                (hsize_t)R->ns, R->resp));
+  }
   TGMM_TRY(tgmm_h5_write_meta(f, cfg, tgmm_mpi.size));
   hid_t root = f;
   TGMM_TRY(tgmm_h5_attr_str(root, "method", method_name[m]));
@@ -179,6 +215,10 @@ static int validate(method_t m, const tgmm_config *cfg, const tgmm_dataset *ds) 
   if (truth && (!ds->has_means || (m == M_EM && !ds->has_weights))) {
     tgmm_error0("%s: %s.init=truth needs the true parameters, but dataset %s is missing", ds->path,
                 method_name[m], !ds->has_means ? "/means" : "/weights");
+    return TGMM_EUSER;
+  }
+  if (m == M_EM && cfg->em.save_labels && cfg->distribute == TGMM_DIST_SAMPLES) {
+    tgmm_error0("em.save_labels = true needs distribute = tasks (each task's samples on one rank)");
     return TGMM_EUSER;
   }
   return TGMM_OK;
@@ -207,7 +247,10 @@ static void print_summary(method_t m, const char *path, int64_t T) {
       for (int64_t t = 0; t < T; t++)
         if (isfinite(v[t]) && !strncmp(st + 16 * t, "ok", 16)) s1 += v[t], s2 += v[t] * v[t], n++;
       double mean = n ? s1 / n : NAN, sd = n > 1 ? sqrt(fmax(0, (s2 - s1 * s1 / n) / (n - 1))) : NAN;
-      fprintf(stdout, "  %-14s %.4g ± %.2g  (mean ± sd over %lld tasks)\n", names[c], mean, sd, (long long)n);
+      if (n > 1)
+        fprintf(stdout, "  %-14s %.4g ± %.2g  (mean ± sd over %lld tasks)\n", names[c], mean, sd, (long long)n);
+      else if (n == 1)
+        fprintf(stdout, "  %-14s %.4g  (1 task)\n", names[c], mean);
     }
     fflush(stdout);
   }
@@ -222,7 +265,7 @@ static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
     return TGMM_EUSER;
   }
   tgmm_dataset ds;
-  int rc = tgmm_agree(tgmm_dataset_open(&ds, cli->data, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
+  int rc = tgmm_agree(tgmm_dataset_open(&ds, cli->data, tgmm_mpi.comm, tgmm_config_single_K(cfg)));
   if (rc != TGMM_OK) return rc;
   rc = tgmm_agree(validate(m, cfg, &ds));
   int samples = cfg->distribute == TGMM_DIST_SAMPLES;
@@ -239,6 +282,8 @@ static int run(method_t m, const tgmm_cli *cli, const tgmm_config *cfg) {
   memset(&R, 0, sizeof R);
   if (rc == TGMM_OK)
     rc = tgmm_agree(results_alloc(&R, writer ? t0 : 0, writer ? t1 - t0 : 0, ds.Kmax, ds.d));
+  if (rc == TGMM_OK && m == M_EM && cfg->em.save_labels)
+    rc = tgmm_agree(results_alloc_labels(&R, ds.offsets[t0], ds.offsets[t1] - ds.offsets[t0]));
   tgmm_info("%s: %lld tasks, d = %d, distribute = %s over %d rank(s)", method_name[m],
             (long long)ds.T, ds.d, samples ? "samples" : "tasks", tgmm_mpi.size);
   double t_start = tgmm_now(), t_last = t_start;

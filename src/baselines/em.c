@@ -396,7 +396,8 @@ double tgmm_gmm_loglik(const double *x, int64_t n, MPI_Comm comm, const tgmm_gmm
   return ll;
 }
 
-int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labels) {
+int tgmm_gmm_posterior(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labels,
+                       double *resp, int resp_stride) {
   em_ws w;
   TGMM_TRY(ws_init(&w, x, n, g->d, g->K, g->type, TGMM_COV_IDENTITY));
   int rc = ws_prepare(&w, g);
@@ -404,15 +405,24 @@ int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labe
     int B = (int)(n - i0 < EM_BLOCK ? n - i0 : EM_BLOCK);
     block_logprob(&w, i0, B, 0);
     for (int b = 0; b < B; b++) {
-      const double *l = w.lp + b;
+      const double *l = w.lp + b; /* log w_k + log N(x | k) up to a constant of the row */
       int best = 0;
       for (int k = 1; k < g->K; k++)
         if (l[(size_t)k * B] > l[(size_t)best * B]) best = k;
-      labels[i0 + b] = best;
+      if (labels) labels[i0 + b] = best;
+      if (!resp) continue;
+      double *r = resp + (size_t)(i0 + b) * resp_stride, sum = 0;
+      for (int k = 0; k < g->K; k++) sum += r[k] = exp(l[(size_t)k * B] - l[(size_t)best * B]);
+      for (int k = 0; k < g->K; k++) r[k] /= sum;
+      for (int k = g->K; k < resp_stride; k++) r[k] = 0;
     }
   }
   ws_free(&w);
   return rc;
+}
+
+int tgmm_gmm_labels(const double *x, int64_t n, const tgmm_gmm *g, int32_t *labels) {
+  return tgmm_gmm_posterior(x, n, g, labels, NULL, 0);
 }
 
 void tgmm_init_random(tgmm_gmm *g, uint32_t seed, int64_t task_id, int restart) {

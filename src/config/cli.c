@@ -1,6 +1,7 @@
 /* cli.c — the command-line grammar shared by every subcommand (see include/tgmm/cli.h). */
 #include "tgmm/cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,20 +97,49 @@ void tgmm_cli_free(tgmm_cli *cli) {
 /* Rank 0 alone opens the config file (a thousand ranks opening one small file at once is the
  * metadata storm parallel file systems punish); every rank parses the broadcast text under the
  * file's name, so every error still names file:line and every rank detects it. */
+/* tgmm train --data FILE: the override train.data='<FILE, absolute>' (YAML single-quoted), so the
+ * data source is part of the run's config (config.yaml, every checkpoint, the resume check, the
+ * run's identity). Rank 0 resolves the path and broadcasts it; NULL when not training on a file. */
+static char *train_data_override(const tgmm_cli *cli, int *rc) {
+  if (!cli->data || !cli->command || strcmp(cli->command, "train")) return NULL;
+  char *abs = NULL;
+  if (tgmm_mpi.rank == 0) {
+    abs = realpath(cli->data, NULL);
+    if (!abs) abs = strdup(cli->data); /* missing: opening it reports the error */
+    if (!abs) *rc = TGMM_ENOMEM;
+  }
+  MPI_Bcast(rc, 1, MPI_INT, 0, tgmm_mpi.comm);
+  if (*rc == TGMM_OK) *rc = tgmm_bcast_text(&abs, 0, tgmm_mpi.comm);
+  char *ov = *rc == TGMM_OK ? malloc(2 * strlen(abs) + 16) : NULL;
+  if (*rc == TGMM_OK && !ov) *rc = TGMM_ENOMEM;
+  if (ov) {
+    char *o = ov + sprintf(ov, "train.data='");
+    for (const char *c = abs; *c; c++) {
+      if (*c == '\'') *o++ = '\'';
+      *o++ = *c;
+    }
+    strcpy(o, "'");
+  }
+  free(abs);
+  return ov;
+}
+
 static int load_broadcast(const tgmm_cli *cli, int n_extra, char *const extra[],
                           tgmm_config *cfg) {
   char *text[TGMM_MAX_CONFIGS] = {NULL};
   int rc = TGMM_OK;
+  char *data_ov = train_data_override(cli, &rc);
   for (int f = 0; f < cli->n_configs && rc == TGMM_OK; f++) {
     if (tgmm_mpi.rank == 0) rc = tgmm_config_read_file(cli->configs[f], &text[f]);
     MPI_Bcast(&rc, 1, MPI_INT, 0, tgmm_mpi.comm);
     if (rc == TGMM_OK) rc = tgmm_bcast_text(&text[f], 0, tgmm_mpi.comm);
   }
-  int n_ov = n_extra + cli->n_overrides;
+  int n_ov = n_extra + cli->n_overrides + (data_ov != NULL);
   char **ov = rc == TGMM_OK ? calloc((size_t)n_ov + 1, sizeof *ov) : NULL;
   if (rc == TGMM_OK && !ov) rc = TGMM_ENOMEM;
   if (rc == TGMM_OK) {
     for (int i = 0; i < n_extra; i++) ov[i] = extra[i];
+    if (data_ov) ov[n_extra++] = data_ov; /* before the command line's own overrides */
     for (int i = 0; i < cli->n_overrides; i++) ov[n_extra + i] = cli->overrides[i];
     int no_model = cli->command && strcmp(cli->command, "gen") == 0; /* gen ignores model.* */
     rc = tgmm_config_load_strings(cfg, cli->n_configs, cli->configs, (const char *const *)text,
@@ -118,6 +148,7 @@ static int load_broadcast(const tgmm_cli *cli, int n_extra, char *const extra[],
     tgmm_config_defaults(cfg);
   }
   free(ov);
+  free(data_ov);
   for (int f = 0; f < cli->n_configs; f++) free(text[f]);
   return rc;
 }

@@ -486,6 +486,12 @@ int tgmm_config_class_K(const tgmm_config *cfg, int c) {
   return cfg->family == TGMM_FAMILY_PHASE_TRANSITION ? 2 : cfg->K[c];
 }
 
+int tgmm_config_single_K(const tgmm_config *cfg) {
+  for (int c = 1; c < tgmm_config_nclass(cfg); c++)
+    if (tgmm_config_class_K(cfg, c) != tgmm_config_class_K(cfg, 0)) return 0;
+  return tgmm_config_nclass(cfg) > 0 ? tgmm_config_class_K(cfg, 0) : 0;
+}
+
 int tgmm_config_Kmax(const tgmm_config *cfg) {
   int m = 0;
   for (int c = 0; c < tgmm_config_nclass(cfg); c++)

@@ -3,11 +3,13 @@
  *
  * Each task keeps its own K and N. There is one setting per (eval.grid point, K present in the
  * file), K fastest; setting (g, K) holds the file's tasks with that K, in file order, and row
- * `task` is the file's task index. Grid keys that would redefine the tasks (anything but em.*,
- * lloyd.*, spectral.*) are refused. Rank 0 reads the file's index and broadcasts it; every rank
+ * `task` is the file's task index. A grid over K or d that agrees with the file (holds every K,
+ * the d of its tasks) is ignored with one note; other grid keys that would redefine the tasks
+ * (anything but em.*, lloyd.*, spectral.*) are refused. Rank 0 reads the file's index and broadcasts it; every rank
  * reads the samples (and truth) of the tasks it computes. Truth the file lacks makes the
  * metrics that need it NaN; the oracle (EM started from the truth) then cannot run and is
  * refused. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,7 @@ static int check_grid(const evaluator *ev, const char *path) {
     const char *key = cfg->eval.grid[g].key;
     int allowed = 0;
     for (int i = 0; i < 3; i++) allowed |= !strncmp(key, ok[i], strlen(ok[i]));
+    allowed |= !strcmp(key, "K") || !strcmp(key, "d"); /* checked against the file (agree_grid) */
     if (!allowed) {
       tgmm_error0("eval --data %s: eval.grid key '%s' would redefine the file's tasks; with "
                   "--data only method keys (em.*, lloyd.*, spectral.*) may vary", path, key);
@@ -68,11 +71,50 @@ static int distinct_K(evaluator *ev, const char *path, int *maxN) {
   return TGMM_OK;
 }
 
-int tgmm_eval_data_setup(evaluator *ev, const char *path) {
+static int grid_has(const tgmm_config *cfg, int g, int v) {
+  for (int i = 0; i < cfg->eval.grid[g].n; i++)
+    if (atoi(cfg->eval.grid[g].vals[i] + (cfg->eval.grid[g].vals[i][0] == '[')) == v) return 1;
+  return 0;
+}
+
+/* eval.grid's K and d: they must hold the file's values (every K, its d), and are then dropped
+ * from the settings (the file's tasks define them), with one note. */
+static int agree_grid(evaluator *ev, const char *path) {
   const tgmm_config *cfg = ev->cfg;
+  int drop[TGMM_MAX_GRID] = {0}, ndrop = 0;
+  for (int g = 0; g < cfg->eval.n_grid; g++) {
+    const char *key = cfg->eval.grid[g].key;
+    if (strcmp(key, "K") && strcmp(key, "d")) continue;
+    int isK = key[0] == 'K', bad = isK ? 0 : !grid_has(cfg, g, ev->ds.d);
+    for (int k = 0; isK && k < ev->nkf && !bad; k++) bad = !grid_has(cfg, g, ev->kf[k]) ? ev->kf[k] : 0;
+    if (bad) {
+      tgmm_error0("eval --data %s: eval.grid's %s does not hold the file's %s = %d (a grid over "
+                  "K or d must agree with the file, whose tasks define them)", path, key, key,
+                  isK ? bad : ev->ds.d);
+      return TGMM_EUSER;
+    }
+    drop[g] = 1, ndrop++;
+  }
+  if (!ndrop) return TGMM_OK;
+  ev->data_cfg = *cfg;
+  ev->data_cfg.eval.n_grid = 0;
+  for (int g = 0; g < cfg->eval.n_grid; g++)
+    if (!drop[g]) ev->data_cfg.eval.grid[ev->data_cfg.eval.n_grid++] = cfg->eval.grid[g];
+  ev->cfg = &ev->data_cfg;
+  char names[16] = "";
+  for (int g = 0; g < cfg->eval.n_grid; g++)
+    if (drop[g]) snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                          names[0] ? " and " : "", cfg->eval.grid[g].key);
+  tgmm_info("eval --data %s: eval.grid's %s ignored: the file's tasks define %s", path, names,
+            ndrop > 1 ? "them" : "it");
+  return TGMM_OK;
+}
+
+int tgmm_eval_data_setup(evaluator *ev, const char *path) {
+  const tgmm_config *cfg = ev->cfg; /* without an agreeing grid K or d after agree_grid */
   ev->data = path;
   TGMM_TRY(check_grid(ev, path));
-  TGMM_TRY(tgmm_dataset_open(&ev->ds, path, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
+  TGMM_TRY(tgmm_dataset_open(&ev->ds, path, tgmm_mpi.comm, tgmm_config_single_K(cfg)));
   ev->data_ok = 1;
   const tgmm_dataset *ds = &ev->ds;
   for (int j = 0; j < ev->nm; j++)
@@ -85,6 +127,8 @@ int tgmm_eval_data_setup(evaluator *ev, const char *path) {
     }
   int maxN[TGMM_MAX_LIST];
   TGMM_TRY(distinct_K(ev, path, maxN));
+  TGMM_TRY(agree_grid(ev, path));
+  cfg = ev->cfg;
   int64_t ngp = 1;
   for (int g = 0; g < cfg->eval.n_grid; g++) ngp *= cfg->eval.grid[g].n;
   TGMM_TRY(tgmm_eval_alloc_settings(ev, ngp * ev->nkf));

@@ -90,6 +90,8 @@ typedef struct {
   const char *data;
   tgmm_dataset ds;
   int data_ok, nkf, kf[TGMM_MAX_LIST];
+  tgmm_config data_cfg; /* --data with a grid over K or d that agrees with the file: cfg without
+                           those grid keys (a shallow copy; cfg points to it; never freed) */
   int64_t *slot_task; /* [nslots] file task index of each slot (--data), NULL on the grid */
   /* predictions (eval.save_predictions): row widths */
   int save_pred, pred_K, pred_d, pred_scales;

@@ -1,7 +1,7 @@
 /* results.c — the results data model that `tgmm eval` writes and `tgmm report` reads: the
  * per-(setting, method) summary of a results file (mean, sd and counts of every metric, read and
- * aggregated here) or of the sums that eval reduces over its ranks, its Markdown table, and the
- * bare form of a grid value. Rank-local; no MPI communication. */
+ * aggregated here, with each method paired against tgmm over the shared tasks) or of the sums that
+ * eval reduces over its ranks, its Markdown table, and the bare form of a grid value. Rank-local; no MPI communication. */
 #include "tgmm/results.h"
 
 #include <math.h>
@@ -18,12 +18,13 @@ const char *const tgmm_report_metric_name[TGMM_REPORT_NMETRIC] = {
 typedef struct {
   hsize_t R, S;
   int32_t *setting;
+  int64_t *task; /* NULL: a file without /task (no paired comparisons) */
   char (*method)[16], (*status)[16];
   double *col[TGMM_REPORT_NMETRIC];
 } rows;
 
 static void rows_free(rows *w) {
-  free(w->setting), free(w->method), free(w->status);
+  free(w->setting), free(w->task), free(w->method), free(w->status);
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) free(w->col[c]);
 }
 
@@ -45,6 +46,11 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/method", w->R, 16, (char *)w->method));
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/status", w->R, 16, (char *)w->status));
   TGMM_TRY(tgmm_h5_read_strings(f, path, "/settings/label", w->S, 512, (char *)r->label));
+  if (tgmm_h5_exists(f, "/task")) {
+    TGMM_TRY(tgmm_h5_dims(f, path, "/task", 1, H5T_INTEGER, d));
+    if (d[0] == w->R && (w->task = tgmm_malloc(sizeof(int64_t) * R)) == NULL) return TGMM_ENOMEM;
+    if (w->task) TGMM_TRY(tgmm_h5_read_all(f, path, "/task", H5T_NATIVE_INT64, w->task));
+  }
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
     char name[64];
     snprintf(name, sizeof name, "/%s", tgmm_report_metric_name[c]);
@@ -114,6 +120,77 @@ static int aggregate(const rows *w, tgmm_report *r, const char *path) {
   return TGMM_OK;
 }
 
+/* Rows ordered by (setting, method, task): qsort's context through a file-local pointer is not
+ * allowed (no globals), so the keys are packed next to the row index. */
+typedef struct {
+  int32_t s, j;
+  int64_t task;
+  size_t row;
+} rowkey;
+
+static int cmp_rowkey(const void *a, const void *b) {
+  const rowkey *x = a, *y = b;
+  if (x->s != y->s) return x->s < y->s ? -1 : 1;
+  if (x->j != y->j) return x->j < y->j ? -1 : 1;
+  return (x->task > y->task) - (x->task < y->task);
+}
+
+/* Each cell's vs_tgmm: the rows of method j and of tgmm in setting s joined on /task. */
+static void pair_block(const rows *w, const rowkey *a, size_t na, const rowkey *b, size_t nb,
+                       double *d, tgmm_report_cell *cl) {
+  for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+    int n = 0;
+    for (size_t p = 0, q = 0; p < na && q < nb;) {
+      if (a[p].task != b[q].task) {
+        a[p].task < b[q].task ? p++ : q++;
+        continue;
+      }
+      size_t i = a[p++].row, k = b[q++].row; /* i: tgmm, k: the method */
+      double x = w->col[c][i], y = w->col[c][k];
+      if (!strcmp(w->status[i], "ok") && !strcmp(w->status[k], "ok") && isfinite(x) && isfinite(y))
+        d[n++] = x - y;
+    }
+    tgmm_paired_summary(d, n, &cl->vs_tgmm[c]);
+  }
+}
+
+static int pair(const rows *w, tgmm_report *r) {
+  int t = -1;
+  for (int j = 0; j < r->nm; j++)
+    if (!strcmp(r->method[j], "tgmm")) t = j;
+  if (!w->task || t < 0 || w->R == 0) return TGMM_OK;
+  rowkey *k = tgmm_malloc(sizeof *k * (size_t)w->R);
+  double *d = tgmm_malloc(sizeof *d * (size_t)w->R);
+  if (!k || !d) {
+    free(k), free(d);
+    return TGMM_ENOMEM;
+  }
+  for (size_t i = 0; i < w->R; i++) {
+    int j = 0;
+    while (j < r->nm && strcmp(r->method[j], w->method[i])) j++;
+    k[i] = (rowkey){w->setting[i], j, w->task[i], i};
+  }
+  qsort(k, (size_t)w->R, sizeof *k, cmp_rowkey);
+  size_t *tb = tgmm_calloc(2 * (size_t)(w->S ? w->S : 1), sizeof *tb); /* tgmm's block per setting */
+  if (!tb) {
+    free(k), free(d);
+    return TGMM_ENOMEM;
+  }
+  for (size_t lo = 0, hi; lo < w->R; lo = hi) { /* one block per (setting, method) */
+    for (hi = lo; hi < w->R && k[hi].s == k[lo].s && k[hi].j == k[lo].j;) hi++;
+    if (k[lo].j == t) tb[2 * k[lo].s] = lo, tb[2 * k[lo].s + 1] = hi;
+  }
+  for (size_t lo = 0, hi; lo < w->R; lo = hi) {
+    for (hi = lo; hi < w->R && k[hi].s == k[lo].s && k[hi].j == k[lo].j;) hi++;
+    size_t t0 = tb[2 * k[lo].s], t1 = tb[2 * k[lo].s + 1];
+    if (k[lo].j != t && t1 > t0)
+      pair_block(w, k + t0, t1 - t0, k + lo, hi - lo, d, &r->cell[k[lo].s * 32 + k[lo].j]);
+  }
+  free(tb);
+  free(k), free(d);
+  return TGMM_OK;
+}
+
 int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
                           const char *const *methods, const double *sums) {
   memset(r, 0, sizeof *r);
@@ -148,6 +225,7 @@ int tgmm_report_load(const char *path, tgmm_report *r) {
   memset(&w, 0, sizeof w);
   int rc = read_rows(f, path, &w, r);
   if (rc == TGMM_OK) rc = aggregate(&w, r, path);
+  if (rc == TGMM_OK) rc = pair(&w, r);
   rows_free(&w);
   H5Fclose(f);
   return rc;

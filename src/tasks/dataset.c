@@ -69,6 +69,11 @@ static int read_index(tgmm_dataset *ds, int default_K) {
   if (tgmm_h5_exists(ds->file, "/K")) {
     TGMM_TRY(check_int1(ds, "/K", ds->T, "/offsets describes tasks:"));
     TGMM_TRY(tgmm_h5_read(ds->file, ds->path, "/K", H5T_NATIVE_INT32, 1, (hsize_t[]){(hsize_t)ds->T}, ds->K));
+  } else if (default_K < 1) { /* the config's K list has several values: which one is meant? */
+    tgmm_error0("%s: no dataset /K (each task's number of components), and the config's K lists "
+                "several values: give the file's K with K=[k] (e.g. K=[3] for 3 clusters), or "
+                "write /K", ds->path);
+    return TGMM_EUSER;
   } else {
     for (int64_t t = 0; t < ds->T; t++) ds->K[t] = default_K;
   }

@@ -23,7 +23,7 @@
 
 static int open_data(trainer *tr, const char *path) {
   const tgmm_config *cfg = tr->cfg;
-  TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_Kmax(cfg)));
+  TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_single_K(cfg)));
   tr->has_ds = 1;
   int64_t need = cfg->train.steps * tr->B;
   if (tr->ds.d != cfg->d) {
@@ -116,7 +116,8 @@ static int setup(trainer *tr, const tgmm_cli *cli) {
   tr->src.B = tr->B;
   tgmm_model_dims dim;
   TGMM_TRY(tgmm_model_dims_from_config(cfg, &dim));
-  if (cli->data) TGMM_TRY(open_data(tr, cli->data));
+  (void)cli; /* --data arrives as train.data (cli.c), so config.yaml and checkpoints record it */
+  if (cfg->train.data[0]) TGMM_TRY(open_data(tr, cfg->train.data));
   else TGMM_TRY(tgmm_task_check_feasible(cfg));
   TGMM_TRY(tgmm_model_create(&tr->model, &dim));
   tgmm_model_init(&tr->model, (uint32_t)cfg->seed);

@@ -6,8 +6,9 @@
 #    a row's K, in the method's own order (l2_means recomputed from them after a Hungarian
 #    alignment matches; some EM rows are not in the truth's order);
 #  - a file without truth datasets: rows ok, truth metrics NaN (not 0), log-likelihood finite;
-#  - refused with exit 2 and no output: a grid key that redefines tasks, the oracle without
-#    truth, a missing file.
+#  - refused with exit 2 and no output: a grid key that redefines tasks, a grid over K or d that
+#    disagrees with the file, the oracle without truth, a missing file;
+#  - a grid over K (and d) that agrees with the file is ignored with one note.
 source "$(dirname "$0")/lib.sh"
 BASE=(d=3 "K=[2,3]" N=40 seed=5)
 if ! "$TGMM_BIN" gen "${BASE[@]}" family=anisotropic tasks=14 ragged=true --out "$WORK/g.h5" >"$WORK/gen.log" 2>&1; then
@@ -101,6 +102,10 @@ expect2() { # what, pattern, args...
 }
 expect2 "--data with a grid key that redefines tasks" "eval.grid key 'N' would redefine" \
   "${BASE[@]}" "eval.methods=[em]" "eval.grid={N: [16, 32]}" --data "$WORK/g.h5"
+expect2 "--data with a grid over K that lacks the file's K = 3" "eval.grid's K does not hold the file's K = 3" \
+  "${BASE[@]}" "eval.methods=[em]" "eval.grid={K: [2, 5]}" --data "$WORK/g.h5"
+expect2 "--data with a grid over d that disagrees" "eval.grid's d does not hold the file's d = 3" \
+  "${BASE[@]}" "eval.methods=[em]" "eval.grid={d: [2]}" --data "$WORK/g.h5"
 expect2 "--data: oracle without truth" "oracle.*no /weights and /means" \
   "${BASE[@]}" "eval.methods=[em, oracle]" --data "$WORK/bare.h5"
 expect2 "--data: missing file" "nope.h5" "${BASE[@]}" "eval.methods=[em]" --data "$WORK/nope.h5"
@@ -112,4 +117,13 @@ assert list(f['settings/label'][()].astype(str)) == ['em.max_iter=1 K=[2]', 'em.
 assert f['task'].shape == (28,)"; then
   ok "--data with a method grid: settings = grid points x K"
 else fail "--data with a method grid"; cat "$WORK/grid.log"; fi
+# a grid over K and d that agrees with the file (README's example: the quickstart grid is over K)
+if mpi 2 "$TGMM_BIN" eval "${BASE[@]}" "eval.methods=[em]" "eval.grid={K: [2, 3, 4], d: [3], em.max_iter: [1, 50]}" \
+     --data "$WORK/g.h5" --out "$WORK/gridK.h5" >"$WORK/gridK.log" 2>&1 &&
+   [[ $(grep -c "eval.grid's K and d ignored: the file's tasks define them" "$WORK/gridK.log") == 1 ]] &&
+   /usr/bin/python3 -c "
+import h5py; f = h5py.File('$WORK/gridK.h5', 'r')
+assert list(f['settings/label'].asstr()[()]) == ['em.max_iter=1 K=[2]', 'em.max_iter=1 K=[3]', 'em.max_iter=50 K=[2]', 'em.max_iter=50 K=[3]'], f['settings/label'][()]"; then
+  ok "--data with a grid over K and d that agrees with the file: ignored with one note"
+else fail "--data with an agreeing grid"; cat "$WORK/gridK.log"; fi
 finish

@@ -95,7 +95,7 @@ na=$(grep -cE "\| K=\[[23]\] \| n/a( \[8\])? \|" "$WORK/el.log")
 "$TGMM_BIN" report --data "$WORK/el.h5" --out "$WORK/rl" >"$WORK/rl.log" 2>&1
 rc=$?
 nr=$(grep -cE "\| K=\[[23]\] \| n/a( \[8\])? \|" "$WORK/rl.log")
-[[ $rc == 0 && $na == 4 && $nr == 4 ]] && grep -q "mean misclustering rate" "$WORK/rl.log" &&
+[[ $rc == 0 && $na == 4 && $nr == 4 ]] && grep -q "(misclustering rate, paired over the tasks" "$WORK/rl.log" &&
   ! grep -q "nan" "$WORK/rl.md" && ok "summary and report show n/a, the verdict compares misclustering" ||
   { fail "n/a in summary ($na) / report ($nr), rc $rc"; cat "$WORK/rl.log"; }
 
@@ -107,7 +107,8 @@ need "eval with iterations" ed
 rc=$?
 [[ $rc == 0 ]] && grep -qE "^\| K=\[2\] \| 2 \| " "$WORK/rd.md" && ! grep -qE "^\| K=\[2\] \| 4 \| " "$WORK/rd.md" &&
   ok "depth view: the model's own n_layer (model_config attribute)" || { fail "depth view layers (rc $rc)"; cat "$WORK/rd.log"; }
-grep -q "^Where TGMM beats EM@2 (mean misclustering rate" "$WORK/rd.log" && grep -qE "^TGMM beats EM@2 in [0-9] of 2 settings" "$WORK/rd.log" &&
+grep -q "^Where TGMM beats EM@2 (misclustering rate, paired over the tasks" "$WORK/rd.log" &&
+  grep -qE "^TGMM beats EM@2 in [0-9] of 2 settings \(Wilcoxon p < 0.05\); EM@2 beats TGMM in [0-9]; no significant difference in [0-9]" "$WORK/rd.log" &&
   ok "verdict against the longest-run EM (EM@2)" || { fail "verdict with iterations"; cat "$WORK/rd.log"; }
 
 # ---- both heads: tgmm_plugin ----

@@ -600,8 +600,30 @@ static void test_diff(void **state) {
   tgmm_config_free(&b);
 }
 
+/* The resume check counts only the keys that shape training (and not the exempt ones). */
+static void test_diff_training(void **state) {
+  (void)state;
+  tgmm_config a, b;
+  char *ova[] = {"train.steps=10", "seed=1"};
+  char *ovb[] = {"train.steps=20", "eval.tasks_per_setting=3", "report.error_bars=ci95",
+                 "em.restarts=4", "lloyd.max_iter=9", "spectral.restarts=2", "tasks=7",
+                 "train.checkpoint_every=3", "train.keep_checkpoints=1", "model.ssm_heads=16",
+                 "train.data=/x.h5", "train.lr=3e-3", "seed=2"};
+  load_ok(&a, NULL, 2, ova);
+  load_ok(&b, NULL, 13, ovb);
+  char out[256];
+  const char *const exempt[] = {"train.steps", NULL};
+  assert_int_equal(tgmm_config_diff_training(a.text, b.text, &b, exempt, out, sizeof out), 3);
+  assert_string_equal(out, "seed, train.lr, train.data");
+  assert_int_equal(tgmm_config_diff_training(a.text, b.text, &b, NULL, out, sizeof out), 4);
+  assert_int_equal(tgmm_config_diff(a.text, b.text, exempt, out, sizeof out), 12);
+  tgmm_config_free(&a);
+  tgmm_config_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_diff_training),
       cmocka_unit_test(test_defaults),        cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_error_malformed), cmocka_unit_test(test_error_unknown),
       cmocka_unit_test(test_hostile_yaml),
