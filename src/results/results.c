@@ -49,7 +49,7 @@ static int read_rows(hid_t f, const char *path, rows *w, tgmm_report *r) {
   if (tgmm_h5_exists(f, "/task")) {
     TGMM_TRY(tgmm_h5_dims(f, path, "/task", 1, H5T_INTEGER, d));
     if (d[0] == w->R && (w->task = tgmm_malloc(sizeof(int64_t) * R)) == NULL) return TGMM_ENOMEM;
-    if (w->task) TGMM_TRY(tgmm_h5_read_all(f, path, "/task", H5T_NATIVE_INT64, w->task));
+    if (w->task) TGMM_TRY(tgmm_h5_read(f, path, "/task", H5T_NATIVE_INT64, 1, &w->R, w->task));
   }
   for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
     char name[64];
