@@ -51,7 +51,10 @@ typedef struct {
 
 static void rows_free(rate_rows *w) { free(w->method), free(w->status), free(w->delta), free(w->mis); }
 
-/* 1: read; 0: the file has no /delta (written before it); <0: an error code. */
+/* TGMM_RATE_READ: read; 0: the file has no /delta (written before it); else an error code
+ * (once 1 meant "read" and every error code, being positive, was taken for it: a damaged
+ * /delta printed an error and the report exited 0). */
+enum { TGMM_RATE_READ = -1 };
 static int read_file(const char *path, rate_rows *w) {
   memset(w, 0, sizeof *w);
   hid_t f;
@@ -79,7 +82,7 @@ static int read_file(const char *path, rate_rows *w) {
   if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/method", w->R, 16, w->method);
   if (rc == TGMM_OK && w->R) rc = tgmm_h5_read_strings(f, path, "/status", w->R, 16, w->status);
   H5Fclose(f);
-  return rc == TGMM_OK ? 1 : rc;
+  return rc == TGMM_OK ? TGMM_RATE_READ : rc;
 }
 
 static int usable(const rate_rows *w, hsize_t i) {
@@ -264,9 +267,9 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
   int rc = q && w && has ? TGMM_OK : TGMM_ENOMEM, any = 0;
   for (int f = 0; f < nfile && rc == TGMM_OK; f++) {
     int r = read_file(paths[f], &w[f]);
-    if (r < 0) rc = r;
-    else has[f] = r;
-    if (r == 1) rc = add_deltas(q, &w[f]);
+    if (r != 0 && r != TGMM_RATE_READ) rc = r; /* an error code (all positive) */
+    else has[f] = r == TGMM_RATE_READ;
+    if (r == TGMM_RATE_READ) rc = add_deltas(q, &w[f]);
   }
   if (rc == TGMM_OK && q->nd > 0) {
     make_bins(q);

@@ -89,17 +89,18 @@ static int find_kmax(tgmm_dataset *ds) {
     }
     if (ds->K[t] > kmax) kmax = ds->K[t];
   }
-  const char *shaped[] = {"/weights", "/means", "/scales"};
+  const char *shaped[] = {"/weights", "/means", "/scales"}, *by = "/K";
   for (int i = 0; i < 3; i++) {
     if (!tgmm_h5_exists(ds->file, shaped[i])) continue;
     hsize_t dims[3];
     TGMM_TRY(tgmm_h5_dims(ds->file, ds->path, shaped[i], i == 0 ? 2 : 3, H5T_FLOAT, dims));
     if ((int)dims[1] < kmax) {
-      tgmm_error0("%s: dataset %s has %llu components, but /K holds K = %d", ds->path, shaped[i],
-                  (unsigned long long)dims[1], kmax);
+      tgmm_error0("%s: dataset %s has %llu components, but %s %s %d", ds->path, shaped[i],
+                  (unsigned long long)dims[1], by, by[1] == 'K' ? "holds K =" : "has", kmax);
       return TGMM_EUSER;
     }
     kmax = (int)dims[1];
+    by = shaped[i];
   }
   ds->Kmax = kmax;
   return TGMM_OK;

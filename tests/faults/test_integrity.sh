@@ -98,7 +98,7 @@ for n in 1 2; do
   run_all 2 $n rows.csv "r_task.h5" report --data r_task.h5 --rows rows.csv; said "r_task.h5: dataset /task has shape"
   run_all 2 $n o.md "r_delta.h5" report --data r_delta.h5 --out o; said "r_delta.h5: dataset /delta has shape"
   run_all 2 $n o.h5 "bigK.h5" em "$CFG" --data bigK.h5 --out o.h5; said "bigK.h5: dataset /K holds 1099511627776 at entry 0"
-  run_all 2 $n o.h5 "wideW.h5" em "$CFG" --data wideW.h5 --out o.h5; said "wideW.h5: dataset /weights has 50 components"
+  run_all 2 $n o.h5 "wideW.h5" em "$CFG" --data wideW.h5 --out o.h5; said "wideW.h5: dataset /means has 5 components, but /weights has 50"
   run_all 2 $n - "" train "${T[@]}" train.steps=1 train.run_dir=ifd train.init_from="$WORK"
   said "cannot open $WORK: a directory, not an HDF5 file"
   grep -qi "MPI\|ADIO\|HDF5-DIAG" "$WORK/last.log" && fail "library errors printed" || ok "one message"
