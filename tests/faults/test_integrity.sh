@@ -96,7 +96,7 @@ for n in 1 2; do
   run_all 2 $n - "" train "${T[@]}" train.steps=3 train.eval_every=1 train.eval_tasks=4 train.run_dir=m_wide
   said "dataset /eval/l2_means has shape \[[0-9]+, [0-9]+\], expected"
   run_all 2 $n rows.csv "r_task.h5" report --data r_task.h5 --rows rows.csv; said "r_task.h5: dataset /task has shape"
-  run_all 2 $n o.md "r_delta.h5" report --data r_delta.h5 --out o; said "r_delta.h5: dataset /delta has shape"
+  run_all 2 $n o.md "r_delta.h5" report --data r_delta.h5 --out o; said "r_delta.h5: /delta has [0-9]+ rows, /misclustering [0-9]+"
   run_all 2 $n o.h5 "bigK.h5" em "$CFG" --data bigK.h5 --out o.h5; said "bigK.h5: dataset /K holds 1099511627776 at entry 0"
   run_all 2 $n o.h5 "wideW.h5" em "$CFG" --data wideW.h5 --out o.h5; said "wideW.h5: dataset /means has 5 components, but /weights has 50"
   run_all 2 $n - "" train "${T[@]}" train.steps=1 train.run_dir=ifd train.init_from="$WORK"

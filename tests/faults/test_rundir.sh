@@ -42,7 +42,7 @@ said "moved to live/previous-1"
 [[ -s live/previous-1/ckpt_00000003.h5 && -s live/previous-1/train.log && -s live/ckpt_00000002.h5 &&
    ! -e live/ckpt_00000003.h5 ]] && ok "restart: the earlier run is in previous-1" || fail "restart: $(ls live)"
 run_all 2 1 - "live/ckpt_00000002.h5" train "${T[@]}" train.steps=4 train.run_dir=live
-said "live/ckpt_00000002.h5 belongs to another run: its identity"
+said "cannot resume from live/ckpt_00000002.h5: it belongs to another run: its config differs in seed"
 
 # -- a damaged newest checkpoint: zero length (a crash before the data reached the disk),
 #    truncated, /step with several entries (once a stack overflow): skipped for the newest good
