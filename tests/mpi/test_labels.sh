@@ -70,7 +70,7 @@ import sys, h5py, numpy as np
 m = h5py.File(sys.argv[1], "r")["eval/misclustering"][()]
 assert m.shape == (2, 2) and np.isnan(m[0]).all() and np.isfinite(m[1]).all(), m
 PY
-run el 2 eval "$CFG" "${EV[@]}" eval.tasks_per_setting=8 "eval.methods=[tgmm,em]" \
+run el 2 eval --verbose "$CFG" "${EV[@]}" eval.tasks_per_setting=8 "eval.methods=[tgmm,em]" \
   eval.save_predictions=true --checkpoint "$WORK/tl" --out "$WORK/el.h5"
 need "eval labels" el
 /usr/bin/python3 - "$WORK/el.h5" <<'PY' && ok "label rows: misclustering from labels, parameter metrics NaN, /pred_labels" || fail "label rows"
