@@ -325,9 +325,12 @@ int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model 
     rc = resume_identity("this run's config", cfg->text, mine);
     if (rc == TGMM_OK) rc = resume_identity(path, old.text, theirs);
     if (rc == TGMM_OK && strcmp(mine, theirs) != 0) {
-      tgmm_error0("%s belongs to another run: its identity (the keys that shape training, the "
-                  "seed among them) is %s, this run's is %s; use another train.run_dir, or "
-                  "train.resume=restart to move the old run aside", path, theirs, mine);
+      static const char *const may[] = {"train.steps", "train.init_from", NULL};
+      char keys[2048] = "?";
+      tgmm_config_diff_training(old.text, cfg->text, cfg, may, keys, (int)sizeof keys);
+      tgmm_error0("%s belongs to another run: its config differs in %s, which shape the training "
+                  "(its identity is %s, this run's %s); use another train.run_dir, or "
+                  "train.resume=restart to move the old run aside", path, keys, theirs, mine);
       *other_run = 1;
       rc = TGMM_EUSER;
     }
