@@ -93,8 +93,9 @@ static void usage(FILE *f) {
           TGMM_VERSION);
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-  fprintf(f, "\nEvery command prints the resolved config once (--quiet: only errors and results;\n"
-             "--verbose: more detail). Run under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
+  fprintf(f, "\nEvery command prints one line naming its config and where the resolved config is\n"
+             "stored (--verbose: the resolved config itself and more detail; --quiet: only errors\n"
+             "and results). Run under mpirun/srun for several ranks. 'tgmm <command> --help' for details;\n"
              "'tgmm --keys' lists every config key (also in README.md).\n");
 }
 

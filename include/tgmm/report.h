@@ -13,6 +13,9 @@
 /* With methods tgmm and em: per setting, whether TGMM's mean l2 error of means is below EM's,
  * with spectral's and the oracle's beside it, in plain words (Markdown list). */
 void tgmm_report_verdict(const tgmm_report *r, FILE *f);
+/* The metric the verdict compares: 0 (l2 error of means), or 3 (misclustering) when tgmm has
+ * no l2 values (a label-head model). */
+int tgmm_report_verdict_metric(const tgmm_report *r);
 
 /* Learning curves of a training run (RUN_DIR/metrics.h5): PREFIX.loss.png, PREFIX.heldout.png
  * with their .gp and .dat (PREFIX NULL: RUN_DIR/curves) and the last held-out evaluation

@@ -300,24 +300,6 @@ static int verify_local(const char *path, tgmm_model *m, int64_t step) {
   return rc;
 }
 
-/* The keys that shape training (tgmm_config_key_shapes_training) in which texts a and b differ,
- * train.steps and train.init_from aside (a resume may change them): "k1, k2" in out. */
-static void training_diff(const char *a, const char *b, const tgmm_config *cfg, char *out,
-                          size_t len) {
-  char all[2048] = "";
-  out[0] = 0;
-  if (tgmm_config_diff(a, b, NULL, all, (int)sizeof all) <= 0) return;
-  size_t n = 0;
-  char *save = NULL;
-  for (char *k = strtok_r(all, ", ", &save); k; k = strtok_r(NULL, ", ", &save)) {
-    if (!tgmm_config_key_shapes_training(k, cfg) || !strcmp(k, "train.steps") ||
-        !strcmp(k, "train.init_from"))
-      continue;
-    n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", k);
-  }
-  if (!out[0]) snprintf(out, len, "(no key by name: their values hash apart)");
-}
-
 /* The run identity of a config text, with the keys a resume may change that the identity
  * counts (train.steps extends a run; train.init_from only starts one) set alike. Collective. */
 static int resume_identity(const char *name, const char *text, char out[17]) {
@@ -343,12 +325,12 @@ int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model 
     rc = resume_identity("this run's config", cfg->text, mine);
     if (rc == TGMM_OK) rc = resume_identity(path, old.text, theirs);
     if (rc == TGMM_OK && strcmp(mine, theirs) != 0) {
-      char keys[2048];
-      training_diff(old.text, cfg->text, cfg, keys, sizeof keys);
-      tgmm_error0("cannot resume from %s: it belongs to another run: its config differs in %s, "
-                  "keys that shape training (its identity is %s, this run's %s); use another "
-                  "train.run_dir, or train.resume=restart to move the old run aside", path, keys,
-                  theirs, mine);
+      static const char *const may[] = {"train.steps", "train.init_from", NULL};
+      char keys[2048] = "?";
+      tgmm_config_diff_training(old.text, cfg->text, cfg, may, keys, (int)sizeof keys);
+      tgmm_error0("%s belongs to another run: its config differs in %s, which shape the training "
+                  "(its identity is %s, this run's %s); use another train.run_dir, or "
+                  "train.resume=restart to move the old run aside", path, keys, theirs, mine);
       *other_run = 1;
       rc = TGMM_EUSER;
     }

@@ -161,10 +161,18 @@ int tgmm_cli_load_config_with(const tgmm_cli *cli, int n_extra, char *const extr
 int tgmm_cli_load_config(const tgmm_cli *cli, tgmm_config *cfg, int print) {
   int rc = load_broadcast(cli, 0, NULL, cfg);
   if (rc != TGMM_OK || !print) return rc;
-  tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s%s", TGMM_VERSION,
-            tgmm_git_commit(), cli->command, tgmm_mpi.size,
+  char where[TGMM_MAX_STR + 64]; /* where the resolved config is stored */
+  if (cli->command && !strcmp(cli->command, "train"))
+    snprintf(where, sizeof where, "%s/config.yaml", cfg->train.run_dir);
+  else if (cli->out)
+    snprintf(where, sizeof where, "the `config` attribute of %s", cli->out);
+  else
+    snprintf(where, sizeof where, "tgmm check prints it");
+  tgmm_info("# tgmm %s (%s), command '%s', %d rank(s), config %s%s%s; resolved config: %s%s",
+            TGMM_VERSION, tgmm_git_commit(), cli->command, tgmm_mpi.size,
             cli->config_path ? cli->config_path : "(built-in defaults)",
-            cli->n_configs > 1 ? " and overlays" : "", cli->n_overrides ? " with overrides" : "");
-  tgmm_info("# resolved config:\n%s", cfg->text);
+            cli->n_configs > 1 ? " and overlays" : "", cli->n_overrides ? " with overrides" : "",
+            where, tgmm_mpi.verbosity >= 2 ? "" : " (--verbose prints it)");
+  tgmm_detail("# resolved config:\n%s", cfg->text); /* --verbose */
   return TGMM_OK;
 }

@@ -257,5 +257,7 @@ int tgmm_eval_write(evaluator *ev, const char *path) {
     return rc;
   }
   TGMM_TRY(tgmm_h5_commit(&out));
-  return summary(ev);
+  if (tgmm_mpi.verbosity >= 2) return summary(ev); /* the tables are tgmm report's (once) */
+  tgmm_info("eval: tables and the paired verdict: tgmm report --data %s (or eval --verbose)", path);
+  return TGMM_OK;
 }

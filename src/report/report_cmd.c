@@ -37,9 +37,12 @@ static int staged(const tgmm_cli *cli, const tgmm_config *cfg, int curves, const
     rc = tgmm_report_files(&c, cfg->report.error_bars == 1);
   }
   if (rc == TGMM_OK && tgmm_stop_signal) rc = TGMM_EFAIL;
-  if (rc == TGMM_OK) return tgmm_report_stage_commit(&st, prefix);
-  tgmm_report_stage_abort(&st);
-  if (tgmm_stop_signal) tgmm_error("report: stopped by a signal; nothing of this report is left");
+  if (rc == TGMM_OK) rc = tgmm_report_stage_commit(&st, prefix);
+  else tgmm_report_stage_abort(&st);
+  if (rc == TGMM_OK && !curves && prefix) /* the console showed the verdict's table alone */
+    printf("(every metric's table: %s.md)\n", prefix);
+  if (rc == TGMM_OK || !tgmm_stop_signal) return rc;
+  tgmm_error("report: stopped by a signal; nothing of this report is left");
   return rc;
 }
 

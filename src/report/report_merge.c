@@ -541,7 +541,8 @@ int tgmm_report_files(const tgmm_cli *cli, int ci95) {
   tgmm_report m;
   rc = merge(&rs, &m);
   static const int main_metrics[] = {0, 1, 2, 3, 6};
-  if (rc == TGMM_OK) tgmm_report_markdown(&m, main_metrics, 4 + tgmm_report_has_metric(&m, 6), stdout), tgmm_report_verdict(&m, stdout);
+  int vm = tgmm_report_verdict_metric(&m); /* with --out the console shows its table alone */
+  if (rc == TGMM_OK) tgmm_report_markdown(&m, cli->out ? &vm : main_metrics, cli->out ? 1 : 4 + tgmm_report_has_metric(&m, 6), stdout), tgmm_report_verdict(&m, stdout);
   if (rc == TGMM_OK) rc = depth_view(&rs, stdout, NULL, NULL);
   if (rc == TGMM_OK && cli->out) {
     char *head = NULL, *tail = NULL, *thead = NULL, *ttail = NULL, sub[64];

@@ -19,7 +19,11 @@ for n in 1 2 3; do
     fail "eval with $n ranks"; cat "$WORK/ev.$n.log"
   fi
 done
-grep -q "| setting | tgmm | em | spectral | oracle | lloyd |" "$WORK/ev.1.log" && grep -q "^| K=\[4\] N=48 |" "$WORK/ev.1.log" && ok "summary table printed" || fail "no summary table"
+! grep -q "| setting |" "$WORK/ev.1.log" && grep -q "^eval: tables and the paired verdict: tgmm report --data $WORK/ev.1.h5" "$WORK/ev.1.log" &&
+  ok "eval prints no tables by default (tgmm report's), one line pointing to them" || { fail "eval tables by default"; cat "$WORK/ev.1.log"; }
+mpi 1 "$TGMM_BIN" eval "${ev[@]}" --out "$WORK/ev.v.h5" --verbose >"$WORK/ev.v.log" 2>&1
+[[ $(grep -c "| setting | tgmm | em | spectral | oracle | lloyd |" "$WORK/ev.v.log") -ge 4 ]] && grep -q "^| K=\[4\] N=48 |" "$WORK/ev.v.log" &&
+  ok "eval --verbose: the summary tables, each once" || fail "no summary table with --verbose"
 if /usr/bin/python3 - "$WORK"/ev.{1,2,3}.h5 <<'PY'
 import sys, h5py, numpy as np
 fs = [h5py.File(p, "r") for p in sys.argv[1:]]

@@ -104,6 +104,7 @@ if not os.path.exists("mine.csv"):  # README "Your own data" reads it
     mu = np.array([[0, 0], [5, 0], [0, 5]])
     np.savetxt("mine.csv", mu[r.integers(0, 3, 150)] + r.normal(size=(150, 2)), delimiter=",")
 
+seen = set()
 for w in cmds:
     text = shlex.join(w)
     if w[0] == "sbatch":  # a cluster line: the job's config and overrides must be valid
@@ -113,8 +114,10 @@ for w in cmds:
             rest = rest[1:]  # the tgmm command
         checked += sh([tgmm, "check", *configs_and_keys(rest)], f"validate: {text}")
     elif w[0] == "jobs/reproduce.sh":
-        checked += sh(["bash", w[0], *[a for a in w[1:] if a != "--dry-run"], "--dry-run"],
-                      f"dry run of: {text}")
+        argv = ["bash", w[0], *[a for a in w[1:] if a != "--dry-run"], "--dry-run"]
+        if tuple(argv) not in seen:  # `X --dry-run` and `X` validate alike: once
+            seen.add(tuple(argv))
+            checked += sh(argv, f"dry run of: {text}")
     elif w[0] == "jobs/quickstart.sh":
         checked += sh(["bash", "-n", w[0]], f"syntax of {text}")
     elif w[0] in ("/usr/bin/python3", "python3"):
@@ -133,7 +136,7 @@ for w in cmds:
         ok = sh([*mpi, tgmm, sub, *args, *TINY.get(sub, []), "--quiet"], f"README: {text}")
         ran += ok
 print(f"{ran} README commands ran, {checked} cluster lines validated, {fails} failed")
-if ran < 15 or checked < 5:
+if ran < 15 or checked < 4:
     print("FAIL: fewer commands than README holds: the extraction is broken")
     fails += 1
 sys.exit(1 if fails else 0)

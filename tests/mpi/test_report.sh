@@ -124,7 +124,13 @@ ok "reproduce.sh --dry-run accepts every experiment of configs/paper"
 tiny=(model.n_layer=1 model.n_embd=8 model.n_head=2 model.n_task_embd=4 model.n_positions=32 N=32 d=2
       "K=[2,3]" train.steps=2 train.batch_size=2 train.checkpoint_every=0 train.resume=never)
 mpi 2 "$TGMM_BIN" train "${tiny[@]}" train.run_dir="$WORK/run" >train.out 2>train.err || { fail "train"; cat train.err; }
-[[ $(grep -c "^# resolved config" train.err) == 1 ]] && ok "train prints the resolved config once" || fail "config printed $(grep -c '^# resolved config' train.err) times"
+[[ $(grep -c "^# resolved config" train.err) == 0 && $(grep -c "^seed:" train.err) == 0 ]] &&
+  [[ $(grep -c "^# tgmm .*command 'train'.*; resolved config: $WORK/run/config.yaml (--verbose prints it)$" train.err) == 1 ]] &&
+  ok "train names its config and where the resolved one is in one line, without printing it" ||
+  { fail "config line"; head -5 train.err; }
+mpi 1 "$TGMM_BIN" train "${tiny[@]}" train.run_dir="$WORK/runv" --verbose >trainv.out 2>trainv.err || fail "train --verbose"
+[[ $(grep -c "^# resolved config" trainv.err) == 1 && $(grep -c "^seed:" trainv.err) == 1 ]] &&
+  ok "--verbose prints the resolved config once" || fail "--verbose: config printed $(grep -c '^# resolved config' trainv.err) times"
 "$TGMM_BIN" check "${tiny[@]}" train.run_dir="$WORK/run" >check.yaml 2>/dev/null
 if diff <(grep -v '^#' run/config.yaml) check.yaml >/dev/null; then ok "RUN_DIR/config.yaml: the resolved config"; else fail "config.yaml"; diff <(grep -v '^#' run/config.yaml) check.yaml; fi
 /usr/bin/python3 -c "import yaml; c = yaml.safe_load(open('run/config.yaml')); assert c['train']['steps'] == 2 and c['K'] == [2, 3]" &&
