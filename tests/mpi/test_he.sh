@@ -181,8 +181,8 @@ fi
 # 5. reproduce.sh --dry-run: the depth sweep
 mkdir dry && (cd dry && TGMM="$TGMM_BIN" "$TGMM_SRC/jobs/reproduce.sh" he_misclustering --dry-run --runs "$WORK/dry/runs" >../dry.out 2>&1); rc=$?
 depths() { for L in 1 2 4 8 12; do
-  grep -q "he_misclustering/L$L: .*he_misclustering.yaml model.n_layer=$L$" dry.out || return 1; done; }
-if [[ $rc == 0 && -z $(ls -A dry) ]] && grep -q "5 combination" dry.out && depths &&
+  grep -q "he_misclustering/L$L: model.n_layer=$L " dry.out || return 1; done; }
+if [[ $rc == 0 && -z $(ls -A dry) ]] && grep -q "5 run(s)" dry.out && depths &&
    grep -q "array=0-4" dry.out && grep -q "report --data .*L1/eval.h5 .*L12/eval.h5" dry.out; then
   ok "reproduce.sh --dry-run he_misclustering: n_layer 1, 2, 4, 8, 12, one array, one merged report"
 else fail "reproduce dry-run (rc $rc)"; cat dry.out; fi
