@@ -1,7 +1,8 @@
 /* runlog.h — the per-step metrics series of a training run (RUN_DIR/metrics.h5), kept in memory
- * on rank 0 and rewritten atomically (temporary name, then rename) at every checkpoint and at the
- * end, so a killed run never leaves a torn file. On resume the rows up to the checkpoint's step
- * are read back and later rows dropped, so no step appears twice.
+ * on rank 0 and rewritten atomically (temporary name, then rename) at every held-out evaluation,
+ * every checkpoint and at the end, so a killed run never leaves a torn file and a live run can be
+ * drawn. On resume the rows up to the checkpoint's step are read back and later rows dropped, so
+ * no step appears twice.
  *
  * File layout (all 1-D datasets share the row index; `step` counts completed steps, 1-based,
  * like checkpoint names):

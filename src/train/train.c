@@ -297,13 +297,11 @@ static int log_step(trainer *tr, int64_t s, const step_stats *st) {
   return tgmm_runlog_add(&tr->rl, s + 1, row);
 }
 
-/* Held-out evaluation after `step` steps: train.log, stderr and the metrics series. */
-static int evaluate(trainer *tr, int64_t step) {
+/* Rank 0: the held-out results of `step` (out [nclass, RL_EVAL_NCOL]) to train.log, stderr and
+ * the metrics series. */
+static int report_eval(trainer *tr, int64_t step, const double *out) {
   const tgmm_config *cfg = tr->cfg;
   int nc = tgmm_config_nclass(cfg);
-  double out[TGMM_MAX_LIST * RL_EVAL_NCOL];
-  TGMM_TRY(tgmm_heldout_eval(tr, out));
-  if (tgmm_mpi.rank != 0) return TGMM_OK;
   end_bar(tr);
   for (int c = 0; c < nc; c++) {
     const double *o = out + c * RL_EVAL_NCOL;
@@ -316,7 +314,17 @@ static int evaluate(trainer *tr, int64_t step) {
     tgmm_info("%s", line);
   }
   if (tr->log) fflush(tr->log);
-  return tgmm_runlog_add_eval(&tr->rl, step, out);
+  /* The series is rewritten (atomically) at every held-out evaluation, not only at checkpoints,
+   * so `tgmm report --data RUN_DIR` draws live curves; a resume drops rows past its checkpoint. */
+  TGMM_TRY(tgmm_runlog_add_eval(&tr->rl, step, out));
+  return tgmm_runlog_write(&tr->rl, cfg, tgmm_mpi.size);
+}
+
+/* Held-out evaluation after `step` steps: train.log, stderr and the metrics series. */
+static int evaluate(trainer *tr, int64_t step) {
+  double out[TGMM_MAX_LIST * RL_EVAL_NCOL];
+  TGMM_TRY(tgmm_heldout_eval(tr, out));
+  return tgmm_agree(tgmm_mpi.rank == 0 ? report_eval(tr, step, out) : TGMM_OK);
 }
 
 /* The baselines' held-out levels, once per run (train.eval_baselines): log and metrics series. */

@@ -18,7 +18,7 @@ meth="eval.methods=[tgmm, tgmm_em, em, em_kpp10, em_k3, spectral, oracle, truth]
 var="eval.variants={em_k3: {method: em, em: {init: kmeans++, restarts: 3}}}"
 for n in 1 3; do
   if mpi $n "$TGMM_BIN" eval "${base[@]}" "$meth" "$var" eval.save_predictions=true \
-      --checkpoint "$ck" --out "v$n.h5" >"v$n.log" 2>&1; then ok "eval of 8 columns on $n rank(s)"
+      --checkpoint "$ck" --verbose --out "v$n.h5" >"v$n.log" 2>&1; then ok "eval of 8 columns on $n rank(s)"
   else fail "eval of 8 columns on $n rank(s)"; cat "v$n.log"; fi
 done
 mpi 1 "$TGMM_BIN" eval "${base[@]}" "eval.methods=[em]" em.init=kmeans++ em.restarts=10 eval.save_predictions=true \

@@ -79,7 +79,7 @@ T=(d=4 "K=[2,3]" N=32 model.n_layer=1 model.n_embd=16 model.n_head=2 model.n_tas
    "eval.grid.mean_scale=[0.5,1]" "eval.grid.K=[2,3]")
 mpi 2 "$TGMM_BIN" train "${T[@]}" train.run_dir=m1 >t1.log 2>&1 || { fail "train"; tail -5 t1.log; finish; }
 IT=("eval.methods=[tgmm,em,spectral,lloyd,oracle]" "eval.iterations=[1,3]")
-mpi 2 "$TGMM_BIN" eval "${T[@]}" "${IT[@]}" --checkpoint m1 --out it2.h5 >it2.log 2>&1 || { fail "eval iterations"; cat it2.log; }
+mpi 2 "$TGMM_BIN" eval "${T[@]}" "${IT[@]}" --checkpoint m1 --verbose --out it2.h5 >it2.log 2>&1 || { fail "eval iterations"; cat it2.log; }
 mpi 1 "$TGMM_BIN" eval "${T[@]}" "${IT[@]}" --checkpoint m1 --out it1.h5 >it1.log 2>&1 || fail "eval iterations, 1 rank"
 same_datasets it1.h5 it2.h5 >/dev/null 2>&1 || py it1.h5 it2.h5 <<'PY' && ok "eval.iterations: the same rows on 1 and 2 ranks" || fail "rank counts differ"
 import sys, h5py, numpy as np   # everything but the timings

@@ -104,6 +104,11 @@ if not os.path.exists("mine.csv"):  # README "Your own data" reads it
     mu = np.array([[0, 0], [5, 0], [0, 5]])
     np.savetxt("mine.csv", mu[r.integers(0, 3, 150)] + r.normal(size=(150, 2)), delimiter=",")
 
+if not os.path.exists("my_study.yaml"):  # README's "your own config and its sweep block"
+    with open("my_study.yaml", "w") as f:
+        f.write(open("configs/laptop.yaml").read() + "\nsweep:\n  name: L{model.n_layer}\n"
+                "  grid: {model.n_layer: [1, 2]}\n")
+
 seen = set()
 for w in cmds:
     text = shlex.join(w)
