@@ -21,13 +21,14 @@ typedef struct {
   double mean, lo, hi, p, r_plus, r_minus;
 } tgmm_report_pair;
 
-/* Per (setting, method): mean and sample standard deviation of every metric over the tasks
+/* Per (setting, method): mean, sample standard deviation and median of every metric over the tasks
  * whose status is ok and whose value is finite; n_ok and n_other (failed, not_applicable or a
  * non-finite value: counted, never silently dropped); vs_tgmm: paired against the tgmm method of
  * the same setting (from a results file with /task; n = 0 from sums, for tgmm itself, or when the
  * file has no tgmm rows). */
 typedef struct {
   double mean[TGMM_REPORT_NMETRIC], sd[TGMM_REPORT_NMETRIC];
+  double median[TGMM_REPORT_NMETRIC]; /* over the same tasks; NaN from sums (no rows) */
   int n_ok[TGMM_REPORT_NMETRIC], n_other[TGMM_REPORT_NMETRIC];
   tgmm_report_pair vs_tgmm[TGMM_REPORT_NMETRIC];
 } tgmm_report_cell;

@@ -12,13 +12,14 @@
 #include "tgmm/report.h"
 
 static void write_csv(const tgmm_report *r, FILE *f) {
-  fprintf(f, "setting,label,method,metric,mean,sd,n_ok,n_other\n");
+  fprintf(f, "setting,label,method,metric,mean,sd,n_ok,n_other,median\n");
   for (int s = 0; s < r->ns; s++)
     for (int j = 0; j < r->nm; j++)
       for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
         const tgmm_report_cell *cl = tgmm_report_at(r, s, j);
-        fprintf(f, "%d,\"%s\",%s,%s,%.17g,%.17g,%d,%d\n", s, r->label[s], r->method[j],
-                tgmm_report_metric_name[c], cl->mean[c], cl->sd[c], cl->n_ok[c], cl->n_other[c]);
+        fprintf(f, "%d,\"%s\",%s,%s,%.17g,%.17g,%d,%d,%.17g\n", s, r->label[s], r->method[j],
+                tgmm_report_metric_name[c], cl->mean[c], cl->sd[c], cl->n_ok[c], cl->n_other[c],
+                cl->median[c]);
       }
 }
 

@@ -191,6 +191,42 @@ static int pair(const rows *w, tgmm_report *r) {
   return TGMM_OK;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Each cell's median of every metric over its ok, finite rows (NaN when it has none), so that a
+ * few wild tasks cannot hide behind a mean. */
+static int medians(const rows *w, tgmm_report *r) {
+  for (int a = 0; a < r->ns * 32; a++)
+    for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) r->cell[a].median[c] = NAN;
+  if (w->R == 0) return TGMM_OK;
+  rowkey *k = tgmm_malloc(sizeof *k * (size_t)w->R);
+  double *v = tgmm_malloc(sizeof *v * (size_t)w->R);
+  if (!k || !v) {
+    free(k), free(v);
+    return TGMM_ENOMEM;
+  }
+  for (size_t i = 0; i < w->R; i++) k[i] = (rowkey){w->setting[i], method_index(r, w->method[i]), 0, i};
+  qsort(k, (size_t)w->R, sizeof *k, cmp_rowkey);
+  for (size_t lo = 0, hi; lo < w->R; lo = hi) { /* one block per (setting, method) */
+    for (hi = lo; hi < w->R && k[hi].s == k[lo].s && k[hi].j == k[lo].j;) hi++;
+    for (int c = 0; c < TGMM_REPORT_NMETRIC; c++) {
+      size_t n = 0;
+      for (size_t q = lo; q < hi; q++) {
+        size_t i = k[q].row;
+        if (!strcmp(w->status[i], "ok") && isfinite(w->col[c][i])) v[n++] = w->col[c][i];
+      }
+      if (!n) continue;
+      qsort(v, n, sizeof *v, cmp_double);
+      r->cell[k[lo].s * 32 + k[lo].j].median[c] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+  }
+  free(k), free(v);
+  return TGMM_OK;
+}
+
 int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[512],
                           const char *const *methods, const double *sums) {
   memset(r, 0, sizeof *r);
@@ -213,6 +249,7 @@ int tgmm_report_from_sums(tgmm_report *r, int ns, int nm, const char (*label)[51
         cl->n_other[c] = (int)sm[1];
         cl->mean[c] = n ? sm[2] / n : NAN;
         cl->sd[c] = n > 1 ? sqrt(fmax(0, (sm[3] - sm[2] * sm[2] / n) / (n - 1))) : NAN;
+        cl->median[c] = NAN; /* sums carry no median: the report of the file has it */
       }
   return TGMM_OK;
 }
@@ -225,6 +262,7 @@ int tgmm_report_load(const char *path, tgmm_report *r) {
   memset(&w, 0, sizeof w);
   int rc = read_rows(f, path, &w, r);
   if (rc == TGMM_OK) rc = aggregate(&w, r, path);
+  if (rc == TGMM_OK) rc = medians(&w, r);
   if (rc == TGMM_OK) rc = pair(&w, r);
   rows_free(&w);
   H5Fclose(f);
@@ -245,7 +283,7 @@ int tgmm_report_has_metric(const tgmm_report *r, int c) {
 void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric, FILE *f) {
   for (int q = 0; q < nmetric; q++) {
     int c = metrics[q];
-    fprintf(f, "\n%s (mean ± sd over tasks; [n] = tasks not ok or not finite)\n\n| setting |",
+    fprintf(f, "\n%s (mean ± sd over tasks, then (median); [n] = tasks not ok or not finite)\n\n| setting |",
             tgmm_report_metric_name[c]);
     for (int j = 0; j < r->nm; j++) fprintf(f, " %s |", r->method[j]);
     fprintf(f, "\n|---|");
@@ -258,6 +296,7 @@ void tgmm_report_markdown(const tgmm_report *r, const int *metrics, int nmetric,
         if (!cl->n_ok[c] || !isfinite(cl->mean[c])) fprintf(f, " n/a"); /* e.g. the parameter metrics of a label-head model */
         else if (!isfinite(cl->sd[c])) fprintf(f, " %.4g", cl->mean[c]);
         else fprintf(f, " %.4g ± %.2g", cl->mean[c], cl->sd[c]);
+        if (cl->n_ok[c] && isfinite(cl->median[c])) fprintf(f, " (%.3g)", cl->median[c]);
         if (cl->n_other[c]) fprintf(f, " [%d]", cl->n_other[c]);
         fprintf(f, " |");
       }

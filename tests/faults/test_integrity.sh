@@ -119,6 +119,23 @@ sys.exit(0 if 0 < ok.sum() < len(st) and np.nanmax(l2[ok]) < 10 else 1)
 PY
 done
 
+# -- tables show the median beside the mean (one wild task cannot hide the rest): the report's
+#    CSV median of each (setting, method) is NumPy's over the ok rows, and the Markdown has it.
+mpi 1 "$TGMM_BIN" eval d=2 "K=[2]" N=32 "eval.methods=[spectral, oracle]" --data d2.h5 --out ev2.h5 > /dev/null 2>&1 &&
+  mpi 1 "$TGMM_BIN" report --data ev2.h5 --out med > /dev/null 2>&1 || fail "eval/report of d2.h5"
+py <<'PY' && ok "median beside the mean (CSV = NumPy, Markdown cells)" || fail "median"
+import h5py, numpy as np, pandas as pd, re
+f = h5py.File("ev2.h5"); st = f["status"].asstr()[()]; m = f["method"].asstr()[()]
+c = pd.read_csv("med.csv")
+for meth in ("spectral", "oracle"):
+    for metric in ("l2_means", "l2_weights"):
+        v = f[metric][()]; sel = (m == meth) & (st == "ok") & np.isfinite(v)
+        got = c[(c.method == meth) & (c.metric == metric)]["median"].item()
+        assert np.isclose(got, np.median(v[sel]), rtol=1e-12), (meth, metric, got, np.median(v[sel]))
+md = open("med.md").read()
+assert "then (median)" in md and re.search(r"\| K=\[?2\]? \| [0-9.e+-]+ ± [0-9.e+-]+ \([0-9.e+-]+\)", md), md[:800]
+PY
+
 # -- -q caps repeated per-task lines: the first 10 of each rank, then one count.
 py <<'PY' || fail "writing the degenerate tasks"
 import h5py, numpy as np
