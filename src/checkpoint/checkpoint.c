@@ -328,7 +328,8 @@ int tgmm_checkpoint_verify(const char *path, const tgmm_config *cfg, tgmm_model 
       static const char *const may[] = {"train.steps", "train.init_from", NULL};
       char keys[2048] = "?";
       tgmm_config_diff_training(old.text, cfg->text, cfg, may, keys, (int)sizeof keys);
-      tgmm_error0("%s belongs to another run: its config differs in %s, which shape the training "
+      tgmm_error0("cannot resume from %s: it belongs to another run: its config differs in %s, "
+                  "which shape the training "
                   "(its identity is %s, this run's %s); use another train.run_dir, or "
                   "train.resume=restart to move the old run aside", path, keys, theirs, mine);
       *other_run = 1;
