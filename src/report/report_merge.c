@@ -80,9 +80,12 @@ static const char *lookup(const run *u, const char *key) {
   return NULL;
 }
 
-static int ignored(const char *key) { /* paths, resources and the report's own keys */
-  static const char *const IGN[] = {"train.run_dir", "train.threads", "train.resume", "eval.chunk",
-                                    "eval.grid", "report.error_bars", "train.init_from"};
+static int ignored(const char *key) { /* paths, resources, bookkeeping, the report's own keys */
+  static const char *const IGN[] = {"train.run_dir",         "train.threads",    "train.resume",
+                                    "eval.chunk",            "eval.grid",        "report.error_bars",
+                                    "train.init_from",       "train.checkpoint_every",
+                                    "train.keep_checkpoints", "train.eval_every", "train.eval_tasks",
+                                    "train.save_grads",      "train.eval_baselines"};
   for (size_t i = 0; i < sizeof IGN / sizeof IGN[0]; i++)
     if (!strcmp(key, IGN[i])) return 1;
   return 0;
