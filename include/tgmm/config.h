@@ -101,6 +101,7 @@ typedef struct {
     tgmm_backbone backbone;
     int ssm_heads, ssm_head_dim, ssm_state, ssm_groups, conv_kernel;
     tgmm_head head; /* model.head: mixture read-out, per-sample label logits, or both */
+    bool predict_scales; /* model.predict_scales: the mixture read-out predicts standard deviations */
   } model;
 
   struct {

@@ -54,6 +54,9 @@ const keydef cfg_keys[] = {
      "backbone between read-in and read-outs"},
     {"model.head", T_ENUM, FLD(model.head), "mixture", 0, 0, "mixture|labels|both",
      "mixture read-out, per-sample labels (bidirectional attention suits it), or both"},
+    {"model.predict_scales", T_BOOL, FLD(model.predict_scales), "false", 0, 0, NULL,
+     "the mixture read-out also predicts every component's standard deviations (always in the "
+     "anisotropic family): an isotropic family with unknown component_scale"},
     {"model.ssm_heads", T_INT, FLD(model.ssm_heads), "8", 1, 4096, NULL, "mamba2: SSM heads"},
     {"model.ssm_head_dim", T_INT, FLD(model.ssm_head_dim), "64", 1, 65536, NULL,
      "mamba2: width of a head"},

@@ -23,7 +23,7 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->nclass = tgmm_config_nclass(cfg);
   dim->n_positions = cfg->model.positions == TGMM_POS_LEARNED ? cfg->model.n_positions : 0;
   dim->causal = cfg->model.attention == TGMM_ATTN_CAUSAL;
-  dim->aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC;
+  dim->aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC || cfg->model.predict_scales;
   dim->hungarian = cfg->train.matching == TGMM_MATCH_HUNGARIAN;
   dim->head = (int)cfg->model.head;
   if (cfg->model.backbone == TGMM_BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));

@@ -23,6 +23,7 @@
 
 static int open_data(trainer *tr, const char *path) {
   const tgmm_config *cfg = tr->cfg;
+  int aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC || cfg->model.predict_scales;
   TGMM_TRY(tgmm_dataset_open(&tr->ds, path, tgmm_mpi.comm, tgmm_config_single_K(cfg)));
   tr->has_ds = 1;
   int64_t need = cfg->train.steps * tr->B;
@@ -37,9 +38,9 @@ static int open_data(trainer *tr, const char *path) {
     return TGMM_EUSER;
   }
   if (!tr->ds.has_weights || !tr->ds.has_means ||
-      (cfg->family == TGMM_FAMILY_ANISOTROPIC && !tr->ds.has_scales)) {
+      (aniso && !tr->ds.has_scales)) {
     tgmm_error0("%s: training needs the true /weights and /means%s", path,
-                cfg->family == TGMM_FAMILY_ANISOTROPIC ? " and /scales (anisotropic)" : "");
+                aniso ? " and /scales (anisotropic or model.predict_scales)" : "");
     return TGMM_EUSER;
   }
   if (cfg->model.head != TGMM_HEAD_MIXTURE && !tr->ds.has_z) {

@@ -88,7 +88,7 @@ static int task_metrics(heldout *ho, const tgmm_model *m, int i, double acc[RL_E
 int tgmm_heldout_eval(trainer *tr, double *out) {
   const tgmm_config *cfg = tr->cfg;
   heldout *ho = &tr->ho;
-  int nc = tgmm_config_nclass(cfg), aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC;
+  int nc = tgmm_config_nclass(cfg), aniso = tr->model.dim.aniso;
   double *sum = tgmm_calloc((size_t)nc * (RL_EVAL_NCOL + 1), sizeof(double));
   if (!sum) return TGMM_ENOMEM;
   int rc = TGMM_OK;

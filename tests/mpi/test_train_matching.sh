@@ -99,12 +99,12 @@ import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r+") as f:
     text = f.attrs["config"]
     text = text.decode() if isinstance(text, bytes) else text
-    keep = [l for l in text.splitlines() if not l.strip().startswith(("matching:", "init_from:", "eval_baselines:", "head:"))]
+    keep = [l for l in text.splitlines() if not l.strip().startswith(("matching:", "init_from:", "eval_baselines:", "head:", "predict_scales:"))]
     del f.attrs["config"]
     f.attrs.create("config", np.bytes_("\n".join(keep) + "\n"))
 PY
 stripped=$(h5dump -a config "$WORK/old/ckpt_00000003.h5") # (no pipe into grep -q: pipefail)
-grep -qE "matching|[^_]head:" <<<"$stripped" && fail "could not strip the keys"
+grep -qE "matching|[^_]head:|predict_scales" <<<"$stripped" && fail "could not strip the keys"
 train old 1 train.steps=5 train.checkpoint_every=3 train.matching=canonical
 [[ $rc == 0 ]] && grep -q "resuming from .*ckpt_00000003.h5" "$WORK/old.log" &&
   ok "a checkpoint without the new keys resumes (defaults)" || fail "old checkpoint resume"
