@@ -248,7 +248,7 @@ int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg /* o
 int tgmm_config_identity(const tgmm_config *cfg, char out[17]);
 
 /* The variant called `name`: an eval.variants entry, else a built-in one (em_kpp, em_kpp10,
- * em_diag, em_kpp10_diag, lloyd_kpp; README "Method variants"); NULL when `name` is no variant. */
+ * em_diag, em_kpp10_diag, lloyd_kpp, tgmm_em_kpp; README "Method variants"); NULL when `name` is no variant. */
 const tgmm_variant *tgmm_config_variant(const tgmm_config *cfg, const char *name);
 /* The methods a column of eval.methods may name beside the variants, '|'-separated. */
 extern const char tgmm_config_methods[];

@@ -37,24 +37,29 @@ static void start_cov(const double *sd, tgmm_gmm *g) {
 /* A given start (the oracle's: the truth; tgmm_em's: the model's estimate). */
 typedef struct {
   const double *w, *m, *sd; /* [K], [K, d], [K, d] or NULL (scales 1) */
+  int more;                 /* tgmm_em: further starts from em.init (em.restarts - 1) */
 } fit_start;
 
-/* EM with restarts; the best final log-likelihood is kept in *best. With a start: that start
- * alone. */
+/* EM with restarts; the best final log-likelihood is kept in *best. With a start: that start,
+ * then st->more starts of em.init (random or k-means++: its restarts 0, 1, ..., the same starts
+ * as EM's own), the best kept. */
 static int run_em(const tgmm_config *cfg, const fit_start *st, const tgmm_local_task *lt,
                   MPI_Comm comm, tgmm_gmm *best, tgmm_em_result *bres, int *status) {
-  tgmm_init init = st ? TGMM_INIT_TRUTH : cfg->em.init;
+  tgmm_init first = st ? TGMM_INIT_TRUTH : cfg->em.init;
+  int more = st && cfg->em.init != TGMM_INIT_TRUTH ? st->more : 0;
   tgmm_em_opts o = {cfg->em.covariance, cfg->em.max_iter, cfg->em.tol, cfg->em.reg_covar};
   tgmm_gmm g;
   TGMM_TRY(tgmm_gmm_alloc(&g, lt->K, lt->d, o.covariance));
-  int restarts = init == TGMM_INIT_TRUTH ? 1 : cfg->em.restarts, rc = TGMM_OK;
+  int restarts = first == TGMM_INIT_TRUTH ? 1 + more : cfg->em.restarts, rc = TGMM_OK;
   double *m0 = tgmm_malloc(sizeof(double) * (size_t)lt->K * lt->d);
   if (!m0) rc = TGMM_ENOMEM;
   *status = TGMM_STATUS_FAILED;
   bres->loglik = -INFINITY;
-  fit_start truth = {lt->tw, lt->tm, lt->ts};
+  fit_start truth = {lt->tw, lt->tm, lt->ts, 0};
   if (!st) st = &truth; /* em.init = truth */
-  for (int r = 0; r < restarts && rc == TGMM_OK; r++) {
+  for (int i = 0; i < restarts && rc == TGMM_OK; i++) {
+    tgmm_init init = i == 0 ? first : cfg->em.init;
+    int r = first == TGMM_INIT_TRUTH ? i - 1 : i; /* em.init's own restart index */
     if (init == TGMM_INIT_RANDOM) {
       tgmm_init_random(&g, (uint32_t)cfg->seed, lt->id, r);
     } else if (init == TGMM_INIT_KMEANSPP) {
@@ -215,7 +220,7 @@ static int fit(tgmm_method m, const fit_start *st, const tgmm_config *cfg,
     return TGMM_OK;
   }
   if (m == TGMM_METHOD_EM || m == TGMM_METHOD_ORACLE)
-    rc = run_em(cfg, m == TGMM_METHOD_ORACLE && !st ? &(fit_start){lt->tw, lt->tm, lt->ts} : st,
+    rc = run_em(cfg, m == TGMM_METHOD_ORACLE && !st ? &(fit_start){lt->tw, lt->tm, lt->ts, 0} : st,
                 lt, comm, g, &res, &status);
   if (m == TGMM_METHOD_LLOYD) rc = run_lloyd(cfg, lt, comm, g, &res, &status);
   if (m == TGMM_METHOD_SPECTRAL) rc = run_spectral(cfg, lt, comm, nranks, g, &res, &status);
@@ -235,7 +240,7 @@ int tgmm_baseline_fit(tgmm_method m, const tgmm_config *cfg, const tgmm_local_ta
 int tgmm_baseline_fit_from(const tgmm_config *cfg, const tgmm_local_task *lt, MPI_Comm comm,
                            const double *w, const double *m, const double *sd, tgmm_gmm *g,
                            tgmm_fit_row *row) {
-  fit_start st = {w, m, sd};
+  fit_start st = {w, m, sd, cfg->em.restarts - 1};
   return fit(TGMM_METHOD_ORACLE, &st, cfg, lt, comm, g, row);
 }
 

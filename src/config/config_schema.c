@@ -120,7 +120,7 @@ const keydef cfg_keys[] = {
     {"eval.methods", T_STRS, LST(eval.methods, eval.n_methods), "[tgmm, em, spectral, oracle]", 1,
      0, NULL, "columns: tgmm, em, spectral, oracle, lloyd, tgmm_plugin, tgmm_em (EM from TGMM's "
      "estimate), truth (the true parameters), or a variant (em_kpp, em_kpp10, em_diag, em_kpp10_diag, lloyd_kpp, "
-     "eval.variants)"},
+     "tgmm_em_kpp, eval.variants)"},
     {"eval.iterations", T_INTS, LST(eval.iterations, eval.n_iterations), "[]", 1, 1e9, NULL,
      "EM and Lloyd truncated at each count: columns em@c, lloyd@c ([]: off)"},
     {"eval.save_predictions", T_BOOL, FLD(eval.save_predictions), "false", 0, 0, NULL,

@@ -111,6 +111,30 @@ PY
 then ok "tgmm_em from the stored prediction == EM from those parameters, bit for bit (1 and 3 ranks)"
 else fail "tgmm_em differs from EM started at the stored prediction"; fi
 
+# 2b. tgmm_em_kpp (tgmm_em with em.restarts 2, em.init k-means++) = the better of EM from TGMM's
+#     estimate and EM from k-means++'s first start (em_kpp), task by task, on 1 and 3 ranks.
+for n in 1 3; do
+  mpi $n "$TGMM_BIN" eval "${base[@]}" "eval.methods=[tgmm_em, em_kpp, tgmm_em_kpp]" \
+    --checkpoint "$ck" --out kpp$n.h5 >kpp$n.log 2>&1 || { fail "eval tgmm_em_kpp ($n ranks)"; cat kpp$n.log; }
+done
+if /usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+a, b = h5py.File("kpp1.h5", "r"), h5py.File("kpp3.h5", "r")
+meth = a["method"][()].astype(str)
+for n in ["loglik", "l2_means", "iterations"]:
+    assert np.array_equal(a[n][()], b[n][()]), n
+ll, l2, it = a["loglik"][()], a["l2_means"][()], a["iterations"][()]
+te, kp, both = (meth == m for m in ["tgmm_em", "em_kpp", "tgmm_em_kpp"])
+first = ll[te] >= ll[kp]
+assert np.array_equal(ll[both], np.where(first, ll[te], ll[kp]))
+assert np.array_equal(l2[both], np.where(first, l2[te], l2[kp]))
+assert np.array_equal(it[both], np.where(first, it[te], it[kp]))
+assert first.any(), "every task from k-means++: the TGMM start is never kept"
+print(f"TGMM's start kept on {first.sum()} of {first.size} tasks")
+PY
+then ok "tgmm_em_kpp = the better of tgmm_em and em_kpp per task (1 and 3 ranks)"
+else fail "tgmm_em_kpp is not the better of its two starts"; fi
+
 # 3. refused before anything runs
 bad() { # what, args...
   local what="$1"; shift
