@@ -41,7 +41,7 @@ int tgmm_report_no_values(const tgmm_report *r, int j, int c, char *why, size_t 
 void tgmm_report_no_values_md(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);
 /* A config key as the plots show it: its last part ("model.n_layer" -> "n_layer") unless another
  * of keys[0..nkey-1] ends the same way (then the whole key). */
-void tgmm_report_key_short(const char *key, const char (*keys)[64], int nkey, char *out, size_t n);
+void tgmm_report_key_short(const char *key, const char *const *keys, int nkey, char *out, size_t n);
 /* Plain-words title of metric c ("l2 error of means"). */
 const char *tgmm_report_metric_title(int c);
 /* Error bar of metric c in a cell: the sd over tasks, or (ci95) the half-width of the 95%

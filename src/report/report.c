@@ -156,7 +156,7 @@ void tgmm_report_no_values_md(const tgmm_report *r, const int *metrics, int nmet
     }
 }
 
-void tgmm_report_key_short(const char *key, const char (*keys)[64], int nkey, char *out, size_t n) {
+void tgmm_report_key_short(const char *key, const char *const *keys, int nkey, char *out, size_t n) {
   const char *dot = strrchr(key, '.'), *leaf = dot ? dot + 1 : key;
   int clash = 0;
   for (int g = 0; g < nkey && dot; g++) {

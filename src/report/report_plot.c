@@ -55,6 +55,13 @@ typedef struct {
 
 static void layout_free(layout *L) { free(L->xv), free(L->xs), free(L->pl), free(L->sx), free(L->sp); }
 
+/* The grid keys as a list of strings (tgmm_report_key_short). */
+static const char *const *keyp(const tgmm_report_keys *k) {
+  static const char *p[TGMM_REPORT_MAXKEY];
+  for (int g = 0; g < k->nkey; g++) p[g] = k->key[g];
+  return p;
+}
+
 static int find_or_add(char (*list)[64], int *n, const char *v) {
   for (int i = 0; i < *n; i++)
     if (!strcmp(list[i], v)) return i;
@@ -93,7 +100,7 @@ static int make_layout(const tgmm_report *r, const tgmm_report_keys *k, layout *
     for (int g = 0; g < k->nkey; g++)
       if (g != L->xkey) {
         char kn[64];
-        tgmm_report_key_short(k->key[g], (const char(*)[64])k->key, k->nkey, kn, sizeof kn);
+        tgmm_report_key_short(k->key[g], keyp(k), k->nkey, kn, sizeof kn);
         len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s=%s", len ? ", " : "", kn,
                         k->val[s][g]);
       }
@@ -336,7 +343,7 @@ static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, 
   tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n");
   char xk[64];
-  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], (const char(*)[64])k->key, k->nkey, xk, sizeof xk);
+  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], keyp(k), k->nkey, xk, sizeof xk);
   fprintf(g, "set xlabel ");
   tgmm_report_gp_quote(g, L->xkey >= 0 ? xk : "setting");
   fprintf(g, "\nset ylabel ");
@@ -468,7 +475,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   }
   geometry G = make_geometry(L, keylen);
   char ttl[1024], xk[64];
-  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], (const char(*)[64])k->key, k->nkey, xk, sizeof xk);
+  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], keyp(k), k->nkey, xk, sizeof xk);
   snprintf(ttl, sizeof ttl, "%s by %s (mean; bars: %s)%s%s", tgmm_report_metric_title(c),
            L->xkey >= 0 ? xk : "setting",
            sp.logy ? sp.clipped ? "95% interval of the mean, cut at the bottom edge"
