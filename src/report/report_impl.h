@@ -41,8 +41,12 @@ void tgmm_runs_find_diff(runset *rs);
  * file name without .h5, or its run directory's name for a ckpt_*.h5 or a run directory), else
  * the results file's name without directory and .h5; ", step S" when stored and > 0. */
 void tgmm_run_name(const run *u, char *out, size_t n);
+/* The same without the step, as one word (spaces and '=' as '_'; "run<r>" when two runs share
+ * it): what tells apart runs of one config (they differ in the evaluated model alone). */
+void tgmm_run_id(const runset *rs, int r, char *out, size_t n);
 /* A run's short label for the plots' keys: its values of the differing keys, each key by its
- * short name (tgmm_report_key_short), "n_layer=2 lr=0.001"; at most n - 1 characters. */
+ * short name (tgmm_report_key_short), "n_layer=2 lr=0.001"; with no differing key (runs of one
+ * config) the run's id (tgmm_run_id); at most n - 1 characters. */
 void tgmm_run_tag(const runset *rs, int r, char *out, size_t n);
 /* --rows: one line per (run, setting, task, method) of every file, for pandas. */
 int tgmm_runs_write_rows(const runset *rs, const char *path);

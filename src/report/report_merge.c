@@ -20,7 +20,8 @@
 #include "tgmm/report.h"
 #include "report_impl.h"
 
-/* All runs' settings in one report: labels "<differing keys> <the file's label>". */
+/* All runs' settings in one report: labels "<differing keys> <the file's label>" ("run=<id>
+ * <the file's label>" for runs of one config). */
 static int merge(const runset *rs, tgmm_report *m) {
   memset(m, 0, sizeof *m);
   for (int r = 0; r < rs->n; r++) m->ns += rs->runs[r].r.ns;
@@ -41,8 +42,10 @@ static int merge(const runset *rs, tgmm_report *m) {
       }
       map[j] = k;
     }
+    char id[256] = ""; /* runs of one config: told apart by their ids, never pooled */
+    if (rs->ndiff == 0 && rs->n > 1) tgmm_run_id(rs, r, id, sizeof id);
     for (int i = 0; i < a->ns; i++, s++) {
-      int len = 0;
+      int len = *id ? snprintf(m->label[s], 512, "run=%.200s", id) : 0;
       for (int d = 0; d < rs->ndiff && len < 511; d++) {
         len += snprintf(m->label[s] + len, 512 - (size_t)len, "%s%s=%s", len ? " " : "",
                         rs->dcol[d], rs->dval[r][d]);

@@ -400,8 +400,17 @@ static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, int c, con
   if (!isfinite(span) || span <= 0) span = 1;
   int keyed = 0;
   for (int p = 0; p < L->np; p++) {
+    char pt[1024]; /* the panel's title, with the methods that have values elsewhere only */
+    int len = snprintf(pt, sizeof pt, "%s", L->pl[p]), miss = 0;
+    for (int j = 0; j < r->nm && len < (int)sizeof pt - 40; j++) {
+      int elsewhere = 0;
+      for (int q = 0; q < L->np; q++) elsewhere |= sp->has[q * 32 + j];
+      if (!elsewhere || sp->has[p * 32 + j]) continue;
+      len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s", miss++ ? ", " : len ? " (no values: " : "(no values: ", r->method[j]);
+    }
+    if (miss) snprintf(pt + len, sizeof pt - (size_t)len, ")");
     fprintf(g, "set title ");
-    tgmm_report_gp_quote(g, L->pl[p]);
+    tgmm_report_gp_quote(g, pt);
     int any = 0;
     for (int j = 0; j < r->nm; j++) any |= sp->has[p * 32 + j];
     fprintf(g, "\n");

@@ -195,7 +195,31 @@ void tgmm_run_name(const run *u, char *out, size_t n) {
   else snprintf(out, n, "%s", name);
 }
 
+void tgmm_run_id(const runset *rs, int r, char *out, size_t n) {
+  run u = rs->runs[r];
+  u.has_step = 0;
+  tgmm_run_name(&u, out, n);
+  for (char *p = out; *p; p++)
+    if (*p == ' ' || *p == '=') *p = '_';
+  for (int q = 0; q < rs->n; q++) { /* two runs of one name: their indices */
+    char o[256];
+    u = rs->runs[q];
+    u.has_step = 0;
+    tgmm_run_name(&u, o, sizeof o);
+    for (char *p = o; *p; p++)
+      if (*p == ' ' || *p == '=') *p = '_';
+    if (q != r && !strcmp(o, out)) {
+      snprintf(out, n, "run%d", r);
+      return;
+    }
+  }
+}
+
 void tgmm_run_tag(const runset *rs, int r, char *out, size_t n) {
+  if (rs->ndiff == 0 && rs->n > 1) { /* runs of one config (models differ): the run's name */
+    tgmm_run_id(rs, r, out, n);
+    return;
+  }
   const char *keys[MAXDIFF];
   for (int d = 0; d < rs->ndiff; d++) keys[d] = rs->dcol[d];
   size_t len = 0;

@@ -11,7 +11,8 @@
 #  - the rate plot has every bin of every method (a bin with tasks and no misclustered sample is a
 #    rate 0, drawn on the bottom edge; '?' only for a bin without tasks);
 #  - a merged report's labels name only the differing key (N), never a bookkeeping key, and each
-#    run's baselines keep their own lines (never pooled across runs whose tasks differ).
+#    run's baselines keep their own lines (never pooled across runs whose tasks differ); runs of
+#    one config (two models) get a tgmm line each, named by the model, and one line per baseline.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
 command -v gnuplot >/dev/null || { echo "gnuplot not installed: skipped"; exit 77; }
@@ -30,6 +31,7 @@ rep one --data "$WORK/a.h5"
 rep lab --data "$WORK/lab.h5"
 rep two --data "$WORK/a.h5" --data "$WORK/b.h5"
 rep cv --data "$WORK/runs/tiny"
+rep same --data "$WORK/a.h5" --data "$WORK/lab.h5"   # one config, two models: the same tasks
 for f in one.l2_means one.misclustering one.rate lab.l2_means lab.misclustering two.l2_means two.rate cv.loss cv.heldout; do
   [[ -s $f.png && -s $f.gp ]] || fail "$f.png missing"
 done
@@ -114,6 +116,14 @@ for gp in glob.glob("two.*.gp"):
     if re.search(r"checkpoint_every|eval_every|keep_checkpoints|run_dir", open(gp).read()):
         bad.append(f"{gp}: a bookkeeping key in a label")
 if "set title 'N=32'" not in open("two.l2_means.gp").read(): bad.append("two.l2_means.gp: no panel N=32")
+# 8. runs of one config (the models differ): tgmm a line per model, the baselines (the same
+#    tasks) one line each; a panel without a method's values says so
+t = open("same.rate.gp").read()
+titles = re.findall(r"with linespoints .* title '([^']*)'", t)
+want = ["tgmm tgmm_laptop", "tgmm tgmm_labels_laptop", "em", "spectral", "oracle"]
+if titles != want: bad.append(f"same.rate.gp: lines {titles}, want {want}")
+if "set title 'run=tgmm_labels_laptop (no values: tgmm)'" not in open("same.l2_means.gp").read():
+    bad.append("same.l2_means.gp: the label-head panel does not say tgmm has no values there")
 if bad:
     print("\n".join(bad)); sys.exit(1)
 print(f"{len(gps)} scripts checked ({logs} on a log axis)")
