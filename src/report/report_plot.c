@@ -266,7 +266,7 @@ static int scan(const tgmm_report *r, const layout *L, int c, int ci95, plot_spa
       }
   if (sp->logy) { /* lower ends far below the smallest mean clipped at the axis (lo / 10) */
     sp->ybot = fmin(sp->lo / 1.5, fmax(isfinite(low) ? low / 1.3 : 0, sp->lo / 10));
-    sp->ytop = top * 1.5;
+    sp->ytop = sp->rate ? fmin(fmin(top, 1) * 1.5, 1.05) : top * 1.5; /* a rate's bars end at 1 */
     for (int p = 0; p < L->np; p++)
       for (int i = 0; i < L->nx; i++)
         for (int j = 0; j < r->nm; j++) {
