@@ -195,6 +195,9 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
       if (isfinite(c->ref[r][k]))
         fprintf(g, ", %.9g with lines dt %d lw 1.5 lc %d title '%s, K = %d'", c->ref[r][k],
                 r ? 3 : 2, (int)k + 1, r ? "spectral" : "EM", c->K[k]);
+      else if (c->has_ref) /* a reference the run stored for other K only: said, not left out */
+        fprintf(g, ", keyentry with lines lc rgb '#ffffff' title '%s, K = %d: no value'",
+                r ? "spectral" : "EM", c->K[k]);
   fprintf(g, "\n");
   TGMM_TRY(tgmm_out_commit(&og));
   return run_gnuplot(gp, prefix, "heldout");

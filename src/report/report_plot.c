@@ -324,7 +324,7 @@ static geometry make_geometry(const layout *L, int keylen) {
   if (G.pw > 900) G.pw = 900;
   G.ph = L->np == 1 ? 470 : 290;
   G.kw = 7 * keylen + 100 > 180 ? 7 * keylen + 100 : 180;
-  G.left = 80, G.gapx = 80, G.top = 75, G.gapy = 95;
+  G.left = 80, G.gapx = 80, G.top = L->np == 1 ? 50 : 75, G.gapy = 95; /* one panel: no panel title */
   G.bottom = !L->numeric && L->nx > 6 ? 110 : 65;
   G.W = G.left + G.cols * G.pw + (G.cols - 1) * G.gapx + G.kw;
   G.H = G.top + G.rows * G.ph + (G.rows - 1) * G.gapy + G.bottom;
