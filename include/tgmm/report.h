@@ -51,7 +51,10 @@ double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
 /* PREFIX.<metric>.png for l2_means, l2_weights, accuracy, misclustering, each with its gnuplot
  * script PREFIX.<metric>.gp and data PREFIX.<metric>.dat (kept). x: the grid key with the most
  * distinct values; one panel per combination of the other keys; one line per method with error
- * bars (ci95: 95% interval of the mean, else sd). subtitle: added to the titles (may be NULL).
+ * bars (ci95: 95% interval of the mean, else sd; on a log y axis always the 95% interval, cut at
+ * the axis' positive bottom); a linear y axis from 0 (rates: bars clipped to [0, 1]); the key
+ * outside the panels, naming a method without values. subtitle: added to the titles (a run's
+ * name, never a path; may be NULL).
  * Without gnuplot: a note, no plots, TGMM_OK. */
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
 
@@ -74,9 +77,11 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 
 /* PREFIX.rate.png (.gp, .dat kept): misclustering against delta (the results files' /delta),
  * in quantile bins, one line per method, beside the minimax rate exp(-delta^2/8); log y axis
- * (src/report/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged
- * report: the run's differing keys); the baselines are pooled over the files. Files without /delta are
- * left out; *made = 0 when no file has a usable row or gnuplot is missing. */
+ * (src/report/report_rate.c); every bin drawn (rate 0 on the bottom edge, a bin without tasks a
+ * gap). tags [nfile] (NULL: none) name each file's lines (a merged report: the run's differing
+ * keys); a baseline's lines of several files become one only when their data are the same.
+ * Files without /delta are left out; *made = 0 when no file has a usable row or gnuplot is
+ * missing. */
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
                           const char *prefix, const char *subtitle, int *made);
 
