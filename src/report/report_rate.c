@@ -196,7 +196,6 @@ static void series_style(const rate *q, int s, char *style, size_t n) {
   else snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '%s' dt 4", col);
 }
 
-
 static int group(const char *name) {
   int f = tgmm_report_method_family(name);
   return !strncmp(name, "tgmm", 4) ? 0 : f ? f : 3;

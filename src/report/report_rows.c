@@ -24,8 +24,6 @@ static void csv_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-
-
 /* One file's rows into the CSV. */
 static int rows_of(const runset *rs, int r, const tgmm_report_keys *k, char (*gk)[64], int ng,
                    FILE *out) {

@@ -152,7 +152,6 @@ void tgmm_runs_find_diff(runset *rs) {
   }
 }
 
-
 /* The last part of a path (trailing slashes ignored) into out, without a ".h5" ending. */
 static void base_name(const char *path, char *out, size_t n) {
   char buf[4200];
@@ -195,19 +194,20 @@ void tgmm_run_name(const run *u, char *out, size_t n) {
   else snprintf(out, n, "%s", name);
 }
 
-void tgmm_run_id(const runset *rs, int r, char *out, size_t n) {
-  run u = rs->runs[r];
-  u.has_step = 0;
-  tgmm_run_name(&u, out, n);
+/* A run's name without the step, as one word (spaces and '=' as '_'). */
+static void id_of(const run *u, char *out, size_t n) {
+  run v = *u;
+  v.has_step = 0;
+  tgmm_run_name(&v, out, n);
   for (char *p = out; *p; p++)
     if (*p == ' ' || *p == '=') *p = '_';
+}
+
+void tgmm_run_id(const runset *rs, int r, char *out, size_t n) {
+  id_of(&rs->runs[r], out, n);
   for (int q = 0; q < rs->n; q++) { /* two runs of one name: their indices */
     char o[256];
-    u = rs->runs[q];
-    u.has_step = 0;
-    tgmm_run_name(&u, o, sizeof o);
-    for (char *p = o; *p; p++)
-      if (*p == ' ' || *p == '=') *p = '_';
+    id_of(&rs->runs[q], o, sizeof o);
     if (q != r && !strcmp(o, out)) {
       snprintf(out, n, "run%d", r);
       return;
