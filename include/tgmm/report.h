@@ -33,6 +33,15 @@ typedef struct {
 } tgmm_report_keys;
 int tgmm_report_keys_parse(const tgmm_report *r, tgmm_report_keys *k);
 void tgmm_report_keys_free(tgmm_report_keys *k);
+/* Whether method j has no value of metric c in any setting: 1 with why it has none in why ("label
+ * head", "no scales estimated", "3 not ok", "not evaluated"), 0 when it has a value somewhere. */
+int tgmm_report_no_values(const tgmm_report *r, int j, int c, char *why, size_t n);
+/* A Markdown list of the (method, metric) of metrics[] without any value and why (nothing when
+ * every method has values). */
+void tgmm_report_no_values_md(const tgmm_report *r, const int *metrics, int nmetric, FILE *f);
+/* A config key as the plots show it: its last part ("model.n_layer" -> "n_layer") unless another
+ * of keys[0..nkey-1] ends the same way (then the whole key). */
+void tgmm_report_key_short(const char *key, const char *const *keys, int nkey, char *out, size_t n);
 /* Plain-words title of metric c ("l2 error of means"). */
 const char *tgmm_report_metric_title(int c);
 /* Error bar of metric c in a cell: the sd over tasks, or (ci95) the half-width of the 95%
@@ -42,7 +51,10 @@ double tgmm_report_errbar(const tgmm_report_cell *cl, int c, int ci95);
 /* PREFIX.<metric>.png for l2_means, l2_weights, accuracy, misclustering, each with its gnuplot
  * script PREFIX.<metric>.gp and data PREFIX.<metric>.dat (kept). x: the grid key with the most
  * distinct values; one panel per combination of the other keys; one line per method with error
- * bars (ci95: 95% interval of the mean, else sd). subtitle: added to the titles (may be NULL).
+ * bars (ci95: 95% interval of the mean, else sd; on a log y axis always the 95% interval, cut at
+ * the axis' positive bottom); a linear y axis from 0 (rates: bars clipped to [0, 1]); the key
+ * outside the panels, naming a method without values. subtitle: added to the titles (a run's
+ * name, never a path; may be NULL).
  * Without gnuplot: a note, no plots, TGMM_OK. */
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle);
 
@@ -65,9 +77,11 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
 
 /* PREFIX.rate.png (.gp, .dat kept): misclustering against delta (the results files' /delta),
  * in quantile bins, one line per method, beside the minimax rate exp(-delta^2/8); log y axis
- * (src/report/report_rate.c). tags [nfile] (NULL: none) name each file's tgmm lines (a merged
- * report: the run's differing keys); the baselines are pooled over the files. Files without /delta are
- * left out; *made = 0 when no file has a usable row or gnuplot is missing. */
+ * (src/report/report_rate.c); every bin drawn (rate 0 on the bottom edge, a bin without tasks a
+ * gap). tags [nfile] (NULL: none) name each file's lines (a merged report: the run's differing
+ * keys); a baseline's lines of several files become one only when their data are the same.
+ * Files without /delta are left out; *made = 0 when no file has a usable row or gnuplot is
+ * missing. */
 int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const *tags,
                           const char *prefix, const char *subtitle, int *made);
 

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "tgmm/report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,45 @@ void tgmm_report_verdict(const tgmm_report *r, FILE *f) {
     fprintf(f, "TGMM beats spectral in %d of %d settings; spectral beats TGMM in %d; no significant "
             "difference in %d.\n", count[1][0], r->ns, count[1][2], count[1][1]);
   fflush(f);
+}
+
+int tgmm_report_no_values(const tgmm_report *r, int j, int c, char *why, size_t n) {
+  int other = 0, labels = 0;
+  for (int s = 0; s < r->ns; s++) {
+    const tgmm_report_cell *cl = tgmm_report_at(r, s, j);
+    if (cl->n_ok[c] && isfinite(cl->mean[c])) return 0;
+    other += cl->n_other[c];
+    labels |= cl->n_ok[3] > 0;
+  }
+  if (!strncmp(r->method[j], "tgmm", 4) && labels && (c == 0 || c == 1 || c == 4 || c == 6))
+    snprintf(why, n, "label head");
+  else if (c == 6) snprintf(why, n, "no scales estimated");
+  else if (other) snprintf(why, n, "%d not ok", other);
+  else snprintf(why, n, "not evaluated");
+  return 1;
+}
+
+void tgmm_report_no_values_md(const tgmm_report *r, const int *metrics, int nmetric, FILE *f) {
+  int any = 0;
+  for (int q = 0; q < nmetric; q++)
+    for (int j = 0; j < r->nm; j++) {
+      char why[64];
+      if (!tgmm_report_no_values(r, j, metrics[q], why, sizeof why)) continue;
+      if (!any++) fprintf(f, "\nMethods without values (n/a in the tables; named in the plots' keys, "
+                             "no line drawn):\n\n");
+      fprintf(f, "- %s: no %s (%s%s)\n", r->method[j], tgmm_report_metric_name[metrics[q]], why,
+              strcmp(why, "label head") ? "" : ": the model predicts each sample's label, not the "
+                                               "mixture's means, weights or scales");
+    }
+}
+
+void tgmm_report_key_short(const char *key, const char *const *keys, int nkey, char *out, size_t n) {
+  const char *dot = strrchr(key, '.'), *leaf = dot ? dot + 1 : key;
+  int clash = 0;
+  for (int g = 0; g < nkey && dot; g++) {
+    if (!strcmp(keys[g], key)) continue;
+    const char *d = strrchr(keys[g], '.');
+    clash |= !strcmp(d ? d + 1 : keys[g], leaf);
+  }
+  snprintf(out, n, "%s", clash ? key : leaf);
 }

@@ -114,7 +114,7 @@ static int run_gnuplot(const char *gp, const char *prefix, const char *what) {
 }
 
 static const char *PNG_HEAD = "set terminal pngcairo size 1000,620 noenhanced font 'sans,12'\n"
-                              "set grid\nset key outside right top\nset logscale y\nset format y '%g'\n";
+                              "set grid\nset key outside right top box\nset logscale y\nset format y '%g'\n";
 
 static int plot_loss(const curves *c, const char *prefix, const char *title) {
   char dat[4200], gp[4200];
@@ -138,7 +138,7 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
   char png[4300], ttl[4300];
   snprintf(png, sizeof png, "%s.loss.png", prefix);
   snprintf(ttl, sizeof ttl, "training loss: %s", title);
-  fprintf(g, "%sset key inside top right box opaque\nif (!exists('out')) out = ", PNG_HEAD);
+  fprintf(g, "%sif (!exists('out')) out = ", PNG_HEAD);
   tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
   fprintf(g, "\nset xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\nplot ");
   tgmm_report_gp_quote(g, dat);
@@ -176,7 +176,15 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
   fprintf(g, "%sif (!exists('out')) out = ", PNG_HEAD);
   tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
   fprintf(g, "\nset xlabel 'training step'\nset ylabel '%s (mean over held-out tasks)'\n", what);
-  if (c->mis) fprintf(g, "unset logscale y\nset yrange [0:*]\n"); /* 0 is a rate like any other */
+  if (c->mis) { /* a rate: a linear axis from 0 (0 is a rate like any other), to 1 at most */
+    double top = 0;
+    for (hsize_t i = 0; i < c->ne * c->nc; i++)
+      if (isfinite(c->l2[i])) top = fmax(top, c->l2[i]);
+    for (int r = 0; r < 2; r++)
+      for (hsize_t k = 0; k < c->nc; k++)
+        if (isfinite(c->ref[r][k])) top = fmax(top, c->ref[r][k]);
+    fprintf(g, "unset logscale y\nset yrange [0:%.6g]\n", top > 0 ? fmin(1.05, top * 1.1) : 1.0);
+  }
   fprintf(g, "plot ");
   for (hsize_t k = 0; k < c->nc; k++)
     fprintf(g, "%s", k ? ", " : ""), tgmm_report_gp_quote(g, dat),
@@ -187,6 +195,9 @@ static int plot_heldout(const curves *c, const char *prefix, const char *title) 
       if (isfinite(c->ref[r][k]))
         fprintf(g, ", %.9g with lines dt %d lw 1.5 lc %d title '%s, K = %d'", c->ref[r][k],
                 r ? 3 : 2, (int)k + 1, r ? "spectral" : "EM", c->K[k]);
+      else if (c->has_ref) /* a reference the run stored for other K only: said, not left out */
+        fprintf(g, ", keyentry with lines lc rgb '#ffffff' title '%s, K = %d: no value'",
+                r ? "spectral" : "EM", c->K[k]);
   fprintf(g, "\n");
   TGMM_TRY(tgmm_out_commit(&og));
   return run_gnuplot(gp, prefix, "heldout");
@@ -205,6 +216,16 @@ static void print_last(const curves *c) {
     printf("| %d | %.4g | %.4g | %.4g |\n", c->K[k], c->l2[i * c->nc + k], c->ref[0][k], c->ref[1][k]);
 }
 
+/* "runs/he/d2/" -> "run d2" */
+static void run_name(const char *run_dir, char *out, size_t n) {
+  char buf[4200];
+  snprintf(buf, sizeof buf, "%s", run_dir);
+  size_t l = strlen(buf);
+  while (l > 1 && buf[l - 1] == '/') buf[--l] = '\0';
+  const char *b = strrchr(buf, '/');
+  snprintf(out, n, "run %s", b && b[1] ? b + 1 : buf);
+}
+
 int tgmm_report_curves(const char *run_dir, const char *prefix) {
   char path[4200], def[4200];
   snprintf(path, sizeof path, "%s/metrics.h5", run_dir);
@@ -218,8 +239,10 @@ int tgmm_report_curves(const char *run_dir, const char *prefix) {
   if (rc == TGMM_OK && system("command -v gnuplot >/dev/null 2>&1") != 0) {
     tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
   } else if (rc == TGMM_OK) {
-    rc = plot_loss(&c, prefix, run_dir);
-    if (rc == TGMM_OK && c.ne > 0) rc = plot_heldout(&c, prefix, run_dir);
+    char name[256]; /* the titles name the run (its directory's name), never a path */
+    run_name(run_dir, name, sizeof name);
+    rc = plot_loss(&c, prefix, name);
+    if (rc == TGMM_OK && c.ne > 0) rc = plot_heldout(&c, prefix, name);
   }
   curves_free(&c);
   return rc;

@@ -176,19 +176,25 @@ static int write_plot(const depth_view *v, const char *prefix, const char *subti
   if (!g) return TGMM_EUSER;
   fprintf(g, "# misclustering against depth (tgmm) and iterations (EM, Lloyd); rerun with: gnuplot ");
   tgmm_report_gp_comment(g, gp);
+  int W = 80 + 420 * cols + 80 * (cols - 1) + 230, H = 75 + 300 * rows + 95 * (rows - 1) + 65;
   fprintf(g, "\nset terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
-             "if (!exists('out')) out = ", 120 + 480 * cols, 90 + 360 * rows);
+             "if (!exists('out')) out = ", W, H);
   tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale x 2\n"
              "set xrange [%.6g:%.6g]\nset yrange [0:%.6g]\nset xtics (", x0 / 1.3, x1 * 1.3,
-          ymax > 0 ? ymax * 1.15 : 1.0);
+          ymax > 0 ? fmin(1.05, ymax * 1.15) : 1.0);
   for (int i = 0; i < nx; i++) fprintf(g, "%s'%d' %d", i ? ", " : "", xs[i], xs[i]);
   fprintf(g, ")\nset xlabel 'layers (tgmm) / iterations (EM, Lloyd)'\n"
-             "set ylabel 'misclustering rate'\nset key top right box opaque samplen 3 font ',10'\n");
+             "set ylabel 'misclustering rate'\n"
+             "set key at screen %.4f, screen %.4f left top vertical box opaque samplen 3 font ',10' "
+             "Left reverse\n", (W - 218.0) / W, 1 - 75.0 / H);
   char title[1024];
   snprintf(title, sizeof title, "Misclustering: transformer depth vs EM / Lloyd iterations%s%s",
            subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
-  fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
+  /* every panel the same size, the key in its own column at the right (never over the data) */
+  fprintf(g, "set multiplot layout %d,%d margins screen %.4f, screen %.4f, screen %.4f, screen %.4f "
+             "spacing screen %.4f, screen %.4f title ", rows, cols, 80.0 / W, (W - 230.0) / W,
+          65.0 / H, 1 - 75.0 / H, 80.0 / W, 95.0 / H);
   tgmm_report_gp_quote(g, title);
   fprintf(g, "\n");
   for (int l = 0; l < v->nl; l++) {

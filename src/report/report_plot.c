@@ -55,6 +55,13 @@ typedef struct {
 
 static void layout_free(layout *L) { free(L->xv), free(L->xs), free(L->pl), free(L->sx), free(L->sp); }
 
+/* The grid keys as a list of strings (tgmm_report_key_short). */
+static const char *const *keyp(const tgmm_report_keys *k) {
+  static const char *p[TGMM_REPORT_MAXKEY];
+  for (int g = 0; g < k->nkey; g++) p[g] = k->key[g];
+  return p;
+}
+
 static int find_or_add(char (*list)[64], int *n, const char *v) {
   for (int i = 0; i < *n; i++)
     if (!strcmp(list[i], v)) return i;
@@ -91,9 +98,12 @@ static int make_layout(const tgmm_report *r, const tgmm_report_keys *k, layout *
     char pt[512] = "";
     int len = 0;
     for (int g = 0; g < k->nkey; g++)
-      if (g != L->xkey)
-        len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s=%s", len ? ", " : "", k->key[g],
+      if (g != L->xkey) {
+        char kn[64];
+        tgmm_report_key_short(k->key[g], keyp(k), k->nkey, kn, sizeof kn);
+        len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s=%s", len ? ", " : "", kn,
                         k->val[s][g]);
+      }
     int p = 0;
     while (p < L->np && strcmp(L->pl[p], pt)) p++;
     if (p == L->np) snprintf(L->pl[L->np++], 512, "%s", pt);
@@ -205,51 +215,93 @@ void tgmm_report_method_colour(const char *const *names, int n, int j, char out[
   else snprintf(out, 8, "%s", other[oth % 5]);
 }
 
-/* What the data of a metric's plot spans: means (> 0: lo, hi), bars (ylo, yhi), whether a mean
- * is <= 0, and which method has a value in which panel (has [np, 32]). */
+/* What the data of a metric's plot spans and how its y axis is drawn: the means > 0 (lo, hi),
+ * whether a mean is <= 0, which method has a value in which panel (has [np, 32]); a log axis
+ * (logy) when the means (all > 0) span a factor 20, else a linear one from 0 (every plotted
+ * metric is >= 0; the rates accuracy and misclustering end at 1); the range [ybot, ytop]; on a
+ * log axis whether a bar's lower end is below ybot (clipped there). */
 typedef struct {
-  double lo, hi, ylo, yhi;
-  int nonpos;
+  double lo, hi, ybot, ytop;
+  int nonpos, logy, rate, clipped;
   char *has;
 } plot_span;
 
+/* The cell of method j at x index i of panel p, or NULL. */
+static const tgmm_report_cell *cell_at(const tgmm_report *r, const layout *L, int p, int i, int j) {
+  for (int s = 0; s < r->ns; s++)
+    if (L->sx[s] == i && L->sp[s] == p) return tgmm_report_at(r, s, j);
+  return NULL;
+}
+
+/* The bar drawn: on a log axis the 95% interval of the mean (an sd bar reaches below 0 there,
+ * which a log axis cannot show), else the configured one. */
+static double bar_of(const tgmm_report_cell *cl, int c, int ci95, int logy) {
+  return tgmm_report_errbar(cl, c, logy ? 1 : ci95);
+}
+
+static int scan(const tgmm_report *r, const layout *L, int c, int ci95, plot_span *sp) {
+  sp->lo = INFINITY, sp->hi = 0, sp->nonpos = 0, sp->rate = c == 2 || c == 3;
+  sp->has = tgmm_calloc((size_t)L->np * 32, 1);
+  if (!sp->has) return TGMM_ENOMEM;
+  for (int p = 0; p < L->np; p++)
+    for (int i = 0; i < L->nx; i++)
+      for (int j = 0; j < r->nm; j++) {
+        const tgmm_report_cell *cl = cell_at(r, L, p, i, j);
+        if (!cl || !isfinite(cl->mean[c])) continue;
+        double m = cl->mean[c];
+        sp->has[p * 32 + j] = 1;
+        if (m > 0) sp->lo = fmin(sp->lo, m), sp->hi = fmax(sp->hi, m);
+        else sp->nonpos = 1;
+      }
+  sp->logy = !sp->nonpos && sp->hi > 0 && sp->hi / sp->lo >= 20;
+  double top = 0, low = INFINITY; /* the bars' ends (low: the lowest lower end > 0) */
+  for (int p = 0; p < L->np; p++)
+    for (int i = 0; i < L->nx; i++)
+      for (int j = 0; j < r->nm; j++) {
+        const tgmm_report_cell *cl = cell_at(r, L, p, i, j);
+        if (!cl || !isfinite(cl->mean[c])) continue;
+        double m = cl->mean[c], e = bar_of(cl, c, ci95, sp->logy);
+        top = fmax(top, fmax(m, m + e));
+        if (m - e > 0) low = fmin(low, m - e);
+      }
+  if (sp->logy) { /* lower ends far below the smallest mean clipped at the axis (lo / 10) */
+    sp->ybot = fmin(sp->lo / 1.5, fmax(isfinite(low) ? low / 1.3 : 0, sp->lo / 10));
+    sp->ytop = sp->rate ? fmin(fmin(top, 1) * 1.5, 1.05) : top * 1.5; /* a rate's bars end at 1 */
+    for (int p = 0; p < L->np; p++)
+      for (int i = 0; i < L->nx; i++)
+        for (int j = 0; j < r->nm; j++) {
+          const tgmm_report_cell *cl = cell_at(r, L, p, i, j);
+          if (cl && isfinite(cl->mean[c]) && cl->mean[c] - bar_of(cl, c, ci95, 1) < sp->ybot) sp->clipped = 1;
+        }
+  } else { /* from 0; a constant series still gets a range */
+    if (sp->rate) top = fmin(top, 1);
+    sp->ybot = 0;
+    sp->ytop = top > 0 ? top * 1.1 : 1;
+    if (sp->rate && sp->ytop > 1) sp->ytop = 1.05;
+  }
+  return TGMM_OK;
+}
+
 /* PREFIX.<metric>.dat: one block per panel, a line per x value, per method mean, bar, tasks. */
 static int write_dat(const tgmm_report *r, const layout *L, int c, int ci95, const char *dat,
-                     plot_span *sp) {
+                     const plot_span *sp) {
   tgmm_out od;
   FILE *d = tgmm_out_text(&od, dat);
   if (!d) return TGMM_EUSER;
   fprintf(d, "# %s: one block per panel (gnuplot 'index'); x, x label, then per method: mean, "
              "error bar (%s), tasks\n# methods:", tgmm_report_metric_title(c),
-          ci95 ? "95% interval of the mean" : "sd over tasks");
+          sp->logy ? "95% interval of the mean: the y axis is logarithmic"
+                   : ci95 ? "95% interval of the mean" : "sd over tasks");
   for (int j = 0; j < r->nm; j++) fprintf(d, " %s", r->method[j]);
   fprintf(d, "\n");
-  sp->lo = INFINITY, sp->hi = 0, sp->ylo = INFINITY, sp->yhi = -INFINITY; /* means > 0; bars */
-  sp->nonpos = 0;
-  sp->has = tgmm_calloc((size_t)L->np * 32, 1); /* [np, 32]: a method has a value in a panel */
-  if (!sp->has) {
-    tgmm_out_abort(&od);
-    return TGMM_ENOMEM;
-  }
   for (int p = 0; p < L->np; p++) {
     fprintf(d, "%s# panel %d: %s\n", p ? "\n\n" : "", p, L->pl[p][0] ? L->pl[p] : "(all settings)");
     for (int i = 0; i < L->nx; i++) {
-      int s = 0;
-      while (s < r->ns && !(L->sx[s] == i && L->sp[s] == p)) s++;
       fprintf(d, "%.9g \"%s\"", L->xv[i], L->xs[i]);
       for (int j = 0; j < r->nm; j++) {
-        const tgmm_report_cell *cl = s < r->ns ? &r->cell[s * 32 + j] : NULL;
-        if (!cl || !isfinite(cl->mean[c])) {
-          fprintf(d, " ? ? 0");
-          continue;
-        }
-        double m = cl->mean[c];
-        double e = tgmm_report_errbar(cl, c, ci95);
-        sp->has[p * 32 + j] = 1;
-        if (m > 0) sp->lo = fmin(sp->lo, m), sp->hi = fmax(sp->hi, m);
-        else sp->nonpos = 1;
-        sp->ylo = fmin(sp->ylo, m - e), sp->yhi = fmax(sp->yhi, m + e);
-        fprintf(d, " %.9g %.9g %d", m, e, cl->n_ok[c]);
+        const tgmm_report_cell *cl = cell_at(r, L, p, i, j);
+        if (!cl || !isfinite(cl->mean[c])) fprintf(d, " ? ? 0");
+        else fprintf(d, " %.9g %.9g %d", cl->mean[c], bar_of(cl, c, ci95, sp->logy), cl->n_ok[c]);
       }
       fprintf(d, "\n");
     }
@@ -257,26 +309,43 @@ static int write_dat(const tgmm_report *r, const layout *L, int c, int ci95, con
   return tgmm_out_commit(&od);
 }
 
-/* The script's terminal, labels, tics, the ranges shared by every panel and the multiplot. */
-static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, const char *gp,
-                    const char *png, const char *ttl, const plot_span *sp) {
-  int logy = !sp->nonpos && sp->hi > 0 && sp->hi / sp->lo >= 20;
-  int cols = (int)ceil(sqrt((double)L->np)), rows = (L->np + cols - 1) / cols;
+/* Pixel geometry of a metric's figure: panels of pw x ph in cols x rows, the key in a column of
+ * width kw right of them (never over the data). */
+typedef struct {
+  int cols, rows, pw, ph, kw, W, H, left, bottom, top, gapx, gapy;
+} geometry;
+
+static geometry make_geometry(const layout *L, int keylen) {
+  geometry G;
+  G.cols = (int)ceil(sqrt((double)L->np)), G.rows = (L->np + G.cols - 1) / G.cols;
   size_t tl = 0; /* panels wide enough for their titles */
   for (int p = 0; p < L->np; p++) tl = strlen(L->pl[p]) > tl ? strlen(L->pl[p]) : tl;
-  int pw = (int)(7 * tl + 40) > 460 ? (int)(7 * tl + 40) : 460;
-  if (pw > 1000) pw = 1000;
-  int W = L->np == 1 ? 1000 : 120 + pw * cols, H = L->np == 1 ? 620 : 110 + 340 * rows;
+  G.pw = L->np == 1 ? 720 : (int)(7 * tl + 20) > 400 ? (int)(7 * tl + 20) : 400;
+  if (G.pw > 900) G.pw = 900;
+  G.ph = L->np == 1 ? 470 : 290;
+  G.kw = 7 * keylen + 100 > 180 ? 7 * keylen + 100 : 180;
+  G.left = 80, G.gapx = 80, G.top = L->np == 1 ? 50 : 75, G.gapy = 95; /* one panel: no panel title */
+  G.bottom = !L->numeric && L->nx > 6 ? 110 : 65;
+  G.W = G.left + G.cols * G.pw + (G.cols - 1) * G.gapx + G.kw;
+  G.H = G.top + G.rows * G.ph + (G.rows - 1) * G.gapy + G.bottom;
+  return G;
+}
+
+/* The script's terminal, labels, tics, the ranges shared by every panel and the multiplot
+ * (margins in screen units, so that every panel has the same size and the key its column). */
+static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, const char *gp,
+                    const char *png, const char *ttl, const plot_span *sp, const geometry *G) {
   fprintf(g, "# %s; rerun with: gnuplot ", tgmm_report_metric_title(c));
   tgmm_report_gp_comment(g, gp), fprintf(g, " (or gnuplot -e \"out='other.png'\" ");
   tgmm_report_gp_comment(g, gp), fprintf(g, ")\n");
   fprintf(g, "set terminal pngcairo size %d,%d noenhanced font 'sans,11'\n"
-             "if (!exists('out')) out = ", W, H);
+             "if (!exists('out')) out = ", G->W, G->H);
   tgmm_report_gp_quote(g, png);
-  fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n"
-             "set offsets 0, 0, graph 0.08, graph 0.08\nset lmargin 10\nset rmargin 3\n");
+  fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset border lw 1\n");
+  char xk[64];
+  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], keyp(k), k->nkey, xk, sizeof xk);
   fprintf(g, "set xlabel ");
-  tgmm_report_gp_quote(g, L->xkey >= 0 ? k->key[L->xkey] : "setting");
+  tgmm_report_gp_quote(g, L->xkey >= 0 ? xk : "setting");
   fprintf(g, "\nset ylabel ");
   tgmm_report_gp_quote(g, tgmm_report_metric_title(c));
   fprintf(g, "\nset xtics (");
@@ -295,35 +364,59 @@ static void gp_axes(FILE *g, const tgmm_report_keys *k, const layout *L, int c, 
     else fprintf(g, "set xrange [%.9g:%.9g]\n", x0 - 0.4 * dx, x1 + 0.4 * dx);
   }
   /* one y range for every panel, so that panels compare at a glance */
-  if (logy)
-    fprintf(g, "set logscale y\nset format y '%%g'\nset yrange [%.6g:%.6g]\n", sp->lo / 3,
-            sp->yhi * 8);
-  else if (isfinite(sp->ylo) && sp->yhi > sp->ylo)
-    fprintf(g, "set yrange [%.6g:%.6g]\n", sp->ylo - 0.06 * (sp->yhi - sp->ylo),
-            sp->yhi + 0.3 * (sp->yhi - sp->ylo));
-  else if (!isfinite(sp->ylo)) /* no value at all (e.g. a truth metric of data without truth) */
-    fprintf(g, "set yrange [0:1]\n");
-  if (L->np > 1) {
-    fprintf(g, "set multiplot layout %d,%d title ", rows, cols);
-    tgmm_report_gp_quote(g, ttl);
-    fprintf(g, "\n");
+  if (sp->logy) fprintf(g, "set logscale y\nset format y '%%g'\n");
+  fprintf(g, "set yrange [%.6g:%.6g]\n", sp->ybot, sp->ytop);
+  double W = G->W, H = G->H;
+  fprintf(g, "set multiplot layout %d,%d margins screen %.4f, screen %.4f, screen %.4f, screen %.4f "
+             "spacing screen %.4f, screen %.4f title ", G->rows, G->cols, G->left / W,
+          (W - G->kw) / W, G->bottom / H, 1 - G->top / H, G->gapx / W, G->gapy / H);
+  tgmm_report_gp_quote(g, ttl);
+  fprintf(g, "\n");
+}
+
+/* The key, in the first panel with data: at the right of the panels, with a line per method
+ * without any value in this plot ("tgmm: no l2_means (label head)"). */
+static void gp_key(FILE *g, const geometry *G) {
+  fprintf(g, "set key at screen %.4f, screen %.4f left top vertical box opaque samplen 2 Left "
+             "reverse\n", (G->W - G->kw + 12) / (double)G->W, 1 - G->top / (double)G->H);
+}
+
+static void gp_notes(FILE *g, const tgmm_report *r, int c) {
+  for (int j = 0; j < r->nm; j++) {
+    char why[64], note[128];
+    if (!tgmm_report_no_values(r, j, c, why, sizeof why)) continue;
+    snprintf(note, sizeof note, "%s: no %s (%s)", r->method[j], tgmm_report_metric_name[c], why);
+    fprintf(g, ", \\\n     keyentry with lines lc rgb '#ffffff' title ");
+    tgmm_report_gp_quote(g, note);
   }
 }
 
-/* One plot command per panel: a line per method with a value there, markers offset per method. */
-static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, const char *dat,
-                      const char *ttl, const plot_span *sp) {
+/* One plot command per panel: a line per method with a value there, markers offset per method;
+ * bars clipped at 0 (and at 1 for a rate) on a linear axis, at the axis' bottom on a log one. */
+static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, int c, const char *dat,
+                      const plot_span *sp, const geometry *G) {
   /* offsets of the methods' markers: a share of the x spacing (a factor on a log axis) */
   double span = L->nx > 1 ? (L->logx ? log(L->xv[L->nx - 1] / L->xv[0]) : L->xv[L->nx - 1] - L->xv[0]) / (L->nx - 1) : 1;
   if (!isfinite(span) || span <= 0) span = 1;
   int keyed = 0;
   for (int p = 0; p < L->np; p++) {
+    char pt[1024]; /* the panel's title, with the methods that have values elsewhere only */
+    int len = snprintf(pt, sizeof pt, "%s", L->pl[p]), miss = 0;
+    for (int j = 0; j < r->nm && len < (int)sizeof pt - 40; j++) {
+      int elsewhere = 0;
+      for (int q = 0; q < L->np; q++) elsewhere |= sp->has[q * 32 + j];
+      if (!elsewhere || sp->has[p * 32 + j]) continue;
+      len += snprintf(pt + len, sizeof pt - (size_t)len, "%s%s", miss++ ? ", " : len ? " (no values: " : "(no values: ", r->method[j]);
+    }
+    if (miss) snprintf(pt + len, sizeof pt - (size_t)len, ")");
     fprintf(g, "set title ");
-    tgmm_report_gp_quote(g, L->np > 1 ? L->pl[p] : ttl);
+    tgmm_report_gp_quote(g, pt);
     int any = 0;
     for (int j = 0; j < r->nm; j++) any |= sp->has[p * 32 + j];
-    /* the key once, in the first panel with data */
-    fprintf(g, "\n%s", any && !keyed ? "set key top left box opaque samplen 2\n" : "unset key\n");
+    fprintf(g, "\n");
+    int keyhere = any && !keyed; /* the key once, in the first panel with data */
+    if (keyhere) gp_key(g, G);
+    else fprintf(g, "unset key\n");
     keyed |= any;
     if (!any) { /* nothing to draw here (e.g. a metric an older file lacks): an empty panel */
       fprintf(g, "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n");
@@ -335,6 +428,10 @@ static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, const char
     double step = r->nm > 1 && 0.06 * (r->nm - 1) > 0.5 ? 0.5 / (r->nm - 1) : 0.06;
     const char *names[32];
     for (int j = 0; j < r->nm; j++) names[j] = r->method[j];
+    char lo[64], hi[64];
+    if (sp->logy) snprintf(lo, sizeof lo, "%.6g", sp->ybot);
+    else snprintf(lo, sizeof lo, "0");
+    snprintf(hi, sizeof hi, "%s", sp->rate ? "1" : "");
     for (int j = 0; j < r->nm; j++) {
       if (!sp->has[p * 32 + j]) continue; /* a series without points is an error to gnuplot */
       double off = step * span * (j - (r->nm - 1) / 2.0);
@@ -343,16 +440,19 @@ static void gp_panels(FILE *g, const tgmm_report *r, const layout *L, const char
       fprintf(g, "%s", first ? "" : ", \\\n     ");
       first = 0;
       tgmm_report_gp_quote(g, dat);
-      if (L->logx)
-        fprintf(g, " index %d using ($1*%.6g):%d:%d", p, exp(off), 3 + 3 * j, 4 + 3 * j);
-      else
-        fprintf(g, " index %d using ($1+%.6g):%d:%d", p, off, 3 + 3 * j, 4 + 3 * j);
+      int m = 3 + 3 * j, e = 4 + 3 * j;
+      if (L->logx) fprintf(g, " index %d using ($1*%.6g):%d", p, exp(off), m);
+      else fprintf(g, " index %d using ($1+%.6g):%d", p, off, m);
+      fprintf(g, ":($%d-$%d > %s ? $%d-$%d : %s)", m, e, lo, m, e, lo);
+      if (*hi) fprintf(g, ":($%d+$%d < %s ? $%d+$%d : %s)", m, e, hi, m, e, hi);
+      else fprintf(g, ":($%d+$%d)", m, e);
       fprintf(g, " with yerrorlines lw 2 pt %d ps 1.2 lc rgb '%s' title ", 5 + 2 * (j % 4), col);
       tgmm_report_gp_quote(g, r->method[j]);
     }
+    if (keyhere) gp_notes(g, r, c);
     fprintf(g, "\n");
   }
-  if (L->np > 1) fprintf(g, "unset multiplot\n");
+  fprintf(g, "unset multiplot\n");
 }
 
 /* PREFIX.<metric>.dat, .gp and .png of metric c. */
@@ -367,24 +467,32 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
   snprintf(dat, sizeof dat, "%s.%s.dat", prefix, what);
   snprintf(gp, sizeof gp, "%s.%s.gp", prefix, what);
   plot_span sp = {0};
-  int rc = write_dat(r, L, c, ci95, dat, &sp);
-  if (rc != TGMM_OK) {
-    free(sp.has);
-    return rc;
-  }
+  int rc = scan(r, L, c, ci95, &sp);
+  if (rc == TGMM_OK) rc = write_dat(r, L, c, ci95, dat, &sp);
   tgmm_out og;
-  FILE *g = tgmm_out_text(&og, gp);
+  FILE *g = rc == TGMM_OK ? tgmm_out_text(&og, gp) : NULL;
   if (!g) {
     free(sp.has);
-    return TGMM_EUSER;
+    return rc == TGMM_OK ? TGMM_EUSER : rc;
   }
-  char ttl[1024];
+  int keylen = 0; /* the key's longest line: a method, or a note on a method without values */
+  for (int j = 0; j < r->nm; j++) {
+    char why[64];
+    int n = (int)strlen(r->method[j]);
+    if (tgmm_report_no_values(r, j, c, why, sizeof why)) n += (int)(strlen(what) + strlen(why) + 8);
+    keylen = n > keylen ? n : keylen;
+  }
+  geometry G = make_geometry(L, keylen);
+  char ttl[1024], xk[64];
+  if (L->xkey >= 0) tgmm_report_key_short(k->key[L->xkey], keyp(k), k->nkey, xk, sizeof xk);
   snprintf(ttl, sizeof ttl, "%s by %s (mean; bars: %s)%s%s", tgmm_report_metric_title(c),
-           L->xkey >= 0 ? k->key[L->xkey] : "setting",
-           ci95 ? "95% interval of the mean" : "sd over tasks", subtitle && *subtitle ? " — " : "",
-           subtitle ? subtitle : "");
-  gp_axes(g, k, L, c, gp, png, ttl, &sp);
-  gp_panels(g, r, L, dat, ttl, &sp);
+           L->xkey >= 0 ? xk : "setting",
+           sp.logy ? sp.clipped ? "95% interval of the mean, cut at the bottom edge"
+                                : "95% interval of the mean"
+           : ci95 ? "95% interval of the mean" : "sd over tasks",
+           subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
+  gp_axes(g, k, L, c, gp, png, ttl, &sp, &G);
+  gp_panels(g, r, L, c, dat, &sp, &G);
   free(sp.has);
   TGMM_TRY(tgmm_out_commit(&og));
   return tgmm_report_gnuplot(gp, png);

@@ -4,13 +4,16 @@
  *
  * x: delta, in quantile bins (equal numbers of tasks: up to 10 bins of at least 20 distinct
  * tasks; a bin is drawn at the mean delta of its tasks); y: the mean misclustering rate of each
- * method's ok rows in the bin, on a log axis (a bin whose mean is 0 is not drawn: it has no
- * place on a log axis); beside them the minimax rate exp(-delta^2/8) of Lu & Zhou for identity
+ * method's ok rows in the bin, on a log axis; every bin is drawn: a bin where the method has
+ * tasks but misclusters no sample (rate 0) on the bottom edge of the axis, labelled 0, and a bin
+ * without a task of the method as a gap in its line (both said in the key); beside them the
+ * minimax rate exp(-delta^2/8) of Lu & Zhou for identity
  * covariance. EM's and Lloyd's truncated columns (em@c, lloyd@c) are shades of one colour, light
  * for few iterations; with both em and lloyd columns, EM and Lloyd get a panel each and tgmm,
- * spectral and the oracle appear in both. Several files (a merged report): the tgmm columns are
- * told apart by each run's differing keys (tag), the baselines are pooled over the files. Rank 0
- * only. */
+ * spectral and the oracle appear in both. Several files (a merged report): every line is told
+ * apart by its run's differing keys (tag); a baseline's lines of several runs become one only
+ * when they are the same (runs that differ in the model alone evaluate the same tasks), never
+ * pooled across runs whose tasks differ. Rank 0 only. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
@@ -26,9 +29,12 @@
 #define RATE_MINBIN 20 /* distinct tasks per bin at least */
 
 typedef struct {
-  int nser, nbin;
+  int nser, nbin, nord;
   int order[RATE_MAXSER];   /* drawing order: tgmm lines, em@c, lloyd@c, the others */
   char name[RATE_MAXSER][160];
+  char method[RATE_MAXSER][16];
+  int hidden[RATE_MAXSER];  /* a baseline's line of another run, the same as a shown one */
+  int run[RATE_MAXSER];     /* the file of a line (its dash pattern among a method's lines) */
   double s1[RATE_MAXSER][RATE_MAXBIN];
   int n[RATE_MAXSER][RATE_MAXBIN];
   double edge[RATE_MAXBIN]; /* lower edge of each bin */
@@ -128,21 +134,45 @@ static int bin_of(const rate *q, double delta) {
   return b;
 }
 
-static int series_of(rate *q, const char *method, const char *tag) {
+static int series_of(rate *q, const char *method, const char *tag, int run) {
   char name[160];
-  if (tag && *tag && !strncmp(method, "tgmm", 4)) snprintf(name, sizeof name, "%s %s", method, tag);
-  else snprintf(name, sizeof name, "%s", method);
+  if (tag && *tag) snprintf(name, sizeof name, "%.15s %s", method, tag);
+  else snprintf(name, sizeof name, "%.15s", method);
   for (int s = 0; s < q->nser; s++)
     if (!strcmp(q->name[s], name)) return s;
   if (q->nser == RATE_MAXSER) return -1;
   snprintf(q->name[q->nser], sizeof q->name[0], "%s", name);
+  snprintf(q->method[q->nser], sizeof q->method[0], "%.15s", method);
+  q->run[q->nser] = run;
   return q->nser++;
 }
 
-static void add_rows(rate *q, const rate_rows *w, const char *tag) {
+static int same_data(const rate *q, int a, int b) {
+  for (int k = 0; k < q->nbin; k++)
+    if (q->n[a][k] != q->n[b][k] ||
+        fabs(q->s1[a][k] - q->s1[b][k]) > 1e-9 * fmax(1, fabs(q->s1[a][k])))
+      return 0;
+  return 1;
+}
+
+/* A baseline's lines of several runs: one line under the method's name when all are the same
+ * data, else each run's own. */
+static void merge_same(rate *q) {
+  for (int a = 0; a < q->nser; a++) {
+    if (q->hidden[a] || !strncmp(q->method[a], "tgmm", 4) || !strcmp(q->name[a], q->method[a])) continue;
+    int all = 1, cnt = 1;
+    for (int b = a + 1; b < q->nser && all; b++)
+      if (!strcmp(q->method[b], q->method[a])) all = same_data(q, a, b), cnt++;
+    if (!all || cnt < 2) continue;
+    for (int b = a + 1; b < q->nser; b++) q->hidden[b] |= !strcmp(q->method[b], q->method[a]);
+    snprintf(q->name[a], sizeof q->name[a], "%s", q->method[a]);
+  }
+}
+
+static void add_rows(rate *q, const rate_rows *w, const char *tag, int run) {
   for (hsize_t i = 0; i < w->R; i++) {
     if (!usable(w, i)) continue;
-    int s = series_of(q, w->method + 16 * i, tag), b = bin_of(q, w->delta[i]);
+    int s = series_of(q, w->method + 16 * i, tag, run), b = bin_of(q, w->delta[i]);
     if (s < 0) continue;
     q->s1[s][b] += w->mis[i];
     q->n[s][b]++;
@@ -150,17 +180,21 @@ static void add_rows(rate *q, const rate_rows *w, const char *tag) {
 }
 
 static void series_style(const rate *q, int s, char *style, size_t n) {
-  const char *names[RATE_MAXSER];
-  for (int t = 0; t < q->nser; t++) names[t] = q->name[t];
+  const char *names[RATE_MAXSER]; /* the shown lines */
+  int at = 0;
+  for (int t = 0; t < q->nord; t++) {
+    names[t] = q->method[q->order[t]];
+    if (q->order[t] == s) at = t;
+  }
   char col[8];
-  tgmm_report_method_colour(names, q->nser, s, col);
-  const char *nm = q->name[s];
+  tgmm_report_method_colour(names, q->nord, at, col);
+  const char *nm = q->method[s];
   if (tgmm_report_method_family(nm)) snprintf(style, n, "lw 2 pt 7 ps 0.9 lc rgb '%s' dt 1", col);
   else if (!strncmp(nm, "tgmm", 4)) snprintf(style, n, "lw 3 pt 5 ps 1.1 lc rgb '%s' dt 1", col);
-  else if (!strcmp(nm, "oracle")) snprintf(style, n, "lw 2 pt 9 ps 1.0 lc rgb '%s' dt 2", col);
+  else if (!strcmp(nm, "oracle")) /* grey for every run: told apart by dashes and markers */
+    snprintf(style, n, "lw 2 pt %d ps 1.0 lc rgb '%s' dt %d", 9 - q->run[s] % 3, col, 2 + 3 * (q->run[s] % 2));
   else snprintf(style, n, "lw 2 pt 11 ps 1.0 lc rgb '%s' dt 4", col);
 }
-
 
 static int group(const char *name) {
   int f = tgmm_report_method_family(name);
@@ -171,7 +205,8 @@ static void make_order(rate *q) {
   int n = 0;
   for (int gr = 0; gr < 4; gr++)
     for (int s = 0; s < q->nser; s++)
-      if (group(q->name[s]) == gr) q->order[n++] = s;
+      if (!q->hidden[s] && group(q->method[s]) == gr) q->order[n++] = s;
+  q->nord = n;
 }
 
 static int write_dat(const rate *q, const char *dat) {
@@ -180,15 +215,15 @@ static int write_dat(const rate *q, const char *dat) {
   if (!d) return TGMM_EUSER;
   fprintf(d, "# misclustering rate against delta (smallest distance between two true means), "
              "in %d quantile bins of the distinct tasks' delta\n# one block per method (gnuplot "
-             "'index'): mean delta of the bin, mean misclustering ('?': no row, or 0 on the log "
-             "axis), rows, lower edge of the bin\n", q->nbin);
-  for (int i = 0; i < q->nser; i++) {
+             "'index'): mean delta of the bin, mean misclustering ('?': no row of the method in "
+             "the bin), rows, lower edge of the bin\n", q->nbin);
+  for (int i = 0; i < q->nord; i++) {
     int s = q->order[i];
     fprintf(d, "%s# %s\n", i ? "\n\n" : "", q->name[s]);
     for (int b = 0; b < q->nbin; b++) {
-      double m = q->n[s][b] ? q->s1[s][b] / q->n[s][b] : 0;
-      if (m > 0) fprintf(d, "%.9g %.9g %d %.17g\n", q->x[b], m, q->n[s][b], q->edge[b]);
-      else fprintf(d, "%.9g ? %d %.17g\n", q->x[b], q->n[s][b], q->edge[b]);
+      if (q->n[s][b])
+        fprintf(d, "%.9g %.9g %d %.17g\n", q->x[b], q->s1[s][b] / q->n[s][b], q->n[s][b], q->edge[b]);
+      else fprintf(d, "%.9g ? 0 %.17g\n", q->x[b], q->edge[b]);
     }
   }
   return tgmm_out_commit(&o);
@@ -196,22 +231,34 @@ static int write_dat(const rate *q, const char *dat) {
 
 /* Panel p (0: all, or EM with both families; 1: Lloyd) shows series s? */
 static int in_panel(const rate *q, int s, int p, int split) {
-  int f = tgmm_report_method_family(q->name[s]);
+  int f = tgmm_report_method_family(q->method[s]);
   return !split || f == 0 || f == p + 1;
+}
+
+/* Whether a shown line has a bin at rate 0 (zero) or a bin without its tasks (gap). */
+static void zeros_gaps(const rate *q, int *zero, int *gap) {
+  *zero = *gap = 0;
+  for (int i = 0; i < q->nord; i++)
+    for (int b = 0; b < q->nbin; b++) {
+      int s = q->order[i];
+      *gap |= !q->n[s][b];
+      *zero |= q->n[s][b] && !(q->s1[s][b] > 0);
+    }
 }
 
 static int write_gp(const rate *q, const char *gp, const char *dat, const char *png,
                     const char *subtitle) {
-  int has_em = 0, has_ll = 0;
+  int has_em = 0, has_ll = 0, zero, gap;
   double lo = 1, x0 = q->x[0], x1 = q->x[q->nbin - 1];
-  for (int s = 0; s < q->nser; s++) {
-    int f = tgmm_report_method_family(q->name[s]);
+  for (int i = 0; i < q->nord; i++) {
+    int s = q->order[i], f = tgmm_report_method_family(q->method[s]);
     has_em |= f == 1, has_ll |= f == 2;
     for (int b = 0; b < q->nbin; b++)
       if (q->n[s][b] && q->s1[s][b] > 0) lo = fmin(lo, q->s1[s][b] / q->n[s][b]);
   }
+  zeros_gaps(q, &zero, &gap);
   int split = has_em && has_ll, np = split ? 2 : 1;
-  lo = fmax(lo / 3, 1e-6);
+  lo = fmax(lo / 3, 1e-6); /* the bottom edge, where a rate 0 is drawn (labelled 0) */
   double pad = x1 > x0 ? 0.04 * (x1 - x0) : 0.5;
   tgmm_out o;
   FILE *g = tgmm_out_text(&o, gp);
@@ -219,16 +266,29 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
   fprintf(g, "# misclustering rate against delta; rerun with: gnuplot ");
   tgmm_report_gp_comment(g, gp);
   fprintf(g, "\n");
-  fprintf(g, "set terminal pngcairo size %d,800 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
+  fprintf(g, "set terminal pngcairo size %d,820 noenhanced font 'sans,11'\nif (!exists('out')) out = ",
           split ? 1600 : 950);
   tgmm_report_gp_quote(g, png);
   fprintf(g, "\nset output out\nset datafile missing '?'\nset grid\nset logscale y\n"
-             "set format y '%%g'\nset yrange [%.6g:1]\nset xrange [%.6g:%.6g]\n"
+             "set format y '%%g'\nset yrange [%.6g:1]\nset ytics add ('0' %.6g)\n"
+             "set xrange [%.6g:%.6g]\n"
              "set xlabel 'delta = smallest distance between two true means (%d quantile bins)'\n"
              "set ylabel 'misclustering rate (mean over tasks)'\n"
-             "set key below center horizontal box samplen 3 width 1 font ',10' maxrows 4\n"
-             "set bmargin 11\nset xlabel offset 0,0.3\n"
-             "minimax(x) = exp(-x*x/8)\n", lo, x0 - pad, x1 + pad, q->nbin);
+             "set key outside below center horizontal box samplen 3 width 1 font ',10' maxrows 5\n"
+             "set bmargin 12\nset xlabel offset 0,0.3\n"
+             "minimax(x) = exp(-x*x/8)\n", lo, lo, x0 - pad, x1 + pad, q->nbin);
+  if (zero || gap) { /* what a point on the bottom edge and a gap in a line mean */
+    char note[256];
+    snprintf(note, sizeof note, "%s%s%s",
+             zero ? "on the bottom edge (0): rate 0, no sample of the tasks in the bin misclustered" : "",
+             zero && gap ? "; " : "", gap ? "a gap: no task of the method in the bin" : "");
+    char xl[400];
+    snprintf(xl, sizeof xl, "delta = smallest distance between two true means (%d quantile bins)\n%s",
+             q->nbin, note);
+    fprintf(g, "set xlabel ");
+    tgmm_report_gp_quote(g, xl);
+    fprintf(g, "\n");
+  }
   char title[1024];
   snprintf(title, sizeof title, "Misclustering rate against separation%s%s",
            subtitle && *subtitle ? " — " : "", subtitle ? subtitle : "");
@@ -241,13 +301,14 @@ static int write_gp(const rate *q, const char *gp, const char *dat, const char *
     fprintf(g, "set title ");
     tgmm_report_gp_quote(g, split ? (p == 0 ? "EM by iterations" : "Lloyd by iterations") : title);
     fprintf(g, "\nplot ");
-    for (int i = 0; i < q->nser; i++) {
+    for (int i = 0; i < q->nord; i++) {
       int s = q->order[i];
       if (!in_panel(q, s, p, split)) continue;
       char style[160];
       series_style(q, s, style, sizeof style);
       tgmm_report_gp_quote(g, dat);
-      fprintf(g, " index %d using 1:2 with linespoints %s title ", i, style);
+      /* a rate 0 on the bottom edge; '?' (no task) undefined: a gap in the line */
+      fprintf(g, " index %d using 1:($2 > %.6g ? $2 : %.6g) with linespoints %s title ", i, lo, lo, style);
       tgmm_report_gp_quote(g, q->name[s]);
       fprintf(g, ", \\\n     ");
     }
@@ -274,7 +335,8 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
   if (rc == TGMM_OK && q->nd > 0) {
     make_bins(q);
     for (int f = 0; f < nfile; f++)
-      if (has[f]) add_rows(q, &w[f], tags ? tags[f] : NULL);
+      if (has[f]) add_rows(q, &w[f], tags ? tags[f] : NULL, f);
+    merge_same(q);
     make_order(q);
     any = 1;
   }

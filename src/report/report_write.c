@@ -68,7 +68,8 @@ int tgmm_report_write_files(const tgmm_report *r, const char *prefix, int ci95, 
     if (f && e == 0) {
       fputs(md_head ? md_head : "", f);
       fprintf(f, "\n## Per setting\n");
-      tgmm_report_markdown(r, all, nall, f), tgmm_report_verdict(r, f);
+      tgmm_report_markdown(r, all, nall, f), tgmm_report_no_values_md(r, all, nall, f);
+      tgmm_report_verdict(r, f);
       fputs(md_tail ? md_tail : "", f);
     }
     if (f && e == 1) write_csv(r, f);

@@ -164,7 +164,7 @@ PY
   grep -q "## Misclustering: transformer depth against EM and Lloyd iterations" two.md &&
     grep -Eq "^\| mean_scale=0.5 K=\[2\] \| 1 \| [0-9.]+ .* \| 1 \| [0-9.]+" two.md &&
     grep -Eq "^\|  \| 2 \| [0-9.]+ .* \| 3 \| [0-9.]+" two.md && [[ -s two.depth.png && -s two.depth.gp ]] &&
-    grep -q "tgmm model.n_layer=2" two.rate.gp &&
+    grep -q "title 'tgmm n_layer=2'" two.rate.gp &&
     ok "merged report: depth (1, 2) beside iterations (1, 3), depth plot, tgmm per depth in the rate plot" ||
     { fail "depth view"; grep -A8 "transformer depth" two.md; }
   cp it2.h5 old.h5

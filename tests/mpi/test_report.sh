@@ -20,7 +20,8 @@ done
 gp=one.l2_means.gp
 if grep -q "^set xlabel 'K'" $gp && grep -q "^set ylabel 'l2 error of means'" $gp &&
    grep -q "yerrorlines" $gp && grep -q "set multiplot layout" $gp && grep -q "^set title 'N=64'" $gp &&
-   grep -q "l2 error of means by K (mean; bars: sd over tasks)" $gp; then
+   grep -q "l2 error of means by K (mean; bars: 95% interval of the mean" $gp && grep -q "^set logscale y" $gp &&
+   grep -q "clustering accuracy by K (mean; bars: sd over tasks)" one.accuracy.gp; then
   ok "gp: axis labels, title, error bars, one panel per N"
 else fail "gp content"; cat $gp; fi
 [[ $(grep -c '^# panel' one.l2_means.dat) == 2 ]] && ok "dat: one block per panel" || fail "dat blocks"
@@ -29,7 +30,9 @@ if command -v gnuplot >/dev/null; then
   gnuplot -e "out='rerun.png'" $gp && [[ -s rerun.png ]] && ok "the kept .gp reruns" || fail "gp rerun"
 fi
 "$TGMM_BIN" report --data r2.h5 --out ci report.error_bars=ci95 >/dev/null 2>&1
-if /usr/bin/python3 - one.l2_means.dat ci.l2_means.dat <<'PY'
+# sd or ci95 bars on a linear axis (accuracy); on a log axis (l2 of means here) always the 95%
+# interval of the mean (an sd bar reaches below 0 there)
+if /usr/bin/python3 - one.accuracy.dat ci.accuracy.dat one.l2_means.dat ci.l2_means.dat <<'PY'
 import sys, numpy as np
 def bars(p):  # error bars and task counts
     rows = [l.split() for l in open(p) if l.strip() and not l.startswith("#")]
@@ -42,6 +45,8 @@ six = (n == 6) & (sd > 0)
 assert six.sum() >= 6, six.sum()
 # 6 tasks: t(0.975, 5) / sqrt(6) = 2.571 / 2.449
 assert np.allclose(ci[six] / sd[six], 2.571 / np.sqrt(6), rtol=1e-6)
+(lsd, _), (lci, _) = bars(sys.argv[3]), bars(sys.argv[4])
+assert np.allclose(lsd, lci, equal_nan=True) and (lci[np.isfinite(lci)] > 0).any()
 PY
 then ok "report.error_bars=ci95: the 95% interval of the mean"; else fail "ci95 bars"; fi
 grep -q "^# tgmm report" one.md && grep -q "Produced by \`tgmm report --data r2.h5 --out one\`" one.md &&
