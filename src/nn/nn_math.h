@@ -42,6 +42,28 @@ static inline __attribute__((always_inline)) nn_v16 nn_v16_max(nn_v16 a, nn_v16 
   return (nn_v16)(((nn_v16i)a & m) | ((nn_v16i)b & ~m));
 }
 
+static inline __attribute__((always_inline)) nn_v16 nn_v16_min(nn_v16 a, nn_v16 b) {
+  nn_v16i m = a < b;
+  return (nn_v16)(((nn_v16i)a & m) | ((nn_v16i)b & ~m));
+}
+
+/* nn_fast_tanh lane by lane (the same rational function, branch-free). */
+static inline __attribute__((always_inline)) nn_v16 nn_v16_tanh(nn_v16 x) {
+  const float lim = 7.90531110763549805f;
+  x = nn_v16_min(nn_v16_max(x, nn_v16_splat(-lim)), nn_v16_splat(lim));
+  nn_v16 x2 = x * x;
+  nn_v16 p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  nn_v16 q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p * x / q;
+}
+
 /* exp(x) lane by lane for x <= 0 (softmax after subtracting the row maximum; below -87 the
  * result is exp(-87), a normal float): Cephes' range reduction x = n ln 2 + r, |r| <= ln2 / 2
  * (n rounded to nearest by the 1.5 * 2^23 trick), and its degree-5 polynomial (|relative
