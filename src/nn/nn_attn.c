@@ -66,9 +66,6 @@ static inline __attribute__((always_inline)) void kern_store(float *o, const flo
     for (int c = 0; c < nc; c++) o[c] = v[c];
 }
 
-typedef float nn_v8 __attribute__((vector_size(32)));
-typedef float nn_v8u __attribute__((vector_size(32), aligned(4)));
-
 static inline __attribute__((always_inline)) void kern_v8(float *out, size_t ldo, int ocols,
                                                           const float *A, size_t rs, size_t ts,
                                                           int nr, int tlo, int thi,
@@ -145,39 +142,48 @@ static inline __attribute__((always_inline)) void gather_rows(float *dst, size_t
   }
 }
 
-/* Row p[0 .. ncols) (ncols a multiple of 16): softmax over [0, nv), zero on [nv, ncols). */
-static inline __attribute__((always_inline)) void softmax_row(float *p, int nv, int ncols) {
-  int full = nv / VL * VL;
-  nn_v16 m = nn_v16_splat(-INFINITY);
-  for (int j = 0; j < full; j += VL) m = nn_v16_max(m, nn_v16_load(p + j));
-  float mx = nn_v16_hmax(m);
-  for (int j = full; j < nv; j++) mx = p[j] > mx ? p[j] : mx;
-  for (int j = nv; j < ncols; j++) p[j] = -INFINITY; /* exp -> exp(-87), zeroed below */
-  nn_v16 s = (nn_v16){0}, vm = nn_v16_splat(mx);
-  for (int j = 0; j < ncols; j += VL) {
-    nn_v16 e = nn_v16_exp_neg(nn_v16_load(p + j) - vm);
-    nn_v16_store(p + j, e);
-    if (j + VL <= nv) s += e;
+/* P_softmax_row: row p[0 .. ncols) (ncols a multiple of 16): softmax over [0, nv), zero on
+ * [nv, ncols); whole vectors, the entries beyond nv masked (whatever they hold).
+ * P_softmax_bwd_row: g[0 .. ncols) = p * (g - sum_j p_j g_j) over the row's n valid entries
+ * (p is read on [0, n) only), zero beyond. For both vector widths (nn_math.h). */
+#define SOFTMAX_FUNCS(P, V, W)                                                               \
+  NN_AI void P##_softmax_row(float *p, int nv, int ncols) {                                  \
+    V m = P##_splat(-INFINITY), ninf = m;                                                    \
+    for (int j = 0; j < ncols; j += W) m = P##_max(m, P##_keep_below(P##_load(p + j), nv - j, ninf)); \
+    V s = (V){0}, vm = P##_splat(P##_hmax(m));                                               \
+    for (int j = 0; j < ncols; j += W) {                                                     \
+      V e = P##_keep_below(P##_exp_neg(P##_load(p + j) - vm), nv - j, (V){0});               \
+      P##_store(p + j, e);                                                                   \
+      s += e;                                                                                \
+    }                                                                                        \
+    V inv = P##_splat(1.0f / P##_sum(s));                                                    \
+    for (int j = 0; j < ncols; j += W) P##_store(p + j, P##_load(p + j) * inv);              \
+  }                                                                                          \
+  NN_AI void P##_softmax_bwd_row(float *g, const float *p, int n, int ncols) {               \
+    V d = (V){0};                                                                            \
+    int full = n / W * W;                                                                    \
+    for (int j = 0; j < full; j += W) d += P##_load(p + j) * P##_load(g + j);                \
+    float dot = P##_sum(d);                                                                  \
+    for (int j = full; j < n; j++) dot += p[j] * g[j];                                       \
+    for (int j = 0; j < full; j += W) P##_store(g + j, P##_load(p + j) * (P##_load(g + j) - dot)); \
+    for (int j = full; j < n; j++) g[j] = p[j] * (g[j] - dot);                               \
+    for (int j = n; j < ncols; j++) g[j] = 0.0f;                                             \
   }
-  float sum = nn_v16_sum(s);
-  for (int j = full; j < nv; j++) sum += p[j];
-  for (int j = nv; j < ncols; j++) p[j] = 0.0f; /* before scaling: exp(-87) / sum is subnormal */
-  nn_v16 inv = nn_v16_splat(1.0f / sum);
-  for (int j = 0; j < ncols; j += VL) nn_v16_store(p + j, nn_v16_load(p + j) * inv);
-}
+SOFTMAX_FUNCS(nn_v16, nn_v16, 16)
+SOFTMAX_FUNCS(nn_v8, nn_v8, 8)
 
-/* g[0 .. ncols) = p * (g - sum_j p_j g_j) (p zero beyond the row's valid entries). */
-static inline __attribute__((always_inline)) void softmax_bwd_row(float *g, const float *p,
-                                                                  int n, int ncols) {
-  nn_v16 d = (nn_v16){0};
-  int full = n / VL * VL;
-  for (int j = 0; j < full; j += VL) d += nn_v16_load(p + j) * nn_v16_load(g + j);
-  float dot = nn_v16_sum(d);
-  for (int j = full; j < n; j++) dot += p[j] * g[j];
-  for (int j = 0; j < full; j += VL)
-    nn_v16_store(g + j, nn_v16_load(p + j) * (nn_v16_load(g + j) - dot));
-  for (int j = full; j < n; j++) g[j] = p[j] * (g[j] - dot);
-  for (int j = n; j < ncols; j++) g[j] = 0.0f;
+/* rb == RB: 16-float vectors, else 8-float ones (rb is a constant at every call). */
+NN_AI void softmax_row(float *p, int nv, int ncols, int rb) {
+  if (rb == RB)
+    nn_v16_softmax_row(p, nv, ncols);
+  else
+    nn_v8_softmax_row(p, nv, ncols);
+}
+NN_AI void softmax_bwd_row(float *g, const float *p, int n, int ncols, int rb) {
+  if (rb == RB)
+    nn_v16_softmax_bwd_row(g, p, n, ncols);
+  else
+    nn_v8_softmax_bwd_row(g, p, n, ncols);
 }
 
 /* Scratch floats per thread for tasks of at most nmax tokens and heads hs wide. */
@@ -204,7 +210,7 @@ static inline __attribute__((always_inline)) void fwd_pair(const attn_job *j, in
     int ncols = j->causal ? round16(r0 + nr) : Np, tv = j->causal ? r0 + nr : N;
     kern(S, (size_t)Np, ncols, Q + (size_t)r0 * C3, (size_t)C3, 1, nr, 0, hs, Kt, (size_t)Np,
          ncols, scale, rb);
-    for (int r = 0; r < nr; r++) softmax_row(S + (size_t)r * Np, j->causal ? r0 + r + 1 : N, ncols);
+    for (int r = 0; r < nr; r++) softmax_row(S + (size_t)r * Np, j->causal ? r0 + r + 1 : N, ncols, rb);
     kern(O + (size_t)r0 * C, (size_t)C, hs, S, (size_t)Np, 1, nr, 0, tv, Vc, (size_t)hsp, hsp,
          1.0f, rb);
     if (P)
@@ -244,7 +250,7 @@ static inline __attribute__((always_inline)) void bwd_pair(const attn_job *j, in
          (size_t)Np, ncols, 1.0f, rb);
     for (int r = 0; r < nr; r++) {
       int nv = j->causal ? r0 + r + 1 : N;
-      softmax_bwd_row(g + (size_t)r * Np, P + (size_t)(r0 + r) * N, nv, ncols);
+      softmax_bwd_row(g + (size_t)r * Np, P + (size_t)(r0 + r) * N, nv, ncols, rb);
     }
     kern(dQ + (size_t)r0 * C3, (size_t)C3, hs, g, (size_t)Np, 1, nr, 0, tv, Kc, (size_t)hsp, hsp,
          scale, rb);
@@ -289,7 +295,7 @@ static void run_job(nn_par *pool, attn_job *j) {
     if (n > j->nmax) j->nmax = n;
   }
   j->per = scratch_per(j->nmax, j->C / j->H);
-  j->narrow = !__builtin_cpu_supports("avx512f");
+  j->narrow = nn_narrow();
   /* one block: the task offsets into att, then every thread's scratch */
   size_t head = ((size_t)j->ntask + 1) * sizeof(size_t);
   head = (head + 63) / 64 * 64;
