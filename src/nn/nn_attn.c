@@ -135,10 +135,8 @@ static inline __attribute__((always_inline)) void gather_rows(float *dst, size_t
   for (int j = 0; j < n; j++) {
     float *d = dst + (size_t)j * ld;
     const float *r = src + (size_t)j * ls;
-    int c = 0;
-    for (; c + VL <= hs; c += VL) nn_v16_store(d + c, nn_v16_load(r + c));
-    for (; c < hs; c++) d[c] = r[c];
-    for (; (size_t)c < ld; c++) d[c] = 0.0f;
+    memcpy(d, r, sizeof(float) * (size_t)hs); /* (a 16-float vector copy goes through memory on AVX2) */
+    for (size_t c = (size_t)hs; c < ld; c++) d[c] = 0.0f;
   }
 }
 
@@ -218,10 +216,8 @@ static inline __attribute__((always_inline)) void fwd_pair(const attn_job *j, in
         float *pr = P + (size_t)(r0 + r) * N;
         int nc = ncols < N ? ncols : N;
         const float *sr = S + (size_t)r * Np;
-        int c = 0;
-        for (; c + VL <= nc; c += VL) nn_v16_store(pr + c, nn_v16_load(sr + c));
-        for (; c < nc; c++) pr[c] = sr[c];
-        for (; c < N; c++) pr[c] = 0.0f;
+        memcpy(pr, sr, sizeof(float) * (size_t)nc);
+        for (int c = nc; c < N; c++) pr[c] = 0.0f;
       }
   }
 }
