@@ -121,6 +121,14 @@ static inline __attribute__((always_inline)) void kern(float *out, size_t ldo, i
   }
 }
 
+/* d[0 .. n) = s[0 .. n) by 8-float vectors (a 16-float vector copy goes through the stack on
+ * AVX2; memcpy's call costs more than these short rows). */
+static inline __attribute__((always_inline)) void copy_floats(float *d, const float *s, int n) {
+  int c = 0;
+  for (; c + 8 <= n; c += 8) nn_v8_store(d + c, nn_v8_load(s + c));
+  for (; c < n; c++) d[c] = s[c];
+}
+
 /* dst[c * ld + j] = src[j * ls + c] (c < hs, j < n), zero for n <= j < ld. */
 static inline __attribute__((always_inline)) void gather_t(float *dst, size_t ld, const float *src, size_t ls, int n, int hs) {
   for (int c = 0; c < hs; c++) {
@@ -135,7 +143,7 @@ static inline __attribute__((always_inline)) void gather_rows(float *dst, size_t
   for (int j = 0; j < n; j++) {
     float *d = dst + (size_t)j * ld;
     const float *r = src + (size_t)j * ls;
-    memcpy(d, r, sizeof(float) * (size_t)hs); /* (a 16-float vector copy goes through memory on AVX2) */
+    copy_floats(d, r, hs);
     for (size_t c = (size_t)hs; c < ld; c++) d[c] = 0.0f;
   }
 }
@@ -216,7 +224,7 @@ static inline __attribute__((always_inline)) void fwd_pair(const attn_job *j, in
         float *pr = P + (size_t)(r0 + r) * N;
         int nc = ncols < N ? ncols : N;
         const float *sr = S + (size_t)r * Np;
-        memcpy(pr, sr, sizeof(float) * (size_t)nc);
+        copy_floats(pr, sr, nc);
         for (int c = nc; c < N; c++) pr[c] = 0.0f;
       }
   }
