@@ -3,8 +3,9 @@
  * Work is split into (task, head) pairs spread over the thread pool (nn_par.c). The shapes are
  * small (a head is N x hs with N ~ 32..128 tokens and hs = C / H ~ 16..32 wide), far below what
  * a BLAS call amortises, so each pair runs fused register-blocked kernels on 16-float vectors
- * (nn_math.h) in one pass over the head: S = scale Q K^T for RB rows at a time, the softmax of
- * those rows while they are in registers / L1, then their O = P V; the backward pass likewise
+ * (nn_math.h; 8-float ones where the CPU has no AVX-512: RB_NARROW below) in one pass over the
+ * head: S = scale Q K^T for RB rows at a time, the softmax of those rows while they are in
+ * registers / L1, then their O = P V; the backward pass likewise
  * (dS rows and dQ, then dK and dV by column blocks). The pair's operands are gathered into
  * contiguous per-thread scratch (K^T, V, ...; one allocation per call, none per pair).
  * Causal attention skips the masked upper triangle in blocks of RB rows / 16 columns.
@@ -114,9 +115,12 @@ static inline __attribute__((always_inline)) void kern(float *out, size_t ldo, i
     }
     int nc = ocols - c0 < VL ? ocols - c0 : VL;
     for (int r = 0; r < nr; r++) {
-      float v[VL];
-      nn_v16_store(v, acc[r] * alpha);
-      kern_store(out + (size_t)r * ldo + c0, v, nc);
+      nn_v16 v = acc[r] * alpha;
+      float *o = out + (size_t)r * ldo + c0;
+      if (nc == VL)
+        nn_v16_store(o, v);
+      else
+        for (int c = 0; c < nc; c++) o[c] = v[c];
     }
   }
 }
