@@ -61,10 +61,12 @@ size_t nn_attention_size(const int *off, int ntask, int H) {
  * GCC keeps an array of 16-float accumulators in memory where a register holds 8 floats). Each
  * output is the same sum in the same order either way. */
 static inline __attribute__((always_inline)) void kern_store(float *o, const float *v, int nc) {
-  if (nc == VL)
-    nn_v16_store(o, nn_v16_load(v));
-  else
+  if (nc == VL) {
+    nn_v8_store(o, nn_v8_load(v));
+    nn_v8_store(o + 8, nn_v8_load(v + 8));
+  } else {
     for (int c = 0; c < nc; c++) o[c] = v[c];
+  }
 }
 
 static inline __attribute__((always_inline)) void kern_v8(float *out, size_t ldo, int ocols,
@@ -159,10 +161,14 @@ static inline __attribute__((always_inline)) void gather_rows(float *dst, size_t
 #define SOFTMAX_FUNCS(P, V, W)                                                               \
   NN_AI void P##_softmax_row(float *p, int nv, int ncols) {                                  \
     V m = P##_splat(-INFINITY), ninf = m;                                                    \
-    for (int j = 0; j < ncols; j += W) m = P##_max(m, P##_keep_below(P##_load(p + j), nv - j, ninf)); \
+    for (int j = 0; j < ncols; j += W) {                                                     \
+      V x = P##_load(p + j);                                                                 \
+      m = P##_max(m, j + W <= nv ? x : P##_keep_below(x, nv - j, ninf));                    \
+    }                                                                                        \
     V s = (V){0}, vm = P##_splat(P##_hmax(m));                                               \
     for (int j = 0; j < ncols; j += W) {                                                     \
-      V e = P##_keep_below(P##_exp_neg(P##_load(p + j) - vm), nv - j, (V){0});               \
+      V e = P##_exp_neg(P##_load(p + j) - vm);                                               \
+      if (j + W > nv) e = P##_keep_below(e, nv - j, (V){0});                                 \
       P##_store(p + j, e);                                                                   \
       s += e;                                                                                \
     }                                                                                        \
