@@ -214,7 +214,7 @@ static float *grow(float **p, size_t n) {
 }
 
 /* Make room for a batch of T tokens, ntask tasks, longest task nmax, att_n attention floats
- * per layer. Buffers only grow. */
+ * per layer. Buffers only grow (by at least a quarter once they exist). */
 int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) {
   tgmm_acts *a = &m->a;
   if (T <= a->T_cap && ntask <= a->ntask_cap && nmax <= a->nmax_cap && att_n <= a->att_cap)
@@ -223,6 +223,10 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   if (ntask < a->ntask_cap) ntask = a->ntask_cap;
   if (nmax < a->nmax_cap) nmax = a->nmax_cap;
   if (att_n < a->att_cap) att_n = a->att_cap;
+  /* a batch larger than the last: a quarter more room than that (ragged batches of random N
+   * stop re-allocating, and re-faulting, every layer's activations after a few steps) */
+  if (a->T_cap > 0 && T < a->T_cap + a->T_cap / 4) T = a->T_cap + a->T_cap / 4;
+  if (a->att_cap > 0 && att_n < a->att_cap + a->att_cap / 4) att_n = a->att_cap + a->att_cap / 4;
   acts_free(a);
   const tgmm_model_dims *D = &m->dim;
   /* L: transformer blocks (mamba2 keeps its layers' activations in m->ssm) */

@@ -115,24 +115,52 @@ typedef struct {
   const float *in, *w, *b, *dout;
   const float *cmean, *crstd;
   int M, C, nb;
+  int narrow; /* 8-float vectors (nn_narrow) */
 } ln_job;
 
-/* Row sums in 16 lanes (a fixed order, the same on every target) when C is a multiple of 16. */
+/* Layernorm's row sums in W lanes (a fixed order, the same on every target of a width) when C
+ * is a multiple of W: P_ln_stats gives a row's mean and variance; P_ln_bwd_sums the backward's
+ * two row sums (and adds the row's terms to dw, db). */
+#define LN_FUNCS(P, V, W)                                                                    \
+  NN_AI void P##_ln_stats(const float *x, int C, float *mean, float *var) {                  \
+    V sm = {0}, sv = {0};                                                                    \
+    for (int c = 0; c < C; c += W) sm += P##_load(x + c);                                    \
+    float m = P##_sum(sm) / (float)C;                                                        \
+    for (int c = 0; c < C; c += W) {                                                         \
+      V d = P##_load(x + c) - m;                                                             \
+      sv += d * d;                                                                           \
+    }                                                                                        \
+    *mean = m;                                                                               \
+    *var = P##_sum(sv) / (float)C;                                                           \
+  }                                                                                          \
+  NN_AI void P##_ln_bwd_sums(const float *x, const float *dy, const float *w, float m, float s, \
+                             float *dw, float *db, int C, float *sum_g, float *sum_gx) {     \
+    V sg = {0}, sgx = {0};                                                                   \
+    for (int c = 0; c < C; c += W) {                                                         \
+      V xh = (P##_load(x + c) - m) * s, d = P##_load(dy + c);                                \
+      V g = d * P##_load(w + c);                                                             \
+      sg += g;                                                                               \
+      sgx += g * xh;                                                                         \
+      P##_store(dw + c, P##_load(dw + c) + d * xh);                                          \
+      P##_store(db + c, P##_load(db + c) + d);                                               \
+    }                                                                                        \
+    *sum_g = P##_sum(sg);                                                                    \
+    *sum_gx = P##_sum(sgx);                                                                  \
+  }
+LN_FUNCS(nn_v16, nn_v16, 16)
+LN_FUNCS(nn_v8, nn_v8, 8)
+
+/* 16 lanes (8 where nn_narrow) when C is a multiple of 16, else scalar. */
 TGMM_CLONES static void ln_fwd_rows(const ln_job *j, size_t r0, size_t r1) {
   int C = j->C;
   for (size_t i = r0; i < r1; i++) {
     const float *x = j->in + i * C;
     float *y = j->out + i * C;
     float m = 0.0f, v = 0.0f;
-    if (C % 16 == 0) {
-      nn_v16 sm = {0}, sv = {0};
-      for (int c = 0; c < C; c += 16) sm += nn_v16_load(x + c);
-      m = nn_v16_sum(sm) / (float)C;
-      for (int c = 0; c < C; c += 16) {
-        nn_v16 d = nn_v16_load(x + c) - m;
-        sv += d * d;
-      }
-      v = nn_v16_sum(sv) / (float)C;
+    if (C % 16 == 0 && j->narrow) {
+      nn_v8_ln_stats(x, C, &m, &v);
+    } else if (C % 16 == 0) {
+      nn_v16_ln_stats(x, C, &m, &v);
     } else {
       for (int c = 0; c < C; c++) m += x[c];
       m /= (float)C;
@@ -156,7 +184,8 @@ static void ln_fwd_block(void *arg, int blk, int tid) {
 
 void nn_layernorm_fwd(nn_par *pool, float *out, float *mean, float *rstd, const float *in,
                       const float *w, const float *b, int M, int C) {
-  ln_job j = {.out = out, .mean = mean, .rstd = rstd, .in = in, .w = w, .b = b, .M = M, .C = C};
+  ln_job j = {.out = out, .mean = mean, .rstd = rstd, .in = in, .w = w, .b = b, .M = M, .C = C,
+              .narrow = nn_narrow()};
   j.nb = nn_par_threads(pool);
   nn_par_run(pool, ln_fwd_block, &j, j.nb);
 }
@@ -167,18 +196,10 @@ TGMM_CLONES static void ln_bwd_rows(const ln_job *j, size_t r0, size_t r1, float
     const float *x = j->in + i * C, *dy = j->dout + i * C;
     float *dx = j->din + i * C;
     float m = j->cmean[i], s = j->crstd[i], sum_g = 0.0f, sum_gx = 0.0f;
-    if (C % 16 == 0) {
-      nn_v16 sg = {0}, sgx = {0};
-      for (int c = 0; c < C; c += 16) {
-        nn_v16 xh = (nn_v16_load(x + c) - m) * s, d = nn_v16_load(dy + c);
-        nn_v16 g = d * nn_v16_load(j->w + c);
-        sg += g;
-        sgx += g * xh;
-        nn_v16_store(dw + c, nn_v16_load(dw + c) + d * xh);
-        nn_v16_store(db + c, nn_v16_load(db + c) + d);
-      }
-      sum_g = nn_v16_sum(sg);
-      sum_gx = nn_v16_sum(sgx);
+    if (C % 16 == 0 && j->narrow) {
+      nn_v8_ln_bwd_sums(x, dy, j->w, m, s, dw, db, C, &sum_g, &sum_gx);
+    } else if (C % 16 == 0) {
+      nn_v16_ln_bwd_sums(x, dy, j->w, m, s, dw, db, C, &sum_g, &sum_gx);
     } else {
       for (int c = 0; c < C; c++) {
         float xh = (x[c] - m) * s, g = dy[c] * j->w[c];
@@ -210,7 +231,7 @@ void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const floa
                       const float *in, const float *w, const float *mean, const float *rstd, int M,
                       int C) {
   ln_job j = {.din = din, .dw = dw, .db = db, .dout = dout, .in = in, .w = w, .cmean = mean,
-              .crstd = rstd, .M = M, .C = C};
+              .crstd = rstd, .M = M, .C = C, .narrow = nn_narrow()};
   j.nb = nn_par_blocks(pool, (size_t)M, FIX_LN_ROWS);
   if (j.nb <= 1) {
     ln_bwd_rows(&j, 0, (size_t)M, dw, db);
@@ -233,45 +254,75 @@ void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const floa
 /* ---------------- GELU and residual ---------------- */
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define VL 16                      /* floats of a vector (nn_v16) */
 
 typedef struct {
   float *out;
   const float *in, *dout;
   size_t n;
   int nb, op; /* 0 gelu fwd, 1 gelu bwd, 2 add */
+  int narrow;  /* 8-float vectors (nn_narrow) */
 } ew_job;
 
 
-TGMM_CLONES static void gelu_fwd_range(float *out, const float *in, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    float x = in[i];
-    out[i] = 0.5f * x * (1.0f + nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+/* GELU forward / backward on whole vectors of either width (P = nn_v16 or nn_v8, W lanes),
+ * the tail of fewer than W entries scalar: the same function as nn_fast_tanh's scalar loop,
+ * vectorised by hand (GCC keeps the scalar loop's clamp as branches). */
+#define GELU_FUNCS(P, V, W)                                                                  \
+  TGMM_CLONES static void P##_gelu_fwd(float *out, const float *in, size_t n) {               \
+    size_t i = 0;                                                                            \
+    for (; i + W <= n; i += W) {                                                             \
+      V x = P##_load(in + i);                                                                \
+      P##_store(out + i, 0.5f * x * (1.0f + P##_tanh(GELU_K * (x + 0.044715f * x * x * x)))); \
+    }                                                                                        \
+    for (; i < n; i++) out[i] = gelu1(in[i]);                                                \
+  }                                                                                          \
+  TGMM_CLONES static void P##_gelu_bwd(float *din, const float *dout, const float *in, size_t n) { \
+    size_t i = 0;                                                                            \
+    for (; i + W <= n; i += W) {                                                             \
+      V x = P##_load(in + i);                                                                \
+      V t = P##_tanh(GELU_K * (x + 0.044715f * x * x * x));                                  \
+      V du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);                                     \
+      P##_store(din + i, P##_load(dout + i) * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du)); \
+    }                                                                                        \
+    for (; i < n; i++) din[i] = dout[i] * gelu1_grad(in[i]);                                 \
   }
-}
 
-TGMM_CLONES static void gelu_bwd_range(float *din, const float *dout, const float *in, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    float x = in[i];
-    float t = nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
-    float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
-    din[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
-  }
+static float gelu1(float x) {
+  return 0.5f * x * (1.0f + nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+}
+static float gelu1_grad(float x) {
+  float t = nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
+  float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+}
+GELU_FUNCS(nn_v16, nn_v16, 16)
+GELU_FUNCS(nn_v8, nn_v8, 8)
+
+static void gelu_fwd_range(float *out, const float *in, size_t n, int narrow) {
+  (narrow ? nn_v8_gelu_fwd : nn_v16_gelu_fwd)(out, in, n);
+}
+static void gelu_bwd_range(float *din, const float *dout, const float *in, size_t n, int narrow) {
+  (narrow ? nn_v8_gelu_bwd : nn_v16_gelu_bwd)(din, dout, in, n);
 }
 
 static void ew_block(void *arg, int blk, int tid) {
   (void)tid;
   const ew_job *j = arg;
   size_t lo, hi;
-  block_range(j->n, blk, j->nb, &lo, &hi);
+  block_range(j->n / VL, blk, j->nb, &lo, &hi); /* whole vectors: the same bits for any split */
+  lo *= VL;
+  hi = blk == j->nb - 1 ? j->n : hi * VL;
   if (j->op == 0)
-    gelu_fwd_range(j->out + lo, j->in + lo, hi - lo);
+    gelu_fwd_range(j->out + lo, j->in + lo, hi - lo, j->narrow);
   else if (j->op == 1)
-    gelu_bwd_range(j->out + lo, j->dout + lo, j->in + lo, hi - lo);
+    gelu_bwd_range(j->out + lo, j->dout + lo, j->in + lo, hi - lo, j->narrow);
   else
     for (size_t i = lo; i < hi; i++) j->out[i] += j->in[i];
 }
 
 static void ew_run(nn_par *pool, ew_job *j) {
+  j->narrow = nn_narrow();
   j->nb = nn_par_threads(pool);
   if (j->n < 65536) j->nb = 1; /* not worth waking the pool */
   if (j->nb == 1)
