@@ -88,7 +88,8 @@ const keydef cfg_keys[] = {
     {"train.matching", T_ENUM, FLD(train.matching), "canonical", 0, 0, "canonical|hungarian",
      "loss: canonical order (paper) or Hungarian-matched components (set loss)"},
     {"train.init_from", T_STR, FLD(train.init_from), "", 0, 0, NULL,
-     "start from the parameters of an exported model or checkpoint (fresh optimizer)"},
+     "start from the parameters of an exported model, a checkpoint or a run directory (its newest "
+     "checkpoint); fresh optimizer"},
     {"train.eval_baselines", T_BOOL, FLD(train.eval_baselines), "false", 0, 0, NULL,
      "held-out evaluation also fits EM and spectral once (reference levels)"},
     {"train.data", T_STR, FLD(train.data), "", 0, 0, NULL,

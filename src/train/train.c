@@ -149,9 +149,11 @@ static void teardown(trainer *tr) {
 }
 
 /* train.init_from: a fresh run starts from another run's (or an exported model's) parameters,
- * with a fresh optimizer; the tensors' names and shapes must match this model. */
+ * with a fresh optimizer; the tensors' names and shapes must match this model. A run directory
+ * stands for its newest checkpoint. */
 static int init_from(trainer *tr) {
-  const char *path = tr->cfg->train.init_from;
+  char path[4200];
+  TGMM_TRY(tgmm_checkpoint_resolve(tr->cfg->train.init_from, path, sizeof path));
   int64_t step = 0;
   int rc = tgmm_checkpoint_read(path, &tr->model, 0, &step);
   if (rc != TGMM_OK)

@@ -6,12 +6,18 @@
 #    draw of tasks would agree;
 #  - tgmm_labels_laptop.h5 (label head, He et al.'s question): on 128 tasks per K of its training
 #    distribution (mean_scale 0.5), its labels' mean misclustering is below EM's after 2
-#    iterations at every K, and at most 0.6 x EM's after one.
+#    iterations at every K, and at most 0.6 x EM's after one;
+#  - tgmm_set_transformer.h5 (Lee et al.'s family, configs/set_transformer.yaml; it predicts the
+#    scales): on 200 evaluation tasks, its predicted standard deviations are near the true 0.3,
+#    its log-likelihood per sample is within 1 nat of the truth's (measured 0.61 on 1,000 tasks;
+#    an untrained model is tens of nats away) and one EM step from it is within 0.03 of the
+#    truth's (measured 0.002), both better than the paper's EM (0.07 below).
 # Also: each file is small, holds parameters only, and `tgmm eval` reads it on 2 ranks.
 source "$(dirname "$0")/lib.sh"
 models=("$TGMM_SRC"/configs/pretrained/*.h5)
-[[ ${#models[@]} == 2 && -f $TGMM_SRC/configs/pretrained/tgmm_laptop.h5 && -f $TGMM_SRC/configs/pretrained/tgmm_labels_laptop.h5 ]] &&
-  ok "the two shipped models" || { fail "configs/pretrained holds: ${models[*]}"; finish; }
+[[ ${#models[@]} == 3 && -f $TGMM_SRC/configs/pretrained/tgmm_laptop.h5 && -f $TGMM_SRC/configs/pretrained/tgmm_labels_laptop.h5 &&
+   -f $TGMM_SRC/configs/pretrained/tgmm_set_transformer.h5 ]] &&
+  ok "the three shipped models" || { fail "configs/pretrained holds: ${models[*]}"; finish; }
 for model in "${models[@]}"; do
   size=$(stat -c %s "$model")
   ((size < 5 * 1024 * 1024)) && ok "$(basename "$model"): $size bytes" || fail "$model is $size bytes (limit 5 MB)"
@@ -64,4 +70,22 @@ for k in sorted(set(K)):
     assert n == 128
 sys.exit(1 if bad else 0)
 PY
+
+model=$TGMM_SRC/configs/pretrained/tgmm_set_transformer.h5
+mpi 2 "$TGMM_BIN" eval "$TGMM_SRC/configs/set_transformer.yaml" eval.tasks_per_setting=200 \
+  "eval.methods=[tgmm, tgmm_em_1, em, truth]" eval.save_predictions=true \
+  --checkpoint "$model" --out "$WORK/st.h5" >"$WORK/st.log" 2>&1 || { fail "eval of the Set Transformer model failed"; cat "$WORK/st.log"; finish; }
+/usr/bin/python3 - "$WORK/st.h5" <<'PY' && ok "Set Transformer model: scales ~0.3, LL within 1 nat of the truth, + one EM step within 0.03" ||
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+m = f["method"].asstr()[()]
+ll = f["loglik"][()]
+gap = {x: np.mean(ll[m == "truth"] - ll[m == x]) for x in ("tgmm", "tgmm_em_1", "em")}
+sd = f["pred_scales"][()][m == "tgmm"][:, :4, :]
+print(f"200 tasks: gap to the truth (nats per sample): tgmm {gap['tgmm']:.4f}, tgmm_em_1 "
+      f"{gap['tgmm_em_1']:.4f}, em {gap['em']:.4f}; predicted sd {sd.mean():.4f} (min {sd.min():.3f}, max {sd.max():.3f})")
+assert abs(sd.mean() - 0.3) < 0.03, "scales not learnt"
+assert gap["tgmm"] < 1.0 and gap["tgmm_em_1"] < 0.03 and gap["tgmm_em_1"] < gap["em"]
+PY
+  fail "shipped Set Transformer model off its measured quality"
 finish

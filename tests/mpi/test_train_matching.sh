@@ -86,6 +86,11 @@ train i 1 train.init_from="$WORK/m.h5" train.lr=0 train.steps=1 train.checkpoint
 r=$(max_rel "$WORK/m.h5" "$WORK/i/ckpt_00000001.h5")
 [[ $r == 0.0 ]] && grep -q "train.init_from" "$WORK/i.log" && ok "init_from: parameters of the export (lr 0)" ||
   fail "init_from: difference $r"
+# a run directory stands for its newest checkpoint (the export came from it: same parameters)
+train i2 1 train.init_from="$WORK/h1" train.lr=0 train.steps=1 train.checkpoint_every=0
+r=$(max_rel "$WORK/m.h5" "$WORK/i2/ckpt_00000001.h5")
+[[ $r == 0.0 ]] && grep -q "train.init_from" "$WORK/i2.log" && ok "init_from: a run directory = its newest checkpoint" ||
+  { fail "init_from a run directory: rc $rc, difference $r"; cat "$WORK/i2.log"; }
 mpi 2 "$TGMM_BIN" train "${TINY[@]}" model.n_embd=48 train.init_from="$WORK/m.h5" train.steps=1 \
   train.run_dir="$WORK/bad" >"$WORK/bad.log" 2>&1
 rc=$?
