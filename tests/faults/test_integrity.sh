@@ -100,7 +100,7 @@ for n in 1 2; do
   run_all 2 $n o.h5 "bigK.h5" em "$CFG" --data bigK.h5 --out o.h5; said "bigK.h5: dataset /K holds 1099511627776 at entry 0"
   run_all 2 $n o.h5 "wideW.h5" em "$CFG" --data wideW.h5 --out o.h5; said "wideW.h5: dataset /means has 5 components, but /weights has 50"
   run_all 2 $n - "" train "${T[@]}" train.steps=1 train.run_dir=ifd train.init_from="$WORK"
-  said "cannot open $WORK: a directory, not an HDF5 file"
+  said "$WORK: a directory without checkpoints"   # a run directory stands for its newest checkpoint
   grep -qi "MPI\|ADIO\|HDF5-DIAG" "$WORK/last.log" && fail "library errors printed" || ok "one message"
 done
 
