@@ -67,6 +67,8 @@ void tgmm_report_gp_quote(FILE *g, const char *s);
 /* s in a script's comment line: control characters (a newline would end the comment) as '?'. */
 void tgmm_report_gp_comment(FILE *g, const char *s);
 int tgmm_report_gnuplot(const char *gp, const char *png);
+/* 1 when an executable gnuplot is on PATH (a search of PATH's directories; no shell). */
+int tgmm_report_has_gnuplot(void);
 
 /* Write PREFIX.md (md_head, the per-setting tables and verdict, md_tail), PREFIX.csv (every
  * metric, long format), PREFIX.tex (tex_head, one table environment per metric, tex_tail) and the

@@ -236,7 +236,7 @@ int tgmm_report_curves(const char *run_dir, const char *prefix) {
   curves c;
   int rc = load(path, &c);
   if (rc == TGMM_OK) print_last(&c);
-  if (rc == TGMM_OK && system("command -v gnuplot >/dev/null 2>&1") != 0) {
+  if (rc == TGMM_OK && !tgmm_report_has_gnuplot()) {
     tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
   } else if (rc == TGMM_OK) {
     char name[256]; /* the titles name the run (its directory's name), never a path */

@@ -226,7 +226,7 @@ int tgmm_report_depth(int nrun, const tgmm_report *const *reports, const int *n_
   int rc = build(&v, nrun, reports, n_layer);
   if (rc == TGMM_OK && v.nc && v.nl) {
     if (md) write_md(&v, md);
-    if (prefix && system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    if (prefix && tgmm_report_has_gnuplot()) {
       rc = write_plot(&v, prefix, subtitle);
       *made = rc == TGMM_OK;
     }

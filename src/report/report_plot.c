@@ -148,6 +148,25 @@ static int wait_child(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* PATH searched directory by directory for an executable gnuplot (an empty entry is ".").
+ * No shell. */
+int tgmm_report_has_gnuplot(void) {
+  const char *path = getenv("PATH");
+  if (!path) return 0;
+  for (const char *p = path;;) {
+    const char *colon = strchr(p, ':');
+    size_t n = colon ? (size_t)(colon - p) : strlen(p);
+    char file[4200];
+    if (n < sizeof file - 9) {
+      if (n) snprintf(file, sizeof file, "%.*s/gnuplot", (int)n, p);
+      else snprintf(file, sizeof file, "./gnuplot");
+      if (access(file, X_OK) == 0) return 1;
+    }
+    if (!colon) return 0;
+    p = colon + 1;
+  }
+}
+
 /* gnuplot runs with no shell between: argv {gnuplot, -e, "out = TMP; load GP"} (both paths in
  * gnuplot's quoting), stdin, stdout and stderr /dev/null. */
 int tgmm_report_gnuplot(const char *gp, const char *png) {
@@ -499,7 +518,7 @@ static int plot_metric(const tgmm_report *r, const tgmm_report_keys *k, const la
 }
 
 int tgmm_report_plot(const tgmm_report *r, const char *prefix, int ci95, const char *subtitle) {
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+  if (!tgmm_report_has_gnuplot()) {
     tgmm_info("report: gnuplot not found (apt-get install gnuplot-nox): no PNG plots");
     return TGMM_OK;
   }

@@ -340,7 +340,7 @@ int tgmm_report_rate_plot(int nfile, const char *const *paths, const char *const
     make_order(q);
     any = 1;
   }
-  if (rc == TGMM_OK && any && system("command -v gnuplot >/dev/null 2>&1") == 0) {
+  if (rc == TGMM_OK && any && tgmm_report_has_gnuplot()) {
     char dat[4200], gp[4200], png[4200];
     snprintf(dat, sizeof dat, "%s.rate.dat", prefix);
     snprintf(gp, sizeof gp, "%s.rate.gp", prefix);
