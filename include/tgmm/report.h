@@ -67,6 +67,8 @@ void tgmm_report_gp_quote(FILE *g, const char *s);
 /* s in a script's comment line: control characters (a newline would end the comment) as '?'. */
 void tgmm_report_gp_comment(FILE *g, const char *s);
 int tgmm_report_gnuplot(const char *gp, const char *png);
+/* The last part of a path (trailing slashes ignored) into out, without a ".h5" ending. */
+void tgmm_report_base_name(const char *path, char *out, size_t n);
 /* 1 when an executable gnuplot is on PATH (a search of PATH's directories; no shell). */
 int tgmm_report_has_gnuplot(void);
 

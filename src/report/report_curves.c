@@ -218,12 +218,9 @@ static void print_last(const curves *c) {
 
 /* "runs/he/d2/" -> "run d2" */
 static void run_name(const char *run_dir, char *out, size_t n) {
-  char buf[4200];
-  snprintf(buf, sizeof buf, "%s", run_dir);
-  size_t l = strlen(buf);
-  while (l > 1 && buf[l - 1] == '/') buf[--l] = '\0';
-  const char *b = strrchr(buf, '/');
-  snprintf(out, n, "run %s", b && b[1] ? b + 1 : buf);
+  char base[200];
+  tgmm_report_base_name(run_dir, base, sizeof base);
+  snprintf(out, n, "run %s", base);
 }
 
 int tgmm_report_curves(const char *run_dir, const char *prefix) {

@@ -153,7 +153,7 @@ void tgmm_runs_find_diff(runset *rs) {
 }
 
 /* The last part of a path (trailing slashes ignored) into out, without a ".h5" ending. */
-static void base_name(const char *path, char *out, size_t n) {
+void tgmm_report_base_name(const char *path, char *out, size_t n) {
   char buf[4200];
   snprintf(buf, sizeof buf, "%s", path);
   size_t l = strlen(buf);
@@ -176,13 +176,13 @@ static void parent_name(const char *path, char *out, size_t n) {
     return;
   }
   *b = '\0';
-  base_name(buf, out, n);
+  tgmm_report_base_name(buf, out, n);
 }
 
 void tgmm_run_name(const run *u, char *out, size_t n) {
   char name[256];
   int ck = u->ckpt && *u->ckpt;
-  base_name(ck ? u->ckpt : u->path, name, sizeof name);
+  tgmm_report_base_name(ck ? u->ckpt : u->path, name, sizeof name);
   int generic = ck ? !strncmp(name, "ckpt_", 5) || !strcmp(name, "model")
                    : !strcmp(name, "eval") || !strcmp(name, "results");
   if (generic) { /* RUN/ckpt_00000100.h5, RUN/eval.h5: the run directory's name */
