@@ -6,6 +6,7 @@ tgmm_require_pkg(CMOCKA cmocka libcmocka-dev)
 set(TGMM_LSAN_SUPP ${CMAKE_SOURCE_DIR}/tests/lsan.supp)
 set(TGMM_TEST_ENV
     "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1" "OMPI_MCA_rmaps_base_oversubscribe=1"
+    "PMIX_MCA_psec=native"
     "OPENBLAS_NUM_THREADS=1" "TGMM_BIN=$<TARGET_FILE:tgmm>" "TGMM_SRC=${CMAKE_SOURCE_DIR}"
     "TGMM_BUILD=${CMAKE_BINARY_DIR}"
     "TGMM_SANITIZE=$<BOOL:${TGMM_SANITIZE}>"

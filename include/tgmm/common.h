@@ -82,7 +82,8 @@ double tgmm_now(void);
 /* The git commit the binary was built from ("unknown" when not in a git checkout). */
 const char *tgmm_git_commit(void);
 /* Before MPI_Init: the MCA settings tgmm needs (sharedfp without lockedfile, unless the user
- * set OMPI_MCA_sharedfp). */
+ * set OMPI_MCA_sharedfp; a singleton's PMIx security native, unless the user set
+ * PMIX_MCA_psec). */
 void tgmm_mpi_env_fix(void);
 
 #define TGMM_TRY(expr)                                                                             \

@@ -21,8 +21,15 @@ const char *tgmm_git_commit(void) { return TGMM_GIT_COMMIT; }
  * tgmm uses no shared file pointer) smashes its stack for file paths of about 244 characters
  * and more, while tgmm accepts paths of 4,090; so it is excluded, unless the user chose the
  * sharedfp components (OMPI_MCA_sharedfp set, even to empty): theirs is respected. */
+/* A process started without a launcher (no mpirun, no srun: a singleton) spawns its own local
+ * runtime, whose PMIx security would first try munge: where munge is installed but its daemon
+ * is not running (a laptop with Slurm's packages), every start waited about 2.3 s for it. A
+ * singleton's runtime is its own child, so the same-user check (psec native) is enough; a
+ * user's PMIX_MCA_psec is respected. */
 void tgmm_mpi_env_fix(void) {
   if (!getenv("OMPI_MCA_sharedfp")) setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+  int singleton = !getenv("PMIX_RANK") && !getenv("OMPI_COMM_WORLD_SIZE");
+  if (singleton && !getenv("PMIX_MCA_psec")) setenv("PMIX_MCA_psec", "native", 0);
 }
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap) {
