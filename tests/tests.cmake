@@ -70,3 +70,15 @@ foreach(src ${TGMM_SLURM_TESTS})
   add_test(NAME slurm.${name} COMMAND bash ${src} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(slurm.${name} PROPERTIES LABELS slurm ENVIRONMENT "${TGMM_TEST_ENV}" TIMEOUT 900 RUN_SERIAL TRUE)
 endforeach()
+
+# The slowest tests start first (a clean clone has no CTest cost data, and -j2 would otherwise
+# leave one core idle at the end): seconds measured in the sanitizer build, 2026-12-07.
+foreach(pair "mpi.test_reproduce_local 400" "mpi.test_readme_commands 300" "mpi.test_report 210"
+             "faults.test_full_disk 125" "reference.test_torch_loader 110" "faults.test_hostile 105"
+             "mpi.test_train_resume 90" "mpi.test_train_ranks 90" "mpi.test_he 85"
+             "faults.test_integrity 80" "mpi.test_paper_configs 80")
+  string(REPLACE " " ";" pair "${pair}")
+  list(GET pair 0 t)
+  list(GET pair 1 c)
+  set_tests_properties(${t} PROPERTIES COST ${c})
+endforeach()
