@@ -11,7 +11,7 @@ set(TGMM_TEST_ENV
     "TGMM_BUILD=${CMAKE_BINARY_DIR}"
     "TGMM_SANITIZE=$<BOOL:${TGMM_SANITIZE}>"
     "LSAN_OPTIONS=suppressions=${TGMM_LSAN_SUPP}:print_suppressions=0"
-    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0"
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=1"
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 
 # Test tools: tests/tools/<name>.c -> executable <name> in the build directory (small C drivers

@@ -50,6 +50,20 @@ static int oom(void) {
   return TGMM_ENOMEM;
 }
 
+/* "key.name" (or "name" at the top level), malloc'ed; NULL when out of memory. Not asprintf:
+ * the sanitizer build suppresses leaks under libc's vasprintf (see tests/lsan.supp). */
+static char *join_key(const char *key, const char *name) {
+  size_t a = key ? strlen(key) + 1 : 0, b = strlen(name);
+  char *s = malloc(a + b + 1);
+  if (!s) return NULL;
+  if (key) {
+    memcpy(s, key, a - 1);
+    s[a - 1] = '.';
+  }
+  memcpy(s + a, name, b + 1);
+  return s;
+}
+
 static int err_at(const ctx *c, yaml_mark_t m, const char *key, const char *what) {
   char where[1024];
   cy_where(c->src, (int)m.line + 1, (int)m.column + 1, where, sizeof where);
@@ -234,8 +248,8 @@ static int node(ctx *c, yaml_event_t *ev, const char *key, yaml_mark_t km, int d
       break;
     }
     const char *name = (const char *)k.data.scalar.value;
-    char *full = NULL;
-    if (key ? asprintf(&full, "%s.%s", key, name) < 0 : !(full = strdup(name))) {
+    char *full = join_key(key, name);
+    if (!full) {
       yaml_event_delete(&k);
       rc = oom();
       break;
