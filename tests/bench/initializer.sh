@@ -10,8 +10,9 @@
 #   default   d = 8, N = 64, K = 2..5 (the shipped model's setting; the plot shows K = 5)
 #   low_sep   the same, K = 5, mean_scale 0.5 (means in U[-2.5, 2.5]^8: closer clusters)
 #   n512      K = 5, N = 512 (EM's cost grows with N; the model was trained at N <= 64)
-#   k_gt_d    d = 2, K = 5 (K > d: spectral is not applicable) — needs a model trained at d = 2
-#             (MODEL_D2=path); without one only the baselines run
+#   k_gt_d    d = 2, K = 5 (K > d: spectral is not applicable), with a model trained at d = 2,
+#             K = 5 (MODEL_D2, default the shipped configs/pretrained/tgmm_d2_k5.h5; MODEL_D2=
+#             empty: only the baselines run)
 # Prints the CPU, the OpenBLAS core and the load, a Markdown table per regime (l2 and
 # misclustering: mean ± 95% interval of the mean over the tasks; seconds per task: mean and
 # median), and writes PREFIX.png (log-log, one point per method present, K = 5: y = mean l2 of
@@ -20,7 +21,8 @@
 #
 # usage: tests/bench/initializer.sh [TASKS per setting (default 128)] [PREFIX (default ./initializer)]
 # env:   TGMM_BUILD (default ./build), PYTHON (default /usr/bin/python3), MODEL (default the
-#        shipped configs/pretrained/tgmm_laptop.h5), MODEL_D2 (a d = 2 model, optional)
+#        shipped configs/pretrained/tgmm_laptop.h5), MODEL_D2 (a d = 2, K = 5 model; default the
+#        shipped configs/pretrained/tgmm_d2_k5.h5)
 set -euo pipefail
 T=${1:-128}
 PREFIX=${2:-$PWD/initializer}
@@ -29,6 +31,7 @@ BUILD=${TGMM_BUILD:-$SRC/build}
 PY=${PYTHON:-/usr/bin/python3}
 BIN=$BUILD/tgmm
 MODEL=${MODEL:-$SRC/configs/pretrained/tgmm_laptop.h5}
+MODEL_D2=${MODEL_D2-$SRC/configs/pretrained/tgmm_d2_k5.h5}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
