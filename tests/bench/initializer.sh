@@ -122,12 +122,12 @@ with open(dat, "w") as d:
         d.write("\n\n")
 pts = [5, 7, 6, 8, 9, 11, 13, 15, 4]
 cols = ["#000000", "#1b9e77", "#a6761d", "#1f78b4", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#636363"]
-gp = [f"set terminal pngcairo size 1400,1000 font 'Sans,11'", f"set output '{prefix}.png'",
+gp = [f"set terminal pngcairo size 1900,1000 font 'Sans,11'", f"set output '{prefix}.png'",
       "set multiplot layout 2,2 title 'l2 error of means against seconds per task, K = 5, one rank, "
       "one thread (y: mean, 95% interval; x: median, interquartile range of the tasks)'",
       "set logscale xy", "set format x '10^{%L}'", "set format y '10^{%L}'",
       "set xlabel 'seconds per task (log)'", "set ylabel 'l2 error of means (log)'",
-      "set grid", "set key top left font ',9' opaque", "set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.05"]
+      "set grid", "set key outside right top font ',9'", "set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.05"]
 for i, (reg, desc) in enumerate(REGIMES):
     gp.append("set title '" + desc.replace("_", "\\_") + "'")
     plots = []
