@@ -30,8 +30,9 @@ static layer_acts layer_view(tgmm_model *m, int l) {
 static float *P(tgmm_model *m, size_t off) { return m->params + off; }
 static float *G(tgmm_model *m, size_t off) { return m->grads + off; }
 
-/* xin[t] = [x_t, task_embd[K_i - 1]]; h0 = read_in(xin) (+ pos_embd[n]). */
-static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
+/* xin[t] = [x_t, task_embd[K_i - 1]]; h0 = read_in(xin) (+ pos_embd[n]); infer != 0: by
+ * nn_linear_infer. */
+static void embed_fwd(tgmm_model *m, const tgmm_batch *b, int infer) {
   const tgmm_model_dims *D = &m->dim;
   int dE = D->d + D->E, C = D->C;
   for (int i = 0; i < b->ntask; i++) {
@@ -42,12 +43,29 @@ static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
       memcpy(row + D->d, e, sizeof(float) * (size_t)D->E);
     }
   }
-  nn_linear_fwd(m->pool, m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
+  if (infer)
+    nn_linear_infer(m->pool, m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), NULL,
+                    m->a.T, dE, C, 0);
+  else
+    nn_linear_fwd(m->pool, m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
   if (D->n_positions <= 0) return;
   for (int i = 0; i < b->ntask; i++)
     for (int t = b->off[i]; t < b->off[i + 1]; t++)
       nn_add_inplace(NULL, m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
                      (size_t)C);
+}
+
+/* The rest of block o after ln1 in inference (nothing kept for a backward): the linear maps by
+ * nn_linear_infer with the residuals and GELU fused into them (fc writes GELU's output alone). */
+static void block_infer(tgmm_model *m, const tgmm_batch *b, const tgmm_block_off *o,
+                        const layer_acts *v, const float *in) {
+  int T = m->a.T, C = m->dim.C;
+  nn_linear_infer(m->pool, v->qkv, v->ln1, P(m, o->qkvw), P(m, o->qkvb), NULL, T, C, 3 * C, 0);
+  nn_attention_fwd(m->pool, v->atty, NULL, v->qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal);
+  nn_linear_infer(m->pool, v->res2, v->atty, P(m, o->projw), P(m, o->projb), in, T, C, C, 0);
+  nn_layernorm_fwd(m->pool, v->ln2, v->ln2m, v->ln2r, v->res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
+  nn_linear_infer(m->pool, v->fchg, v->ln2, P(m, o->fcw), P(m, o->fcb), NULL, T, C, 4 * C, 1);
+  nn_linear_infer(m->pool, v->res3, v->fchg, P(m, o->fcpw), P(m, o->fcpb), v->res2, T, 4 * C, C, 0);
 }
 
 /* Block l from its input `in`; its activations go to layer slot l, or in inference (infer != 0)
@@ -59,6 +77,10 @@ static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, int infer, cons
   int T = m->a.T, C = m->dim.C;
   size_t TC = (size_t)T * C;
   nn_layernorm_fwd(m->pool, v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
+  if (infer) {
+    block_infer(m, b, o, &v, in);
+    return;
+  }
   nn_linear_fwd(m->pool, v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
   nn_attention_fwd(m->pool, v.atty, infer ? NULL : v.att, v.qkv, b->off, b->ntask, C, m->dim.H,
                    m->dim.causal);
@@ -157,7 +179,7 @@ static int forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss
   m->a.ntask = b->ntask;
   m->a.nmax = nmax;
   m->a.att_n = att_n;
-  embed_fwd(m, b);
+  embed_fwd(m, b, infer && !m->ssm);
   if (m->ssm) {
     TGMM_TRY(tgmm_ssm_forward(m, b)); /* h0 -> lnf */
   } else {
