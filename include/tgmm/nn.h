@@ -72,6 +72,11 @@ size_t nn_attention_size(const int *off /* [ntask+1] */, int ntask, int H);
  * (task, head) pairs are spread over the pool's threads. */
 void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off, int ntask, int C,
                       int H, int causal);
+/* nn_attention_fwd for inference (no probabilities kept, no backward follows): the same out[T,C]
+ * from qkv[T,3C] in fewer passes (src/nn/nn_attn_infer.c: the softmax's division applied to the
+ * outputs), so its sums differ by float rounding; the same bits for any thread count. */
+void nn_attention_infer(nn_par *pool, float *out, const float *qkv, const int *off, int ntask,
+                        int C, int H, int causal);
 /* dqkv[T,3C] = gradient (overwritten); needs dout[T,C], qkv, att. */
 void nn_attention_bwd(nn_par *pool, float *dqkv, const float *dout, const float *qkv, const float *att,
                       const int *off, int ntask, int C, int H, int causal);

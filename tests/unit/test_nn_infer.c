@@ -1,8 +1,11 @@
-/* test_nn_gemm.c — nn_linear_infer (src/nn/nn_gemm.c) against a naive double-precision reference
- * on shapes that exercise every edge of its blocking (rows not a multiple of 6 or of a tile,
- * columns not a multiple of 16, an odd inner dimension, the model's own shapes), with and
- * without bias, residual (also aliasing the output) and GELU; its bits for any M, row offset and
- * thread count; and that the check can fail. */
+/* test_nn_infer.c — inference's kernels. nn_linear_infer (src/nn/nn_gemm.c) against a naive
+ * double-precision reference on shapes that exercise every edge of its blocking (rows not a
+ * multiple of 6 or of a tile, columns not a multiple of 16, an odd inner dimension, the model's
+ * own shapes), with and without bias, residual (also aliasing the output) and GELU; its bits for
+ * any M, row offset and thread count. nn_attention_infer (src/nn/nn_attn_infer.c) against
+ * nn_attention_fwd on ragged tasks (lengths around the blocks of 6 rows, 8-row transposes and
+ * 16 columns), heads of width 16, 12 and 32, causal and bidirectional; its bits for any thread
+ * count. Each check is shown able to fail. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,10 +109,57 @@ static void test_bits_independent(void **state) {
   free(in), free(W), free(b), free(res), free(o1), free(o2);
 }
 
+/* Largest |a - b| / (1 + |b|). */
+static double rel_diff(const float *a, const float *b, size_t n) {
+  double e = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+    if (d > e) e = d;
+  }
+  return e;
+}
+
+static void check_attention(int C, int H, int causal) {
+  static const int lens[] = {1, 5, 6, 7, 8, 15, 16, 17, 33, 64, 70};
+  int ntask = (int)(sizeof lens / sizeof lens[0]), off[12];
+  off[0] = 0;
+  for (int i = 0; i < ntask; i++) off[i + 1] = off[i] + lens[i];
+  size_t T = (size_t)off[ntask];
+  float *qkv = randv(T * 3 * C, 9), *ref = malloc(sizeof(float) * T * C);
+  float *out = malloc(sizeof(float) * T * C), *out2 = malloc(sizeof(float) * T * C);
+  float *att = malloc(sizeof(float) * nn_attention_size(off, ntask, H));
+  assert_true(ref && out && out2 && att);
+  for (size_t i = 0; i < T * 3 * C; i++) qkv[i] *= 2.0f; /* peaked softmaxes too */
+  nn_attention_fwd(NULL, ref, att, qkv, off, ntask, C, H, causal);
+  memset(out, 0xff, sizeof(float) * T * C);
+  nn_attention_infer(NULL, out, qkv, off, ntask, C, H, causal);
+  double e = rel_diff(out, ref, T * C);
+  print_message("attention C=%d H=%d causal %d: max rel diff %.2e\n", C, H, causal, e);
+  assert_true(e <= 1e-5);
+  nn_par *pool = nn_par_create(3);
+  nn_attention_infer(pool, out2, qkv, off, ntask, C, H, causal);
+  nn_par_free(pool);
+  assert_memory_equal(out, out2, sizeof(float) * T * C);
+  qkv[(size_t)off[ntask - 1] * 3 * C + 2 * C] += 3.0f; /* a value of the last task: can fail */
+  nn_attention_infer(NULL, out, qkv, off, ntask, C, H, causal);
+  assert_true(rel_diff(out, ref, T * C) > 1e-3);
+  free(qkv), free(ref), free(out), free(out2), free(att);
+}
+
+static void test_attention(void **state) {
+  (void)state;
+  for (int causal = 0; causal < 2; causal++) {
+    check_attention(64, 4, causal); /* heads of 16: the laptop model's */
+    check_attention(24, 2, causal); /* 12: not a multiple of 8 */
+    check_attention(64, 2, causal); /* 32: two column blocks */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shapes),
       cmocka_unit_test(test_bits_independent),
+      cmocka_unit_test(test_attention),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
