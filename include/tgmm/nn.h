@@ -7,7 +7,8 @@
  *   - nn_linear_bwd, nn_gelu_bwd, nn_attention_bwd and nn_pool_bwd OVERWRITE their input
  *     gradient (din / dqkv / dh rows of the task);
  *   - nn_layernorm_bwd ACCUMULATES into din (it feeds the residual stream).
- * Matrix products go to OpenBLAS (cblas_sgemm), but for inference's linear maps (nn_linear_infer). */
+ * Matrix products go to OpenBLAS (cblas_sgemm), but for inference's linear maps
+ * (nn_linear_infer). */
 #ifndef TGMM_NN_H
 #define TGMM_NN_H
 

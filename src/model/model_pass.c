@@ -70,7 +70,8 @@ static int embed_infer(tgmm_model *m, const tgmm_batch *b) {
     return TGMM_ENOMEM;
   }
   float *bk = Wx + (size_t)C * d; /* [Kmax, C]: the bias of tasks with K = k + 1 */
-  for (int c = 0; c < C; c++) memcpy(Wx + (size_t)c * d, Wr + (size_t)c * dE, sizeof(float) * (size_t)d);
+  for (int c = 0; c < C; c++)
+    memcpy(Wx + (size_t)c * d, Wr + (size_t)c * dE, sizeof(float) * (size_t)d);
   for (int i = 0; i < b->ntask; i++) {
     int k = b->K[i] - 1;
     if (!have[k]) {

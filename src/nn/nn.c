@@ -280,8 +280,8 @@ typedef struct {
     size_t i = 0;                                                                            \
     for (; i + W <= n; i += W) {                                                             \
       V x = P##_load(in + i);                                                                \
-      V t = P##_tanh(NN_GELU_K * (x + 0.044715f * x * x * x));                                  \
-      V du = NN_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);                                     \
+      V t = P##_tanh(NN_GELU_K * (x + 0.044715f * x * x * x));                               \
+      V du = NN_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);                                  \
       P##_store(din + i, P##_load(dout + i) * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du)); \
     }                                                                                        \
     for (; i < n; i++) din[i] = dout[i] * gelu1_grad(in[i]);                                 \

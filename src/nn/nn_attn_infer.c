@@ -2,8 +2,8 @@
  * forward of nn_attn.c without the probabilities, in fewer passes over each head.
  *
  * Per (task, head), on 8-float vectors (every target: the same bits on each): K is gathered
- * transposed by 8 x 8 register transposes (V read in place when hs is a multiple of 16); for a block of MR = 6 query rows, S = scale Q K^T by
- * 16-column blocks in 12 accumulators, each row's maximum kept as the blocks are stored; then
+ * transposed by 8 x 8 register transposes (V is read in place when hs is a multiple of 16); for
+ * a block of MR = 6 query rows, S = scale Q K^T by 16-column blocks in 12 accumulators, each row's maximum kept as the blocks are stored; then
  * E = exp(S - max) and its row sums in one pass; then O = (E V) / sum, the division applied to
  * the hs outputs of a row instead of its N probabilities. Causal attention skips the masked
  * upper triangle in blocks of 6 rows / 16 columns, as nn_attn.c does. */
@@ -89,7 +89,8 @@ NN_AI void scores(float *S, size_t ld, float *mx, const float *Q, size_t qs, int
     nn_v8 lo[MR], hi[MR];
     for (int r = 0; r < MR; r++) lo[r] = hi[r] = (nn_v8){0};
     for (int t = 0; t < hs; t++) {
-      nn_v8 b0 = nn_v8_load(Kt + (size_t)t * kld + c0), b1 = nn_v8_load(Kt + (size_t)t * kld + c0 + 8);
+      const float *kp = Kt + (size_t)t * kld + c0;
+      nn_v8 b0 = nn_v8_load(kp), b1 = nn_v8_load(kp + 8);
       for (int r = 0; r < MR; r++) {
         float x = q[r][t];
         nn_v8 a = {x, x, x, x, x, x, x, x};
@@ -131,7 +132,8 @@ NN_AI void weighted(float *O, size_t os, const float *E, size_t eld, int nr, int
     nn_v8 lo[MR], hi[MR];
     for (int r = 0; r < MR; r++) lo[r] = hi[r] = (nn_v8){0};
     for (int t = 0; t < tv; t++) {
-      nn_v8 b0 = nn_v8_load(Vc + (size_t)t * vld + c0), b1 = nn_v8_load(Vc + (size_t)t * vld + c0 + 8);
+      const float *vp = Vc + (size_t)t * vld + c0;
+      nn_v8 b0 = nn_v8_load(vp), b1 = nn_v8_load(vp + 8);
       for (int r = 0; r < MR; r++) {
         float x = e[r][t];
         nn_v8 a = {x, x, x, x, x, x, x, x};
