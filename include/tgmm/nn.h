@@ -7,7 +7,8 @@
  *   - nn_linear_bwd, nn_gelu_bwd, nn_attention_bwd and nn_pool_bwd OVERWRITE their input
  *     gradient (din / dqkv / dh rows of the task);
  *   - nn_layernorm_bwd ACCUMULATES into din (it feeds the residual stream).
- * Matrix products go to OpenBLAS (cblas_sgemm). */
+ * Matrix products go to OpenBLAS (cblas_sgemm), but for inference's linear maps
+ * (nn_linear_infer). */
 #ifndef TGMM_NN_H
 #define TGMM_NN_H
 
@@ -31,6 +32,13 @@ void nn_par_run(nn_par *p, void (*fn)(void *arg, int item, int thread), void *ar
 
 /* out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
 void nn_linear_fwd(nn_par *pool, float *out, const float *in, const float *W, const float *b, int M, int K, int N);
+/* Inference's linear map (no backward follows): out[M,N] = act(in[M,K] W[N,K]^T + b[N] +
+ * res[M,N]), act = GELU (nn_gelu_fwd's) when gelu != 0, else the identity; b, res may be NULL
+ * (res may alias out, in may not). A register-blocked kernel with the bias, residual and GELU in
+ * its epilogue (src/nn/nn_gemm.c), not OpenBLAS: nn_linear_fwd_add's sums in another order (float
+ * rounding), the same bits for any M, row split and thread count. */
+void nn_linear_infer(nn_par *pool, float *out, const float *in, const float *W, const float *b,
+                     const float *res, int M, int K, int N, int gelu);
 /* out[M,N] = in[M,K] W[N,K]^T + b[N] + res[M,N] (b, res may be NULL; res may alias out):
  * a linear map and the residual it feeds in one pass. */
 void nn_linear_fwd_add(nn_par *pool, float *out, const float *in, const float *W, const float *b,
@@ -65,6 +73,11 @@ size_t nn_attention_size(const int *off /* [ntask+1] */, int ntask, int H);
  * (task, head) pairs are spread over the pool's threads. */
 void nn_attention_fwd(nn_par *pool, float *out, float *att, const float *qkv, const int *off, int ntask, int C,
                       int H, int causal);
+/* nn_attention_fwd for inference (no probabilities kept, no backward follows): the same out[T,C]
+ * from qkv[T,3C] in fewer passes (src/nn/nn_attn_infer.c: the softmax's division applied to the
+ * outputs), so its sums differ by float rounding; the same bits for any thread count. */
+void nn_attention_infer(nn_par *pool, float *out, const float *qkv, const int *off, int ntask,
+                        int C, int H, int causal);
 /* dqkv[T,3C] = gradient (overwritten); needs dout[T,C], qkv, att. */
 void nn_attention_bwd(nn_par *pool, float *dqkv, const float *dout, const float *qkv, const float *att,
                       const int *off, int ntask, int C, int H, int causal);

@@ -30,6 +30,16 @@ static layer_acts layer_view(tgmm_model *m, int l) {
 static float *P(tgmm_model *m, size_t off) { return m->params + off; }
 static float *G(tgmm_model *m, size_t off) { return m->grads + off; }
 
+/* h0 += pos_embd[n] (positions = learned). */
+static void add_positions(tgmm_model *m, const tgmm_batch *b) {
+  int C = m->dim.C;
+  if (m->dim.n_positions <= 0) return;
+  for (int i = 0; i < b->ntask; i++)
+    for (int t = b->off[i]; t < b->off[i + 1]; t++)
+      nn_add_inplace(NULL, m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
+                     (size_t)C);
+}
+
 /* xin[t] = [x_t, task_embd[K_i - 1]]; h0 = read_in(xin) (+ pos_embd[n]). */
 static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
   const tgmm_model_dims *D = &m->dim;
@@ -43,11 +53,58 @@ static void embed_fwd(tgmm_model *m, const tgmm_batch *b) {
     }
   }
   nn_linear_fwd(m->pool, m->a.h0, m->a.xin, P(m, m->read_in_w), P(m, m->read_in_b), m->a.T, dE, C);
-  if (D->n_positions <= 0) return;
-  for (int i = 0; i < b->ntask; i++)
-    for (int t = b->off[i]; t < b->off[i + 1]; t++)
-      nn_add_inplace(NULL, m->a.h0 + (size_t)t * C, P(m, m->pos) + (size_t)(t - b->off[i]) * C,
-                     (size_t)C);
+  add_positions(m, b);
+}
+
+/* embed_fwd in inference: the task embedding's share of read_in is the same for every token of
+ * a task, so it joins the bias, once per K of the batch: h0 = x Wx^T + (b + We e_K) with
+ * read_in.weight = [Wx | We] (Wx [C, d], We [C, E]); by nn_linear_infer, task by task. */
+static int embed_infer(tgmm_model *m, const tgmm_batch *b) {
+  const tgmm_model_dims *D = &m->dim;
+  int d = D->d, dE = D->d + D->E, C = D->C;
+  const float *Wr = P(m, m->read_in_w), *br = P(m, m->read_in_b);
+  float *Wx = tgmm_malloc(sizeof(float) * (size_t)C * ((size_t)d + (size_t)D->Kmax));
+  char *have = tgmm_calloc((size_t)D->Kmax, 1);
+  if (!Wx || !have) {
+    free(Wx), free(have);
+    return TGMM_ENOMEM;
+  }
+  float *bk = Wx + (size_t)C * d; /* [Kmax, C]: the bias of tasks with K = k + 1 */
+  for (int c = 0; c < C; c++)
+    memcpy(Wx + (size_t)c * d, Wr + (size_t)c * dE, sizeof(float) * (size_t)d);
+  for (int i = 0; i < b->ntask; i++) {
+    int k = b->K[i] - 1;
+    if (!have[k]) {
+      const float *e = P(m, m->task_embd) + (size_t)k * D->E;
+      for (int c = 0; c < C; c++) {
+        const float *w = Wr + (size_t)c * dE + d;
+        float s = br[c];
+        for (int j = 0; j < D->E; j++) s += w[j] * e[j];
+        bk[(size_t)k * C + c] = s;
+      }
+      have[k] = 1;
+    }
+    int o = b->off[i];
+    nn_linear_infer(m->pool, m->a.h0 + (size_t)o * C, b->x + (size_t)o * d, Wx,
+                    bk + (size_t)k * C, NULL, b->off[i + 1] - o, d, C, 0);
+  }
+  free(Wx), free(have);
+  add_positions(m, b);
+  return TGMM_OK;
+}
+
+/* The rest of block o after ln1 in inference (nothing kept for a backward): the linear maps by
+ * nn_linear_infer with the residuals and GELU fused into them (fc writes GELU's output alone),
+ * attention by nn_attention_infer. */
+static void block_infer(tgmm_model *m, const tgmm_batch *b, const tgmm_block_off *o,
+                        const layer_acts *v, const float *in) {
+  int T = m->a.T, C = m->dim.C;
+  nn_linear_infer(m->pool, v->qkv, v->ln1, P(m, o->qkvw), P(m, o->qkvb), NULL, T, C, 3 * C, 0);
+  nn_attention_infer(m->pool, v->atty, v->qkv, b->off, b->ntask, C, m->dim.H, m->dim.causal);
+  nn_linear_infer(m->pool, v->res2, v->atty, P(m, o->projw), P(m, o->projb), in, T, C, C, 0);
+  nn_layernorm_fwd(m->pool, v->ln2, v->ln2m, v->ln2r, v->res2, P(m, o->ln2w), P(m, o->ln2b), T, C);
+  nn_linear_infer(m->pool, v->fchg, v->ln2, P(m, o->fcw), P(m, o->fcb), NULL, T, C, 4 * C, 1);
+  nn_linear_infer(m->pool, v->res3, v->fchg, P(m, o->fcpw), P(m, o->fcpb), v->res2, T, 4 * C, C, 0);
 }
 
 /* Block l from its input `in`; its activations go to layer slot l, or in inference (infer != 0)
@@ -59,6 +116,10 @@ static void block_fwd(tgmm_model *m, const tgmm_batch *b, int l, int infer, cons
   int T = m->a.T, C = m->dim.C;
   size_t TC = (size_t)T * C;
   nn_layernorm_fwd(m->pool, v.ln1, v.ln1m, v.ln1r, in, P(m, o->ln1w), P(m, o->ln1b), T, C);
+  if (infer) {
+    block_infer(m, b, o, &v, in);
+    return;
+  }
   nn_linear_fwd(m->pool, v.qkv, v.ln1, P(m, o->qkvw), P(m, o->qkvb), T, C, 3 * C);
   nn_attention_fwd(m->pool, v.atty, infer ? NULL : v.att, v.qkv, b->off, b->ntask, C, m->dim.H,
                    m->dim.causal);
@@ -157,7 +218,10 @@ static int forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss
   m->a.ntask = b->ntask;
   m->a.nmax = nmax;
   m->a.att_n = att_n;
-  embed_fwd(m, b);
+  if (infer && !m->ssm)
+    TGMM_TRY(embed_infer(m, b));
+  else
+    embed_fwd(m, b);
   if (m->ssm) {
     TGMM_TRY(tgmm_ssm_forward(m, b)); /* h0 -> lnf */
   } else {

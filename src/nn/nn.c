@@ -253,7 +253,6 @@ void nn_layernorm_bwd(nn_par *pool, float *din, float *dw, float *db, const floa
 
 /* ---------------- GELU and residual ---------------- */
 
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define VL 16                      /* floats of a vector (nn_v16) */
 
 typedef struct {
@@ -273,7 +272,7 @@ typedef struct {
     size_t i = 0;                                                                            \
     for (; i + W <= n; i += W) {                                                             \
       V x = P##_load(in + i);                                                                \
-      P##_store(out + i, 0.5f * x * (1.0f + P##_tanh(GELU_K * (x + 0.044715f * x * x * x)))); \
+      P##_store(out + i, P##_gelu(x));                                                       \
     }                                                                                        \
     for (; i < n; i++) out[i] = gelu1(in[i]);                                                \
   }                                                                                          \
@@ -281,19 +280,19 @@ typedef struct {
     size_t i = 0;                                                                            \
     for (; i + W <= n; i += W) {                                                             \
       V x = P##_load(in + i);                                                                \
-      V t = P##_tanh(GELU_K * (x + 0.044715f * x * x * x));                                  \
-      V du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);                                     \
+      V t = P##_tanh(NN_GELU_K * (x + 0.044715f * x * x * x));                               \
+      V du = NN_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);                                  \
       P##_store(din + i, P##_load(dout + i) * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du)); \
     }                                                                                        \
     for (; i < n; i++) din[i] = dout[i] * gelu1_grad(in[i]);                                 \
   }
 
 static float gelu1(float x) {
-  return 0.5f * x * (1.0f + nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+  return 0.5f * x * (1.0f + nn_fast_tanh(NN_GELU_K * (x + 0.044715f * x * x * x)));
 }
 static float gelu1_grad(float x) {
-  float t = nn_fast_tanh(GELU_K * (x + 0.044715f * x * x * x));
-  float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+  float t = nn_fast_tanh(NN_GELU_K * (x + 0.044715f * x * x * x));
+  float du = NN_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
   return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
 }
 GELU_FUNCS(nn_v16, nn_v16, 16)

@@ -42,11 +42,14 @@ typedef float nn_v8u __attribute__((vector_size(32), aligned(4)));
 
 #define NN_AI static inline __attribute__((always_inline))
 
+#define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+
 /* P_load, P_store, P_splat, P_max, P_min (a > b ? a : b, ...), P_keep_below (lanes i < n of v,
  * fill elsewhere), P_tanh (nn_fast_tanh lane by lane) and P_exp_neg: exp(x) for x <= 0
  * (softmax after subtracting the row maximum; below -87 the result is exp(-87), a normal
  * float): Cephes' range reduction x = n ln 2 + r, |r| <= ln2 / 2 (n rounded to nearest by the
- * 1.5 * 2^23 trick), and its degree-5 polynomial (|relative error| < 2e-7); branch-free. */
+ * 1.5 * 2^23 trick), and its degree-5 polynomial (|relative error| < 2e-7); branch-free.
+ * P_gelu: GELU, tanh approximation (nn_gelu_fwd's, lane by lane). */
 #define NN_VEC_FUNCS(P, V, VI, VU, W)                                                         \
   NN_AI V P##_load(const float *p) { return *(const VU *)p; }                                 \
   NN_AI void P##_store(float *p, V v) { *(VU *)p = v; }                                       \
@@ -88,6 +91,9 @@ typedef float nn_v8u __attribute__((vector_size(32), aligned(4)));
     p = p * r * r + r + 1.0f;                                                                 \
     VI e = (__builtin_convertvector(n, VI) + 127) << 23;                                      \
     return p * (V)e;                                                                          \
+  }                                                                                           \
+  NN_AI V P##_gelu(V x) {                                                                     \
+    return 0.5f * x * (1.0f + P##_tanh(NN_GELU_K * (x + 0.044715f * x * x * x)));             \
   }
 NN_VEC_FUNCS(nn_v16, nn_v16, nn_v16i, nn_v16u, 16)
 NN_VEC_FUNCS(nn_v8, nn_v8, nn_v8i, nn_v8u, 8)
