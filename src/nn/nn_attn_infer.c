@@ -15,7 +15,7 @@
 #include "nn_math.h"
 #include "tgmm/nn.h"
 
-#define MR 6  /* query rows of a block */
+#define MR NN_MR /* query rows of a block */
 #define NB 16 /* columns of a block (two 8-float vectors) */
 
 static int round16(int n) { return (n + NB - 1) / NB * NB; }
@@ -87,17 +87,7 @@ NN_AI void scores(float *S, size_t ld, float *mx, const float *Q, size_t qs, int
   }
   for (int c0 = 0; c0 < ncols; c0 += NB) {
     nn_v8 lo[MR], hi[MR];
-    for (int r = 0; r < MR; r++) lo[r] = hi[r] = (nn_v8){0};
-    for (int t = 0; t < hs; t++) {
-      const float *kp = Kt + (size_t)t * kld + c0;
-      nn_v8 b0 = nn_v8_load(kp), b1 = nn_v8_load(kp + 8);
-      for (int r = 0; r < MR; r++) {
-        float x = q[r][t];
-        nn_v8 a = {x, x, x, x, x, x, x, x};
-        lo[r] += a * b0;
-        hi[r] += a * b1;
-      }
-    }
+    nn_block6x16(lo, hi, q, Kt + c0, kld, hs);
     for (int r = 0; r < nr; r++) {
       nn_v8 l = lo[r] * scale, h = hi[r] * scale;
       nn_v8_store(S + (size_t)r * ld + c0, l);
@@ -130,17 +120,7 @@ NN_AI void weighted(float *O, size_t os, const float *E, size_t eld, int nr, int
   for (int r = 0; r < MR; r++) e[r] = E + (size_t)(r < nr ? r : nr - 1) * eld;
   for (int c0 = 0; c0 < hs; c0 += NB) {
     nn_v8 lo[MR], hi[MR];
-    for (int r = 0; r < MR; r++) lo[r] = hi[r] = (nn_v8){0};
-    for (int t = 0; t < tv; t++) {
-      const float *vp = Vc + (size_t)t * vld + c0;
-      nn_v8 b0 = nn_v8_load(vp), b1 = nn_v8_load(vp + 8);
-      for (int r = 0; r < MR; r++) {
-        float x = e[r][t];
-        nn_v8 a = {x, x, x, x, x, x, x, x};
-        lo[r] += a * b0;
-        hi[r] += a * b1;
-      }
-    }
+    nn_block6x16(lo, hi, e, Vc + c0, vld, tv);
     int nc = hs - c0 < NB ? hs - c0 : NB;
     for (int r = 0; r < nr; r++) {
       float v[NB];

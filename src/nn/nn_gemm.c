@@ -17,7 +17,7 @@
 #include "nn_math.h"
 #include "tgmm/nn.h"
 
-#define MR 6          /* rows of a register block */
+#define MR NN_MR      /* rows of a register block */
 #define NR 16         /* columns of a panel */
 #define TILE_ROWS 48  /* rows of a work item (MR x 8) */
 
@@ -43,32 +43,22 @@ static void pack(float *Wp, float *bp, const float *W /* [N][K] */, const float 
  * + res (may be NULL), GELU; stored for the nc (<= 16) valid columns only. */
 NN_AI void epilogue(float *o, const float *r, const float *bias, nn_v8 lo, nn_v8 hi, int nc,
                     int gelu) {
+  float t[NR] = {0}; /* a partial panel: its residual and output through t */
+  if (r && nc < NR) r = memcpy(t, r, sizeof(float) * (size_t)nc);
   lo += nn_v8_load(bias);
   hi += nn_v8_load(bias + 8);
-  if (nc == NR) {
-    if (r) {
-      lo += nn_v8_load(r);
-      hi += nn_v8_load(r + 8);
-    }
-    if (gelu) {
-      lo = nn_v8_gelu(lo);
-      hi = nn_v8_gelu(hi);
-    }
-    nn_v8_store(o, lo);
-    nn_v8_store(o + 8, hi);
-    return;
+  if (r) {
+    lo += nn_v8_load(r);
+    hi += nn_v8_load(r + 8);
   }
-  float t[NR] = {0};
-  if (r) memcpy(t, r, sizeof(float) * (size_t)nc);
-  lo += nn_v8_load(t);
-  hi += nn_v8_load(t + 8);
   if (gelu) {
     lo = nn_v8_gelu(lo);
     hi = nn_v8_gelu(hi);
   }
-  nn_v8_store(t, lo);
-  nn_v8_store(t + 8, hi);
-  memcpy(o, t, sizeof(float) * (size_t)nc);
+  float *d = nc == NR ? o : t;
+  nn_v8_store(d, lo);
+  nn_v8_store(d + 8, hi);
+  if (d == t) memcpy(o, t, sizeof(float) * (size_t)nc);
 }
 
 /* Rows r0 .. r0+nr-1 (nr <= MR) x panel p. Rows beyond nr repeat the last one (computed, not
@@ -76,18 +66,8 @@ NN_AI void epilogue(float *o, const float *r, const float *bias, nn_v8 lo, nn_v8
 NN_AI void block(const gemm_job *j, int r0, int nr, int p) {
   const float *a[MR];
   for (int r = 0; r < MR; r++) a[r] = j->in + (size_t)(r0 + (r < nr ? r : nr - 1)) * j->K;
-  const float *B = j->Wp + (size_t)p * j->K * NR;
   nn_v8 lo[MR], hi[MR];
-  for (int r = 0; r < MR; r++) lo[r] = hi[r] = (nn_v8){0};
-  for (int k = 0; k < j->K; k++) {
-    nn_v8 b0 = nn_v8_load(B + (size_t)k * NR), b1 = nn_v8_load(B + (size_t)k * NR + 8);
-    for (int r = 0; r < MR; r++) {
-      float x = a[r][k];
-      nn_v8 av = {x, x, x, x, x, x, x, x}; /* a broadcast load (nn_v8_splat adds a 0) */
-      lo[r] += av * b0;
-      hi[r] += av * b1;
-    }
-  }
+  nn_block6x16(lo, hi, a, j->Wp + (size_t)p * j->K * NR, NR, j->K);
   int c0 = p * NR, nc = j->N - c0 < NR ? j->N - c0 : NR;
   for (int r = 0; r < nr; r++) {
     size_t row = (size_t)(r0 + r) * j->N + c0;

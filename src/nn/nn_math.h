@@ -133,6 +133,24 @@ NN_AI float nn_v8_hmax(nn_v8 v) {
  * one there. */
 static inline int nn_narrow(void) { return !__builtin_cpu_supports("avx512f"); }
 
+/* The register block of the inference kernels (nn_gemm.c, nn_attn_infer.c): for the 6 rows
+ * a[r] and 16 columns, lo[r] (columns 0..7) and hi[r] (8..15) += sum_{k < n} a[r][k] *
+ * B[k * ldb + 0..15]. */
+#define NN_MR 6
+NN_AI void nn_block6x16(nn_v8 lo[NN_MR], nn_v8 hi[NN_MR], const float *const a[NN_MR],
+                        const float *B /* [n][ldb] */, size_t ldb, int n) {
+  for (int r = 0; r < NN_MR; r++) lo[r] = hi[r] = (nn_v8){0};
+  for (int k = 0; k < n; k++) {
+    nn_v8 b0 = nn_v8_load(B + (size_t)k * ldb), b1 = nn_v8_load(B + (size_t)k * ldb + 8);
+    for (int r = 0; r < NN_MR; r++) {
+      float x = a[r][k];
+      nn_v8 av = {x, x, x, x, x, x, x, x}; /* a broadcast load (nn_v8_splat adds a 0) */
+      lo[r] += av * b0;
+      hi[r] += av * b1;
+    }
+  }
+}
+
 /* Compiled for AVX-512, AVX2+FMA and baseline; the loader picks the best (GCC ifunc). */
 #define TGMM_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
