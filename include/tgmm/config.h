@@ -58,6 +58,7 @@ typedef enum { TGMM_HEAD_MIXTURE, TGMM_HEAD_LABELS, TGMM_HEAD_BOTH } tgmm_head;
 typedef enum { TGMM_SCHED_CONSTANT, TGMM_SCHED_COSINE } tgmm_schedule;
 typedef enum { TGMM_RESUME_AUTO, TGMM_RESUME_NEVER, TGMM_RESUME_RESTART } tgmm_resume;
 typedef enum { TGMM_MATCH_CANONICAL, TGMM_MATCH_HUNGARIAN } tgmm_matching;
+typedef enum { TGMM_LOSS_PARAMS, TGMM_LOSS_NLL } tgmm_loss;
 typedef enum { TGMM_INIT_RANDOM, TGMM_INIT_KMEANSPP, TGMM_INIT_TRUTH } tgmm_init;
 typedef enum {
   TGMM_COV_IDENTITY,
@@ -121,6 +122,7 @@ typedef struct {
     int eval_tasks; /* held-out tasks per K for eval_every */
     double beta1, beta2, eps;
     tgmm_matching matching;            /* loss: canonical order or Hungarian-matched */
+    tgmm_loss loss;                    /* mixture loss: the paper's parameter loss or the nll */
     char init_from[TGMM_MAX_STR];      /* exported model / checkpoint to start from ("" none) */
     bool eval_baselines;               /* held-out evaluation also fits EM and spectral */
     char data[TGMM_MAX_STR]; /* training's task file (--data, made absolute; "" = generated) */

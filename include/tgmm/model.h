@@ -41,6 +41,7 @@ typedef struct {
   int n_positions;     /* rows of pos_embd (0 when positions = none) */
   int causal, aniso;   /* attention mask; anisotropic head (predicts scales) */
   int hungarian;       /* loss on Hungarian-matched components (train.matching = hungarian) */
+  int nll;             /* train.loss = nll: the mixture's negative log-likelihood of the samples */
   int head;            /* model.head (tgmm_head): TGMM_HEAD_MIXTURE (0), _LABELS or _BOTH */
   /* model.backbone = mamba2 (ssm != 0; H, causal, n_positions unused): heads, head width,
    * state, groups, conv kernel (src/model/model_ssm.c) */
@@ -88,6 +89,7 @@ typedef struct {
   int *match; /* [ntask, Kmax] hungarian: predicted component of true component k of task i */
   float *lab, *dlab; /* [T, Kmax] label logits and their gradient (label head) */
   int *lmatch; /* [ntask, Kmax] label head: the label (class) matched to true component k */
+  double *nllw; /* [3 Kmax d] scratch of the nll loss */
 } tgmm_acts;
 
 typedef struct {
@@ -141,6 +143,9 @@ static inline int tgmm_model_has_labels(const tgmm_model *m) {
  * the Hungarian algorithm on squared distances (the evaluation's alignment), from this forward's
  * own outputs, and compares matched pairs (weights' logits and scales follow the same
  * permutation). The match is stored in m->a.match and held fixed by the backward (as DETR).
+ * train.loss = nll (dim.nll): the task's loss is nn_gmm_nll of its own samples b->x (no targets
+ * compared, no matching; parts[0] holds it, parts[1..2] are 0); it still needs b->weights and
+ * b->means to be present, as the flag that a batch carries targets.
  * Label head: with b->z, *loss also holds the label loss (tgmm_label_loss of every task, summed,
  * / norm; not in parts), its permutations in m->a.lmatch, held fixed by the backward. The mixture
  * loss needs b->weights and b->means; a head without its targets adds nothing. */

@@ -103,6 +103,14 @@ void nn_pool_bwd(float *dh, float *dq, float *dWk, float *dWv, float *scratch, c
 double nn_gmm_loss(float *dO, const float *O, int Q, int d, int K, const float *pi /* [K] */,
                    const float *mu /* [K,d] */, const float *sd /* [K,d] or NULL */, float g,
                    double parts[3]);
+/* The mean negative log-likelihood per sample of one task's samples x[N,d] under the mixture
+ * the head predicts from O[Q,W] (weights, means and, when aniso, scales as in nn_gmm_loss;
+ * without scale columns every standard deviation is 1): -(1/N) sum_n log sum_{k<K} pi_k
+ * prod_j N(x_nj; mean_kj, scale_kj^2) (train.loss = nll; Lee et al. 2019's objective). It does
+ * not depend on the order of the components (no matching). dO (may be NULL) [Q,W] is overwritten
+ * with g * d/dO. work: at least 3 K d doubles. K <= 64. */
+double nn_gmm_nll(float *dO, const float *O, int Q, int d, int K, int aniso,
+                  const float *x /* [N,d] */, int N, float g, double *work /* [3 K d] */);
 /* Predicted weights[K] (softmax over k < K), means[K,d] and (aniso) scales[K,d] from O. */
 void nn_gmm_predict(const float *O, int Q, int d, int K, int aniso, double *weights,
                     double *means, double *scales /* may be NULL */);

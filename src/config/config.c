@@ -230,6 +230,25 @@ static int check_eval_keys(const loader *L) {
   return 0;
 }
 
+/* train.loss = nll scores the mixture read-out's density: there must be one, and without
+ * predicted scales its standard deviations are 1, which only a family with component_scale 1
+ * has. */
+static int check_loss(const loader *L) {
+  const tgmm_config *c = L->cfg;
+  if (c->train.loss != TGMM_LOSS_NLL) return 0;
+  if (c->model.head == TGMM_HEAD_LABELS)
+    return cross_error(L, (const char *const[]){"train.loss", "model.head", NULL},
+                       "train.loss = nll is the likelihood of the mixture read-out, which "
+                       "model.head = labels does not have: use model.head mixture or both");
+  int scales = c->family == TGMM_FAMILY_ANISOTROPIC || c->model.predict_scales;
+  if (!scales && c->component_scale != 1.0)
+    return cross_error(L, (const char *const[]){"train.loss", "component_scale",
+                                                "model.predict_scales", NULL},
+                       "train.loss = nll without predicted scales scores unit variances, but "
+                       "component_scale = %g: set model.predict_scales: true", c->component_scale);
+  return 0;
+}
+
 static int finish(loader *L) {
   tgmm_config *c = L->cfg;
   if (c->family == TGMM_FAMILY_PHASE_TRANSITION) {
@@ -265,6 +284,7 @@ static int finish(loader *L) {
     return cross_error(L, (const char *const[]){"model.n_embd", "model.n_head", NULL},
                        "model.n_embd = %d is not a multiple of model.n_head = %d",
                        c->model.n_embd, c->model.n_head);
+  TGMM_TRY(check_loss(L));
   if (c->model.backbone == TGMM_BACKBONE_TRANSFORMER && c->model.positions == TGMM_POS_LEARNED &&
       c->model.n_positions < c->N)
     return cross_error(L,

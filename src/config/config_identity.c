@@ -40,7 +40,7 @@ int tgmm_config_key_shapes_training(const char *key, const tgmm_config *cfg) {
  * default (which gives the tasks of a config without them), so a run's identity stays. */
 static int at_later_default(const char *key, const char *value) {
   static const char *const later[] = {"weights_prior", "dirichlet_alpha", "component_scale",
-                                      "max_cosine", "N_min", "model.predict_scales", NULL};
+                                      "max_cosine", "N_min", "model.predict_scales", "train.loss", NULL};
   for (int i = 0; later[i]; i++)
     if (!strcmp(key, later[i]))
       for (int k = 0; k < cfg_nkeys; k++)

@@ -87,6 +87,10 @@ const keydef cfg_keys[] = {
     {"train.eval_tasks", T_INT, FLD(train.eval_tasks), "32", 1, 1e7, NULL, "held-out tasks per K"},
     {"train.matching", T_ENUM, FLD(train.matching), "canonical", 0, 0, "canonical|hungarian",
      "loss: canonical order (paper) or Hungarian-matched components (set loss)"},
+    {"train.loss", T_ENUM, FLD(train.loss), "params", 0, 0, "params|nll",
+     "mixture loss: params = the paper's (weights' cross-entropy + squared errors of means and "
+     "scales); nll = mean negative log-likelihood of each task's samples under the predicted "
+     "mixture (Lee et al. 2019; needs predicted scales unless component_scale is 1)"},
     {"train.init_from", T_STR, FLD(train.init_from), "", 0, 0, NULL,
      "start from the parameters of an exported model, a checkpoint or a run directory (its newest "
      "checkpoint); fresh optimizer"},

@@ -25,6 +25,7 @@ int tgmm_model_dims_from_config(const tgmm_config *cfg, tgmm_model_dims *dim) {
   dim->causal = cfg->model.attention == TGMM_ATTN_CAUSAL;
   dim->aniso = cfg->family == TGMM_FAMILY_ANISOTROPIC || cfg->model.predict_scales;
   dim->hungarian = cfg->train.matching == TGMM_MATCH_HUNGARIAN;
+  dim->nll = cfg->train.loss == TGMM_LOSS_NLL;
   dim->head = (int)cfg->model.head;
   if (cfg->model.backbone == TGMM_BACKBONE_MAMBA2) TGMM_TRY(tgmm_ssm_dims(cfg, dim));
   if (!dim->ssm && dim->C % dim->H != 0) {
@@ -130,8 +131,9 @@ static void acts_free(tgmm_acts *a) {
     free(*p[i]);
     *p[i] = NULL;
   }
-  free(a->match), free(a->lmatch);
+  free(a->match), free(a->lmatch), free(a->nllw);
   a->match = a->lmatch = NULL;
+  a->nllw = NULL;
   a->T_cap = a->ntask_cap = a->nmax_cap = 0;
   a->att_cap = 0;
 }
@@ -251,6 +253,7 @@ int tgmm_model_reserve(tgmm_model *m, int T, int ntask, int nmax, size_t att_n) 
   size_t lab = D->head != TGMM_HEAD_MIXTURE ? t * Q : 0;
   ok &= !!grow(&a->lab, lab) && grow(&a->dlab, lab);
   ok &= !!(a->lmatch = tgmm_malloc(sizeof(int) * (size_t)ntask * Q));
+  ok &= !!(a->nllw = tgmm_malloc(sizeof(double) * 3 * Q * (size_t)D->d));
   if (!ok) {
     acts_free(a);
     return TGMM_ENOMEM;

@@ -169,6 +169,13 @@ static double task_loss(tgmm_model *m, const tgmm_batch *b, int i, float *dO, fl
   size_t Q = (size_t)D->Kmax, d = (size_t)D->d, kd = Q * d;
   const float *pi = b->weights + i * Q, *mu = b->means + i * kd;
   const float *sd = D->aniso && b->scales ? b->scales + i * kd : NULL;
+  if (D->nll) {
+    int o = b->off[i];
+    double l = nn_gmm_nll(dO, pooled(m, i), D->Kmax, D->d, b->K[i], D->aniso,
+                          b->x + (size_t)o * d, b->off[i + 1] - o, g, m->a.nllw);
+    if (parts) parts[0] = l, parts[1] = parts[2] = 0.0;
+    return l;
+  }
   if (!D->hungarian)
     return nn_gmm_loss(dO, pooled(m, i), D->Kmax, D->d, b->K[i], pi, mu, sd, g, parts);
   float *tgt = m->a.tgt; /* [Q + 2 Q d] permuted pi | mu | sd */
@@ -238,7 +245,7 @@ static int forward(tgmm_model *m, const tgmm_batch *b, double norm, double *loss
   double sum = 0.0, acc[3] = {0, 0, 0};
   if (lab && b->z) sum += tgmm_labels_loss(m, b);
   if (mix && b->weights && b->means) {
-    if (m->dim.hungarian) match_all(m, b);
+    if (m->dim.hungarian && !m->dim.nll) match_all(m, b);
     for (int i = 0; i < b->ntask; i++) {
       double p[3];
       sum += task_loss(m, b, i, NULL, 0.0f, p);

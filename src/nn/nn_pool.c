@@ -131,3 +131,78 @@ void nn_gmm_predict(const float *O, int Q, int d, int K, int aniso, double *weig
       if (aniso && scales) scales[(size_t)k * d + j] = softplus(O[(size_t)k * W + Q + d + j]);
     }
 }
+
+/* Per component k < K: log weight, sum_j log s_kj and 1 / s_kj (s = softplus of O's scale
+ * columns, or 1 without them). */
+static void nll_params(const float *O, int Q, int W, int d, int K, int aniso, double *logw,
+                       double *logs, double *inv) {
+  double l[64] = {0}, mx;
+  logits_of(O, Q, W, K, l);
+  mx = l[0];
+  for (int k = 1; k < K; k++) mx = l[k] > mx ? l[k] : mx;
+  double s = 0.0;
+  for (int k = 0; k < K; k++) s += exp(l[k] - mx);
+  for (int k = 0; k < K; k++) {
+    logw[k] = l[k] - mx - log(s);
+    logs[k] = 0.0;
+    for (int j = 0; j < d; j++) {
+      double sd = aniso ? softplus(O[(size_t)k * W + Q + d + j]) : 1.0;
+      inv[(size_t)k * d + j] = 1.0 / sd;
+      logs[k] += log(sd);
+    }
+  }
+}
+
+double nn_gmm_nll(float *dO, const float *O, int Q, int d, int K, int aniso, const float *x,
+                  int N, float g, double *work) {
+  int W = Q + d + (aniso ? d : 0);
+  size_t kd = (size_t)K * (size_t)d;
+  double logw[64], logs[64], rbar[64] = {0}, lp[64];
+  double *inv = work, *smu = inv + kd, *ssq = smu + kd;
+  nll_params(O, Q, W, d, K, aniso, logw, logs, inv);
+  memset(smu, 0, sizeof(double) * 2 * kd);
+  const double half_log_2pi = 0.91893853320467274178;
+  double nll = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *xn = x + (size_t)n * d;
+    double mx = -INFINITY, s = 0.0;
+    for (int k = 0; k < K; k++) {
+      double q = 0.0;
+      for (int j = 0; j < d; j++) {
+        double z = (xn[j] - O[(size_t)k * W + Q + j]) * inv[(size_t)k * d + j];
+        q += z * z;
+      }
+      lp[k] = logw[k] - logs[k] - d * half_log_2pi - 0.5 * q;
+      mx = lp[k] > mx ? lp[k] : mx;
+    }
+    for (int k = 0; k < K; k++) s += exp(lp[k] - mx);
+    double lse = mx + log(s);
+    nll -= lse;
+    if (!dO) continue;
+    for (int k = 0; k < K; k++) {
+      double r = exp(lp[k] - lse);
+      rbar[k] += r;
+      for (int j = 0; j < d; j++) {
+        double e = xn[j] - O[(size_t)k * W + Q + j];
+        smu[(size_t)k * d + j] += r * e;
+        ssq[(size_t)k * d + j] += r * e * e;
+      }
+    }
+  }
+  if (!dO) return nll / N;
+  memset(dO, 0, sizeof(float) * (size_t)Q * (size_t)W);
+  for (int k = 0; k < K; k++) {
+    double dl = exp(logw[k]) - rbar[k] / N; /* d nll / d logit_k */
+    for (int r = 0; r < Q; r++) dO[(size_t)r * W + k] = (float)(g * dl / Q);
+    for (int j = 0; j < d; j++) {
+      size_t kj = (size_t)k * d + j;
+      double iv = inv[kj];
+      dO[(size_t)k * W + Q + j] = (float)(-g * smu[kj] * iv * iv / N);
+      if (aniso) {
+        double ds = -(ssq[kj] * iv * iv * iv - rbar[k] * iv) / N;
+        dO[(size_t)k * W + Q + d + j] = (float)(g * ds * sigmoid(O[(size_t)k * W + Q + d + j]));
+      }
+    }
+  }
+  return nll / N;
+}

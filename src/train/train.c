@@ -104,7 +104,9 @@ static int open_logs(trainer *tr) {
     fprintf(tr->log, "# %s run: %d ranks x %d threads, %s mode, %s loss, from step %lld\n",
             tr->start > 0 ? "resumed" : "new", tgmm_mpi.size, tr->threads,
             cfg->train.deterministic ? "bitwise" : "normal",
-            cfg->train.matching == TGMM_MATCH_HUNGARIAN ? "hungarian (set-matched)" : "canonical-order",
+            cfg->train.loss == TGMM_LOSS_NLL                ? "nll (the samples' likelihood)"
+            : cfg->train.matching == TGMM_MATCH_HUNGARIAN ? "hungarian (set-matched)"
+                                                          : "canonical-order",
             (long long)tr->start);
   return rc;
 }
@@ -266,7 +268,9 @@ static void progress(trainer *tr, int64_t s, const step_stats *st, double elapse
   } else {
     char parts[128] = "";
     int n = 0, lab = cfg->model.head != TGMM_HEAD_MIXTURE; /* the label part: loss - mixture parts */
-    if (cfg->model.head != TGMM_HEAD_LABELS)
+    if (cfg->model.head != TGMM_HEAD_LABELS && cfg->train.loss == TGMM_LOSS_NLL)
+      n = snprintf(parts, sizeof parts, "nll %.4f", st->parts[0]);
+    else if (cfg->model.head != TGMM_HEAD_LABELS)
       n = snprintf(parts, sizeof parts, "weights %.4f, means %.4f, scales %.4f", st->parts[0],
                    st->parts[1], st->parts[2]);
     if (lab)

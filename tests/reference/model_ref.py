@@ -15,8 +15,9 @@ from scipy.optimize import linear_sum_assignment
 
 class ModelSpec:
     def __init__(self, d, C, L, H, E, Kmax, nclass, causal, learned, aniso, hungarian=False,
-                 head="mixture"):
+                 head="mixture", nll=False):
         self.hungarian = hungarian
+        self.nll = nll  # train.loss = nll: the samples' negative log-likelihood
         self.head = head  # model.head: mixture | labels | both
         self.d, self.C, self.L, self.H, self.E = d, C, L, H, E
         self.Kmax, self.nclass = Kmax, nclass
@@ -86,6 +87,18 @@ def task_loss(spec, O, K, w, mu, sd):
     return ce, lm, ls
 
 
+def nll_loss(spec, O, K, x):
+    """train.loss = nll: minus the mean over the task's samples x [N, d] of the log-density of the
+    predicted mixture (weights softmax of the column-mean logits, means, softplus scales or 1),
+    through torch.distributions."""
+    Q, d = spec.Kmax, spec.d
+    logw = torch.log_softmax(O[:, :Q].mean(dim=0)[:K], dim=0)
+    means = O[:K, Q:Q + d]
+    scales = F.softplus(O[:K, Q + d:Q + 2 * d]) if spec.aniso else torch.ones_like(means)
+    comp = torch.distributions.Normal(means, scales).log_prob(x[:, None, :]).sum(-1)  # [N, K]
+    return -torch.logsumexp(comp + logw, dim=1).mean()
+
+
 def matched_targets(spec, O, K, w, mu, sd):
     """Set loss (train.matching = hungarian): the targets reordered so that predicted component j
     faces the true component assigned to it by a minimum-cost matching on squared distances of
@@ -125,10 +138,13 @@ def batch_loss(spec, p, tasks, norm, label_match=True):
         if spec.head != "labels":
             O = pooled(spec, p, t["x"], t["K"], t["cls"], h)
             w, mu, sd = t["w"], t["mu"], t["sd"]
-            if spec.hungarian:
+            if spec.nll:
+                tot = tot + nll_loss(spec, O, t["K"], t["x"])
+            elif spec.hungarian:
                 w, mu, sd = matched_targets(spec, O, t["K"], w, mu, sd)
-            ce, lm, ls = task_loss(spec, O, t["K"], w, mu, sd)
-            tot = tot + ce + lm + ls
+            if not spec.nll:
+                ce, lm, ls = task_loss(spec, O, t["K"], w, mu, sd)
+                tot = tot + ce + lm + ls
         if spec.head != "mixture":
             tot = tot + label_loss(spec, p, h, t["K"], t["z"], label_match)
     return tot / norm

@@ -5,7 +5,9 @@ agree to 1e-4 relative. Cases: causal + learned positions and bidirectional + no
 each isotropic and anisotropic; ragged N; two K classes (two read-outs); and the Hungarian-matched
 set loss (train.matching = hungarian) in two of them, checked to permute some task's match; the
 label head (model.head = labels, and both with the Hungarian set loss), checked to permute some
-task's labels.
+task's labels; the samples' negative log-likelihood (train.loss = nll, through
+torch.distributions.Normal), isotropic with unit variances and anisotropic with train.matching
+hungarian set (which the nll ignores).
 
 Needs TGMM_BIN (the tgmm binary); run by Debian's /usr/bin/python3 (torch, numpy, h5py)."""
 import copy
@@ -100,17 +102,18 @@ def rel_err(a, b):
     return e / m if m > 0 else e
 
 
-def check_case(tmp, causal, aniso, seed, hungarian=False, head="mixture"):
+def check_case(tmp, causal, aniso, seed, hungarian=False, head="mixture", nll=False):
     name = f"{'causal+learned' if causal else 'bidirectional+none'}, " \
            f"{'anisotropic' if aniso else 'isotropic'}{', hungarian' if hungarian else ''}" \
-           f"{', head ' + head if head != 'mixture' else ''}"
+           f"{', head ' + head if head != 'mixture' else ''}{', nll loss' if nll else ''}"
     keys = [f"model.attention={'causal' if causal else 'bidirectional'}",
             f"model.positions={'learned' if causal else 'none'}",
-            f"train.matching={'hungarian' if hungarian else 'canonical'}", f"model.head={head}"]
+            f"train.matching={'hungarian' if hungarian else 'canonical'}", f"model.head={head}",
+            f"train.loss={'nll' if nll else 'params'}"]
     keys += [f"model.{k}={v}" for k, v in MODEL.items()]
     spec = model_ref.ModelSpec(D, MODEL["n_embd"], MODEL["n_layer"], MODEL["n_head"],
                                MODEL["n_task_embd"], max(KLIST), len(KLIST), causal, causal, aniso,
-                               hungarian, head)
+                               hungarian, head, nll)
     return compare(tmp, name, aniso, seed, keys, spec, model_ref.batch_loss)
 
 
@@ -143,7 +146,7 @@ def compare(tmp, name, aniso, seed, model_keys, spec, batch_loss):
         if not li > loss.item() + 1e-9:
             print(f"  FAIL {name}: the label match permutes no task")
             return False
-    if spec.hungarian and spec.head != "labels":  # a non-trivial match, else nothing new
+    if spec.hungarian and not spec.nll and spec.head != "labels":  # a non-trivial match
         canon = copy.copy(spec)
         canon.hungarian = False
         lc = batch_loss(canon, p0, tt[:B], B).item()
@@ -198,6 +201,8 @@ def main():
             ok &= check_case(tmp, causal, aniso, seed=21 + i, hungarian=True)
         ok &= check_case(tmp, 0, 0, seed=31, head="labels")
         ok &= check_case(tmp, 1, 1, seed=32, hungarian=True, head="both")
+        ok &= check_case(tmp, 0, 0, seed=41, nll=True)
+        ok &= check_case(tmp, 1, 1, seed=42, hungarian=True, nll=True)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -501,6 +501,16 @@ static void test_cross_key(void **state) {
   expect_error("model: {backbone: mamba2, ssm_heads: 6, ssm_groups: 4}\n", 0, NULL,
                "file.yaml:1:41:", "key 'model.ssm_groups'",
                "model.ssm_heads = 6 is not a multiple of model.ssm_groups = 4", NULL);
+  /* train.loss = nll scores the mixture's density: unit variances need component_scale 1 */
+  expect_error("component_scale: 0.3\ntrain: {loss: nll}\n", 0, NULL, "file.yaml:2:",
+               "key 'train.loss'", "component_scale = 0.3: set model.predict_scales: true", NULL);
+  expect_error("train: {loss: nll}\nmodel: {head: labels}\n", 0, NULL, "key 'model.head'",
+               "model.head = labels does not have", NULL);
+  load_ok(&c, "component_scale: 0.3\ntrain: {loss: nll}\nmodel: {predict_scales: true}\n", 0, NULL);
+  assert_int_equal(c.train.loss, TGMM_LOSS_NLL);
+  tgmm_config_free(&c);
+  load_ok(&c, "train: {loss: nll}\n", 0, NULL); /* the paper's family: unit variances */
+  tgmm_config_free(&c);
 }
 
 static void same_config(const tgmm_config *a, const tgmm_config *b) {

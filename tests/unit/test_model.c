@@ -147,6 +147,30 @@ static void test_grad_hungarian_aniso(void **state) {
   grad_check(0, 1, 1);
 }
 
+/* train.loss = nll: the whole model's gradient of the samples' negative log-likelihood. */
+static void grad_check_nll(int aniso) {
+  fixture f;
+  tgmm_model_dims d = tiny_dims(0, aniso);
+  d.hungarian = 1; /* ignored by the nll: no matching */
+  d.nll = 1;
+  fixture_model(&f, &d);
+  fixture_data(&f, aniso);
+  double L = loss_of(&f);
+  assert_true(isfinite(L) && L > 0.0);
+  double worst = fd_check(&f, 2e-4, 1e-3);
+  print_message("nll aniso=%d: loss %.6f, worst relative error %.2e\n", aniso, L, worst);
+  fixture_free(&f);
+}
+
+static void test_grad_nll_iso(void **state) {
+  (void)state;
+  grad_check_nll(0);
+}
+static void test_grad_nll_aniso(void **state) {
+  (void)state;
+  grad_check_nll(1);
+}
+
 /* tgmm_model_match: a permutation; the identity for means in canonical order; the inverse of a
  * known shuffle. */
 static void test_match_permutation(void **state) {
@@ -366,7 +390,8 @@ int main(void) {
       cmocka_unit_test(test_grad_bidir_none_aniso),
       cmocka_unit_test(test_grad_causal_learned_aniso),
       cmocka_unit_test(test_grad_hungarian_iso),
-      cmocka_unit_test(test_grad_hungarian_aniso),
+      cmocka_unit_test(test_grad_hungarian_aniso), cmocka_unit_test(test_grad_nll_iso),
+      cmocka_unit_test(test_grad_nll_aniso),
       cmocka_unit_test(test_match_permutation),
       cmocka_unit_test(test_hungarian_equals_canonical),
       cmocka_unit_test(test_split_batch),

@@ -311,6 +311,82 @@ static void test_loss(void **state) {
   loss_case(1);
 }
 
+/* train.loss = nll: the mean negative log-likelihood of N samples under the head's mixture. */
+typedef struct {
+  int Q, d, K, aniso, N;
+  float *O, *x;
+  double *work;
+} nll_ctx;
+
+static double nll_obj(void *p) {
+  nll_ctx *c = p;
+  return nn_gmm_nll(NULL, c->O, c->Q, c->d, c->K, c->aniso, c->x, c->N, 0.0f, c->work);
+}
+
+/* The same density written directly: weights by softmax of the column means, a product of
+ * normal densities per component, the log of their weighted sum (no log-sum-exp). */
+static double nll_direct(const nll_ctx *c) {
+  int W = c->Q + c->d * (c->aniso ? 2 : 1);
+  double l[8], w[8], z = 0.0, nll = 0.0;
+  for (int k = 0; k < c->K; k++) {
+    l[k] = 0.0;
+    for (int r = 0; r < c->Q; r++) l[k] += c->O[r * W + k] / c->Q;
+    z += exp(l[k]);
+  }
+  for (int k = 0; k < c->K; k++) w[k] = exp(l[k]) / z;
+  for (int n = 0; n < c->N; n++) {
+    double p = 0.0;
+    for (int k = 0; k < c->K; k++) {
+      double dens = 1.0;
+      for (int j = 0; j < c->d; j++) {
+        double sd = c->aniso ? log1p(exp(c->O[k * W + c->Q + c->d + j])) : 1.0;
+        double e = (c->x[n * c->d + j] - c->O[k * W + c->Q + j]) / sd;
+        dens *= exp(-0.5 * e * e) / (sd * sqrt(2.0 * M_PI));
+      }
+      p += w[k] * dens;
+    }
+    nll -= log(p);
+  }
+  return nll / c->N;
+}
+
+static void nll_case(int aniso) {
+  int Q = 4, d = 3, K = 3, N = 7, W = Q + d * (aniso ? 2 : 1);
+  nll_ctx c = {.Q = Q, .d = d, .K = K, .aniso = aniso, .N = N};
+  c.O = randv((size_t)Q * W, 0.7, 60), c.x = randv((size_t)N * d, 1.5, 61);
+  c.work = malloc(sizeof(double) * 3 * K * d);
+  float *dO = malloc(sizeof(float) * Q * W);
+  double L = nn_gmm_nll(dO, c.O, Q, d, K, aniso, c.x, N, 1.0f, c.work);
+  double D = nll_direct(&c);
+  print_message("nll %s: %.9f direct %.9f\n", aniso ? "aniso" : "iso", L, D);
+  assert_true(fabs(L - D) < 1e-9 * (1.0 + fabs(D)));
+  assert_true(fabs(nll_obj(&c) - L) == 0.0); /* the value does not depend on dO */
+  check_grad(aniso ? "nll aniso dO" : "nll iso dO", nll_obj, &c, c.O, dO, (size_t)Q * W);
+  for (int r = 0; r < Q; r++) assert_true(dO[r * W + 3] == 0.0f); /* masked logit column */
+  for (int j = Q; j < W; j++) assert_true(dO[3 * W + j] == 0.0f);  /* masked component row */
+  /* the order of the components does not matter: swap components 0 and 2 */
+  for (int j = 0; j < W; j++) {
+    int a = j < Q ? j : -1;
+    if (a < 0) {
+      float t = c.O[0 * W + j];
+      c.O[0 * W + j] = c.O[2 * W + j], c.O[2 * W + j] = t;
+    } else if (a == 0) {
+      for (int r = 0; r < Q; r++) {
+        float t = c.O[r * W + 0];
+        c.O[r * W + 0] = c.O[r * W + 2], c.O[r * W + 2] = t;
+      }
+    }
+  }
+  assert_true(fabs(nll_obj(&c) - L) < 1e-12 * (1.0 + fabs(L)));
+  free(c.O), free(c.x), free(c.work), free(dO);
+}
+
+static void test_nll_loss(void **state) {
+  (void)state;
+  nll_case(0);
+  nll_case(1);
+}
+
 static void assert_close(const float *a, const float *b, size_t n) {
   for (size_t i = 0; i < n; i++) assert_true(fabsf(a[i] - b[i]) <= 1e-5f * (1.0f + fabsf(a[i])));
 }
@@ -370,7 +446,7 @@ int main(void) {
       cmocka_unit_test(test_mlp_gelu),        cmocka_unit_test(test_attention_causal),
       cmocka_unit_test(test_attention_bidirectional), cmocka_unit_test(test_attention_threads),
       cmocka_unit_test(test_attention_wide_heads),
-      cmocka_unit_test(test_pool), cmocka_unit_test(test_threaded_layers),            cmocka_unit_test(test_loss),
+      cmocka_unit_test(test_pool), cmocka_unit_test(test_threaded_layers),            cmocka_unit_test(test_loss), cmocka_unit_test(test_nll_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
