@@ -11,6 +11,7 @@
 tgmm_mpi_ctx tgmm_mpi = {MPI_COMM_WORLD, 0, 1, 1, 0, 0, 0};
 volatile sig_atomic_t tgmm_stop_signal = 0;
 
+#include "tgmm_git_commit.h" /* written at every build (CMakeLists.txt, "version stamp") */
 #ifndef TGMM_GIT_COMMIT
 #define TGMM_GIT_COMMIT "unknown"
 #endif
