@@ -14,7 +14,8 @@
 #             K = 5 (MODEL_D2, default the shipped configs/pretrained/tgmm_d2_k5.h5; MODEL_D2=
 #             empty: only the baselines run)
 #   small_n   the same at N = 32 (about 6 samples per component; the d = 2 model was trained on
-#             N_i ~ U{32..64}): the likelihood's best optimum is often not near the truth
+#             N_i ~ U{32..64}): the likelihood's best optimum is often not near the truth; then
+#             its paired verdicts again on CONFIRM (default 1000) fresh tasks (seed 4242)
 # Prints the CPU, the OpenBLAS core and the load, a Markdown table per regime (l2 and
 # misclustering: mean ± 95% interval of the mean over the tasks; seconds per task: mean and
 # median), and writes PREFIX.png (log-log, one point per method present, K = 5: y = mean l2 of
@@ -24,7 +25,7 @@
 # usage: tests/bench/initializer.sh [TASKS per setting (default 128)] [PREFIX (default ./initializer)]
 # env:   TGMM_BUILD (default ./build), PYTHON (default /usr/bin/python3), MODEL (default the
 #        shipped configs/pretrained/tgmm_laptop.h5), MODEL_D2 (a d = 2, K = 5 model; default the
-#        shipped configs/pretrained/tgmm_d2_k5.h5)
+#        shipped configs/pretrained/tgmm_d2_k5.h5), CONFIRM (tasks of the confirmation; 1000)
 set -euo pipefail
 T=${1:-128}
 PREFIX=${2:-$PWD/initializer}
@@ -34,6 +35,7 @@ PY=${PYTHON:-/usr/bin/python3}
 BIN=$BUILD/tgmm
 MODEL=${MODEL:-$SRC/configs/pretrained/tgmm_laptop.h5}
 MODEL_D2=${MODEL_D2-$SRC/configs/pretrained/tgmm_d2_k5.h5}
+CONFIRM=${CONFIRM:-1000}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
@@ -53,6 +55,10 @@ run n512 "eval.grid.K=[5]" N=512 "$M" "$V" --checkpoint "$MODEL"
 if [[ -n ${MODEL_D2:-} ]]; then
   run k_gt_d "eval.grid.K=[5]" d=2 "$M" "$V" --checkpoint "$MODEL_D2"
   run small_n "eval.grid.K=[5]" d=2 N=32 "$M" "$V" --checkpoint "$MODEL_D2"
+  # the small_n verdict again on CONFIRM fresh tasks (another seed): one regime of five, four
+  # paired tests in each, so one p below 0.05 alone could be chance
+  T=$CONFIRM run confirm "eval.grid.K=[5]" d=2 N=32 seed=4242 \
+    "eval.methods=[tgmm, tgmm_em, em_kpp10, oracle]" --checkpoint "$MODEL_D2"
 else
   run k_gt_d "eval.grid.K=[5]" d=2 "eval.methods=[em, em_kpp, em_kpp10, oracle]"
   run small_n "eval.grid.K=[5]" d=2 N=32 "eval.methods=[em, em_kpp, em_kpp10, oracle]"
@@ -113,6 +119,28 @@ for reg, desc in REGIMES:
             print(f"\npaired, {LABEL[x]} - EM k-means++ x 10 (l2 of means): mean {dlt.mean():+.4f}, "
                   f"better on {(dlt < 0).sum()}, worse on {(dlt > 0).sum()} of {len(dlt)} tasks, "
                   f"Wilcoxon p = {p:.2g}: {verdict}")
+conf = os.path.join(tmp, "confirm.h5")
+if os.path.exists(conf):
+    f = h5py.File(conf, "r")
+    m = f["method"][()].astype(str)
+    print(f"\nconfirmation of small_n on {(m == 'oracle').sum()} fresh tasks (seed 4242), paired "
+          "against EM k-means++ x 10:")
+    for metric in ("l2_means", "misclustering"):
+        v_all = f[metric][()]
+        ref = v_all[m == "em_kpp10"]
+        for x in ("tgmm", "tgmm_em", "oracle"):
+            v = v_all[m == x]
+            dlt = v - ref
+            p = wilcoxon(v, ref).pvalue if np.any(dlt != 0) else 1.0
+            better, worse = int((dlt < 0).sum()), int((dlt > 0).sum())
+            verdict = ("no significant difference" if not p < 0.05 else
+                       "no verdict: the mean and the count of tasks point in opposite directions"
+                       if (dlt.mean() < 0) != (better > worse) else
+                       f"{LABEL[x]} beats the strong EM" if dlt.mean() < 0 else
+                       f"the strong EM beats {LABEL[x]}")
+            print(f"- {metric}, {LABEL[x]}: {v.mean():.4f} against {ref.mean():.4f} (mean "
+                  f"{dlt.mean():+.4f}), better on {better}, worse on {worse}, Wilcoxon p = {p:.2g}: "
+                  f"{verdict}")
 open(prefix + ".csv", "w").write("\n".join(csv) + "\n")
 # the plot: one panel per regime at K = 5, x = seconds per task, y = l2 of means, log-log
 rows = [r.split(",") for r in csv[1:]]
