@@ -35,7 +35,7 @@ int tgmm_eval_add_column(evaluator *ev, int m, const tgmm_variant *var, int it) 
   ev->methods[ev->nm] = m;
   ev->variant[ev->nm] = var;
   ev->miter[ev->nm] = it;
-  snprintf(ev->colname[ev->nm], sizeof ev->colname[0], "%s", name);
+  memcpy(ev->colname[ev->nm], name, strlen(name) + 1); /* fits: checked above */
   ev->nm++;
   ev->nrows = ev->nslots * ev->nm; /* a column added after the layout (tgmm_plugin) */
   return TGMM_OK;
