@@ -121,17 +121,29 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
   tgmm_out od, og;
   FILE *d = open_out(&od, prefix, "loss", "dat", dat, sizeof dat);
   if (!d) return TGMM_EUSER;
-  fprintf(d, "# step loss loss_weights loss_means loss_scales\n");
-  for (hsize_t i = 0; i < c->n; i++)
-    fprintf(d, "%lld %.9g %.9g %.9g %.9g\n", (long long)c->step[i], c->loss[0][i], c->loss[1][i],
-            c->loss[2][i], c->loss[3][i]);
+  /* the loss's running mean over a centred window of w steps (a trend through the noise of
+   * small batches) */
+  hsize_t w = c->n / 100 > 1 ? c->n / 100 : 1;
+  fprintf(d, "# step loss loss_weights loss_means loss_scales loss_mean_%llu_steps\n",
+          (unsigned long long)w);
+  double sum = 0.0;
+  hsize_t lo = 0, hi = 0; /* the window [lo, hi) */
+  for (hsize_t i = 0; i < c->n; i++) {
+    hsize_t a = i >= w / 2 ? i - w / 2 : 0, b = i + (w + 1) / 2 < c->n ? i + (w + 1) / 2 : c->n;
+    for (; hi < b; hi++) sum += c->loss[0][hi];
+    for (; lo < a; lo++) sum -= c->loss[0][lo];
+    fprintf(d, "%lld %.9g %.9g %.9g %.9g %.9g\n", (long long)c->step[i], c->loss[0][i],
+            c->loss[1][i], c->loss[2][i], c->loss[3][i], sum / (double)(hi - lo));
+  }
   TGMM_TRY(tgmm_out_commit(&od));
   int scales = 0, mix = 0, lab = 0; /* the terms present: mixture (and scales), labels */
+  int nll = c->n > 0; /* train.loss = nll: the first term is the whole loss, the others are 0 */
   for (hsize_t i = 0; i < c->n; i++) {
     double parts = c->loss[1][i] + c->loss[2][i] + c->loss[3][i];
     scales |= c->loss[3][i] > 0;
     mix |= parts > 0;
     lab |= c->loss[0][i] - parts > 1e-6 * fabs(c->loss[0][i]);
+    nll &= c->loss[2][i] == 0.0 && c->loss[3][i] == 0.0 && c->loss[1][i] == c->loss[0][i];
   }
   FILE *g = open_out(&og, prefix, "loss", "gp", gp, sizeof gp);
   if (!g) return TGMM_EUSER;
@@ -140,14 +152,28 @@ static int plot_loss(const curves *c, const char *prefix, const char *title) {
   snprintf(ttl, sizeof ttl, "training loss: %s", title);
   fprintf(g, "%sif (!exists('out')) out = ", PNG_HEAD);
   tgmm_report_gp_quote(g, png), fprintf(g, "\nset output out\nset title "), tgmm_report_gp_quote(g, ttl);
-  fprintf(g, "\nset xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\nplot ");
-  tgmm_report_gp_quote(g, dat);
-  fprintf(g, " using 1:2 with lines lw 2 title 'loss%s'%s%s%s\n",
-          lab && !mix ? " (label cross-entropy)" : "",
-          mix ? ", '' using 1:3 with lines title 'cross-entropy of weights', "
-                "'' using 1:4 with lines title 'MSE of means'" : "",
-          scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "",
-          lab && mix ? ", '' using 1:($2-$3-$4-$5) with lines title 'label cross-entropy'" : "");
+  if (nll) { /* a negative log-likelihood may be negative: no log scale, no terms */
+    fprintf(g, "\nunset logscale y\nset xlabel 'training step'\nset ylabel 'negative "
+               "log-likelihood per sample (mean over the step)'\nplot ");
+    tgmm_report_gp_quote(g, dat);
+    fprintf(g, " using 1:2 with lines lc rgb '#b0b0b0' title 'loss (train.loss = nll)', '' using "
+               "1:6 with lines lw 3 lc rgb '#000000' title 'running mean of %llu steps'\n",
+            (unsigned long long)w);
+  } else {
+    fprintf(g, "\nset xlabel 'training step'\nset ylabel 'loss (per task, mean over the step)'\nplot ");
+    tgmm_report_gp_quote(g, dat);
+    char trend[160] = "";
+    if (w > 1)
+      snprintf(trend, sizeof trend, ", '' using 1:6 with lines lw 3 lc rgb '#000000' title 'loss, "
+               "running mean of %llu steps'", (unsigned long long)w);
+    fprintf(g, " using 1:2 with lines lw 2 title 'loss%s'%s%s%s%s\n",
+            lab && !mix ? " (label cross-entropy)" : "",
+            mix ? ", '' using 1:3 with lines title 'cross-entropy of weights', "
+                  "'' using 1:4 with lines title 'MSE of means'" : "",
+            scales ? ", '' using 1:5 with lines title 'MSE of scales'" : "",
+            lab && mix ? ", '' using 1:($2-$3-$4-$5) with lines title 'label cross-entropy'" : "",
+            trend);
+  }
   TGMM_TRY(tgmm_out_commit(&og));
   return run_gnuplot(gp, prefix, "loss");
 }

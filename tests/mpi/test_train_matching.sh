@@ -2,7 +2,8 @@
 # The Hungarian-matched loss in every training mode, and what a trained run hands on:
 #  - train.matching=hungarian: data parallel on 1 and 3 ranks agree; bitwise mode gives identical
 #    checkpoints on 1 and 2 ranks; a rank killed mid-run and resumed ends identical to an
-#    uninterrupted run; train.log names the loss;
+#    uninterrupted run; train.log names the loss; the same for train.loss=nll, whose learning
+#    curve is its loss alone;
 #  - train.eval_baselines: metrics.h5 holds EM's, a strong EM's, spectral's and the oracle's
 #    held-out levels (the same on 1 and 2 ranks; oracle <= EM); `tgmm report --data RUN_DIR`
 #    draws the learning curves (PNG + .gp + .dat);
@@ -50,6 +51,14 @@ modes() { # tag what overrides...
 modes h hungarian
 grep -q "hungarian (set-matched) loss" "$WORK/h1/train.log" && ok "train.log names the loss" ||
   fail "train.log does not name the loss"
+modes n "nll loss" train.loss=nll
+grep -q "nll (the samples' likelihood) loss" "$WORK/n1/train.log" && ok "train.log names the nll loss" ||
+  fail "train.log does not name the nll loss"
+"$TGMM_BIN" report --data "$WORK/n1" --out "$WORK/ncurves" >"$WORK/nrep.log" 2>&1 &&
+  [[ -s $WORK/ncurves.loss.png ]] && grep -q "train.loss = nll" "$WORK/ncurves.loss.gp" &&
+  grep -q "unset logscale y" "$WORK/ncurves.loss.gp" &&
+  ok "report --data RUN_DIR of an nll run: its loss alone, no log scale" ||
+  { fail "report curves of an nll run"; cat "$WORK/nrep.log"; }
 modes l "label head" model.head=labels
 train l1v 1 train.steps=2 train.checkpoint_every=0 model.head=labels --verbose
 lt=$(h5ls -r "$WORK/l1/ckpt_00000012.h5")
