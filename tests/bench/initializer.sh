@@ -2,9 +2,12 @@
 # initializer.sh — TGMM as an initializer: l2 error of the means (and misclustering) against
 # seconds per task for tgmm, tgmm_em (EM started at TGMM's estimate), tgmm_em_kpp (EM from TGMM's
 # estimate and from one k-means++ start, the better kept), tgmm_em_kpp10 (TGMM's start and nine
-# k-means++ starts: the strong EM's budget of ten EM runs, one of them from TGMM), the paper's EM,
-# EM k-means++ x 1 and x 10, spectral and the oracle (and, paired on the same tasks, tgmm, tgmm_em,
-# tgmm_em_kpp and tgmm_em_kpp10 against the strong EM: mean difference, Wilcoxon signed-rank p), every method in ONE `tgmm eval` per regime (one rank, one
+# k-means++ starts: the strong EM's budget of ten EM runs, one of them from TGMM), tgmm_em_kpp3
+# (TGMM's start and two k-means++ starts) beside em_kpp3 (three k-means++ starts: the same
+# budget of three EM runs without TGMM), the paper's EM, EM k-means++ x 1 and x 10, spectral and
+# the oracle (and, paired on the same tasks, tgmm, tgmm_em, tgmm_em_kpp, tgmm_em_kpp3 and
+# tgmm_em_kpp10 against the strong EM, and tgmm_em_kpp3 against em_kpp3: mean difference,
+# Wilcoxon signed-rank p), every method in ONE `tgmm eval` per regime (one rank, one
 # thread), so the seconds are comparable side by side even on a loaded machine (compare ratios,
 # not absolute times, when other jobs share the cores):
 #   default   d = 8, N = 64, K = 2..5 (the shipped model's setting; the plot shows K = 5)
@@ -42,8 +45,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_TH
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores;" \
      "OpenBLAS core $("$BIN" --version | sed -n 's/.*OpenBLAS core //p'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "model: $MODEL; $T tasks per setting; one rank, one thread; $(date -u +%F)"
-M="eval.methods=[tgmm, tgmm_em, tgmm_em_kpp, tgmm_em_kpp10, em, em_kpp, em_kpp10, spectral, oracle]"
-V="eval.variants={tgmm_em_kpp10: {method: tgmm_em, em.init: kmeans++, em.restarts: 10}}"
+M="eval.methods=[tgmm, tgmm_em, tgmm_em_kpp, tgmm_em_kpp3, tgmm_em_kpp10, em, em_kpp, em_kpp3, em_kpp10, spectral, oracle]"
+V="eval.variants={tgmm_em_kpp10: {method: tgmm_em, em.init: kmeans++, em.restarts: 10},
+  tgmm_em_kpp3: {method: tgmm_em, em.init: kmeans++, em.restarts: 3},
+  em_kpp3: {method: em, em.init: kmeans++, em.restarts: 3}}"
 run() { # regime, args...
   local r="$1"; shift
   "$BIN" eval "$SRC/configs/laptop.yaml" eval.tasks_per_setting="$T" "$@" --out "$TMP/$r.h5" \
@@ -67,10 +72,13 @@ fi
 import sys, os, subprocess, h5py, numpy as np
 from scipy.stats import wilcoxon
 tmp, prefix = sys.argv[1], sys.argv[2]
-METHODS = ["tgmm", "tgmm_em", "tgmm_em_kpp", "tgmm_em_kpp10", "em", "em_kpp", "em_kpp10", "spectral", "oracle"]
+METHODS = ["tgmm", "tgmm_em", "tgmm_em_kpp", "tgmm_em_kpp3", "tgmm_em_kpp10", "em", "em_kpp",
+           "em_kpp3", "em_kpp10", "spectral", "oracle"]
 LABEL = {"tgmm": "TGMM", "tgmm_em": "TGMM + EM", "tgmm_em_kpp": "TGMM + EM, or k-means++ + EM",
+         "tgmm_em_kpp3": "TGMM + EM, or 2 k-means++ + EM",
          "tgmm_em_kpp10": "TGMM + EM, or 9 k-means++ + EM", "em": "EM (paper: 1 random start)",
-         "em_kpp": "EM k-means++ x 1", "em_kpp10": "EM k-means++ x 10", "spectral": "spectral",
+         "em_kpp": "EM k-means++ x 1", "em_kpp3": "EM k-means++ x 3", "em_kpp10": "EM k-means++ x 10",
+         "spectral": "spectral",
          "oracle": "oracle (EM from the truth)"}
 REGIMES = [("default", "d = 8, N = 64"), ("low_sep", "d = 8, N = 64, mean_scale 0.5"),
            ("n512", "d = 8, N = 512"), ("k_gt_d", "d = 2, N = 64 (K > d)"),
@@ -104,19 +112,23 @@ for reg, desc in REGIMES:
             csv.append(f"{reg},{k},{x},{sel.sum()},{l2!r},{l2c!r},{mc!r},{mcc!r},{sec!r},{med!r},"
                        f"{q25!r},{q75!r}")
         # paired on the same tasks (rows of a task are in method order): TGMM's starts vs the strong EM
-        ref = f["l2_means"][()][(m == "em_kpp10") & (K == k)]
-        for x in ["tgmm", "tgmm_em", "tgmm_em_kpp", "tgmm_em_kpp10"]:
-            if x not in have:
+        # (and TGMM + 2 k-means++ starts against 3 k-means++ starts: the same three EM runs)
+        pairs = [(x, "em_kpp10") for x in ["tgmm", "tgmm_em", "tgmm_em_kpp", "tgmm_em_kpp3",
+                                           "tgmm_em_kpp10"]] + [("tgmm_em_kpp3", "em_kpp3")]
+        for x, y in pairs:
+            if x not in have or y not in have:
                 continue
             v = f["l2_means"][()][(m == x) & (K == k)]
+            ref = f["l2_means"][()][(m == y) & (K == k)]
             dlt = v - ref
             p = wilcoxon(v, ref).pvalue if np.any(dlt != 0) else 1.0
+            who = "the strong EM" if y == "em_kpp10" else LABEL[y]
             verdict = ("no significant difference" if not p < 0.05 else
-                       f"{LABEL[x]} beats the strong EM" if dlt.mean() < 0 else f"the strong EM beats {LABEL[x]}")
+                       f"{LABEL[x]} beats {who}" if dlt.mean() < 0 else f"{who} beats {LABEL[x]}")
             if p < 0.05 and (dlt.mean() < 0) != ((dlt < 0).sum() > (dlt > 0).sum()):
                 verdict = ("no verdict: the mean and the count of tasks point in opposite "
                            "directions (heavy tails)")
-            print(f"\npaired, {LABEL[x]} - EM k-means++ x 10 (l2 of means): mean {dlt.mean():+.4f}, "
+            print(f"\npaired, {LABEL[x]} - {LABEL[y]} (l2 of means): mean {dlt.mean():+.4f}, "
                   f"better on {(dlt < 0).sum()}, worse on {(dlt > 0).sum()} of {len(dlt)} tasks, "
                   f"Wilcoxon p = {p:.2g}: {verdict}")
 conf = os.path.join(tmp, "confirm.h5")
@@ -156,8 +168,9 @@ with open(dat, "w") as d:
                 present[reg].append(x)
                 d.write(f"{x} {q[9]} {q[10]} {q[11]} {q[4]} {q[5]}\n")
         d.write("\n\n")
-pts = [5, 7, 6, 8, 9, 11, 13, 15, 4]
-cols = ["#000000", "#1b9e77", "#a6761d", "#1f78b4", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#636363"]
+pts = [5, 7, 6, 10, 8, 9, 11, 12, 13, 15, 4]
+cols = ["#000000", "#1b9e77", "#a6761d", "#e6ab02", "#1f78b4", "#d95f02", "#7570b3", "#a6cee3",
+        "#e7298a", "#66a61e", "#636363"]
 gp = [f"set terminal pngcairo size 2400,1100 font 'Sans,11'", f"set output '{prefix}.png'",
       "set multiplot layout 2,3 title 'l2 error of means against seconds per task, K = 5, one rank, "
       "one thread (y: mean, 95% interval; x: median, interquartile range of the tasks)'",
