@@ -9,8 +9,12 @@
 # three EMs (spherical covariance); each method's gap to the truth, paired on the same tasks (mean
 # of truth - method, 95% interval, Wilcoxon signed-rank p).
 #
+# With PREVIOUS=MODEL2, the same tasks also go through MODEL2 (tgmm and tgmm_em_1 only) and the
+# two models' log-likelihoods are paired task by task (MODEL - MODEL2: mean, better / worse
+# counts, Wilcoxon p): whether a new model is better than the shipped one.
+#
 # usage: tests/bench/set_transformer.sh MODEL (checkpoint, run directory or export) [TASKS (default 1000)] [RANKS (default 2)]
-# env:   TGMM_BUILD (default ./build), PYTHON (default /usr/bin/python3)
+# env:   TGMM_BUILD (default ./build), PYTHON (default /usr/bin/python3), PREVIOUS (a model to pair with)
 set -euo pipefail
 MODEL=${1:?usage: set_transformer.sh MODEL [TASKS] [RANKS]}
 T=${2:-1000}
@@ -27,8 +31,14 @@ echo "model: $MODEL; $T tasks; $NP rank(s); $(date -u +%F)"
 mpirun -q --oversubscribe -np "$NP" "$BUILD/tgmm" eval "$SRC/configs/set_transformer.yaml" \
   eval.tasks_per_setting="$T" --checkpoint "$MODEL" --out "$TMP/st.h5" >"$TMP/st.log" 2>&1 ||
   { cat "$TMP/st.log"; exit 1; }
-"$PY" - "$TMP/st.h5" <<'PY'
-import sys, h5py, numpy as np
+if [[ -n ${PREVIOUS:-} ]]; then
+  mpirun -q --oversubscribe -np "$NP" "$BUILD/tgmm" eval "$SRC/configs/set_transformer.yaml" \
+    eval.tasks_per_setting="$T" "eval.methods=[tgmm, tgmm_em_1]" --checkpoint "$PREVIOUS" \
+    --out "$TMP/prev.h5" >"$TMP/prev.log" 2>&1 || { cat "$TMP/prev.log"; exit 1; }
+  echo "paired with PREVIOUS = $PREVIOUS"
+fi
+"$PY" - "$TMP/st.h5" "$TMP/prev.h5" <<'PY'
+import os, sys, h5py, numpy as np
 from scipy.stats import wilcoxon
 f = h5py.File(sys.argv[1], "r")
 m = f["method"].asstr()[()]; ll = f["loglik"][()]; st = f["status"].asstr()[()]
@@ -55,4 +65,15 @@ for x in ["truth", "tgmm", "tgmm_em_1", "tgmm_em", "tgmm_em_kpp", "oracle", "em"
     ps = "" if x == "truth" else f"{p:.2g}"
     print(f"| {NAME[x]} | {LEE.get(x, '—')} | {v[ok].mean():.4f} ± {sem:.4f} | {gap} | {ps} | {int((st[m == x] != 'ok').sum())} |")
 print("\nLee et al.'s gaps: network 0.0237 below the truth; network + one EM step 0.0202 above it.")
+if os.path.exists(sys.argv[2]):
+    q = h5py.File(sys.argv[2], "r")
+    qm = q["method"].asstr()[()]; qll = q["loglik"][()]
+    assert np.array_equal(q["task"][()][qm == "tgmm"], f["task"][()][m == "tgmm"]), "not the same tasks"
+    print("\nMODEL - PREVIOUS, log-likelihood per sample, paired on the same tasks:")
+    for x in ("tgmm", "tgmm_em_1"):
+        a, b = ll[m == x], qll[qm == x]
+        d = a - b
+        print(f"- {NAME[x]}: {a.mean():.4f} against {b.mean():.4f}, mean {d.mean():+.4f}, better on "
+              f"{(d > 0).sum()}, worse on {(d < 0).sum()} of {len(d)} tasks, Wilcoxon p = "
+              f"{wilcoxon(d).pvalue if np.any(d != 0) else float('nan'):.2g}")
 PY
