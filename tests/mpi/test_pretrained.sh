@@ -9,9 +9,10 @@
 #    iterations at every K, and at most 0.6 x EM's after one;
 #  - tgmm_set_transformer.h5 (Lee et al.'s family, configs/set_transformer.yaml; it predicts the
 #    scales): on 200 evaluation tasks, its predicted standard deviations are near the true 0.3,
-#    its log-likelihood per sample is within 1 nat of the truth's (measured 0.53 on 1,000 tasks;
-#    an untrained model is tens of nats away) and one EM step from it is within 0.03 of the
-#    truth's (measured 0.006 above it), both better than the paper's EM (0.07 below).
+#    its log-likelihood per sample is within 0.1 nat of the truth's (measured 0.029 on 1,000
+#    tasks; the model before the nll legs was 0.53 away, an untrained one tens of nats) and one
+#    EM step from it is at or above the truth's (measured 0.019 above it), both better than the
+#    paper's EM (0.07 below).
 #  - tgmm_d2_k5.h5 (d = 2, K = 5: more components than dimensions, where spectral does not
 #    apply): on 128 evaluation tasks, its mean l2 error of means is at most 0.6 x the paper's EM's
 #    (measured 0.32 x: 0.40 against 1.26).
@@ -78,7 +79,7 @@ model=$TGMM_SRC/configs/pretrained/tgmm_set_transformer.h5
 mpi 2 "$TGMM_BIN" eval "$TGMM_SRC/configs/set_transformer.yaml" eval.tasks_per_setting=200 \
   "eval.methods=[tgmm, tgmm_em_1, em, truth]" eval.save_predictions=true \
   --checkpoint "$model" --out "$WORK/st.h5" >"$WORK/st.log" 2>&1 || { fail "eval of the Set Transformer model failed"; cat "$WORK/st.log"; finish; }
-/usr/bin/python3 - "$WORK/st.h5" <<'PY' && ok "Set Transformer model: scales ~0.3, LL within 1 nat of the truth, + one EM step within 0.03" ||
+/usr/bin/python3 - "$WORK/st.h5" <<'PY' && ok "Set Transformer model: scales ~0.3, LL within 0.1 nat of the truth, + one EM step at or above it" ||
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 m = f["method"].asstr()[()]
@@ -88,7 +89,7 @@ sd = f["pred_scales"][()][m == "tgmm"][:, :4, :]
 print(f"200 tasks: gap to the truth (nats per sample): tgmm {gap['tgmm']:.4f}, tgmm_em_1 "
       f"{gap['tgmm_em_1']:.4f}, em {gap['em']:.4f}; predicted sd {sd.mean():.4f} (min {sd.min():.3f}, max {sd.max():.3f})")
 assert abs(sd.mean() - 0.3) < 0.03, "scales not learnt"
-assert gap["tgmm"] < 1.0 and gap["tgmm_em_1"] < 0.03 and gap["tgmm_em_1"] < gap["em"]
+assert gap["tgmm"] < 0.1 and gap["tgmm_em_1"] <= 0.0 and gap["tgmm"] < gap["em"]
 PY
   fail "shipped Set Transformer model off its measured quality"
 model=$TGMM_SRC/configs/pretrained/tgmm_d2_k5.h5
