@@ -132,23 +132,20 @@ void nn_gmm_predict(const float *O, int Q, int d, int K, int aniso, double *weig
     }
 }
 
-/* Per component k < K: log weight, sum_j log s_kj and 1 / s_kj (s = softplus of O's scale
- * columns, or 1 without them). */
-static void nll_params(const float *O, int Q, int W, int d, int K, int aniso, double *logw,
-                       double *logs, double *inv) {
-  double l[64] = {0}, mx;
-  logits_of(O, Q, W, K, l);
-  mx = l[0];
-  for (int k = 1; k < K; k++) mx = l[k] > mx ? l[k] : mx;
-  double s = 0.0;
-  for (int k = 0; k < K; k++) s += exp(l[k] - mx);
+/* Per component k < K: log weight, sum_j log s_kj and 1 / s_kj, from the head's own decoding
+ * (nn_gmm_predict; s = 1 without scale columns). inv's K d doubles first receive the means,
+ * which are not needed here; sd: K d doubles of scratch. */
+static void nll_params(const float *O, int Q, int d, int K, int aniso, double *logw,
+                       double *logs, double *inv, double *sd) {
+  double w[64];
+  nn_gmm_predict(O, Q, d, K, aniso, w, inv, aniso ? sd : NULL);
   for (int k = 0; k < K; k++) {
-    logw[k] = l[k] - mx - log(s);
+    logw[k] = log(w[k]);
     logs[k] = 0.0;
     for (int j = 0; j < d; j++) {
-      double sd = aniso ? softplus(O[(size_t)k * W + Q + d + j]) : 1.0;
-      inv[(size_t)k * d + j] = 1.0 / sd;
-      logs[k] += log(sd);
+      double s = aniso ? sd[(size_t)k * d + j] : 1.0;
+      inv[(size_t)k * d + j] = 1.0 / s;
+      logs[k] += log(s);
     }
   }
 }
@@ -159,7 +156,7 @@ double nn_gmm_nll(float *dO, const float *O, int Q, int d, int K, int aniso, con
   size_t kd = (size_t)K * (size_t)d;
   double logw[64], logs[64], rbar[64] = {0}, lp[64];
   double *inv = work, *smu = inv + kd, *ssq = smu + kd;
-  nll_params(O, Q, W, d, K, aniso, logw, logs, inv);
+  nll_params(O, Q, d, K, aniso, logw, logs, inv, smu);
   memset(smu, 0, sizeof(double) * 2 * kd);
   const double half_log_2pi = 0.91893853320467274178;
   double nll = 0.0;
