@@ -83,6 +83,14 @@ LABEL = {"tgmm": "TGMM", "tgmm_em": "TGMM + EM", "tgmm_em_kpp": "TGMM + EM, or k
 REGIMES = [("default", "d = 8, N = 64"), ("low_sep", "d = 8, N = 64, mean_scale 0.5"),
            ("n512", "d = 8, N = 512"), ("k_gt_d", "d = 2, N = 64 (K > d)"),
            ("small_n", "d = 2, N = 32 (K > d, few samples)")]
+def verdict(dlt, p, x, who):
+    """The paired rule: a verdict only when p < 0.05 and the mean and the count of tasks agree."""
+    better, worse = int((dlt < 0).sum()), int((dlt > 0).sum())
+    if not p < 0.05:
+        return "no significant difference"
+    if (dlt.mean() < 0) != (better > worse):
+        return "no verdict: the mean and the count of tasks point in opposite directions (heavy tails)"
+    return f"{x} beats {who}" if dlt.mean() < 0 else f"{who} beats {x}"
 def ci(v):
     v = v[np.isfinite(v)]
     return (v.mean(), 1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else (np.nan, np.nan)
@@ -123,14 +131,9 @@ for reg, desc in REGIMES:
             dlt = v - ref
             p = wilcoxon(v, ref).pvalue if np.any(dlt != 0) else 1.0
             who = "the strong EM" if y == "em_kpp10" else LABEL[y]
-            verdict = ("no significant difference" if not p < 0.05 else
-                       f"{LABEL[x]} beats {who}" if dlt.mean() < 0 else f"{who} beats {LABEL[x]}")
-            if p < 0.05 and (dlt.mean() < 0) != ((dlt < 0).sum() > (dlt > 0).sum()):
-                verdict = ("no verdict: the mean and the count of tasks point in opposite "
-                           "directions (heavy tails)")
             print(f"\npaired, {LABEL[x]} - {LABEL[y]} (l2 of means): mean {dlt.mean():+.4f}, "
                   f"better on {(dlt < 0).sum()}, worse on {(dlt > 0).sum()} of {len(dlt)} tasks, "
-                  f"Wilcoxon p = {p:.2g}: {verdict}")
+                  f"Wilcoxon p = {p:.2g}: {verdict(dlt, p, LABEL[x], who)}")
 conf = os.path.join(tmp, "confirm.h5")
 if os.path.exists(conf):
     f = h5py.File(conf, "r")
@@ -144,15 +147,9 @@ if os.path.exists(conf):
             v = v_all[m == x]
             dlt = v - ref
             p = wilcoxon(v, ref).pvalue if np.any(dlt != 0) else 1.0
-            better, worse = int((dlt < 0).sum()), int((dlt > 0).sum())
-            verdict = ("no significant difference" if not p < 0.05 else
-                       "no verdict: the mean and the count of tasks point in opposite directions"
-                       if (dlt.mean() < 0) != (better > worse) else
-                       f"{LABEL[x]} beats the strong EM" if dlt.mean() < 0 else
-                       f"the strong EM beats {LABEL[x]}")
             print(f"- {metric}, {LABEL[x]}: {v.mean():.4f} against {ref.mean():.4f} (mean "
-                  f"{dlt.mean():+.4f}), better on {better}, worse on {worse}, Wilcoxon p = {p:.2g}: "
-                  f"{verdict}")
+                  f"{dlt.mean():+.4f}), better on {(dlt < 0).sum()}, worse on {(dlt > 0).sum()}, "
+                  f"Wilcoxon p = {p:.2g}: {verdict(dlt, p, LABEL[x], 'the strong EM')}")
 open(prefix + ".csv", "w").write("\n".join(csv) + "\n")
 # the plot: one panel per regime at K = 5, x = seconds per task, y = l2 of means, log-log
 rows = [r.split(",") for r in csv[1:]]
